@@ -1,0 +1,11 @@
+"""The API function: a Chalice app made of one blueprint per area (routes only; see chalicelib/)."""
+from chalice import Chalice
+
+from chalicelib import middleware
+from chalicelib.routes import admin, identity, system, wishes, grid
+
+app = Chalice(app_name="tongxin-api")
+middleware.install(app)
+
+for blueprint in (system.bp, identity.bp, admin.bp, wishes.bp, grid.bp):
+    app.register_blueprint(blueprint)

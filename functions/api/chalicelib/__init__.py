@@ -1,0 +1,1 @@
+"""The HTTP layer of the API function: route plumbing, request schemas, middleware, OpenAPI, routes."""

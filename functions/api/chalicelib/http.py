@@ -1,0 +1,137 @@
+"""Route plumbing: the ``endpoint`` decorator every route uses, the route registry (source of the OpenAPI
+document and the SAM template's API events), the caller's principal, and the error envelope.
+
+A route is: parse (done here from its declared body/query models) → one use case → shape the answer.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from chalice import Blueprint, Response
+
+from tongxin.domain.access import Principal
+from tongxin.domain.errors import DomainError, Unauthenticated
+
+from .validation import Body, Query, parse_body, parse_query
+
+log = logging.getLogger("tongxin.api")
+
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str
+    method: str
+    summary: str
+    handler: str
+    public: bool = False
+    body: type[Body] | None = None
+    query: type[Query] | None = None
+    status: int = 200
+    produces: tuple[str, ...] = ("application/json",)
+    errors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+ROUTES: list[Route] = []
+_principal: ContextVar[Principal | None] = ContextVar("principal", default=None)
+# Chalice keeps ``app.current_request`` on the shared app object, which threads of a local server
+# overwrite; the middleware hands each view its own request through this variable instead.
+_request: ContextVar[Any] = ContextVar("request", default=None)
+
+
+def route_for(path: str, method: str) -> Route | None:
+    for route in ROUTES:
+        if route.path == path and route.method == method:
+            return route
+    return None
+
+
+def current_principal() -> Principal:
+    principal = _principal.get()
+    if principal is None:  # a public route asked for a user: a programming error, answer safely
+        raise Unauthenticated()
+    return principal
+
+
+def enter_request(request) -> tuple:
+    return _request.set(request), _principal.set(None)
+
+
+def leave_request(tokens: tuple) -> None:
+    _request.reset(tokens[0])
+    _principal.reset(tokens[1])
+
+
+def set_principal(principal: Principal) -> None:
+    _principal.set(principal)
+
+
+JSON_UTF8 = "application/json; charset=utf-8"
+
+
+def _json_text(payload: Any) -> str:
+    # Serialised here, not by Chalice, so Chinese text goes out as UTF-8 rather than \u escapes.
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def error_response(error: DomainError, headers: dict | None = None) -> Response:
+    return Response(body=_json_text(error.to_body()), status_code=error.status,
+                    headers={"Content-Type": JSON_UTF8, **(headers or {})})
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    if status == 204:
+        return Response(body="", status_code=204)
+    return Response(body=_json_text(payload), status_code=status, headers={"Content-Type": JSON_UTF8})
+
+
+def binary_response(data: bytes, content_type: str) -> Response:
+    """PNG goes out as binary (API Gateway needs ``Accept: image/png`` or ``*/*``); SVG is text."""
+    body = data.decode("utf-8") if content_type.startswith("image/svg") else data
+    return Response(body=body, status_code=200, headers={"Content-Type": content_type,
+                                                         "Cache-Control": "private, max-age=300"})
+
+
+def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, body: type[Body] | None = None,
+             query: type[Query] | None = None, status: int = 200, public: bool = False,
+             produces: tuple[str, ...] = ("application/json",), errors: tuple[str, ...] = (),
+             tags: tuple[str, ...] = ()) -> Callable:
+    """Register a route on ``bp``. The decorated function receives the path parameters, ``body=`` and
+    ``query=`` (validated models) when declared, and returns a JSON-able value or a ``Response``."""
+
+    def decorate(fn: Callable) -> Callable:
+        ROUTES.append(Route(path, method, summary, fn.__name__, public, body, query, status, produces,
+                            errors, tags))
+
+        @functools.wraps(fn)
+        def view(**path_params):
+            request = _request.get()
+            kwargs = dict(path_params)
+            try:
+                if body is not None:
+                    kwargs["body"] = parse_body(body, request.raw_body)
+                if query is not None:
+                    kwargs["query"] = parse_query(query, request.query_params)
+                result = fn(**kwargs)
+            except DomainError as exc:
+                return error_response(exc)
+            if isinstance(result, Response):
+                return result
+            return json_response(result, status)
+
+        bp.route(path, methods=[method], content_types=["application/json"])(view)
+        return fn
+
+    return decorate
+
+
+def dump(model: Body) -> dict:
+    """A validated body as plain JSON types (datetimes as ISO strings), for hashing and logging."""
+    return json.loads(model.model_dump_json())

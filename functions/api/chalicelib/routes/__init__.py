@@ -1,0 +1,1 @@
+"""One blueprint per area. Routes are thin: validated input → one use case → the answer."""

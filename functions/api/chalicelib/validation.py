@@ -1,0 +1,91 @@
+"""Request validation with pydantic, and its errors in Chinese.
+
+The same pydantic models validate requests and generate the OpenAPI document: one definition per body.
+"""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from tongxin.domain.errors import ValidationFailed
+
+
+class Body(BaseModel):
+    """Base of every request body: strict types (``"5"`` is not a number), surrounding blanks stripped,
+    unknown fields ignored (older clients may send more)."""
+    model_config = ConfigDict(strict=True, str_strip_whitespace=True, extra="ignore")
+
+
+class Query(BaseModel):
+    """Base of query-string models: values arrive as strings, so types are coerced (``limit=5``)."""
+    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
+
+
+_REASONS = {
+    "missing": "缺少必填字段",
+    "json_invalid": "请求体不是有效的 JSON",
+    "model_type": "请求体必须是 JSON 对象",
+    "model_attributes_type": "请求体必须是 JSON 对象",
+    "dict_type": "必须是 JSON 对象",
+    "list_type": "必须是数组",
+    "string_type": "必须是字符串",
+    "int_type": "必须是整数",
+    "int_parsing": "必须是整数",
+    "bool_type": "必须是布尔值",
+    "bool_parsing": "必须是布尔值",
+    "float_type": "必须是数字",
+    "float_parsing": "必须是数字",
+    "literal_error": "取值不在允许范围内",
+    "enum": "取值不在允许范围内",
+    "datetime_type": "时间格式不正确，请使用带时区的 ISO 8601 格式",
+    "datetime_parsing": "时间格式不正确，请使用带时区的 ISO 8601 格式",
+    "datetime_from_date_parsing": "时间格式不正确，请使用带时区的 ISO 8601 格式",
+    "timezone_aware": "时间必须带时区，例如 2026-11-22T09:30:00+08:00",
+    "string_pattern_mismatch": "格式不正确",
+    "url_parsing": "不是有效的链接",
+    "url_type": "不是有效的链接",
+    "url_scheme": "链接必须以 https:// 开头",
+    "too_long": "项数过多",
+    "too_short": "项数不足",
+}
+
+
+def _reason(error: dict) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "string_too_long":
+        return f"长度不能超过{ctx.get('max_length')}个字符"
+    if kind == "string_too_short":
+        return "不能为空" if ctx.get("min_length") == 1 else f"长度不能少于{ctx.get('min_length')}个字符"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"不能小于{ctx.get('ge', ctx.get('gt'))}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"不能大于{ctx.get('le', ctx.get('lt'))}"
+    if kind == "too_long" and "max_length" in ctx:
+        return f"最多{ctx['max_length']}项"
+    if kind == "value_error":  # our validators raise ValueError with a Chinese message
+        return str(ctx.get("error") or error.get("msg"))
+    return _REASONS.get(kind, "格式不正确")
+
+
+def _field(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc) or "body"
+
+
+def to_domain_error(exc: ValidationError) -> ValidationFailed:
+    errors = [{"field": _field(e["loc"]), "reason": _reason(e), "type": e["type"]} for e in exc.errors()]
+    first = errors[0]
+    message = first["reason"] if first["field"] == "body" else f"{first['field']}：{first['reason']}"
+    return ValidationFailed(message, details={"field": first["field"], "errors": errors})
+
+
+def parse_body(model: type[Body], raw: bytes | str | None) -> Body:
+    try:
+        return model.model_validate_json(raw or b"{}")
+    except ValidationError as exc:
+        raise to_domain_error(exc) from None
+
+
+def parse_query(model: type[Query], params: dict | None) -> Query:
+    try:
+        return model.model_validate(params or {})
+    except ValidationError as exc:
+        raise to_domain_error(exc) from None

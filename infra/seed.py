@@ -1,0 +1,76 @@
+"""The demo community of the local development contract (api.md): admin, grid1, store1, vol1..vol5,
+res1..res5 (res1 with 200 points), two grids, a store with goods, upcoming events of both kinds.
+
+Demo users are bound to the openids the WeChat stand-in gives ``dev:<name>``, so logging in with
+``{"code": "dev:res1"}`` is logging in as the seeded res1. Run against empty tables.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from infra.wechat_standin import fake_openid, fake_unionid
+from tongxin.adapters.dynamo.models import (
+    CommunityModel, EventModel, GoodsModel, GridModel, IdentityModel, InviteModel, LedgerEntryModel,
+    StoreModel, UserModel,
+)
+from tongxin.domain.clock import utcnow
+
+COMMUNITY_ID = "c_demo"
+GRID_IDS = ("g_demo1", "g_demo2")
+STORE_ID = "s_demo1"
+DEMO_INVITES = {"DEMOGRID1": "g_demo1", "DEMOGRID2": "g_demo2"}
+
+# name → (nickname, roles, grid, extra)
+DEMO_USERS = {
+    "admin": ("社区书记老王", {"admin", "resident", "party_member"}, "g_demo1", {}),
+    "grid1": ("网格员小李", {"grid_worker", "resident"}, "g_demo1", {"grid_ids": {"g_demo1"}}),
+    "store1": ("超市管理员张姐", {"store_keeper", "resident"}, "g_demo1", {"store_ids": {STORE_ID}}),
+    **{f"vol{i}": (f"志愿者{i}号", {"volunteer", "resident"}, "g_demo1" if i <= 4 else "g_demo2", {})
+       for i in range(1, 6)},
+    **{f"res{i}": (f"居民{i}号", {"resident"}, "g_demo1" if i <= 4 else "g_demo2", {}) for i in range(1, 6)},
+}
+RES1_POINTS = 200
+
+
+def seed() -> dict:
+    now = utcnow()
+    CommunityModel(COMMUNITY_ID, name="同心示范社区", wish_review_required=False, wish_points=20, created_at=now).save()
+    for index, grid_id in enumerate(GRID_IDS, start=1):
+        workers = {"u_demo_grid1"} if index == 1 else None
+        GridModel(COMMUNITY_ID, grid_id, name=f"第{index}网格", worker_ids=workers, created_at=now).save()
+    for code, grid_id in DEMO_INVITES.items():
+        InviteModel(code, community_id=COMMUNITY_ID, grid_id=grid_id, created_by="u_demo_admin", created_at=now,
+                    expires_at=now + timedelta(days=365)).save()
+    for name, (nickname, roles, grid_id, extra) in DEMO_USERS.items():
+        user_id = f"u_demo_{name}"
+        openid = fake_openid(name)
+        IdentityModel(openid, user_id=user_id, unionid=fake_unionid(name), created_at=now).save()
+        UserModel(user_id, status="active", nickname=nickname, openid=openid, community_id=COMMUNITY_ID,
+                  grid_id=grid_id, roles=roles, grid_ids=extra.get("grid_ids"), store_ids=extra.get("store_ids"),
+                  points_balance=0, earned_total=0, volunteer_minutes=0, created_at=now, joined_at=now,
+                  real_name=nickname if "volunteer" in roles else None,
+                  volunteer_since=now if "volunteer" in roles else None).save()
+    # res1's 200 points are a ledger entry like any other credit: balance == sum(ledger).
+    LedgerEntryModel("u_demo_res1", "award#demo-seed", id="pt_demo_seed", kind="award", amount=RES1_POINTS,
+                     balance_after=RES1_POINTS, source="award:demo-seed", note="示范数据：社区表彰",
+                     community_id=COMMUNITY_ID, created_at=now).save()
+    UserModel("u_demo_res1").update(actions=[UserModel.points_balance.set(RES1_POINTS),
+                                             UserModel.earned_total.set(RES1_POINTS)])
+    StoreModel(COMMUNITY_ID, STORE_ID, name="同心积分超市", address="社区服务中心一楼", created_at=now).save()
+    for index, (name, price, stock, limit) in enumerate(
+            [("洗衣液", 50, 30, 2), ("大米 5kg", 120, 10, 1), ("毛巾", 20, 100, 5), ("保温杯", 80, 3, 1)], start=1):
+        GoodsModel(STORE_ID, f"goods_demo{index}", community_id=COMMUNITY_ID, name=name, price_points=price,
+                   stock=stock, per_user_limit=limit, on_shelf=True, created_at=now).save()
+    day = timedelta(days=1)
+    events = [
+        ("ev_demo1", "周末楼道清洁志愿服务", "volunteer_service", now + 2 * day, 20, 10),
+        ("ev_demo2", "重阳节敬老茶话会", "activity", now + 5 * day, 50, 0),
+        ("ev_demo3", "招募令：社区反诈宣传员", "volunteer_service", now + 7 * day, 8, 15),
+    ]
+    for event_id, title, kind, starts, capacity, points in events:
+        EventModel(event_id, community_id=COMMUNITY_ID, title=title, kind=kind, starts_at=starts,
+                   ends_at=starts + timedelta(hours=2), signup_deadline=starts - timedelta(hours=12),
+                   location={"address": "同心社区服务中心", "lat": 30.0, "lng": 103.8, "radius_m": 200},
+                   capacity=capacity, signed_count=0, waitlist_count=0, points_per_hour=points,
+                   allow_walk_ins=kind == "activity", organiser_id="u_demo_admin", created_at=now).save()
+    return {"community_id": COMMUNITY_ID, "users": sorted(DEMO_USERS), "invites": DEMO_INVITES}

@@ -1,0 +1,1 @@
+"""Adapters at the edge: DynamoDB (``dynamo``) and WeChat (``wechat``), plus QR rendering."""

@@ -1,0 +1,1 @@
+"""DynamoDB through PynamoDB: models, binding to a stage, transactions with mapped failures."""

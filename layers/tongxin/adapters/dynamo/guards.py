@@ -1,0 +1,30 @@
+"""Conditions that re-check, inside a write's own transaction, that the actor still holds the role
+(and scope) that allowed the write. A removed role stops working at once, with no extra round trip."""
+from __future__ import annotations
+
+from ...domain.access import Grant
+from ...domain.errors import Forbidden, Unauthenticated
+from .models import UserModel
+from .tx import Tx
+
+ROLE_CHANGED = Forbidden("您的权限已变更，请重新登录后再试")
+
+
+def grant_condition(grant: Grant):
+    condition = (UserModel.status == "active") & (UserModel.community_id == grant.community_id) \
+        & UserModel.roles.contains(grant.role)
+    if grant.grid_id is not None:
+        condition &= UserModel.grid_ids.contains(grant.grid_id)
+    if grant.store_id is not None:
+        condition &= UserModel.store_ids.contains(grant.store_id)
+    return condition
+
+
+def check_grant(tx: Tx, grant: Grant) -> Tx:
+    """Add a ConditionCheck on the actor's user item to ``tx``."""
+    return tx.check(UserModel, grant.user_id, condition=grant_condition(grant), error=ROLE_CHANGED)
+
+
+def check_active(tx: Tx, user_id: str) -> Tx:
+    """The actor still exists (not 注销): a deleted user's token must not write."""
+    return tx.check(UserModel, user_id, condition=UserModel.status == "active", error=Unauthenticated("账号已注销，请重新登录"))

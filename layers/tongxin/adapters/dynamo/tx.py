@@ -1,0 +1,157 @@
+"""One DynamoDB transaction (or one conditional write) whose failed conditions become domain errors.
+
+Each operation names the domain error its condition stands for. DynamoDB reports cancellation reasons in
+the order PynamoDB sends the operations (condition checks, deletes, puts, updates), not the order they
+were added; ``Tx`` keeps the same grouping to map a reason back to its operation.
+
+A condition failure is an answer (409 and friends), never retried. Transaction conflicts and
+throttling are retried with full-jitter backoff, then reported as ``StorageBusy`` (503).
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Union
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError, DeleteError
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from ...domain.errors import Conflict, DomainError, StorageBusy
+from . import binding
+
+log = logging.getLogger(__name__)
+
+# What a failed condition means: a fixed error, or a function of the item as it stood (None if absent).
+ErrorFor = Union[DomainError, Callable[[Any], DomainError], None]
+
+RETRYABLE_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded",
+                     "RequestLimitExceeded", "InternalServerError"}
+RETRYABLE_CODES = RETRYABLE_REASONS | {"ThrottlingException", "ProvisionedThroughputExceededException",
+                                       "TransactionInProgressException", "InternalServerError"}
+MAX_ATTEMPTS = 5
+BACKOFF_BASE_SECONDS = 0.05
+
+
+@dataclass
+class _Op:
+    kind: str  # check | delete | put | update
+    model_cls: type[Model]
+    hash_key: Any
+    range_key: Any
+    error: ErrorFor
+    apply: Callable[[TransactWrite], None]
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0, BACKOFF_BASE_SECONDS * (2 ** attempt)))
+
+
+def _keys(model: Model) -> tuple[Any, Any]:
+    hash_attr, range_attr = model._hash_key_attribute(), model._range_key_attribute()
+    return getattr(model, hash_attr.attr_name), (getattr(model, range_attr.attr_name) if range_attr else None)
+
+
+def _resolve(error: ErrorFor, model_cls: type[Model], hash_key: Any, range_key: Any, raw: dict | None) -> DomainError:
+    if error is None:
+        return Conflict()
+    if isinstance(error, DomainError):
+        return error
+    if raw:
+        current = model_cls.from_raw_data(raw)
+    else:  # the error depends on the item: read it (for the answer only, nothing is written after)
+        try:
+            current = model_cls.get(hash_key, range_key, consistent_read=True)
+        except DoesNotExist:
+            current = None
+    return error(current)
+
+
+class Tx:
+    """Collects operations and commits them as ONE TransactWriteItems."""
+
+    def __init__(self) -> None:
+        self._ops: list[_Op] = []
+
+    def __len__(self) -> int:
+        return len(self._ops)
+
+    def check(self, model_cls: type[Model], hash_key: Any, range_key: Any = None, *, condition, error: ErrorFor) -> "Tx":
+        self._ops.append(_Op("check", model_cls, hash_key, range_key, error,
+                             lambda t: t.condition_check(model_cls, hash_key, range_key, condition=condition)))
+        return self
+
+    def put(self, model: Model, *, condition=None, error: ErrorFor = None) -> "Tx":
+        hk, rk = _keys(model)
+        self._ops.append(_Op("put", type(model), hk, rk, error,
+                             lambda t: t.save(model, condition=condition, return_values="ALL_OLD")))
+        return self
+
+    def update(self, model: Model, actions: list, *, condition=None, error: ErrorFor = None) -> "Tx":
+        hk, rk = _keys(model)
+        self._ops.append(_Op("update", type(model), hk, rk, error,
+                             lambda t: t.update(model, actions, condition=condition, return_values="ALL_OLD")))
+        return self
+
+    def delete(self, model: Model, *, condition=None, error: ErrorFor = None) -> "Tx":
+        hk, rk = _keys(model)
+        self._ops.append(_Op("delete", type(model), hk, rk, error,
+                             lambda t: t.delete(model, condition=condition, add_version_condition=False)))
+        return self
+
+    def _in_wire_order(self) -> list[_Op]:
+        order = {"check": 0, "delete": 1, "put": 2, "update": 3}
+        return sorted(self._ops, key=lambda op: order[op.kind])  # sorted() is stable within a group
+
+    def commit(self) -> None:
+        if not self._ops:
+            return
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                with TransactWrite(connection=binding.connection()) as transaction:
+                    for op in self._ops:
+                        op.apply(transaction)
+                return
+            except TransactWriteError as exc:
+                reasons = exc.cancellation_reasons or []
+                codes = [r.code if r else "None" for r in reasons]
+                if exc.cause_response_code == "TransactionCanceledException":
+                    for op, reason in zip(self._in_wire_order(), reasons):
+                        if reason is not None and reason.code == "ConditionalCheckFailed":
+                            raise _resolve(op.error, op.model_cls, op.hash_key, op.range_key, reason.raw_item) from None
+                    if not any(code in RETRYABLE_REASONS for code in codes):
+                        raise
+                elif exc.cause_response_code not in RETRYABLE_CODES:
+                    raise
+                log.warning("transaction retried", extra={"attempt": attempt + 1, "reasons": codes,
+                                                          "cause": exc.cause_response_code})
+                _backoff(attempt)
+        raise StorageBusy()
+
+
+def _single(write: Callable[[], Any], error: ErrorFor, model: Model, errors: tuple[type[Exception], ...]):
+    """One conditional write; DynamoDB's own throttling is retried by botocore's standard retry mode."""
+    try:
+        return write()
+    except errors as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            hk, rk = _keys(model)
+            raise _resolve(error, type(model), hk, rk, None) from None
+        if exc.cause_response_code in RETRYABLE_CODES:
+            raise StorageBusy() from exc
+        raise
+
+
+def conditional_put(model: Model, *, condition, error: ErrorFor) -> None:
+    _single(lambda: model.save(condition=condition), error, model, (PutError,))
+
+
+def conditional_update(model: Model, actions: list, *, condition, error: ErrorFor) -> None:
+    """Update with a condition; on success ``model`` holds the new image."""
+    _single(lambda: model.update(actions=actions, condition=condition), error, model, (UpdateError,))
+
+
+def conditional_delete(model: Model, *, condition, error: ErrorFor) -> None:
+    _single(lambda: model.delete(condition=condition, add_version_condition=False), error, model, (DeleteError,))

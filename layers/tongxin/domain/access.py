@@ -1,0 +1,82 @@
+"""Roles, scopes and the one authorisation rule every route uses.
+
+A user belongs to one community. ``grid_worker`` is scoped to grid ids, ``store_keeper`` to store ids,
+``admin`` to the whole community. The token carries what the user held at login; writes re-check the
+role inside their DynamoDB transaction (see ``adapters.dynamo.guards``), so a removed role stops working at once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from .errors import Forbidden, NotInCommunity
+
+
+class Role(str, Enum):
+    RESIDENT = "resident"
+    VOLUNTEER = "volunteer"
+    PARTY_MEMBER = "party_member"
+    GRID_WORKER = "grid_worker"
+    ADMIN = "admin"
+    STORE_KEEPER = "store_keeper"
+
+
+# Roles an admin may grant through PUT /v1/admin/members/{id}/roles. ``resident`` follows membership.
+ASSIGNABLE_ROLES = frozenset(r.value for r in Role if r is not Role.RESIDENT)
+ROLE_LABELS = {
+    "resident": "居民", "volunteer": "志愿者", "party_member": "党员",
+    "grid_worker": "网格员", "admin": "社区管理员", "store_keeper": "积分超市管理员",
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, as the token says."""
+    user_id: str
+    community_id: str | None = None
+    roles: frozenset[str] = field(default_factory=frozenset)
+    grid_ids: frozenset[str] = field(default_factory=frozenset)
+    store_ids: frozenset[str] = field(default_factory=frozenset)
+
+    def has(self, role: Role | str) -> bool:
+        return Role(role).value in self.roles
+
+
+@dataclass(frozen=True)
+class Grant:
+    """The role (and scope) that allowed an action; writes re-check exactly this in their transaction."""
+    user_id: str
+    community_id: str
+    role: str
+    grid_id: str | None = None
+    store_id: str | None = None
+
+
+def require_member(principal: Principal) -> str:
+    if not principal.community_id:
+        raise NotInCommunity()
+    return principal.community_id
+
+
+def require_role(principal: Principal, *roles: Role, community_id: str | None = None,
+                 grid_id: str | None = None, store_id: str | None = None) -> Grant:
+    """Return the first of ``roles`` that the principal holds in scope, else raise ``Forbidden``.
+
+    ``community_id`` is the community of the thing acted on (defaults to the principal's own);
+    another community's data is never in scope. ``admin`` covers every grid and store of its community.
+    """
+    own = require_member(principal)
+    if community_id is not None and community_id != own:
+        raise Forbidden()
+    for role in roles:
+        role = Role(role)
+        if role.value not in principal.roles:
+            continue
+        if role is Role.GRID_WORKER and grid_id is not None and grid_id not in principal.grid_ids:
+            continue
+        if role is Role.STORE_KEEPER and store_id is not None and store_id not in principal.store_ids:
+            continue
+        scoped_grid = grid_id if role is Role.GRID_WORKER else None
+        scoped_store = store_id if role is Role.STORE_KEEPER else None
+        return Grant(principal.user_id, own, role.value, scoped_grid, scoped_store)
+    raise Forbidden()

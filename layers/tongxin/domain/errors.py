@@ -1,0 +1,114 @@
+"""Domain errors. Each carries the HTTP status and error code of the API contract and a Chinese message.
+
+The API layer turns any ``DomainError`` into the envelope ``{"error": {"code", "message", "details"}}``;
+nothing else needs to know about HTTP.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    status = 400
+    code = "BAD_REQUEST"
+    message = "请求有误"
+
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None, code: str | None = None):
+        self.message = message or type(self).message
+        self.details = details or {}
+        if code:
+            self.code = code
+        super().__init__(f"{self.code}: {self.message}")
+
+    def to_body(self) -> dict:
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class ValidationFailed(DomainError):
+    status, code, message = 400, "VALIDATION_FAILED", "输入不符合要求"
+
+
+class ContentRejected(DomainError):
+    status, code, message = 400, "CONTENT_REJECTED", "内容未通过安全检查，请修改后再提交"
+
+
+class Unauthenticated(DomainError):
+    status, code, message = 401, "UNAUTHENTICATED", "请先登录"
+
+
+class WechatCodeInvalid(DomainError):
+    status, code, message = 401, "WECHAT_CODE_INVALID", "微信登录凭证无效或已使用，请重新登录"
+
+
+class Forbidden(DomainError):
+    status, code, message = 403, "FORBIDDEN", "没有权限进行此操作"
+
+
+class NotFound(DomainError):
+    status, code, message = 404, "NOT_FOUND", "内容不存在"
+
+
+class MethodNotAllowed(DomainError):
+    status, code, message = 405, "METHOD_NOT_ALLOWED", "不支持的请求方法"
+
+
+class Conflict(DomainError):
+    """A state conflict (409). Subclasses name the contract's codes."""
+    status, code, message = 409, "CONFLICT", "操作与当前状态冲突"
+
+
+class InvalidState(Conflict):
+    code, message = "INVALID_STATE", "当前状态不允许此操作"
+
+
+class AlreadyClaimed(Conflict):
+    code, message = "ALREADY_CLAIMED", "这个心愿已被其他人认领"
+
+
+class OwnWish(Conflict):
+    code, message = "OWN_WISH", "不能认领自己发布的心愿"
+
+
+class AlreadyInCommunity(Conflict):
+    code, message = "ALREADY_IN_COMMUNITY", "您已加入其他社区，如需更换请联系社区管理员"
+
+
+class NotInCommunity(Conflict):
+    code, message = "NOT_IN_COMMUNITY", "请先通过邀请码加入社区"
+
+
+class AlreadyVolunteer(Conflict):
+    code, message = "ALREADY_VOLUNTEER", "您已经是注册志愿者"
+
+
+class InviteInvalid(DomainError):
+    status, code, message = 404, "INVITE_INVALID", "邀请码无效或已过期"
+
+
+class PhoneCodeInvalid(DomainError):
+    status, code, message = 400, "PHONE_CODE_INVALID", "手机号授权码无效或已过期，请重新授权"
+
+
+class IdempotencyKeyReused(Conflict):
+    code, message = "IDEMPOTENCY_KEY_REUSED", "同一个幂等键不能用于不同的请求"
+
+
+class RequestInProgress(Conflict):
+    code, message = "REQUEST_IN_PROGRESS", "相同的请求正在处理中，请稍后再试"
+
+
+class InsufficientPoints(Conflict):
+    code, message = "INSUFFICIENT_POINTS", "积分不足"
+
+
+class RateLimited(DomainError):
+    status, code, message = 429, "RATE_LIMITED", "操作太频繁，请稍后再试"
+
+
+class UpstreamUnavailable(DomainError):
+    status, code, message = 503, "UPSTREAM_UNAVAILABLE", "微信服务暂时不可用，请稍后再试"
+
+
+class StorageBusy(DomainError):
+    """DynamoDB kept throttling or conflicting after our retries: the client may retry."""
+    status, code, message = 503, "UPSTREAM_UNAVAILABLE", "服务繁忙，请稍后再试"

@@ -1,0 +1,117 @@
+"""微心愿 wish lifecycle: states, who may do what from which state, and when the scheduler steps in.
+
+    pending_review ──approve──▶ open ──claim──▶ claimed ──fulfil──▶ fulfilled ──confirm──▶ confirmed
+         │ reject                 ▲  │            │ release (back to open)
+         ▼                        └──┼────────────┘
+      rejected            cancel (author, before fulfilled) ──▶ cancelled
+                          deadline passed while pending_review/open ──▶ expired
+
+Pure: every function takes the time it needs as an argument.
+"""
+from __future__ import annotations
+
+import zlib
+from datetime import datetime, timedelta
+from enum import Enum
+
+from .errors import InvalidState
+
+CATEGORIES = ("生活帮扶", "助老", "助残", "助学", "医疗健康", "维修", "物资", "其他")
+TITLE_MAX, CONTENT_MAX, NOTE_MAX, COMMENT_MAX, REASON_MAX = 30, 500, 200, 200, 100
+DEFAULT_WISH_POINTS = 20
+# 吹哨: an unclaimed wish is raised to its grid worker this long after publishing,
+ESCALATE_AFTER = timedelta(hours=72)
+# or this long before its deadline, whichever comes first.
+ESCALATE_BEFORE_DEADLINE = timedelta(hours=24)
+DUE_SHARDS = 8
+
+
+class WishStatus(str, Enum):
+    PENDING_REVIEW = "pending_review"
+    OPEN = "open"
+    CLAIMED = "claimed"
+    FULFILLED = "fulfilled"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+S = WishStatus
+# action → (states it may start from, state it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[WishStatus], WishStatus]] = {
+    "approve": (frozenset({S.PENDING_REVIEW}), S.OPEN),
+    "reject": (frozenset({S.PENDING_REVIEW}), S.REJECTED),
+    "claim": (frozenset({S.OPEN}), S.CLAIMED),
+    "release": (frozenset({S.CLAIMED}), S.OPEN),
+    "fulfil": (frozenset({S.CLAIMED}), S.FULFILLED),
+    "confirm": (frozenset({S.FULFILLED}), S.CONFIRMED),
+    "cancel": (frozenset({S.PENDING_REVIEW, S.OPEN, S.CLAIMED}), S.CANCELLED),
+    "expire": (frozenset({S.PENDING_REVIEW, S.OPEN}), S.EXPIRED),
+}
+TERMINAL = frozenset({S.CONFIRMED, S.REJECTED, S.CANCELLED, S.EXPIRED})
+STATUS_LABELS = {
+    S.PENDING_REVIEW: "待审核", S.OPEN: "待认领", S.CLAIMED: "已认领", S.FULFILLED: "已完成待确认",
+    S.CONFIRMED: "已圆梦", S.REJECTED: "未通过审核", S.CANCELLED: "已撤销", S.EXPIRED: "已过期",
+}
+
+
+def transition(action: str) -> tuple[frozenset[WishStatus], WishStatus]:
+    return TRANSITIONS[action]
+
+
+def invalid_state(action: str, status: str) -> InvalidState:
+    label = STATUS_LABELS.get(WishStatus(status), status)
+    return InvalidState(f"心愿当前为“{label}”，不能进行此操作", details={"status": status, "action": action})
+
+
+def initial_status(review_required: bool, content_suggest: str) -> WishStatus:
+    """Start ``open``, unless the community reviews wishes or WeChat asked for a human look."""
+    if review_required or content_suggest == "review":
+        return S.PENDING_REVIEW
+    return S.OPEN
+
+
+def escalation_time(published_at: datetime, deadline: datetime | None) -> datetime:
+    due = published_at + ESCALATE_AFTER
+    if deadline is not None:
+        due = min(due, deadline - ESCALATE_BEFORE_DEADLINE)
+    return due
+
+
+def next_due(status: WishStatus, published_at: datetime | None, deadline: datetime | None,
+             escalated: bool) -> datetime | None:
+    """When the scheduler must next look at a wish in ``status`` (None: never)."""
+    if status is S.PENDING_REVIEW:
+        return deadline
+    if status is S.OPEN:
+        if not escalated and published_at is not None:
+            return escalation_time(published_at, deadline)
+        return deadline
+    return None
+
+
+def scheduled_step(status: WishStatus, deadline: datetime | None, escalated: bool, now: datetime) -> str | None:
+    """What the scheduler does to a wish that is due: ``expire``, ``escalate`` or nothing."""
+    if status in (S.PENDING_REVIEW, S.OPEN) and deadline is not None and deadline <= now:
+        return "expire"
+    if status is S.OPEN and not escalated:
+        return "escalate"
+    return None
+
+
+def needs_grid_worker(status: WishStatus, escalated: bool) -> bool:
+    """Whether the wish shows in its grid's task list (审核 or 吹哨)."""
+    return status is S.PENDING_REVIEW or (status is S.OPEN and escalated)
+
+
+def due_shard(wish_id: str) -> str:
+    return f"due#{zlib.crc32(wish_id.encode()) % DUE_SHARDS}"
+
+
+def grid_task_key(community_id: str, grid_id: str | None) -> str:
+    return f"{community_id}#{grid_id or '-'}"
+
+
+def community_status_key(community_id: str, status: WishStatus | str) -> str:
+    return f"{community_id}#{WishStatus(status).value}"

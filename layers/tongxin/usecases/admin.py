@@ -1,0 +1,160 @@
+"""Community administration (社区管理): grids, invites and their poster codes, member roles, and the
+platform operator's ``create_community`` (command line only)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pynamodb.exceptions import DoesNotExist
+
+from ..adapters.dynamo.guards import check_grant, grant_condition
+from ..adapters.dynamo.models import CommunityModel, GridModel, InviteModel, StoreModel, UserModel
+from ..adapters.dynamo.tx import Tx
+from ..domain.access import ASSIGNABLE_ROLES, Principal, Role, require_role
+from ..domain.clock import to_api, utcnow
+from ..domain.errors import Conflict, DomainError, NotFound, ValidationFailed
+from ..domain.ids import new_code, new_id
+from ..wiring import Container
+from .access import authorize_read
+from .identity import present_user
+
+INVITE_TTL_DAYS = 30
+INVITE_SCENE_PREFIX = "inv="
+GRID_NOT_FOUND = NotFound("网格不存在", details={"field": "grid_id"})
+
+
+def present_grid(grid: GridModel) -> dict:
+    return {"id": grid.id, "name": grid.name, "worker_count": len(grid.worker_ids or ())}
+
+
+def create_grid(principal: Principal, name: str) -> dict:
+    grant = require_role(principal, Role.ADMIN)
+    grid = GridModel(grant.community_id, new_id("g"), name=name, created_at=utcnow())
+    check_grant(Tx(), grant).put(grid, condition=GridModel.id.does_not_exist()).commit()
+    return present_grid(grid)
+
+
+def list_grids(principal: Principal) -> dict:
+    grant = authorize_read(principal, Role.ADMIN, Role.GRID_WORKER)
+    return {"items": [present_grid(g) for g in GridModel.query(grant.community_id)], "next_cursor": None}
+
+
+def invite_scene(code: str) -> str:
+    """The text a poster QR carries and the mini-program reads on scan (≤ 32 chars, WeChat's scene limit)."""
+    return INVITE_SCENE_PREFIX + code
+
+
+def create_invite(principal: Principal, grid_id: str, valid_days: int = INVITE_TTL_DAYS) -> dict:
+    grant = require_role(principal, Role.ADMIN)
+    now = utcnow()
+    invite = InviteModel(new_code(8), community_id=grant.community_id, grid_id=grid_id, created_by=grant.user_id,
+                         created_at=now, expires_at=now + timedelta(days=valid_days))
+    check_grant(Tx(), grant) \
+        .check(GridModel, grant.community_id, grid_id, condition=GridModel.id.exists(), error=GRID_NOT_FOUND) \
+        .put(invite, condition=InviteModel.code.does_not_exist()).commit()
+    return present_invite(invite)
+
+
+def present_invite(invite: InviteModel) -> dict:
+    return {"code": invite.code, "grid_id": invite.grid_id, "scene": invite_scene(invite.code),
+            "expires_at": to_api(invite.expires_at)}
+
+
+def invite_for_admin(principal: Principal, code: str) -> InviteModel:
+    grant = authorize_read(principal, Role.ADMIN)
+    try:
+        invite = InviteModel.get(code.upper())
+    except DoesNotExist:
+        raise NotFound("邀请码不存在") from None
+    if invite.community_id != grant.community_id:
+        raise NotFound("邀请码不存在")  # another community's invite is not even acknowledged
+    return invite
+
+
+def invite_qrcode(container: Container, principal: Principal, code: str, fmt: str) -> tuple[bytes, str]:
+    """The invite as an image: a plain QR (png/svg) for printing, or a WeChat mini-program code."""
+    invite = invite_for_admin(principal, code)
+    scene = invite_scene(invite.code)
+    if fmt == "wxacode":
+        return container.wechat.wxacode(scene, container.settings.wechat_invite_page), "image/png"
+    from ..adapters import qr
+    return qr.render(scene, fmt)
+
+
+def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: list[str],
+              store_ids: list[str]) -> dict:
+    """Replace a member's staff roles and scopes. ``resident`` follows membership and stays.
+
+    One transaction: the admin's own role (re-checked), the member (unchanged since read: the old grid
+    scope is what we remove them from), and each grid's worker set, so pushes reach exactly the
+    grid's current workers.
+    """
+    grant = require_role(principal, Role.ADMIN)
+    wanted = set(roles)
+    unknown = wanted - ASSIGNABLE_ROLES
+    if unknown:
+        raise ValidationFailed("角色不存在", details={"field": "roles", "unknown": sorted(unknown)})
+    new_grids = set(grid_ids) if Role.GRID_WORKER.value in wanted else set()
+    new_stores = set(store_ids) if Role.STORE_KEEPER.value in wanted else set()
+    if Role.GRID_WORKER.value in wanted and not new_grids:
+        raise ValidationFailed("网格员需要指定负责的网格", details={"field": "grid_ids"})
+    if Role.STORE_KEEPER.value in wanted and not new_stores:
+        raise ValidationFailed("积分超市管理员需要指定超市", details={"field": "store_ids"})
+
+    try:
+        member = UserModel.get(user_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound("成员不存在") from None
+    if member.community_id != grant.community_id or member.status != "active":
+        raise NotFound("成员不存在")
+    old_grids = set(member.grid_ids or ())
+    cid = grant.community_id
+
+    unchanged = (UserModel.status == "active") & (UserModel.community_id == cid) & (
+        (UserModel.grid_ids == old_grids) if old_grids else UserModel.grid_ids.does_not_exist())
+    is_self = user_id == grant.user_id
+    if is_self:  # one item cannot take two operations in a transaction: fold the admin check in
+        unchanged &= grant_condition(grant)
+
+    def member_refused(current: UserModel | None) -> DomainError:
+        if current is None or current.status != "active" or current.community_id != cid:
+            return NotFound("成员不存在")
+        return Conflict("成员信息刚刚被修改，请刷新后重试")
+
+    all_roles = wanted | {Role.RESIDENT.value}
+    tx = Tx() if is_self else check_grant(Tx(), grant)
+    tx.update(UserModel(user_id), [
+        UserModel.roles.set(all_roles),
+        UserModel.grid_ids.set(new_grids or None),
+        UserModel.store_ids.set(new_stores or None),
+        UserModel.updated_at.set(utcnow()),
+    ], condition=unchanged, error=member_refused)
+    for gid in sorted(new_grids - old_grids):
+        tx.update(GridModel(cid, gid), [GridModel.worker_ids.add({user_id})],
+                  condition=GridModel.id.exists(), error=NotFound("网格不存在", details={"field": "grid_ids", "id": gid}))
+    for gid in sorted(old_grids - new_grids):
+        tx.update(GridModel(cid, gid), [GridModel.worker_ids.delete({user_id})])
+    for sid in sorted(new_stores):
+        tx.check(StoreModel, cid, sid, condition=StoreModel.id.exists(),
+                 error=NotFound("积分超市不存在", details={"field": "store_ids", "id": sid}))
+    tx.commit()
+    return present_user(UserModel.get(user_id, consistent_read=True))
+
+
+def create_community(name: str, *, admin_user_id: str, grid_names: list[str], wish_review_required: bool = False,
+                     wish_points: int = 20) -> dict:
+    """Platform operator only (command line): a community, its grids, and its first admin."""
+    now = utcnow()
+    community = CommunityModel(new_id("c"), name=name, wish_review_required=wish_review_required,
+                               wish_points=wish_points, created_at=now)
+    grids = [GridModel(community.id, new_id("g"), name=g, created_at=now) for g in grid_names]
+    tx = Tx().put(community, condition=CommunityModel.id.does_not_exist())
+    for grid in grids:
+        tx.put(grid)
+    tx.update(UserModel(admin_user_id), [
+        UserModel.community_id.set(community.id),
+        UserModel.roles.add({Role.ADMIN.value, Role.RESIDENT.value}),
+        UserModel.joined_at.set(now),
+    ], condition=(UserModel.status == "active") & UserModel.community_id.does_not_exist(),
+        error=Conflict("该用户不存在或已属于其他社区"))
+    tx.commit()
+    return {"id": community.id, "name": name, "grids": [present_grid(g) for g in grids], "admin_user_id": admin_user_id}

@@ -1,0 +1,192 @@
+"""Identity (身份): WeChat login, profile, joining a community, phone, volunteer registration, 注销."""
+from __future__ import annotations
+
+import logging
+
+from pynamodb.exceptions import DoesNotExist
+
+from ..adapters import tokens
+from ..adapters.dynamo.models import GridModel, IdentityModel, InviteModel, UserModel, CommunityModel
+from ..adapters.dynamo.tx import Tx, conditional_update
+from ..domain.access import Principal, Role
+from ..domain.clock import to_api, utcnow
+from ..domain.errors import (
+    AlreadyInCommunity, DomainError, InviteInvalid, NotInCommunity, Unauthenticated,
+)
+from ..domain.ids import new_id
+from ..domain.masking import mask_phone
+from ..wiring import Container
+
+log = logging.getLogger(__name__)
+DEFAULT_NICKNAME = "微信用户"
+
+
+def present_user(user: UserModel) -> dict:
+    """The user as the API shows it to themself (phone masked, openid never)."""
+    return {
+        "id": user.id,
+        "nickname": user.nickname or DEFAULT_NICKNAME,
+        "avatar_url": user.avatar_url,
+        "roles": sorted(user.roles or ()),
+        "community_id": user.community_id,
+        "grid_id": user.grid_id,
+        "grid_ids": sorted(user.grid_ids or ()),
+        "store_ids": sorted(user.store_ids or ()),
+        "phone": mask_phone(user.phone),
+        "phone_bound": bool(user.phone),
+        "points_balance": int(user.points_balance or 0),
+        "earned_total": int(user.earned_total or 0),
+        "volunteer_minutes": int(user.volunteer_minutes or 0),
+        "is_volunteer": Role.VOLUNTEER.value in (user.roles or ()),
+        "skills": list(user.skills or []),
+        "created_at": to_api(user.created_at),
+    }
+
+
+def _session_answer(container: Container, user: UserModel) -> dict:
+    token, ttl = tokens.issue(container.settings, user_id=user.id, community_id=user.community_id,
+                              roles=user.roles, grid_ids=user.grid_ids, store_ids=user.store_ids)
+    return {"token": token, "expires_in": ttl, "user": present_user(user)}
+
+
+def load_active_user(user_id: str) -> UserModel:
+    try:
+        user = UserModel.get(user_id, consistent_read=True)
+    except DoesNotExist:
+        raise Unauthenticated() from None
+    if user.status != "active":
+        raise Unauthenticated("账号已注销，请重新登录")
+    return user
+
+
+class _IdentityTaken(DomainError):
+    """Another login of the same openid created the user first (internal, never reaches a client)."""
+
+
+def _user_for_openid(openid: str, unionid: str | None) -> UserModel:
+    try:
+        identity = IdentityModel.get(openid, consistent_read=True)
+        return load_active_user(identity.user_id)
+    except DoesNotExist:
+        pass
+    now = utcnow()
+    user = UserModel(new_id("u"), status="active", openid=openid, created_at=now, updated_at=now,
+                     points_balance=0, earned_total=0, volunteer_minutes=0)
+    identity = IdentityModel(openid, user_id=user.id, unionid=unionid, created_at=now)
+    try:
+        Tx().put(identity, condition=IdentityModel.openid.does_not_exist(), error=_IdentityTaken()) \
+            .put(user, condition=UserModel.id.does_not_exist()).commit()
+        log.info("user created", extra={"user_id": user.id})
+        return user
+    except _IdentityTaken:  # lost the race of concurrent first logins: the winner's user is ours
+        return load_active_user(IdentityModel.get(openid, consistent_read=True).user_id)
+
+
+def login(container: Container, code: str) -> dict:
+    session = container.wechat.code_to_session(code)
+    user = _user_for_openid(session.openid, session.unionid)
+    return _session_answer(container, user)
+
+
+def get_me(principal: Principal) -> dict:
+    user = load_active_user(principal.user_id)
+    return {**present_user(user), "community_name": community_name(user.community_id)}
+
+
+def update_me(principal: Principal, changes: dict) -> dict:
+    user = UserModel(principal.user_id)
+    actions = [getattr(UserModel, field).set(value) for field, value in changes.items() if value is not None]
+    actions.append(UserModel.updated_at.set(utcnow()))
+    conditional_update(user, actions, condition=UserModel.status == "active",
+                       error=Unauthenticated("账号已注销，请重新登录"))
+    return present_user(user)
+
+
+def join_community(container: Container, principal: Principal, invite_code: str) -> dict:
+    now = utcnow()
+    try:
+        invite = InviteModel.get(invite_code.strip().upper(), consistent_read=True)
+    except DoesNotExist:
+        raise InviteInvalid() from None
+    if invite.expires_at <= now:
+        raise InviteInvalid()
+
+    def refused(current: UserModel | None) -> DomainError:
+        if current is None or current.status != "active":
+            return Unauthenticated("账号已注销，请重新登录")
+        return AlreadyInCommunity()
+
+    user = UserModel(principal.user_id)
+    Tx().check(InviteModel, invite.code, condition=InviteModel.expires_at > now, error=InviteInvalid()) \
+        .update(user, [
+            UserModel.community_id.set(invite.community_id),
+            UserModel.grid_id.set(invite.grid_id),
+            UserModel.roles.add({Role.RESIDENT.value}),
+            UserModel.joined_at.set(UserModel.joined_at | now),
+            UserModel.updated_at.set(now),
+        ], condition=(UserModel.status == "active") & (
+            UserModel.community_id.does_not_exist() | (UserModel.community_id == invite.community_id)),
+            error=refused).commit()
+    return _session_answer(container, load_active_user(principal.user_id))
+
+
+def bind_phone(container: Container, principal: Principal, code: str) -> dict:
+    load_active_user(principal.user_id)  # a deleted account must not spend the one-time code
+    phone = container.wechat.phone_number(code)
+    return update_me(principal, {"phone": phone})
+
+
+def register_volunteer(container: Container, principal: Principal, real_name: str, skills: list[str]) -> dict:
+    """志愿者注册. Registering again updates the name and skills; ``volunteer_since`` stays."""
+    now = utcnow()
+
+    def refused(current: UserModel | None) -> DomainError:
+        if current is None or current.status != "active":
+            return Unauthenticated("账号已注销，请重新登录")
+        return NotInCommunity()
+
+    user = UserModel(principal.user_id)
+    conditional_update(user, [
+        UserModel.real_name.set(real_name),
+        UserModel.skills.set(skills),
+        UserModel.roles.add({Role.VOLUNTEER.value}),
+        UserModel.volunteer_since.set(UserModel.volunteer_since | now),
+        UserModel.updated_at.set(now),
+    ], condition=(UserModel.status == "active") & UserModel.community_id.exists(), error=refused)
+    return _session_answer(container, user)
+
+
+def delete_me(principal: Principal) -> None:
+    """注销: release what the user holds in other areas, then erase personal fields in one transaction.
+
+    Each release step is its own conditional write and safe to repeat, so a DELETE that failed half-way
+    is completed by calling it again. The ledger stays (it names only the opaque user id).
+    """
+    user = load_active_user(principal.user_id)
+    from . import wishes  # each area adds its release step here
+    wishes.release_for_deleted_user(user.id)
+
+    now = utcnow()
+    tx = Tx()
+    if user.openid:
+        tx.delete(IdentityModel(user.openid))
+    for grid_id in user.grid_ids or ():
+        tx.update(GridModel(user.community_id, grid_id), [GridModel.worker_ids.delete({user.id})],
+                  condition=GridModel.id.exists())
+    tx.update(UserModel(user.id), [
+        UserModel.status.set("deleted"), UserModel.deleted_at.set(now), UserModel.updated_at.set(now),
+        UserModel.nickname.remove(), UserModel.avatar_url.remove(), UserModel.phone.remove(),
+        UserModel.real_name.remove(), UserModel.skills.remove(), UserModel.openid.remove(),
+        UserModel.roles.remove(), UserModel.grid_ids.remove(), UserModel.store_ids.remove(),
+    ], condition=UserModel.status == "active", error=Unauthenticated("账号已注销"))
+    tx.commit()
+    log.info("user deleted", extra={"user_id": user.id})
+
+
+def community_name(community_id: str | None) -> str | None:
+    if not community_id:
+        return None
+    try:
+        return CommunityModel.get(community_id).name
+    except DoesNotExist:
+        return None

@@ -1,0 +1,481 @@
+"""微心愿 wishes: publish, review, claim, release, fulfil, confirm, cancel, and the scheduler's
+escalation (吹哨) and expiry.
+
+Every transition is ONE transaction whose conditions carry the rule (e.g. claim only if ``open``), the
+acting user's current role, and the outbox messages it causes. A failed condition is classified from
+the item as it stood (``ALREADY_CLAIMED``, ``INVALID_STATE``, ``FORBIDDEN``), never retried.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from ..adapters.dynamo.guards import check_active, check_grant
+from ..adapters.dynamo.models import CommunityModel, GridModel, UserModel, WishModel
+from ..adapters.dynamo.tx import Tx
+from ..domain import wishes as rules
+from ..domain.access import Principal, Role, require_member, require_role
+from ..domain.clock import to_api, utcnow
+from ..domain.errors import (
+    AlreadyClaimed, ContentRejected, DomainError, Forbidden, NotFound, OwnWish, ValidationFailed,
+)
+from ..domain.ids import new_id
+from ..domain.masking import mask_address, mask_phone
+from ..domain.points import wish_confirm_source
+from ..domain.wishes import WishStatus as S
+from ..wiring import Container
+from . import ledger, notifications, paging
+from .access import authorize_read
+
+log = logging.getLogger(__name__)
+
+PUBLIC_STATUSES = (S.OPEN, S.CLAIMED, S.FULFILLED, S.CONFIRMED)
+CLAIMER_ROLES = (Role.VOLUNTEER, Role.PARTY_MEMBER)
+STAFF_ROLES = (Role.GRID_WORKER, Role.ADMIN)
+DELETED_NICKNAME = "已注销用户"
+WISH_NOT_FOUND = NotFound("心愿不存在")
+
+
+# --- reading and presenting ---------------------------------------------------------------------
+
+def _load(principal: Principal, wish_id: str) -> WishModel:
+    community_id = require_member(principal)
+    try:
+        wish = WishModel.get(wish_id, consistent_read=True)
+    except DoesNotExist:
+        raise WISH_NOT_FOUND from None
+    if wish.community_id != community_id:  # another community's wish is not even acknowledged
+        raise WISH_NOT_FOUND
+    return wish
+
+
+def _names(user_ids: set[str]) -> dict[str, str]:
+    ids = sorted(i for i in user_ids if i)
+    if not ids:
+        return {}
+    names = {}
+    for user in UserModel.batch_get(ids, attributes_to_get=["id", "nickname", "status"]):
+        names[user.id] = DELETED_NICKNAME if user.status == "deleted" else (user.nickname or "微信用户")
+    return names
+
+
+def _person(user_id: str | None, names: dict[str, str]) -> dict | None:
+    if not user_id:
+        return None
+    return {"id": user_id, "nickname": names.get(user_id, DELETED_NICKNAME)}
+
+
+def present(wish: WishModel, names: dict[str, str], *, contact_visible: bool) -> dict:
+    return {
+        "id": wish.id,
+        "title": wish.title,
+        "content": wish.content,
+        "category": wish.category,
+        "status": wish.status,
+        "status_label": rules.STATUS_LABELS[S(wish.status)],
+        "grid_id": wish.grid_id,
+        "author": _person(wish.author_id, names),
+        "claimer": _person(wish.claimer_id, names),
+        "contact_phone": wish.contact_phone if contact_visible else mask_phone(wish.contact_phone),
+        "address": wish.address if contact_visible else mask_address(wish.address),
+        "contact_visible": contact_visible,
+        "deadline": to_api(wish.deadline),
+        "created_at": to_api(wish.created_at),
+        "published_at": to_api(wish.published_at),
+        "claimed_at": to_api(wish.claimed_at),
+        "fulfilled_at": to_api(wish.fulfilled_at),
+        "fulfil_note": wish.fulfil_note,
+        "confirmed_at": to_api(wish.confirmed_at),
+        "rating": int(wish.rating) if wish.rating is not None else None,
+        "comment": wish.comment,
+        "points_awarded": int(wish.points_awarded) if wish.points_awarded is not None else None,
+        "reject_reason": wish.reject_reason,
+        "escalated": wish.escalated_at is not None,
+        "escalated_at": to_api(wish.escalated_at),
+    }
+
+
+def _present_all(wishes: list[WishModel], contact_visible) -> list[dict]:
+    names = _names({w.author_id for w in wishes} | {w.claimer_id for w in wishes if w.claimer_id})
+    return [present(w, names, contact_visible=contact_visible(w)) for w in wishes]
+
+
+def _is_staff_for(principal: Principal, wish: WishModel) -> bool:
+    """Grid worker of the wish's grid or admin, as of now (a removed role stops showing contacts)."""
+    if not (principal.has(Role.ADMIN) or (principal.has(Role.GRID_WORKER) and wish.grid_id in principal.grid_ids)):
+        return False
+    try:
+        authorize_read(principal, *STAFF_ROLES, community_id=wish.community_id, grid_id=wish.grid_id)
+        return True
+    except Forbidden:
+        return False
+
+
+def _contact_visible(principal: Principal, wish: WishModel) -> bool:
+    return principal.user_id in (wish.author_id, wish.claimer_id) or _is_staff_for(principal, wish)
+
+
+def get(principal: Principal, wish_id: str) -> dict:
+    wish = _load(principal, wish_id)
+    visible = _contact_visible(principal, wish)
+    if S(wish.status) not in PUBLIC_STATUSES and not visible:
+        raise WISH_NOT_FOUND  # unpublished or withdrawn wishes are the author's and staff's business
+    return present(wish, _names({wish.author_id, wish.claimer_id}), contact_visible=visible)
+
+
+def list_community(principal: Principal, *, status: str | None, grid_id: str | None, category: str | None,
+                   limit: int, cursor: str | None) -> dict:
+    """The community's wishes, newest first; contact and address always masked in lists. Residents see
+    published wishes; grid workers and admins may list any status."""
+    community_id = require_member(principal)
+    if status is not None and S(status) not in PUBLIC_STATUSES:
+        authorize_read(principal, *STAFF_ROLES)
+    filters = []
+    if grid_id:
+        filters.append(WishModel.grid_id == grid_id)
+    if category:
+        filters.append(WishModel.category == category)
+    if status is None and not (principal.has(Role.ADMIN) or principal.has(Role.GRID_WORKER)):
+        filters.append(WishModel.status.is_in(*[s.value for s in PUBLIC_STATUSES]))
+    condition = None
+    for f in filters:
+        condition = f if condition is None else condition & f
+
+    def query(**kwargs):
+        if status is not None:
+            return WishModel.by_community_status.query(rules.community_status_key(community_id, status),
+                                                       filter_condition=condition, scan_index_forward=False, **kwargs)
+        return WishModel.by_community.query(community_id, filter_condition=condition, scan_index_forward=False,
+                                            **kwargs)
+
+    return paging.page(query, limit, cursor, lambda items: _present_all(items, lambda w: False))
+
+
+def list_mine(principal: Principal, *, limit: int, cursor: str | None) -> dict:
+    return paging.page(lambda **kw: WishModel.by_author.query(principal.user_id, scan_index_forward=False, **kw),
+                       limit, cursor, lambda items: _present_all(items, lambda w: True))
+
+
+def list_claimed(principal: Principal, *, limit: int, cursor: str | None) -> dict:
+    return paging.page(lambda **kw: WishModel.by_claimer.query(principal.user_id, scan_index_forward=False, **kw),
+                       limit, cursor, lambda items: _present_all(items, lambda w: True))
+
+
+# --- publishing ----------------------------------------------------------------------------------
+
+def _grid_workers(community_id: str, grid_id: str | None) -> list[str]:
+    if not grid_id:
+        return []
+    try:
+        return sorted(GridModel.get(community_id, grid_id).worker_ids or ())
+    except DoesNotExist:
+        return []
+
+
+def _message_data(wish: WishModel, **extra: Any) -> dict:
+    return {"wish_id": wish.id, "title": wish.title, "category": wish.category, **extra}
+
+
+def _notify_grid(tx: Tx, wish: WishModel, kind: str, *, keyed: bool) -> None:
+    for worker_id in _grid_workers(wish.community_id, wish.grid_id):
+        notifications.enqueue(tx, kind=kind, recipient_id=worker_id, data=_message_data(wish),
+                              page=notifications.WISH_PAGE.format(id=wish.id), community_id=wish.community_id,
+                              key=f"wish#{wish.id}#{kind}#{worker_id}" if keyed else None)
+
+
+def _notify(tx: Tx, wish: WishModel, kind: str, recipient_id: str | None, **extra: Any) -> None:
+    if recipient_id:
+        notifications.enqueue(tx, kind=kind, recipient_id=recipient_id, data=_message_data(wish, **extra),
+                              page=notifications.WISH_PAGE.format(id=wish.id), community_id=wish.community_id)
+
+
+def _schedule_actions(wish: WishModel, status: S, *, escalated: bool) -> list:
+    """Index attributes that follow from the new status: grid task list and the scheduler's due time."""
+    actions = [WishModel.status.set(status.value),
+               WishModel.community_status.set(rules.community_status_key(wish.community_id, status))]
+    if rules.needs_grid_worker(status, escalated):
+        actions.append(WishModel.grid_task.set(rules.grid_task_key(wish.community_id, wish.grid_id)))
+    else:
+        actions.append(WishModel.grid_task.remove())
+    due = rules.next_due(status, wish.published_at or utcnow(), wish.deadline, escalated)
+    if due is None:
+        actions += [WishModel.due_shard.remove(), WishModel.due_at.remove()]
+    else:
+        actions += [WishModel.due_shard.set(rules.due_shard(wish.id)), WishModel.due_at.set(due)]
+    return actions
+
+
+def publish(container: Container, principal: Principal, *, title: str, content: str, category: str,
+            deadline: datetime | None, contact_phone: str | None, address: str | None) -> dict:
+    grant = require_role(principal, Role.RESIDENT)
+    now = utcnow()
+    if deadline is not None and deadline <= now + timedelta(hours=1):
+        raise ValidationFailed("截止时间需晚于当前时间至少 1 小时", details={"field": "deadline"})
+    try:
+        author = UserModel.get(principal.user_id, consistent_read=True)
+        community = CommunityModel.get(grant.community_id)
+    except DoesNotExist:
+        raise NotFound("社区或用户不存在") from None
+    suggest = container.wechat.check_text(f"{title}\n{content}", author.openid or "")
+    if suggest == "risky":
+        raise ContentRejected()
+    status = rules.initial_status(bool(community.wish_review_required), suggest)
+    wish = WishModel(new_id("w"), community_id=grant.community_id, grid_id=author.grid_id, author_id=author.id,
+                     title=title, content=content, category=category, status=status.value,
+                     community_status=rules.community_status_key(grant.community_id, status),
+                     contact_phone=contact_phone, address=address, deadline=deadline, created_at=now,
+                     updated_at=now, published_at=now if status is S.OPEN else None)
+    if rules.needs_grid_worker(status, escalated=False):
+        wish.grid_task = rules.grid_task_key(wish.community_id, wish.grid_id)
+    due = rules.next_due(status, wish.published_at, deadline, escalated=False)
+    if due is not None:
+        wish.due_shard, wish.due_at = rules.due_shard(wish.id), due
+    tx = check_grant(Tx(), grant).put(wish, condition=WishModel.id.does_not_exist())
+    if status is S.PENDING_REVIEW:
+        _notify_grid(tx, wish, "wish_to_review", keyed=True)
+    tx.commit()
+    log.info("wish published", extra={"wish_id": wish.id, "status": status.value})
+    return present(wish, {author.id: author.nickname or "微信用户"}, contact_visible=True)
+
+
+# --- transitions ---------------------------------------------------------------------------------
+
+def _refusal(action: str, actor_field: str | None, actor_id: str | None):
+    """Classify a failed transition from the wish as it stood: gone, wrong person, or wrong state."""
+    def classify(current: WishModel | None) -> DomainError:
+        if current is None:
+            return WISH_NOT_FOUND
+        allowed, _ = rules.transition(action)
+        if S(current.status) in allowed and actor_field and getattr(current, actor_field) != actor_id:
+            return Forbidden()
+        return rules.invalid_state(action, current.status)
+    return classify
+
+
+def _in_states(action: str):
+    allowed, _ = rules.transition(action)
+    return WishModel.status.is_in(*[s.value for s in allowed])
+
+
+def _require_person(wish: WishModel, actor_field: str, principal: Principal, action: str) -> None:
+    """The wrong person is told so (403) before the state is looked at, unless the state has no such person."""
+    holder = getattr(wish, actor_field)
+    allowed, _ = rules.transition(action)
+    if holder is not None and holder != principal.user_id:
+        raise Forbidden()
+    if holder is None and S(wish.status) in allowed:
+        raise Forbidden()
+
+
+def review(principal: Principal, wish_id: str, *, approve: bool, reason: str | None = None) -> dict:
+    wish = _load(principal, wish_id)
+    grant = require_role(principal, *STAFF_ROLES, grid_id=wish.grid_id)
+    action = "approve" if approve else "reject"
+    _, target = rules.transition(action)
+    now = utcnow()
+    if approve:
+        wish.published_at = now
+    actions = _schedule_actions(wish, target, escalated=False) + [
+        WishModel.reviewed_by.set(principal.user_id), WishModel.updated_at.set(now)]
+    if approve:
+        actions.append(WishModel.published_at.set(now))
+    else:
+        actions.append(WishModel.reject_reason.set(reason))
+    tx = check_grant(Tx(), grant).update(wish, actions, condition=_in_states(action),
+                                         error=_refusal(action, None, None))
+    _notify(tx, wish, "wish_reviewed", wish.author_id, result="approved" if approve else "rejected",
+            reason=reason)
+    tx.commit()
+    return get(principal, wish_id)
+
+
+def claim(principal: Principal, wish_id: str) -> dict:
+    grant = require_role(principal, *CLAIMER_ROLES)
+    wish = _load(principal, wish_id)
+    if wish.author_id == principal.user_id:
+        raise OwnWish()
+    now = utcnow()
+
+    def refused(current: WishModel | None) -> DomainError:
+        if current is None:
+            return WISH_NOT_FOUND
+        if current.status == S.CLAIMED.value or current.claimer_id:
+            return AlreadyClaimed()
+        return rules.invalid_state("claim", current.status)
+
+    actions = _schedule_actions(wish, S.CLAIMED, escalated=wish.escalated_at is not None) + [
+        WishModel.claimer_id.set(principal.user_id), WishModel.claimed_at.set(now),
+        WishModel.first_claimed_at.set(WishModel.first_claimed_at | now), WishModel.updated_at.set(now)]
+    tx = check_grant(Tx(), grant).update(
+        wish, actions, condition=_in_states("claim") & WishModel.claimer_id.does_not_exist()
+        & (WishModel.author_id != principal.user_id), error=refused)
+    _notify(tx, wish, "wish_claimed", wish.author_id)
+    tx.commit()
+    log.info("wish claimed", extra={"wish_id": wish.id})
+    return get(principal, wish_id)
+
+
+def _release_tx(wish: WishModel, claimer_id: str, now: datetime) -> Tx:
+    actions = _schedule_actions(wish, S.OPEN, escalated=wish.escalated_at is not None) + [
+        WishModel.claimer_id.remove(), WishModel.claimed_at.remove(), WishModel.updated_at.set(now)]
+    tx = Tx().update(wish, actions, condition=_in_states("release") & (WishModel.claimer_id == claimer_id),
+                     error=_refusal("release", "claimer_id", claimer_id))
+    _notify(tx, wish, "wish_released", wish.author_id)
+    return tx
+
+
+def release(principal: Principal, wish_id: str) -> dict:
+    wish = _load(principal, wish_id)
+    _require_person(wish, "claimer_id", principal, "release")
+    check_active(_release_tx(wish, principal.user_id, utcnow()), principal.user_id).commit()
+    return get(principal, wish_id)
+
+
+def fulfil(principal: Principal, wish_id: str, note: str) -> dict:
+    wish = _load(principal, wish_id)
+    _require_person(wish, "claimer_id", principal, "fulfil")
+    now = utcnow()
+    actions = _schedule_actions(wish, S.FULFILLED, escalated=False) + [
+        WishModel.fulfilled_at.set(now), WishModel.fulfil_note.set(note), WishModel.updated_at.set(now)]
+    tx = check_active(Tx(), principal.user_id).update(
+        wish, actions, condition=_in_states("fulfil") & (WishModel.claimer_id == principal.user_id),
+        error=_refusal("fulfil", "claimer_id", principal.user_id))
+    _notify(tx, wish, "wish_fulfilled", wish.author_id)
+    tx.commit()
+    return get(principal, wish_id)
+
+
+def confirm(principal: Principal, wish_id: str, rating: int, comment: str | None) -> dict:
+    """The author confirms: status, the claimer's ledger entry (keyed by the wish) and balance, and the
+    claimer's message commit together; a second confirm finds the state (and the entry) taken."""
+    wish = _load(principal, wish_id)
+    _require_person(wish, "author_id", principal, "confirm")
+    if S(wish.status) is not S.FULFILLED or not wish.claimer_id:
+        raise rules.invalid_state("confirm", wish.status)
+    claimer_id = wish.claimer_id
+    community = CommunityModel.get(wish.community_id)
+    points = int(community.wish_points if community.wish_points is not None else rules.DEFAULT_WISH_POINTS)
+    refused = _refusal("confirm", "author_id", principal.user_id)
+
+    def build(balance: int) -> Tx:
+        now = utcnow()
+        actions = _schedule_actions(wish, S.CONFIRMED, escalated=False) + [
+            WishModel.confirmed_at.set(now), WishModel.rating.set(rating), WishModel.updated_at.set(now),
+            WishModel.points_awarded.set(points)]
+        if comment:
+            actions.append(WishModel.comment.set(comment))
+        tx = check_active(Tx(), principal.user_id).update(
+            wish, actions, condition=_in_states("confirm") & (WishModel.author_id == principal.user_id)
+            & (WishModel.claimer_id == claimer_id), error=refused)
+        if points > 0:
+            ledger.append(tx, user_id=claimer_id, balance_before=balance, amount=points,
+                          source_key=wish_confirm_source(wish.id), kind="wish", source=f"wish:{wish.id}",
+                          note=f"微心愿圆梦：{wish.title}", community_id=wish.community_id,
+                          duplicate_error=rules.invalid_state("confirm", S.CONFIRMED.value))
+        _notify(tx, wish, "wish_confirmed", claimer_id, rating=rating, points=points)
+        return tx
+
+    ledger.run_with_balance(claimer_id, build)
+    log.info("wish confirmed", extra={"wish_id": wish.id, "points": points})
+    return get(principal, wish_id)
+
+
+def _cancel_tx(wish: WishModel, author_id: str, now: datetime) -> Tx:
+    actions = _schedule_actions(wish, S.CANCELLED, escalated=False) + [
+        WishModel.cancelled_at.set(now), WishModel.updated_at.set(now)]
+    same_claimer = (WishModel.claimer_id == wish.claimer_id) if wish.claimer_id else WishModel.claimer_id.does_not_exist()
+    tx = Tx().update(wish, actions, condition=_in_states("cancel") & (WishModel.author_id == author_id) & same_claimer,
+                     error=_refusal("cancel", "author_id", author_id))
+    _notify(tx, wish, "wish_cancelled", wish.claimer_id)
+    return tx
+
+
+def cancel(principal: Principal, wish_id: str) -> dict:
+    wish = _load(principal, wish_id)
+    _require_person(wish, "author_id", principal, "cancel")
+    check_active(_cancel_tx(wish, principal.user_id, utcnow()), principal.user_id).commit()
+    return get(principal, wish_id)
+
+
+def release_for_deleted_user(user_id: str) -> None:
+    """注销: give back what the user claimed and withdraw what they asked for but nobody fulfilled yet.
+    Wishes that changed meanwhile are skipped (their condition fails); a repeat finishes the job."""
+    now = utcnow()
+    for wish in WishModel.by_claimer.query(user_id, filter_condition=WishModel.status == S.CLAIMED.value):
+        try:
+            _release_tx(wish, user_id, now).commit()
+        except DomainError:
+            log.info("claim changed during account deletion", extra={"wish_id": wish.id})
+    open_states = [s.value for s in rules.transition("cancel")[0]]
+    for wish in WishModel.by_author.query(user_id, filter_condition=WishModel.status.is_in(*open_states)):
+        try:
+            _cancel_tx(wish, user_id, now).commit()
+        except DomainError:
+            log.info("wish changed during account deletion", extra={"wish_id": wish.id})
+
+
+# --- grid tasks and the scheduler -------------------------------------------------------------------
+
+def grid_tasks(principal: Principal) -> list[dict]:
+    """Wishes that need the caller as grid worker: to review, or unclaimed past due (吹哨). Each grid
+    is re-checked: a grid taken away since login drops out at once."""
+    require_role(principal, Role.GRID_WORKER)
+    wishes: list[WishModel] = []
+    for grid_id in sorted(principal.grid_ids):
+        try:
+            grant = authorize_read(principal, Role.GRID_WORKER, grid_id=grid_id)
+        except Forbidden:
+            continue
+        wishes += list(WishModel.by_grid_task.query(rules.grid_task_key(grant.community_id, grid_id),
+                                                    scan_index_forward=False, limit=100))
+    items = _present_all(wishes, lambda w: True)
+    for item in items:
+        item["task"] = "review" if item["status"] == S.PENDING_REVIEW.value else "overdue"
+    return items
+
+
+def run_schedule(now: datetime | None = None) -> dict:
+    """Escalate unclaimed wishes and expire those past their deadline. Safe to run twice: each step is
+    conditioned on the due time it was selected by, and escalation messages have cause-derived keys."""
+    now = now or utcnow()
+    done = {"escalated": 0, "expired": 0, "skipped": 0}
+    for shard in range(rules.DUE_SHARDS):
+        for wish in WishModel.by_due.query(f"due#{shard}", WishModel.due_at <= now):
+            step = rules.scheduled_step(S(wish.status), wish.deadline, wish.escalated_at is not None, now)
+            try:
+                if step == "expire":
+                    _expire(wish, now)
+                elif step == "escalate":
+                    _escalate(wish, now)
+                else:
+                    done["skipped"] += 1
+                    continue
+                done["escalated" if step == "escalate" else "expired"] += 1
+            except DomainError:  # changed since selected (claimed, or another run did it)
+                done["skipped"] += 1
+    if done["escalated"] or done["expired"]:
+        log.info("wish schedule run", extra=done)
+    return done
+
+
+def _expire(wish: WishModel, now: datetime) -> None:
+    actions = _schedule_actions(wish, S.EXPIRED, escalated=False) + [
+        WishModel.expired_at.set(now), WishModel.updated_at.set(now)]
+    tx = Tx().update(wish, actions, condition=_in_states("expire") & (WishModel.due_at == wish.due_at),
+                     error=rules.invalid_state("expire", wish.status))
+    _notify(tx, wish, "wish_expired", wish.author_id)
+    tx.commit()
+
+
+def _escalate(wish: WishModel, now: datetime) -> None:
+    wish_after = WishModel(wish.id, community_id=wish.community_id, grid_id=wish.grid_id,
+                           published_at=wish.published_at, deadline=wish.deadline)
+    actions = _schedule_actions(wish_after, S.OPEN, escalated=True) + [
+        WishModel.escalated_at.set(now), WishModel.updated_at.set(now)]
+    tx = Tx().update(wish, actions, condition=(WishModel.status == S.OPEN.value) & WishModel.escalated_at.does_not_exist()
+                     & (WishModel.due_at == wish.due_at), error=rules.invalid_state("escalate", wish.status))
+    _notify_grid(tx, wish, "wish_overdue", keyed=True)
+    tx.commit()
