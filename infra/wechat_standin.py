@@ -711,6 +711,8 @@ class _StandInHTTPServer(ThreadingHTTPServer):
     # Handler threads are daemons and are not joined on close, so a request
     # held by a "hang" fault can never block stop() or interpreter exit.
     daemon_threads = True
+    # Bursts of concurrent logins must queue, not be dropped (the default backlog is 5).
+    request_queue_size = 256
     standin: WeChatStandIn
 
 

@@ -85,7 +85,9 @@ def install(app: Chalice) -> None:
         started = time.perf_counter()
         context = request.context or {}
         resource, method = context.get("resourcePath", ""), request.method
-        logger.append_keys(request_id=context.get("requestId") or uuid.uuid4().hex, user_id=None)
+        # Thread-safe keys: the local server runs requests in threads (Lambda runs one at a time).
+        logger.thread_safe_clear_keys()
+        logger.thread_safe_append_keys(request_id=context.get("requestId") or uuid.uuid4().hex)
         context_tokens = enter_request(request)
         try:
             response = _handle(request, get_response, resource, method)
@@ -114,7 +116,7 @@ def _handle(request, get_response, resource: str, method: str) -> Response:
     except DomainError as exc:
         return error_response(exc)
     set_principal(principal)
-    logger.append_keys(user_id=principal.user_id)
+    logger.thread_safe_append_keys(user_id=principal.user_id)
 
     key = request.headers.get("idempotency-key")
     if method not in MUTATING or not key:

@@ -28,7 +28,7 @@ from ..domain.points import wish_confirm_source
 from ..domain.wishes import WishStatus as S
 from ..wiring import Container
 from . import ledger, notifications, paging
-from .access import authorize_read
+from .access import authorize_read, current_principal
 
 log = logging.getLogger(__name__)
 
@@ -420,15 +420,13 @@ def release_for_deleted_user(user_id: str) -> None:
 # --- grid tasks and the scheduler -------------------------------------------------------------------
 
 def grid_tasks(principal: Principal) -> list[dict]:
-    """Wishes that need the caller as grid worker: to review, or unclaimed past due (吹哨). Each grid
-    is re-checked: a grid taken away since login drops out at once."""
+    """Wishes that need the caller as grid worker: to review, or unclaimed past due (吹哨), in the
+    grids they work now (a grid taken away since login drops out at once)."""
     require_role(principal, Role.GRID_WORKER)
+    now_holding = current_principal(principal)
+    grant = require_role(now_holding, Role.GRID_WORKER)
     wishes: list[WishModel] = []
-    for grid_id in sorted(principal.grid_ids):
-        try:
-            grant = authorize_read(principal, Role.GRID_WORKER, grid_id=grid_id)
-        except Forbidden:
-            continue
+    for grid_id in sorted(now_holding.grid_ids):
         wishes += list(WishModel.by_grid_task.query(rules.grid_task_key(grant.community_id, grid_id),
                                                     scan_index_forward=False, limit=100))
     items = _present_all(wishes, lambda w: True)

@@ -67,7 +67,7 @@ class MiniProgramClient(WeChatClient):
 
     def _call(self, method: str, path: str, **kwargs):
         """One API call on the configured base URL; a rejected token is dropped and the call retried once."""
-        call = self._post if method == "POST" else self._get
+        call = self.post if method == "POST" else self.get
         try:
             return call(path, api_base_url=self.base_url, **kwargs)
         except WeChatClientException as exc:
