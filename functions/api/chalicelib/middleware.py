@@ -129,8 +129,10 @@ def _handle(request, get_response, resource: str, method: str) -> Response:
     except DomainError as exc:
         return error_response(exc)
     if stored is not None:
-        return Response(body=stored.body, status_code=stored.status,
-                        headers={**stored.headers, "Idempotent-Replayed": "true"})
+        headers = {"Idempotent-Replayed": "true"}
+        if stored.content_type:
+            headers["Content-Type"] = stored.content_type
+        return Response(body=stored.body, status_code=stored.status, headers=headers)
     try:
         response = get_response(request)
     except Exception:
@@ -139,6 +141,6 @@ def _handle(request, get_response, resource: str, method: str) -> Response:
     if response.status_code >= 500:
         idempotency.abandon(principal.user_id, key)
     else:
-        headers = {k: v for k, v in (response.headers or {}).items() if k.lower() == "content-type"}
-        idempotency.complete(principal.user_id, key, response.status_code, _body_text(response), headers)
+        content_type = next((v for k, v in (response.headers or {}).items() if k.lower() == "content-type"), None)
+        idempotency.complete(principal.user_id, key, response.status_code, _body_text(response), content_type)
     return response

@@ -22,7 +22,7 @@ LEASE_SECONDS = 30
 class StoredResponse:
     status: int
     body: str
-    headers: dict
+    content_type: str | None
 
 
 def _record_id(user_id: str, key: str) -> str:
@@ -53,15 +53,15 @@ def begin(user_id: str, key: str, request_hash: str, ttl_seconds: int) -> Stored
     if existing.state != "done":
         raise RequestInProgress()
     return StoredResponse(int(existing.response_status), existing.response_body or "",
-                          dict(existing.response_headers or {}))
+                          existing.response_content_type)
 
 
-def complete(user_id: str, key: str, status: int, body: str, headers: dict) -> None:
+def complete(user_id: str, key: str, status: int, body: str, content_type: str | None) -> None:
     IdempotencyModel(_record_id(user_id, key)).update(actions=[
         IdempotencyModel.state.set("done"),
         IdempotencyModel.response_status.set(status),
         IdempotencyModel.response_body.set(body),
-        IdempotencyModel.response_headers.set(headers),
+        IdempotencyModel.response_content_type.set(content_type),
     ])
 
 

@@ -7,7 +7,7 @@ version-less update would reset it).
 from __future__ import annotations
 
 from pynamodb.attributes import (
-    BooleanAttribute, JSONAttribute, ListAttribute, MapAttribute, NumberAttribute, TTLAttribute,
+    BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute, TTLAttribute,
     UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
@@ -357,7 +357,7 @@ class IdempotencyModel(BaseModel):
     lease_until = NumberAttribute()
     response_status = NumberAttribute(null=True)
     response_body = UnicodeAttribute(null=True)
-    response_headers = MapAttribute(null=True)
+    response_content_type = UnicodeAttribute(null=True)
     expires_at = TTLAttribute()
 
 
