@@ -110,12 +110,12 @@ def build_template(routes: Iterable[tuple[str, str]], models: Iterable[Any],
 def _parameters() -> dict:
     # Stages named like the local ones would make the runtime default to the local DynamoDB and WeChat
     # stand-in addresses (see tongxin.config), so they are refused here.
-    dev_stages = "|".join(DEV_STAGES)
     return {
         "Stage": {
             "Type": "String", "Default": "prod",
-            "AllowedPattern": f"^(?!({dev_stages})$)[a-z][a-z0-9]{{0,15}}$",
-            "ConstraintDescription": f"lower-case letters and digits, not one of the local stages ({dev_stages})",
+            "AllowedPattern": f"^(?!({'|'.join(DEV_STAGES)})$)[a-z][a-z0-9]{{0,15}}$",
+            "ConstraintDescription": "lower-case letters and digits, at most 16, and not a local stage "
+                                     f"({', '.join(DEV_STAGES)})",
             "Description": "Deployment stage: names the tables (tongxin-<Stage>-*) and the API stage",
         },
         "WechatAppId": {"Type": "String", "MinLength": 1, "Description": "Mini-program AppID"},
@@ -287,7 +287,7 @@ def generate() -> str:
     """template.yaml as the current code defines it."""
     import app  # registers every route in ROUTES
 
-    routes = [(route.path, route.method) for route in ROUTES]
+    routes = {(route.path, route.method) for route in ROUTES}
     return render(build_template(routes, ALL_MODELS, app.app.api.binary_types))
 
 
@@ -338,9 +338,12 @@ def _route_problems(resources: Mapping[str, Any], chalice_routes: Mapping[str, M
     return problems
 
 
-def _model_keys(attributes: Iterable[Any]) -> dict[str, str]:
-    return {attr.attr_name: "HASH" if attr.is_hash_key else "RANGE"
-            for attr in attributes if attr.is_hash_key or attr.is_range_key}
+def _key_attributes(attributes: Iterable[Any]) -> list:
+    return [attr for attr in attributes if attr.is_hash_key or attr.is_range_key]
+
+
+def _model_keys(key_attributes: Iterable[Any]) -> dict[str, str]:
+    return {attr.attr_name: "HASH" if attr.is_hash_key else "RANGE" for attr in key_attributes}
 
 
 def _template_keys(key_schema: Iterable[Mapping[str, str]]) -> dict[str, str]:
@@ -371,21 +374,18 @@ def _table_problems(template: Mapping[str, Any], models: Iterable[Any]) -> list[
 
 def _one_table_problems(model, table: Mapping[str, Any]) -> list[str]:
     problems = []
-    key_types = {}
-    expected_keys = _model_keys(model.get_attributes().values())
-    key_types.update({attr.attr_name: attr.attr_type for attr in model.get_attributes().values()
-                      if attr.attr_name in expected_keys})
+    key_attributes = _key_attributes(model.get_attributes().values())
+    expected_keys = _model_keys(key_attributes)
     if _template_keys(table.get("KeySchema", [])) != expected_keys:
         problems.append(f"key schema {table.get('KeySchema')} is not the model's {expected_keys}")
 
     expected_indexes = {}
     for index in model._indexes.values():
         kind = "GlobalSecondaryIndexes" if isinstance(index, GlobalSecondaryIndex) else "LocalSecondaryIndexes"
-        attributes = index.Meta.attributes.values()
-        expected_indexes[(kind, index.Meta.index_name)] = (_model_keys(attributes),
+        index_keys = _key_attributes(index.Meta.attributes.values())
+        expected_indexes[(kind, index.Meta.index_name)] = (_model_keys(index_keys),
                                                            index.Meta.projection.projection_type)
-        key_types.update({attr.attr_name: attr.attr_type for attr in attributes
-                          if attr.is_hash_key or attr.is_range_key})
+        key_attributes += index_keys
     indexes = {(kind, index["IndexName"]): (_template_keys(index["KeySchema"]), index["Projection"]["ProjectionType"])
                for kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes") for index in table.get(kind, [])}
     for kind, name in sorted(expected_indexes.keys() - indexes.keys()):
@@ -396,6 +396,7 @@ def _one_table_problems(model, table: Mapping[str, Any]) -> list[str]:
         if indexes[key] != expected_indexes[key]:
             problems.append(f"index {key[1]} (keys, projection) {indexes[key]} is not the model's {expected_indexes[key]}")
 
+    key_types = {attr.attr_name: attr.attr_type for attr in key_attributes}
     definitions = {a["AttributeName"]: a["AttributeType"] for a in table.get("AttributeDefinitions", [])}
     if definitions != key_types:
         problems.append(f"AttributeDefinitions {definitions} are not the key attributes {key_types}")

@@ -17,19 +17,20 @@ from ..wiring import get_container
 BAD_CURSOR = ValidationFailed("cursor 无效或已过期，请从第一页重新加载", details={"field": "cursor"})
 
 
-def _sign(payload: bytes) -> str:
+def _sign(payload: bytes, scope: str) -> str:
     key = get_container().settings.token_secret.encode()
-    return hmac.new(key, b"cursor:" + payload, hashlib.sha256).hexdigest()[:24]
+    return hmac.new(key, f"cursor:{scope}:".encode() + payload, hashlib.sha256).hexdigest()[:24]
 
 
-def encode_cursor(key: dict | None) -> str | None:
+def encode_cursor(key: dict | None, scope: str) -> str | None:
+    """``scope`` names the list (index and partition): a cursor works only for the list that made it."""
     if not key:
         return None
     payload = json.dumps(key, sort_keys=True, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + _sign(payload)
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + _sign(payload, scope)
 
 
-def decode_cursor(cursor: str | None) -> dict | None:
+def decode_cursor(cursor: str | None, scope: str) -> dict | None:
     if not cursor:
         return None
     try:
@@ -37,7 +38,7 @@ def decode_cursor(cursor: str | None) -> dict | None:
         payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except ValueError:
         raise BAD_CURSOR from None
-    if not hmac.compare_digest(signature, _sign(payload)):
+    if not hmac.compare_digest(signature, _sign(payload, scope)):
         raise BAD_CURSOR
     try:
         key = json.loads(payload)
@@ -46,9 +47,10 @@ def decode_cursor(cursor: str | None) -> dict | None:
     return key
 
 
-def page(query: Callable[..., Iterable], limit: int, cursor: str | None, present: Callable[[list], list]) -> dict:
-    """Run ``query(limit=, last_evaluated_key=, page_size=)`` and shape one page."""
-    results = query(limit=limit, last_evaluated_key=decode_cursor(cursor), page_size=limit)
+def page(query: Callable[..., Iterable], limit: int, cursor: str | None, present: Callable[[list], list], *,
+         scope: str) -> dict:
+    """Run ``query(limit=, last_evaluated_key=, page_size=)`` and shape one page of the list ``scope``."""
+    results = query(limit=limit, last_evaluated_key=decode_cursor(cursor, scope), page_size=limit)
     items = list(results)
     next_key = results.last_evaluated_key if len(items) == limit else None
-    return {"items": present(items), "next_cursor": encode_cursor(next_key)}
+    return {"items": present(items), "next_cursor": encode_cursor(next_key, scope)}

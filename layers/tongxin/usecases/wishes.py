@@ -151,17 +151,20 @@ def list_community(principal: Principal, *, status: str | None, grid_id: str | N
         return WishModel.by_community.query(community_id, filter_condition=condition, scan_index_forward=False,
                                             **kwargs)
 
-    return paging.page(query, limit, cursor, lambda items: _present_all(items, lambda w: False))
+    scope = f"wishes:{community_id}:{status or '*'}:{grid_id or '*'}:{category or '*'}:{condition is not None}"
+    return paging.page(query, limit, cursor, lambda items: _present_all(items, lambda w: False), scope=scope)
 
 
 def list_mine(principal: Principal, *, limit: int, cursor: str | None) -> dict:
     return paging.page(lambda **kw: WishModel.by_author.query(principal.user_id, scan_index_forward=False, **kw),
-                       limit, cursor, lambda items: _present_all(items, lambda w: True))
+                       limit, cursor, lambda items: _present_all(items, lambda w: True),
+                       scope=f"wishes-by-author:{principal.user_id}")
 
 
 def list_claimed(principal: Principal, *, limit: int, cursor: str | None) -> dict:
     return paging.page(lambda **kw: WishModel.by_claimer.query(principal.user_id, scan_index_forward=False, **kw),
-                       limit, cursor, lambda items: _present_all(items, lambda w: True))
+                       limit, cursor, lambda items: _present_all(items, lambda w: True),
+                       scope=f"wishes-by-claimer:{principal.user_id}")
 
 
 # --- publishing ----------------------------------------------------------------------------------
