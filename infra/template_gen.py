@@ -50,13 +50,14 @@ RUNTIME = "python3.11"
 ARCHITECTURE = "arm64"
 TABLE_PREFIX = "tongxin-${Stage}"  # Settings.table_name(name) is "<TABLE_PREFIX>-<name>"
 SCHEDULE = "rate(5 minutes)"
+DIFF_LINES = 60  # of a stale template's diff, shown by --check
 
 # TransactWriteItems has no IAM action of its own: each of its items is authorised as the Put, Update,
 # Delete or ConditionCheck it is. DescribeTable is not needed: PynamoDB takes the schema from the models.
 API_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
                "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem")
-# The scheduler's steps select due items and update them, writing ledger and outbox rows in the same
-# transaction; none deletes. A step that deletes must add DeleteItem here.
+# The scheduler's steps query due items and update them, writing outbox rows in the same transaction;
+# none deletes. A step that deletes must add DeleteItem here.
 SCHEDULER_ACTIONS = tuple(action for action in API_ACTIONS if action != "dynamodb:DeleteItem")
 
 # API Gateway's own errors (unknown path or method, throttling, integration failure) in our envelope.
@@ -149,7 +150,7 @@ def _globals() -> dict:
 def _key_schema(keys: Iterable[Mapping[str, str]]) -> list[dict]:
     """DynamoDB wants the HASH key first; PynamoDB lists keys in attribute-name order."""
     return [{"AttributeName": key["AttributeName"], "KeyType": key["KeyType"]}
-            for key in sorted(keys, key=lambda key: key["KeyType"] != "HASH")]
+            for key in sorted(keys, key=lambda entry: entry["KeyType"] != "HASH")]
 
 
 def _indexes(index_schemas: Iterable[Mapping[str, Any]]) -> list[dict]:
@@ -227,7 +228,10 @@ def _api(binary_media_types: Iterable[str]) -> dict:
 
 
 def _dynamodb_policy(actions: Iterable[str], models: Iterable[Any]) -> dict:
-    """Allow ``actions`` on the tables of ``models`` and on the indexes of those that have any."""
+    """Allow ``actions`` on the tables of ``models`` and on the indexes of those that have any.
+
+    Both functions get every table: the API serves every area and the scheduler's steps grow with them;
+    a hand-kept table list per function would, once stale, fail only in AWS."""
     resources: list[dict] = []
     for model in models:
         resources.append({"Fn::GetAtt": [table_id(model), "Arn"]})
@@ -251,8 +255,6 @@ def _api_events(routes: Iterable[tuple[str, str]]) -> dict:
 
 
 def _api_function(routes: Iterable[tuple[str, str]], models: list) -> dict:
-    # Both functions get every table: the API serves every area, and the scheduler's steps grow with
-    # them; a hand-kept per-function table list would only fail, when stale, in AWS.
     return {
         "Type": "AWS::Serverless::Function",
         "Properties": {
@@ -272,7 +274,7 @@ def _scheduler_function(models: list) -> dict:
             "Description": "Periodic steps: wish escalation (吹哨) and expiry",
             "CodeUri": "functions/scheduler/",
             "Handler": "app.handler",
-            "Timeout": 60,
+            "Timeout": 60,  # a run walks every due shard; runs are 5 minutes apart
             "Policies": [_dynamodb_policy(SCHEDULER_ACTIONS, models)],
             "Events": {"Every5Minutes": {"Type": "Schedule", "Properties": {"Schedule": SCHEDULE}}},
         },
@@ -315,7 +317,7 @@ def _route_problems(resources: Mapping[str, Any], chalice_routes: Mapping[str, M
     for logical, resource in resources.items():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
-        for name, event in resource["Properties"].get("Events", {}).items():
+        for name, event in resource.get("Properties", {}).get("Events", {}).items():
             if event.get("Type") != "Api":
                 continue
             props = event.get("Properties", {})
@@ -392,9 +394,10 @@ def _one_table_problems(model, table: Mapping[str, Any]) -> list[str]:
         problems.append(f"the model's index {name} is missing from {kind}")
     for kind, name in sorted(indexes.keys() - expected_indexes.keys()):
         problems.append(f"{kind} has {name}, which the model does not declare")
-    for key in sorted(expected_indexes.keys() & indexes.keys()):
-        if indexes[key] != expected_indexes[key]:
-            problems.append(f"index {key[1]} (keys, projection) {indexes[key]} is not the model's {expected_indexes[key]}")
+    for kind, name in sorted(expected_indexes.keys() & indexes.keys()):
+        actual, expected = indexes[(kind, name)], expected_indexes[(kind, name)]
+        if actual != expected:
+            problems.append(f"index {name} (keys, projection) {actual} is not the model's {expected}")
 
     key_types = {attr.attr_name: attr.attr_type for attr in key_attributes}
     definitions = {a["AttributeName"]: a["AttributeType"] for a in table.get("AttributeDefinitions", [])}
@@ -402,9 +405,10 @@ def _one_table_problems(model, table: Mapping[str, Any]) -> list[str]:
         problems.append(f"AttributeDefinitions {definitions} are not the key attributes {key_types}")
 
     ttl = model._ttl_attribute()
+    expected_ttl = ttl.attr_name if ttl else None
     ttl_spec = table.get("TimeToLiveSpecification", {})
-    if (ttl.attr_name if ttl else None) != (ttl_spec.get("AttributeName") if ttl_spec.get("Enabled") else None):
-        problems.append(f"TTL {ttl_spec or None} is not the model's TTL attribute {ttl.attr_name if ttl else None}")
+    if (ttl_spec.get("AttributeName") if ttl_spec.get("Enabled") else None) != expected_ttl:
+        problems.append(f"TTL {ttl_spec or None} is not the model's TTL attribute {expected_ttl}")
 
     stream = getattr(model.Meta, "stream_view_type", None)
     if stream != table.get("StreamSpecification", {}).get("StreamViewType"):
@@ -417,7 +421,8 @@ def _policy_problems(resources: Mapping[str, Any]) -> list[str]:
     managed policies would hide a Scan), and no statement anywhere may allow dynamodb:Scan."""
     problems = []
     for logical, resource in resources.items():
-        for policy in resource.get("Properties", {}).get("Policies", []) or []:
+        policies = resource.get("Properties", {}).get("Policies") or []
+        for policy in policies if isinstance(policies, list) else [policies]:
             if not (isinstance(policy, Mapping) and "Statement" in policy):
                 problems.append(f"{logical} has a policy that is not an explicit Statement list: {policy}")
     for where, statement in _statements(resources, "Resources"):
@@ -445,8 +450,6 @@ def _statements(node: Any, where: str) -> Iterable[tuple[str, Mapping[str, Any]]
 
 
 # --- command line -----------------------------------------------------------------------------------
-
-DIFF_LINES = 60
 
 
 def main(argv: list[str] | None = None) -> int:

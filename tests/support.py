@@ -33,6 +33,8 @@ class Resp:
 
     @property
     def error_code(self) -> str | None:
+        if self.status < 400:
+            return None
         data = self.json
         return data.get("error", {}).get("code") if isinstance(data, dict) else None
 

@@ -1,0 +1,145 @@
+"""The authorisation table: every route × every role × own vs other community, row by row.
+
+Each cell sends a valid request as that person and classifies the answer: ``ok`` (allowed: a 2xx, or a
+refusal about the request itself such as 409 INVALID_STATE), ``401``, ``403``, ``404`` (another
+community's resource is not acknowledged) or ``nic`` (409 NOT_IN_COMMUNITY). A route missing from
+``TABLE`` fails the completeness test, so every new route must be given its row.
+"""
+import uuid
+
+import pytest
+
+from tongxin.adapters.dynamo.models import StoreModel
+from tongxin.domain.clock import utcnow
+from tests.support import make_community
+
+ROLES = ("anonymous", "outsider", "resident", "volunteer", "party_member", "grid_worker", "other_grid_worker",
+         "admin", "store_keeper", "author", "claimer", "other_admin")
+MEMBERS = {"resident", "volunteer", "party_member", "grid_worker", "other_grid_worker", "admin", "store_keeper",
+           "author", "claimer"}
+USERS = MEMBERS | {"outsider", "other_admin"}
+WISH = {"title": "表格心愿", "content": "授权表测试", "category": "其他"}
+
+
+def row(allowed: set[str], *, outsider: str = "nic", other_admin: str = "ok", public: bool = False) -> dict:
+    """Expected outcome per role: ``allowed`` → ok, other members → 403."""
+    cells = {role: ("ok" if role in allowed else "403") for role in MEMBERS}
+    cells["anonymous"] = "ok" if public else "401"
+    cells["outsider"] = "ok" if "outsider" in allowed else outsider
+    cells["other_admin"] = other_admin
+    return cells
+
+
+# (method, path) → (wish state the cell needs or None, body, expected outcomes)
+TABLE = {
+    ("GET", "/v1/health"): (None, None, row(USERS, public=True)),
+    ("GET", "/v1/openapi.json"): (None, None, row(USERS, public=True)),
+    ("POST", "/v1/auth/login"): (None, {"code": "dev:table-login"}, row(USERS, public=True)),
+    ("GET", "/v1/me"): (None, None, row(USERS)),
+    ("PATCH", "/v1/me"): (None, {"nickname": "表格"}, row(USERS)),
+    ("DELETE", "/v1/me"): (None, None, row(USERS)),
+    ("POST", "/v1/me/community"): (None, {"invite": "NOSUCHINV"}, row(USERS)),
+    ("POST", "/v1/me/phone"): (None, {"code": "not-a-phone-code"}, row(USERS)),
+    ("POST", "/v1/me/volunteer"): (None, {"real_name": "表格人"}, row(MEMBERS)),
+    ("POST", "/v1/admin/grids"): (None, {"name": "表格网格"}, row({"admin"})),
+    ("GET", "/v1/admin/grids"): (None, None, row({"admin", "grid_worker", "other_grid_worker"})),
+    ("POST", "/v1/admin/invites"): (None, "grid0", row({"admin"}, other_admin="404")),
+    ("GET", "/v1/admin/invites/{code}/qrcode"): (None, None, row({"admin"}, other_admin="404")),
+    ("PUT", "/v1/admin/members/{user_id}/roles"): (None, {"roles": ["party_member"]},
+                                                   row({"admin"}, other_admin="404")),
+    ("GET", "/v1/admin/stats"): (None, None, row({"admin"})),
+    ("GET", "/v1/grid/tasks"): (None, None, row({"grid_worker", "other_grid_worker"}, outsider="nic",
+                                                 other_admin="403")),
+    ("POST", "/v1/wishes"): (None, WISH, row(MEMBERS)),
+    ("GET", "/v1/wishes"): (None, None, row(MEMBERS)),
+    ("GET", "/v1/wishes/mine"): (None, None, row(USERS)),
+    ("GET", "/v1/wishes/claimed"): (None, None, row(USERS)),
+    ("GET", "/v1/wishes/{wish_id}"): ("open", None, row(MEMBERS, other_admin="404")),
+    ("POST", "/v1/wishes/{wish_id}/approve"): ("pending", None, row({"grid_worker", "admin"}, other_admin="404")),
+    ("POST", "/v1/wishes/{wish_id}/reject"): ("pending", {"reason": "不合适"},
+                                             row({"grid_worker", "admin"}, other_admin="404")),
+    # The role is checked before the wish is read: another community's admin is refused as a non-volunteer.
+    ("POST", "/v1/wishes/{wish_id}/claim"): ("open", None, row({"volunteer", "party_member", "claimer"},
+                                                               other_admin="403")),
+    ("POST", "/v1/wishes/{wish_id}/release"): ("claimed", None, row({"claimer"}, other_admin="404")),
+    ("POST", "/v1/wishes/{wish_id}/fulfil"): ("claimed", {"note": "完成"}, row({"claimer"}, other_admin="404")),
+    ("POST", "/v1/wishes/{wish_id}/confirm"): ("fulfilled", {"rating": 5}, row({"author"}, other_admin="404")),
+    ("POST", "/v1/wishes/{wish_id}/cancel"): ("open", None, row({"author"}, other_admin="404")),
+}
+
+
+def outcome(resp) -> str:
+    if resp.status in (401, 403):
+        return str(resp.status)
+    if resp.error_code == "NOT_IN_COMMUNITY":
+        return "nic"
+    if resp.status == 404 and resp.error_code == "NOT_FOUND":
+        return "404"
+    return "ok"
+
+
+class World:
+    def __init__(self, api):
+        self.api = api
+        self.c = make_community(api)
+        self.other = make_community(api)
+        self.store_id = f"s_{uuid.uuid4().hex[:8]}"
+        StoreModel(self.c.id, self.store_id, name="表格超市", created_at=utcnow()).save()
+        self.people = {role: self.make(role) for role in ROLES}
+
+    def make(self, role):
+        c = self.c
+        return {
+            "anonymous": lambda: None,
+            "outsider": lambda: self.api.login(),
+            "resident": lambda: c.resident(0),
+            "author": lambda: c.resident(0),
+            "volunteer": lambda: c.volunteer(0),
+            "claimer": lambda: c.volunteer(0),
+            "party_member": lambda: c.with_roles(c.resident(0), ["party_member"]),
+            "grid_worker": lambda: c.grid_worker(0),
+            "other_grid_worker": lambda: c.grid_worker(1),
+            "admin": lambda: c.with_roles(c.resident(0), ["admin"]),
+            "store_keeper": lambda: c.with_roles(c.resident(0), ["store_keeper"], store_ids=[self.store_id]),
+            "other_admin": lambda: self.other.with_roles(self.other.resident(0), ["admin"]),
+        }[role]()
+
+    def wish_in(self, state: str) -> str:
+        author, claimer = self.people["author"], self.people["claimer"]
+        if state == "pending":
+            self.c.set(wish_review_required=True)
+        wish = author.post("/v1/wishes", WISH).json
+        self.c.set(wish_review_required=False)
+        if state in ("claimed", "fulfilled"):
+            assert claimer.post(f"/v1/wishes/{wish['id']}/claim").status == 200
+        if state == "fulfilled":
+            assert claimer.post(f"/v1/wishes/{wish['id']}/fulfil", {"note": "好"}).status == 200
+        return wish["id"]
+
+
+@pytest.fixture(scope="module")
+def world(api):
+    return World(api)
+
+
+def test_table_covers_every_route(app_module):
+    served = {(method, path) for path, methods in app_module.app.routes.items() for method in methods}
+    assert served == set(TABLE), f"missing rows: {served - set(TABLE)}; stale rows: {set(TABLE) - served}"
+
+
+@pytest.mark.parametrize("route", sorted(TABLE), ids=lambda r: f"{r[0]} {r[1]}")
+def test_route_by_role(world, route):
+    method, template = route
+    state, body, expected = TABLE[route]
+    got = {}
+    for role in ROLES:
+        person = world.make(role) if route == ("DELETE", "/v1/me") else world.people[role]
+        path = template.replace("{code}", world.c.invite(0)).replace("{user_id}", world.people["resident"].id)
+        if state:
+            path = path.replace("{wish_id}", world.wish_in(state))
+        payload = {"grid_id": world.c.grid_ids[0]} if body == "grid0" else body
+        token = person.token if person else None
+        resp = world.api.request(method, path, token=token, json_body=payload if payload is not None else None)
+        got[role] = outcome(resp)
+    mismatches = {role: (got[role], expected[role]) for role in ROLES if got[role] != expected[role]}
+    assert not mismatches, f"{method} {template}: (got, expected) {mismatches}"
