@@ -85,6 +85,9 @@ class LocalStack:
         import app as api_app
 
         self.api = create_local_server(api_app.app, Config.create(chalice_stage="dev"), self.host, self.api_port)
+        # The stdlib server listens with a backlog of 5: a burst (300 check-ins, 50 claims) must queue,
+        # not be dropped and retried a second later. listen() again on Linux just raises the backlog.
+        self.api.server.socket.listen(256)
         self._spawn(self.api.server.serve_forever, "api")
         self.scheduler = _load_function("scheduler")
         self._spawn(self._tick, "scheduler")

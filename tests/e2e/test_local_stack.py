@@ -1,0 +1,64 @@
+"""The real local stack, started by the same entry point as ``make dev``, driven over HTTP."""
+import pytest
+import requests
+
+from tests.stack import Client, start_stack
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    running = start_stack(tmp_path_factory.mktemp("stack") / "stack.log")
+    yield running
+    if running.process.poll() is None:
+        running.process.kill()
+
+
+def test_login_join_me_over_http(stack):
+    newcomer = Client(stack.api_url).login("e2e-newcomer")
+    assert newcomer.user["community_id"] is None
+    joined = newcomer.adopt(newcomer.call("POST", "/v1/me/community", {"invite": "DEMOGRID1"}))
+    assert joined.user["community_id"] == "c_demo" and joined.user["roles"] == ["resident"]
+    me = newcomer.call("GET", "/v1/me").json()
+    assert me["community_name"] == "同心示范社区" and me["grid_id"] == "g_demo1"
+
+
+def test_demo_seed_is_the_documented_one(stack):
+    res1 = Client(stack.api_url).login("res1").call("GET", "/v1/me").json()
+    assert res1["points_balance"] == 200 and res1["grid_id"] == "g_demo1"
+    assert "grid_worker" in Client(stack.api_url).login("grid1").user["roles"]
+    assert "store_keeper" in Client(stack.api_url).login("store1").user["roles"]
+    assert Client(stack.api_url).login("vol5").user["grid_id"] == "g_demo2"
+    assert Client(stack.api_url).login("res5").user["grid_id"] == "g_demo2"
+    admin = Client(stack.api_url).login("admin")
+    assert {g["id"] for g in admin.call("GET", "/v1/admin/grids").json()["items"]} == {"g_demo1", "g_demo2"}
+    ddb = stack.dynamodb()
+    goods = ddb.query(TableName=stack.table("goods"), KeyConditionExpression="store_id = :s",
+                      ExpressionAttributeValues={":s": {"S": "s_demo1"}})["Items"]
+    assert goods and all(int(g["stock"]["N"]) > 0 for g in goods)
+    events = ddb.query(TableName=stack.table("events"), IndexName="by_community",
+                       KeyConditionExpression="community_id = :c", ExpressionAttributeValues={":c": {"S": "c_demo"}})
+    assert {e["kind"]["S"] for e in events["Items"]} == {"activity", "volunteer_service"}
+
+
+def test_wish_story_over_http(stack):
+    author = Client(stack.api_url).login("res2")
+    volunteer = Client(stack.api_url).login("vol2")
+    wish = author.call("POST", "/v1/wishes", {"title": "帮忙修水龙头", "content": "厨房水龙头漏水", "category": "维修"})
+    assert wish.status_code == 201
+    wish_id = wish.json()["id"]
+    assert volunteer.call("POST", f"/v1/wishes/{wish_id}/claim").status_code == 200
+    assert volunteer.call("POST", f"/v1/wishes/{wish_id}/fulfil", {"note": "换了垫圈"}).status_code == 200
+    confirmed = author.call("POST", f"/v1/wishes/{wish_id}/confirm", {"rating": 5})
+    assert confirmed.status_code == 200 and confirmed.json()["points_awarded"] == 20
+    assert volunteer.call("GET", "/v1/me").json()["points_balance"] == 20
+
+
+def test_ctrl_c_stops_everything(stack):
+    code, output = stack.stop()
+    assert code == 0 and "local stack is up" in output and "stopped" in output
+    with pytest.raises(requests.ConnectionError):
+        requests.get(stack.api_url + "/v1/health", timeout=2)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(stack.wechat_url + "__dev/health", timeout=2)
