@@ -1,0 +1,100 @@
+"""Pure domain rules: no DynamoDB, no WeChat."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tongxin.domain import wishes as rules
+from tongxin.domain.access import Principal, Role, require_role
+from tongxin.domain.clock import to_api
+from tongxin.domain.errors import Forbidden, InsufficientPoints, NotInCommunity
+from tongxin.domain.masking import mask_address, mask_name, mask_phone
+from tongxin.domain.points import balance_after, wish_confirm_source
+from tongxin.domain.stats import median_hours, rate
+from tongxin.domain.wishes import WishStatus as S
+
+T0 = datetime(2026, 11, 22, 1, 30, tzinfo=timezone.utc)
+
+
+def test_every_action_leads_from_its_states_only():
+    assert rules.transition("claim") == (frozenset({S.OPEN}), S.CLAIMED)
+    assert rules.transition("cancel")[0] == {S.PENDING_REVIEW, S.OPEN, S.CLAIMED}
+    assert S.FULFILLED not in rules.transition("cancel")[0]
+    assert rules.transition("confirm") == (frozenset({S.FULFILLED}), S.CONFIRMED)
+    for action, (sources, _) in rules.TRANSITIONS.items():
+        assert not sources & rules.TERMINAL, action
+
+
+def test_initial_status():
+    assert rules.initial_status(False, "pass") is S.OPEN
+    assert rules.initial_status(True, "pass") is S.PENDING_REVIEW
+    assert rules.initial_status(False, "review") is S.PENDING_REVIEW
+
+
+def test_escalation_time_is_72_hours_or_24_before_deadline():
+    assert rules.escalation_time(T0, None) == T0 + timedelta(hours=72)
+    assert rules.escalation_time(T0, T0 + timedelta(hours=200)) == T0 + timedelta(hours=72)
+    assert rules.escalation_time(T0, T0 + timedelta(hours=50)) == T0 + timedelta(hours=26)
+
+
+def test_next_due_and_scheduled_step():
+    deadline = T0 + timedelta(hours=50)
+    assert rules.next_due(S.OPEN, T0, deadline, escalated=False) == T0 + timedelta(hours=26)
+    assert rules.next_due(S.OPEN, T0, deadline, escalated=True) == deadline
+    assert rules.next_due(S.OPEN, T0, None, escalated=True) is None
+    assert rules.next_due(S.PENDING_REVIEW, None, deadline, escalated=False) == deadline
+    assert rules.next_due(S.CLAIMED, T0, deadline, escalated=False) is None
+    assert rules.scheduled_step(S.OPEN, deadline, False, deadline) == "expire"
+    assert rules.scheduled_step(S.OPEN, deadline, False, deadline - timedelta(hours=1)) == "escalate"
+    assert rules.scheduled_step(S.OPEN, None, True, T0) is None
+    assert rules.scheduled_step(S.CLAIMED, deadline, False, deadline + timedelta(days=1)) is None
+
+
+def test_grid_task_and_shards():
+    assert rules.needs_grid_worker(S.PENDING_REVIEW, False)
+    assert rules.needs_grid_worker(S.OPEN, True) and not rules.needs_grid_worker(S.OPEN, False)
+    assert not rules.needs_grid_worker(S.CLAIMED, True)
+    shards = {rules.due_shard(f"w_{i}") for i in range(200)}
+    assert shards == {f"due#{i}" for i in range(rules.DUE_SHARDS)}
+    assert rules.due_shard("w_1") == rules.due_shard("w_1")
+
+
+def test_invalid_state_message_is_chinese_with_the_status():
+    error = rules.invalid_state("claim", "confirmed")
+    assert error.code == "INVALID_STATE" and "已圆梦" in error.message and error.details["status"] == "confirmed"
+
+
+def test_require_role_scopes():
+    worker = Principal("u1", "c1", frozenset({"grid_worker", "resident"}), grid_ids=frozenset({"g1"}))
+    assert require_role(worker, Role.GRID_WORKER, grid_id="g1").grid_id == "g1"
+    with pytest.raises(Forbidden):
+        require_role(worker, Role.GRID_WORKER, grid_id="g2")
+    with pytest.raises(Forbidden):
+        require_role(worker, Role.GRID_WORKER, community_id="c2")
+    admin = Principal("u2", "c1", frozenset({"admin"}))
+    grant = require_role(admin, Role.GRID_WORKER, Role.ADMIN, grid_id="g9")
+    assert grant.role == "admin" and grant.grid_id is None
+    keeper = Principal("u3", "c1", frozenset({"store_keeper"}), store_ids=frozenset({"s1"}))
+    with pytest.raises(Forbidden):
+        require_role(keeper, Role.STORE_KEEPER, store_id="s2")
+    with pytest.raises(NotInCommunity):
+        require_role(Principal("u4"), Role.RESIDENT)
+
+
+def test_masking():
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask_phone(None) is None and mask_phone("12345") == "*****"
+    assert mask_address("幸福小区3栋2单元501").endswith("****") and "501" not in mask_address("幸福小区3栋2单元501")
+    assert mask_name("张三丰") == "张**" and mask_name("李") == "李*"
+
+
+def test_points_arithmetic():
+    assert balance_after(10, 20) == 30 and balance_after(30, -30) == 0
+    with pytest.raises(InsufficientPoints):
+        balance_after(10, -11)
+    assert wish_confirm_source("w_1") == "wish#w_1#confirm"
+
+
+def test_stats_helpers_and_times():
+    assert median_hours([3600, 7200, 10800]) == 2.0 and median_hours([]) is None
+    assert rate(1, 3) == 0.3333 and rate(1, 0) is None
+    assert to_api(T0) == "2026-11-22T09:30:00+08:00"
