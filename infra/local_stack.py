@@ -51,12 +51,11 @@ class LocalStack:
         return f"http://{self.host}:{self.api_port}"
 
     def start(self) -> "LocalStack":
-        from moto.server import ThreadedMotoServer
+        from infra.embedded_dynamodb import EmbeddedDynamoDB
         from infra.wechat_standin import WeChatStandIn
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self.dynamodb = ThreadedMotoServer(ip_address=self.host, port=self.dynamodb_port, verbose=False)
-        self.dynamodb.start()
+        self.dynamodb = EmbeddedDynamoDB(self.host, self.dynamodb_port).start()
         self.wechat = WeChatStandIn(self.host, self.wechat_port).start()
         os.environ.update({
             "TONGXIN_STAGE": "dev",

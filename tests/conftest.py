@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from unittest import mock
 
 import pytest
 
@@ -38,10 +40,20 @@ def settings(wechat):
 @pytest.fixture(scope="session")
 def container(settings):
     from moto import mock_aws
+    from moto.core.botocore_stubber import BotocoreStubber
     from tongxin.adapters.dynamo.binding import create_tables
     from tongxin.wiring import Container, set_container
 
-    with mock_aws():
+    # In-process moto evaluates a condition and writes without a lock; DynamoDB applies each request
+    # atomically. Serialise moto's handling so threaded tests see DynamoDB's semantics, not moto's races
+    # (infra/embedded_dynamodb.py does the same for the server).
+    lock, handle = threading.Lock(), BotocoreStubber.__call__
+
+    def atomic(self, event_name, request, **kwargs):
+        with lock:
+            return handle(self, event_name, request, **kwargs)
+
+    with mock.patch.object(BotocoreStubber, "__call__", atomic), mock_aws():
         built = Container(settings)
         set_container(built)
         create_tables(settings)
