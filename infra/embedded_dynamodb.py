@@ -1,11 +1,12 @@
 """Embedded DynamoDB for the local stack: moto's server, with each request applied atomically.
 
-moto's server answers requests in parallel threads and takes no lock while it evaluates a condition and
-writes the item, so two conditional writes can interleave between check and write: 50 concurrent claims of
-one wish produced three winners, and concurrent Puts into one partition lost an item. DynamoDB applies each
-request (and each transaction) atomically; running moto's WSGI app under one lock restores that, so the
-local stack and the contention tests see DynamoDB's semantics rather than moto's races. Throughput is
-unaffected in practice: moto holds the GIL for nearly all of each request anyway.
+moto's server answers requests in parallel threads with no lock, and its TransactWriteItems snapshots every
+table it touches (a deep copy) when it starts and, if any condition fails, puts those snapshots back: a write
+that another thread committed in between is silently undone. Under contention that broke our invariants in
+moto, not in DynamoDB: 50 concurrent claims of one wish gave three winners (a losing transaction restored the
+wish to ``open``), and one of eight concurrent credits vanished from the ledger. DynamoDB applies each request
+and each transaction atomically; running moto's WSGI app under one lock restores that, so the local stack and
+the contention tests see DynamoDB's semantics rather than moto's races.
 """
 from __future__ import annotations
 

@@ -44,9 +44,9 @@ def container(settings):
     from tongxin.adapters.dynamo.binding import create_tables
     from tongxin.wiring import Container, set_container
 
-    # In-process moto evaluates a condition and writes without a lock; DynamoDB applies each request
-    # atomically. Serialise moto's handling so threaded tests see DynamoDB's semantics, not moto's races
-    # (infra/embedded_dynamodb.py does the same for the server).
+    # moto takes no lock, and a cancelled TransactWriteItems restores whole-table snapshots over writes
+    # other threads committed meanwhile; DynamoDB applies each request atomically. Serialise moto's
+    # handling so threaded tests see DynamoDB's semantics (infra/embedded_dynamodb.py: the same for the server).
     lock, handle = threading.Lock(), BotocoreStubber.__call__
 
     def atomic(self, event_name, request, **kwargs):
