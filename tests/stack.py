@@ -14,6 +14,7 @@ import boto3
 import requests
 
 from infra.local_stack import free_port
+from tests.support import assert_no_secrets
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,6 +78,7 @@ class Client:
     def login(self, name: str) -> "Client":
         resp = self.http.post(self.base + "/v1/auth/login", json={"code": f"dev:{name}"}, timeout=30)
         assert resp.status_code == 200, resp.text
+        assert_no_secrets(resp.text, "POST /v1/auth/login")
         self.token, self.user = resp.json()["token"], resp.json()["user"]
         return self
 
@@ -84,6 +86,8 @@ class Client:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         resp = self.http.request(method, self.base + path, json=body, headers=headers, timeout=60, **kwargs)
         assert resp.status_code < 500 or resp.status_code == 503, resp.text
+        if not resp.headers.get("Content-Type", "").startswith("image/png"):
+            assert_no_secrets(resp.text, f"{method} {path}")
         return resp
 
     def adopt(self, resp: requests.Response) -> "Client":
