@@ -273,22 +273,32 @@ def _require_person(wish: WishModel, actor_field: str, principal: Principal, act
         raise Forbidden()
 
 
+def _step(tx: Tx, wish: WishModel, action: str, changes: list, *, now: datetime,
+          by: tuple[str, str] | None = None, also=None, escalated: bool = False, error=None) -> Tx:
+    """Add to ``tx`` the one update that performs ``action``: the new status with its index attributes,
+    ``changes``, and as conditions the states the action starts from, the acting person (``by`` =
+    (field, user id)) and ``also``."""
+    _, target = rules.transition(action)
+    condition = _in_states(action)
+    if by is not None:
+        condition &= getattr(WishModel, by[0]) == by[1]
+    if also is not None:
+        condition &= also
+    actions = _schedule_actions(wish, target, escalated=escalated) + changes + [WishModel.updated_at.set(now)]
+    return tx.update(wish, actions, condition=condition, error=error or _refusal(action, *(by or (None, None))))
+
+
 def review(principal: Principal, wish_id: str, *, approve: bool, reason: str | None = None) -> dict:
     wish = _load(principal, wish_id)
     grant = require_role(principal, *STAFF_ROLES, grid_id=wish.grid_id)
-    action = "approve" if approve else "reject"
-    _, target = rules.transition(action)
     now = utcnow()
     if approve:
-        wish.published_at = now
-    actions = _schedule_actions(wish, target, escalated=False) + [
-        WishModel.reviewed_by.set(principal.user_id), WishModel.updated_at.set(now)]
-    if approve:
-        actions.append(WishModel.published_at.set(now))
+        wish.published_at = now  # escalation counts from publication
+        changes = [WishModel.published_at.set(now)]
     else:
-        actions.append(WishModel.reject_reason.set(reason))
-    tx = check_grant(Tx(), grant).update(wish, actions, condition=_in_states(action),
-                                         error=_refusal(action, None, None))
+        changes = [WishModel.reject_reason.set(reason)]
+    tx = _step(check_grant(Tx(), grant), wish, "approve" if approve else "reject",
+               changes + [WishModel.reviewed_by.set(principal.user_id)], now=now)
     _notify(tx, wish, "wish_reviewed", wish.author_id, result="approved" if approve else "rejected",
             reason=reason)
     tx.commit()
@@ -322,10 +332,8 @@ def claim(principal: Principal, wish_id: str) -> dict:
 
 
 def _release_tx(wish: WishModel, claimer_id: str, now: datetime) -> Tx:
-    actions = _schedule_actions(wish, S.OPEN, escalated=wish.escalated_at is not None) + [
-        WishModel.claimer_id.remove(), WishModel.claimed_at.remove(), WishModel.updated_at.set(now)]
-    tx = Tx().update(wish, actions, condition=_in_states("release") & (WishModel.claimer_id == claimer_id),
-                     error=_refusal("release", "claimer_id", claimer_id))
+    tx = _step(Tx(), wish, "release", [WishModel.claimer_id.remove(), WishModel.claimed_at.remove()], now=now,
+               by=("claimer_id", claimer_id), escalated=wish.escalated_at is not None)
     _notify(tx, wish, "wish_released", wish.author_id)
     return tx
 
@@ -341,11 +349,9 @@ def fulfil(principal: Principal, wish_id: str, note: str) -> dict:
     wish = _load(principal, wish_id)
     _require_person(wish, "claimer_id", principal, "fulfil")
     now = utcnow()
-    actions = _schedule_actions(wish, S.FULFILLED, escalated=False) + [
-        WishModel.fulfilled_at.set(now), WishModel.fulfil_note.set(note), WishModel.updated_at.set(now)]
-    tx = check_active(Tx(), principal.user_id).update(
-        wish, actions, condition=_in_states("fulfil") & (WishModel.claimer_id == principal.user_id),
-        error=_refusal("fulfil", "claimer_id", principal.user_id))
+    tx = _step(check_active(Tx(), principal.user_id), wish, "fulfil",
+               [WishModel.fulfilled_at.set(now), WishModel.fulfil_note.set(note)], now=now,
+               by=("claimer_id", principal.user_id))
     _notify(tx, wish, "wish_fulfilled", wish.author_id)
     tx.commit()
     return get(principal, wish_id)
@@ -361,18 +367,14 @@ def confirm(principal: Principal, wish_id: str, rating: int, comment: str | None
     claimer_id = wish.claimer_id
     community = CommunityModel.get(wish.community_id)
     points = int(community.wish_points if community.wish_points is not None else rules.DEFAULT_WISH_POINTS)
-    refused = _refusal("confirm", "author_id", principal.user_id)
 
     def build(balance: int) -> Tx:
         now = utcnow()
-        actions = _schedule_actions(wish, S.CONFIRMED, escalated=False) + [
-            WishModel.confirmed_at.set(now), WishModel.rating.set(rating), WishModel.updated_at.set(now),
-            WishModel.points_awarded.set(points)]
+        changes = [WishModel.confirmed_at.set(now), WishModel.rating.set(rating), WishModel.points_awarded.set(points)]
         if comment:
-            actions.append(WishModel.comment.set(comment))
-        tx = check_active(Tx(), principal.user_id).update(
-            wish, actions, condition=_in_states("confirm") & (WishModel.author_id == principal.user_id)
-            & (WishModel.claimer_id == claimer_id), error=refused)
+            changes.append(WishModel.comment.set(comment))
+        tx = _step(check_active(Tx(), principal.user_id), wish, "confirm", changes, now=now,
+                   by=("author_id", principal.user_id), also=WishModel.claimer_id == claimer_id)
         if points > 0:
             ledger.append(tx, user_id=claimer_id, balance_before=balance, amount=points,
                           source_key=wish_confirm_source(wish.id), kind="wish", source=f"wish:{wish.id}",
@@ -387,11 +389,9 @@ def confirm(principal: Principal, wish_id: str, rating: int, comment: str | None
 
 
 def _cancel_tx(wish: WishModel, author_id: str, now: datetime) -> Tx:
-    actions = _schedule_actions(wish, S.CANCELLED, escalated=False) + [
-        WishModel.cancelled_at.set(now), WishModel.updated_at.set(now)]
     same_claimer = (WishModel.claimer_id == wish.claimer_id) if wish.claimer_id else WishModel.claimer_id.does_not_exist()
-    tx = Tx().update(wish, actions, condition=_in_states("cancel") & (WishModel.author_id == author_id) & same_claimer,
-                     error=_refusal("cancel", "author_id", author_id))
+    tx = _step(Tx(), wish, "cancel", [WishModel.cancelled_at.set(now)], now=now, by=("author_id", author_id),
+               also=same_claimer)
     _notify(tx, wish, "wish_cancelled", wish.claimer_id)
     return tx
 
@@ -463,10 +463,8 @@ def run_schedule(now: datetime | None = None) -> dict:
 
 
 def _expire(wish: WishModel, now: datetime) -> None:
-    actions = _schedule_actions(wish, S.EXPIRED, escalated=False) + [
-        WishModel.expired_at.set(now), WishModel.updated_at.set(now)]
-    tx = Tx().update(wish, actions, condition=_in_states("expire") & (WishModel.due_at == wish.due_at),
-                     error=rules.invalid_state("expire", wish.status))
+    tx = _step(Tx(), wish, "expire", [WishModel.expired_at.set(now)], now=now, also=WishModel.due_at == wish.due_at,
+               error=rules.invalid_state("expire", wish.status))
     _notify(tx, wish, "wish_expired", wish.author_id)
     tx.commit()
 
