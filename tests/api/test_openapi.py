@@ -65,3 +65,12 @@ def test_fuzz_query_strings_never_answer_500(community):
                   "status=flying", "category=火箭", "limit=-5&cursor="):
         resp = member.get(f"/v1/wishes?{query}")
         assert resp.status == 400, (query, resp.body)
+
+
+def test_odd_path_ids_are_404_not_500(community):
+    admin = community.admin
+    for bad in ("x" * 3000, "%00", "%E4%BD%A0%E5%A5%BD", "a%20b"):
+        assert admin.get(f"/v1/wishes/{bad}").status == 404, bad
+        assert admin.post(f"/v1/wishes/{bad}/claim").status in (403, 404), bad
+        assert admin.put(f"/v1/admin/members/{bad}/roles", {"roles": []}).status == 404, bad
+        assert admin.get(f"/v1/admin/invites/{bad}/qrcode").status == 404, bad

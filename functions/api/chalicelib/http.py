@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -15,13 +16,14 @@ from typing import Any, Callable
 from chalice import Blueprint, Response
 
 from tongxin.domain.access import Principal
-from tongxin.domain.errors import DomainError, Unauthenticated
+from tongxin.domain.errors import DomainError, NotFound, Unauthenticated
 
 from .validation import Body, Query, parse_body, parse_query
 
 log = logging.getLogger("tongxin.api")
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+PATH_ID = re.compile(r"[A-Za-z0-9_.=\-]{1,128}")
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,11 @@ def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, body: type[
             request = _request.get()
             kwargs = dict(path_params)
             try:
+                for value in path_params.values():
+                    # Ids are short and printable; anything else names nothing (and a key over
+                    # DynamoDB's 2 KB limit would otherwise come back as a ValidationException).
+                    if not PATH_ID.fullmatch(value):
+                        raise NotFound()
                 if body is not None:
                     kwargs["body"] = parse_body(body, request.raw_body)
                 if query is not None:
