@@ -1,5 +1,5 @@
 """Route plumbing: the ``endpoint`` decorator every route uses, the route registry (source of the OpenAPI
-document and the SAM template's API events), the caller's principal, and the error envelope.
+document and of the SAM template's API definition), the caller's principal, and the error envelope.
 
 A route is: parse (done here from its declared body/query models) → one use case → shape the answer.
 """
