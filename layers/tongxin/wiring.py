@@ -6,7 +6,7 @@ local stack build one per stage. wechatpy is imported only when the WeChat clien
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from .config import Settings, load_settings
@@ -16,7 +16,6 @@ from .adapters.dynamo import binding
 @dataclass
 class Container:
     settings: Settings
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         binding.bind(self.settings)

@@ -68,3 +68,12 @@ def test_refused_requests_are_replayed_too(community):
     first = member.post("/v1/me/volunteer", {"real_name": "李"}, headers={"Idempotency-Key": key})
     again = member.post("/v1/me/volunteer", {"real_name": "李"}, headers={"Idempotency-Key": key})
     assert first.status == again.status == 400 and first.json == again.json
+
+
+def test_a_replayed_chalice_refusal_keeps_our_envelope(community):
+    key = str(uuid.uuid4())
+    headers = {"content-type": "text/plain", "Idempotency-Key": key}
+    first = community.api.request("POST", "/v1/admin/grids", raw="name", token=community.admin.token, headers=headers)
+    again = community.api.request("POST", "/v1/admin/grids", raw="name", token=community.admin.token, headers=headers)
+    assert first.status == again.status == 415
+    assert first.error_code == again.error_code == "UNSUPPORTED_MEDIA_TYPE"

@@ -90,13 +90,13 @@ def install(app: Chalice) -> None:
         logger.thread_safe_append_keys(request_id=context.get("requestId") or uuid.uuid4().hex)
         context_tokens = enter_request(request)
         try:
-            response = _handle(request, get_response, resource, method)
+            # Chalice's own refusals are put in our envelope before anything (idempotency) stores them.
+            response = _handle(request, lambda r: _envelope_chalice_error(get_response(r)), resource, method)
         except Exception:  # never a stack trace or a Chalice body to the client
             logger.exception("unhandled error")
             response = error_response(INTERNAL)
         finally:
             leave_request(context_tokens)
-        response = _envelope_chalice_error(response)
         logger.info("request", extra={"method": method, "route": resource, "status": response.status_code,
                                       "ms": round((time.perf_counter() - started) * 1000, 1)})
         return response
