@@ -138,7 +138,3 @@ def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, body: type[
 
     return decorate
 
-
-def dump(model: Body) -> dict:
-    """A validated body as plain JSON types (datetimes as ISO strings), for hashing and logging."""
-    return json.loads(model.model_dump_json())

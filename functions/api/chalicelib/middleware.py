@@ -17,7 +17,7 @@ from chalice import Chalice, Response
 from tongxin.adapters import tokens
 from tongxin.adapters.dynamo import idempotency
 from tongxin.domain.errors import (
-    DomainError, MethodNotAllowed, NotFound, Unauthenticated, ValidationFailed,
+    DomainError, InternalError, MethodNotAllowed, NotFound, Unauthenticated, ValidationFailed,
 )
 from tongxin.wiring import get_container
 
@@ -25,8 +25,6 @@ from .http import MUTATING, enter_request, error_response, leave_request, route_
 
 logger = Logger(service="tongxin")
 
-INTERNAL = DomainError("服务器开小差了，请稍后再试", code="INTERNAL")
-INTERNAL.status = 500
 IDEMPOTENCY_KEY_MAX = 128
 
 _CHALICE_ERRORS = {
@@ -43,10 +41,11 @@ def _envelope_chalice_error(response: Response) -> Response:
     body = response.body
     if isinstance(body, dict) and "Code" in body and "error" not in body:
         make = _CHALICE_ERRORS.get(body.get("Code"))
-        error = make(body.get("Message")) if make else DomainError("请求有误")
         if response.status_code >= 500:
-            error = INTERNAL
-        error.status = response.status_code
+            error = InternalError()
+        else:
+            error = make(body.get("Message")) if make else DomainError("请求有误")
+            error.status = response.status_code  # keep Chalice's 4xx status (405, 415, ...)
         headers = {k: v for k, v in (response.headers or {}).items() if k.lower() == "allow"}
         return error_response(error, headers)
     return response
@@ -94,7 +93,7 @@ def install(app: Chalice) -> None:
             response = _handle(request, lambda r: _envelope_chalice_error(get_response(r)), resource, method)
         except Exception:  # never a stack trace or a Chalice body to the client
             logger.exception("unhandled error")
-            response = error_response(INTERNAL)
+            response = error_response(InternalError())
         finally:
             leave_request(context_tokens)
         logger.info("request", extra={"method": method, "route": resource, "status": response.status_code,

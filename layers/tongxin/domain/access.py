@@ -23,10 +23,6 @@ class Role(str, Enum):
 
 # Roles an admin may grant through PUT /v1/admin/members/{id}/roles. ``resident`` follows membership.
 ASSIGNABLE_ROLES = frozenset(r.value for r in Role if r is not Role.RESIDENT)
-ROLE_LABELS = {
-    "resident": "居民", "volunteer": "志愿者", "party_member": "党员",
-    "grid_worker": "网格员", "admin": "社区管理员", "store_keeper": "积分超市管理员",
-}
 
 
 @dataclass(frozen=True)

@@ -77,10 +77,6 @@ class NotInCommunity(Conflict):
     code, message = "NOT_IN_COMMUNITY", "请先通过邀请码加入社区"
 
 
-class AlreadyVolunteer(Conflict):
-    code, message = "ALREADY_VOLUNTEER", "您已经是注册志愿者"
-
-
 class InviteInvalid(DomainError):
     status, code, message = 404, "INVITE_INVALID", "邀请码无效或已过期"
 
@@ -107,6 +103,11 @@ class RateLimited(DomainError):
 
 class UpstreamUnavailable(DomainError):
     status, code, message = 503, "UPSTREAM_UNAVAILABLE", "微信服务暂时不可用，请稍后再试"
+
+
+class InternalError(DomainError):
+    """Our own failure: the client sees this envelope, the log has the traceback."""
+    status, code, message = 500, "INTERNAL", "服务器开小差了，请稍后再试"
 
 
 class StorageBusy(DomainError):
