@@ -3,6 +3,10 @@ from chalice import Chalice
 
 from chalicelib import middleware
 from chalicelib.routes import admin, identity, system, wishes, grid
+from tongxin.config import load_settings
+
+# Fail closed at cold start: a missing stage or a weak secret stops the function here, before any request.
+load_settings()
 
 app = Chalice(app_name="tongxin-api")
 middleware.install(app)

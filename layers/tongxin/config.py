@@ -1,7 +1,7 @@
 """Configuration from the environment, with embedded defaults for the local stack.
 
-Nothing secret has a default that could reach production: the token signing key defaults to a
-development value only when the stage is ``dev``/``test``; any other stage must set it.
+Nothing secret has a default that could reach production: the stage must be named, and only the ``dev`` and
+``test`` stages (never inside Lambda) fall back to embedded development values; see ``load_settings``.
 """
 from __future__ import annotations
 
@@ -44,30 +44,50 @@ def _opt(env: dict, key: str, default: str | None) -> str | None:
     return value or None
 
 
-def load_settings(env: dict | None = None) -> Settings:
-    """Build settings from ``env`` (default: the process environment).
+DEV_TOKEN_SECRET = "tongxin-dev-only-signing-key-not-for-production"
+MIN_SECRET_LENGTH = 32
 
-    Real WeChat is used when ``WECHAT_APPID``/``WECHAT_SECRET`` are set and ``WECHAT_BASE_URL`` is not;
-    otherwise the local stand-in's address is the default.
+
+class ConfigurationError(RuntimeError):
+    """The deployment is misconfigured: refuse to start rather than run with a guessable key."""
+
+
+def load_settings(env: dict | None = None) -> Settings:
+    """Build settings from ``env`` (default: the process environment). Fails closed.
+
+    ``TONGXIN_STAGE`` must be set. Only the ``dev`` and ``test`` stages (the local stack and the tests) have
+    embedded defaults: the development signing key, the local DynamoDB and the WeChat stand-in. Those stages are
+    refused inside AWS Lambda. Any other stage needs ``TOKEN_SECRET`` (≥ 32 characters, not the development key)
+    and real WeChat credentials. Real WeChat is used when ``WECHAT_APPID``/``WECHAT_SECRET`` are set and
+    ``WECHAT_BASE_URL`` is not.
     """
     env = dict(os.environ if env is None else env)
     defaults = Settings()
-    stage = env.get("TONGXIN_STAGE", defaults.stage)
+    stage = env.get("TONGXIN_STAGE", "").strip()
+    if not stage:
+        raise ConfigurationError("TONGXIN_STAGE is not set: use dev/test only for the local stack and the tests")
+    dev = stage in DEV_STAGES
+    if dev and env.get("AWS_LAMBDA_FUNCTION_NAME"):
+        raise ConfigurationError(f"stage {stage!r} is for the local stack and the tests, never for Lambda")
+    token_secret = env.get("TOKEN_SECRET", "")
+    if not dev:
+        if len(token_secret) < MIN_SECRET_LENGTH or token_secret == DEV_TOKEN_SECRET:
+            raise ConfigurationError(f"TOKEN_SECRET must be set to a random value of at least {MIN_SECRET_LENGTH} "
+                                     "characters outside the dev and test stages")
+        if not (env.get("WECHAT_APPID") and env.get("WECHAT_SECRET")):
+            raise ConfigurationError("WECHAT_APPID and WECHAT_SECRET must be set outside the dev and test stages")
+    elif not token_secret:
+        token_secret = DEV_TOKEN_SECRET
     real_wechat = bool(env.get("WECHAT_APPID") and env.get("WECHAT_SECRET")) and "WECHAT_BASE_URL" not in env
-    dev_base_url = defaults.wechat_base_url if stage in DEV_STAGES else None
+    dev_base_url = defaults.wechat_base_url if dev else None
     wechat_base_url = None if real_wechat else _opt(env, "WECHAT_BASE_URL", dev_base_url)
     if wechat_base_url and not wechat_base_url.endswith("/"):
         wechat_base_url += "/"
-    token_secret = env.get("TOKEN_SECRET", "")
-    if not token_secret:
-        if stage not in DEV_STAGES:
-            raise RuntimeError("TOKEN_SECRET must be set outside the dev and test stages")
-        token_secret = "tongxin-dev-only-signing-key-not-for-production"
     return Settings(
         stage=stage,
         table_prefix=env.get("TABLE_PREFIX", f"tongxin-{stage}"),
         aws_region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", defaults.aws_region)),
-        dynamodb_endpoint=_opt(env, "DYNAMODB_ENDPOINT", defaults.dynamodb_endpoint if stage in DEV_STAGES else None),
+        dynamodb_endpoint=_opt(env, "DYNAMODB_ENDPOINT", defaults.dynamodb_endpoint if dev else None),
         wechat_base_url=wechat_base_url,
         wechat_appid=env.get("WECHAT_APPID", defaults.wechat_appid),
         wechat_secret=env.get("WECHAT_SECRET", defaults.wechat_secret),

@@ -80,6 +80,15 @@ def test_require_role_scopes():
         require_role(Principal("u4"), Role.RESIDENT)
 
 
+def test_a_thing_with_no_grid_is_the_admins_not_a_grid_workers():
+    worker = Principal("u1", "c1", frozenset({"grid_worker"}), grid_ids=frozenset({"g1"}))
+    with pytest.raises(Forbidden):
+        require_role(worker, Role.GRID_WORKER, Role.ADMIN, grid_id=None)
+    assert require_role(worker, Role.GRID_WORKER).grid_id is None  # no scope asked: any grid worker
+    admin = Principal("u2", "c1", frozenset({"admin"}))
+    assert require_role(admin, Role.GRID_WORKER, Role.ADMIN, grid_id=None).role == "admin"
+
+
 def test_masking():
     assert mask_phone("13812345678") == "138****5678"
     assert mask_phone(None) is None and mask_phone("12345") == "*****"

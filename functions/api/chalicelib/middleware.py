@@ -16,6 +16,7 @@ from chalice import Chalice, Response
 
 from tongxin.adapters import tokens
 from tongxin.adapters.dynamo import idempotency
+from tongxin.usecases import access
 from tongxin.domain.errors import (
     DomainError, InternalError, MethodNotAllowed, NotFound, Unauthenticated, ValidationFailed,
 )
@@ -63,7 +64,7 @@ def _request_hash(request) -> str:
     raw = request.raw_body or b""
     try:  # the same JSON written with other spacing or key order is the same request
         raw = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to normalise: hash the bytes as sent
         pass
     digest = hashlib.sha256(f"{request.method} {request.path}\n".encode() + raw)
     return digest.hexdigest()
@@ -96,6 +97,7 @@ def install(app: Chalice) -> None:
             response = error_response(InternalError())
         finally:
             leave_request(context_tokens)
+            access.forget()
         logger.info("request", extra={"method": method, "route": resource, "status": response.status_code,
                                       "ms": round((time.perf_counter() - started) * 1000, 1)})
         return response
@@ -111,7 +113,8 @@ def _handle(request, get_response, resource: str, method: str) -> Response:
     if token is None:
         return error_response(Unauthenticated(details={"reason": "missing_token"}))
     try:
-        principal = tokens.verify(container.settings, token)
+        # The token names the user; roles, scopes and the account's state are read as stored now.
+        principal = access.resolve(tokens.verify(container.settings, token))
     except DomainError as exc:
         return error_response(exc)
     set_principal(principal)

@@ -1,13 +1,15 @@
 """Request bodies and query strings: each defined once, used to validate and to document (OpenAPI)."""
 from __future__ import annotations
 
+import re
+
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import Field, field_validator
 
-from .validation import Body, Query
+from .validation import ApiDatetime, Body, MultiLine, Query, SingleLine
 
-ShortText = Annotated[str, Field(min_length=1, max_length=20)]
+ShortText = Annotated[SingleLine, Field(min_length=1, max_length=20)]
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
 
 
@@ -23,7 +25,7 @@ class LoginBody(Body):
 
 
 class UpdateMeBody(Body):
-    nickname: str | None = Field(None, min_length=1, max_length=20)
+    nickname: SingleLine | None = Field(None, min_length=1, max_length=20)
     avatar_url: str | None = Field(None, max_length=512, pattern=r"^https://\S+$")
 
 
@@ -33,7 +35,10 @@ class JoinCommunityBody(Body):
     @field_validator("invite")
     @classmethod
     def strip_scene_prefix(cls, value: str) -> str:
-        return value.removeprefix("inv=").upper()
+        code = value.removeprefix("inv=").strip().upper()
+        if not re.fullmatch(r"[A-Z0-9]{4,32}", code):
+            raise ValueError("邀请码格式不正确")
+        return code
 
 
 class PhoneBody(Body):
@@ -41,8 +46,8 @@ class PhoneBody(Body):
 
 
 class VolunteerBody(Body):
-    real_name: str = Field(min_length=2, max_length=20)
-    skills: list[Annotated[str, Field(min_length=1, max_length=10)]] = Field(default_factory=list, max_length=10)
+    real_name: SingleLine = Field(min_length=2, max_length=20)
+    skills: list[Annotated[SingleLine, Field(min_length=1, max_length=10)]] = Field(default_factory=list, max_length=10)
 
 
 # --- administration --------------------------------------------------------------------------------
@@ -60,13 +65,17 @@ class InviteQrQuery(Query):
     format: Literal["png", "svg", "wxacode"] = "png"
 
 
-AssignableRole = Literal["volunteer", "party_member", "grid_worker", "admin", "store_keeper"]
+# ``resident`` follows membership: accepted (a list read from GET /v1/me may be written back) and kept.
+AssignableRole = Literal["resident", "volunteer", "party_member", "grid_worker", "admin", "store_keeper"]
+# One person works a handful of grids or stores; the cap also keeps the role change's transaction (the member,
+# the admin, each grid joined or left, each store checked) far below DynamoDB's 100 items.
+MAX_SCOPES = 20
 
 
 class RolesBody(Body):
-    roles: list[AssignableRole] = Field(max_length=5)
-    grid_ids: list[Id] = Field(default_factory=list, max_length=50)
-    store_ids: list[Id] = Field(default_factory=list, max_length=50)
+    roles: list[AssignableRole] = Field(max_length=6)
+    grid_ids: list[Id] = Field(default_factory=list, max_length=MAX_SCOPES)
+    store_ids: list[Id] = Field(default_factory=list, max_length=MAX_SCOPES)
 
 
 # --- wishes (微心愿) -------------------------------------------------------------------------------
@@ -80,33 +89,33 @@ assert set(WishCategory.__args__) == set(wish_rules.CATEGORIES)
 
 
 class WishBody(Body):
-    title: str = Field(min_length=1, max_length=wish_rules.TITLE_MAX)
-    content: str = Field(min_length=1, max_length=wish_rules.CONTENT_MAX)
+    title: SingleLine = Field(min_length=1, max_length=wish_rules.TITLE_MAX)
+    content: MultiLine = Field(min_length=1, max_length=wish_rules.CONTENT_MAX)
     category: WishCategory
-    deadline: AwareDatetime | None = None
+    deadline: ApiDatetime | None = Field(None, description="截止时间：至少 1 小时后，至多一年内")
     contact_phone: str | None = Field(None, pattern=r"^(1\d{10}|0\d{2,3}-?\d{7,8})$", description="手机或座机")
-    address: str | None = Field(None, min_length=1, max_length=100)
+    address: SingleLine | None = Field(None, min_length=1, max_length=100)
 
 
 class WishListQuery(PageQuery):
     status: WishStatusName | None = None
-    grid_id: str | None = Field(None, max_length=64)
+    grid_id: Id | None = None
     category: WishCategory | None = None
 
 
 class RejectBody(Body):
-    reason: str = Field(min_length=1, max_length=wish_rules.REASON_MAX)
+    reason: MultiLine = Field(min_length=1, max_length=wish_rules.REASON_MAX)
 
 
 class FulfilBody(Body):
-    note: str = Field(min_length=1, max_length=wish_rules.NOTE_MAX)
+    note: MultiLine = Field(min_length=1, max_length=wish_rules.NOTE_MAX)
 
 
 class ConfirmBody(Body):
     rating: int = Field(ge=1, le=5)
-    comment: str | None = Field(None, max_length=wish_rules.COMMENT_MAX)
+    comment: MultiLine | None = Field(None, max_length=wish_rules.COMMENT_MAX)
 
 
 class StatsQuery(Query):
-    from_: AwareDatetime | None = Field(None, alias="from")
-    to: AwareDatetime | None = None
+    from_: ApiDatetime | None = Field(None, alias="from")
+    to: ApiDatetime | None = None

@@ -4,9 +4,42 @@ The same pydantic models validate requests and generate the OpenAPI document: on
 """
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from datetime import datetime, timezone
+from typing import Annotated
 
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, ValidationError
+
+from tongxin.domain import text
 from tongxin.domain.errors import ValidationFailed
+
+# Times a person could mean. Year 1 or 9999 overflows date arithmetic (and +08:00 rendering) further in.
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
+
+
+def _in_range(value: datetime) -> datetime:
+    if not EARLIEST <= value < LATEST:
+        raise ValueError("时间超出允许范围（2000 年至 2099 年）")
+    return value
+
+
+def _single_line(value: str) -> str:
+    problem = text.single_line_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _multi_line(value: str) -> str:
+    problem = text.multi_line_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+ApiDatetime = Annotated[AwareDatetime, AfterValidator(_in_range)]
+SingleLine = Annotated[str, AfterValidator(_single_line)]  # titles, names: no line breaks, no control characters
+MultiLine = Annotated[str, AfterValidator(_multi_line)]  # content, notes: newlines and tabs allowed
 
 
 class Body(BaseModel):
@@ -46,11 +79,14 @@ _REASONS = {
     "url_scheme": "链接必须以 https:// 开头",
     "too_long": "项数过多",
     "too_short": "项数不足",
+    "recursion_loop": "请求体嵌套层级过深",
 }
 
 
 def _reason(error: dict) -> str:
     kind, ctx = error["type"], error.get("ctx") or {}
+    if kind in ("too_long", "too_short") and ctx.get("field_type") == "Value":
+        kind = "string_" + kind  # a length constraint on a validated string reports itself generically
     if kind == "string_too_long":
         return f"长度不能超过{ctx.get('max_length')}个字符"
     if kind == "string_too_short":

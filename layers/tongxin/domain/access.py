@@ -54,12 +54,23 @@ def require_member(principal: Principal) -> str:
     return principal.community_id
 
 
+class _Any:
+    """The scope argument's default: the action concerns no particular grid or store."""
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+ANY = _Any()
+
+
 def require_role(principal: Principal, *roles: Role, community_id: str | None = None,
-                 grid_id: str | None = None, store_id: str | None = None) -> Grant:
+                 grid_id: str | None | _Any = ANY, store_id: str | None | _Any = ANY) -> Grant:
     """Return the first of ``roles`` that the principal holds in scope, else raise ``Forbidden``.
 
     ``community_id`` is the community of the thing acted on (defaults to the principal's own);
-    another community's data is never in scope. ``admin`` covers every grid and store of its community.
+    another community's data is never in scope. ``grid_id``/``store_id`` name the grid or store of the thing
+    acted on; ``None`` means the thing has none, which no grid worker (or store keeper) covers — only ``admin``,
+    which covers every grid and store of its community. Leave them out when the action has no such scope.
     """
     own = require_member(principal)
     if community_id is not None and community_id != own:
@@ -68,11 +79,11 @@ def require_role(principal: Principal, *roles: Role, community_id: str | None = 
         role = Role(role)
         if role.value not in principal.roles:
             continue
-        if role is Role.GRID_WORKER and grid_id is not None and grid_id not in principal.grid_ids:
+        if role is Role.GRID_WORKER and grid_id is not ANY and grid_id not in principal.grid_ids:
             continue
-        if role is Role.STORE_KEEPER and store_id is not None and store_id not in principal.store_ids:
+        if role is Role.STORE_KEEPER and store_id is not ANY and store_id not in principal.store_ids:
             continue
-        scoped_grid = grid_id if role is Role.GRID_WORKER else None
-        scoped_store = store_id if role is Role.STORE_KEEPER else None
+        scoped_grid = grid_id if role is Role.GRID_WORKER and grid_id is not ANY else None
+        scoped_store = store_id if role is Role.STORE_KEEPER and store_id is not ANY else None
         return Grant(principal.user_id, own, role.value, scoped_grid, scoped_store)
     raise Forbidden()

@@ -14,7 +14,10 @@ def to_api(dt: datetime | None) -> str | None:
     """ISO 8601 in Asia/Shanghai with offset, seconds precision: ``2026-11-22T09:30:00+08:00``."""
     if dt is None:
         return None
-    return dt.astimezone(SHANGHAI).isoformat(timespec="seconds")
+    try:
+        return dt.astimezone(SHANGHAI).isoformat(timespec="seconds")
+    except OverflowError:  # the last hours of year 9999 have no +08:00 form: never fail a whole list on it
+        return dt.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 def to_epoch(dt: datetime) -> int:

@@ -14,7 +14,8 @@ import zlib
 from datetime import datetime, timedelta
 from enum import Enum
 
-from .errors import InvalidState
+from .clock import SHANGHAI
+from .errors import InvalidState, ValidationFailed
 
 CATEGORIES = ("生活帮扶", "助老", "助残", "助学", "医疗健康", "维修", "物资", "其他")
 TITLE_MAX, CONTENT_MAX, NOTE_MAX, COMMENT_MAX, REASON_MAX = 30, 500, 200, 200, 100
@@ -24,6 +25,15 @@ ESCALATE_AFTER = timedelta(hours=72)
 # or this long before its deadline, whichever comes first.
 ESCALATE_BEFORE_DEADLINE = timedelta(hours=24)
 DUE_SHARDS = 8
+# A deadline further ahead than this is a typo, not a plan (and far-future dates overflow date arithmetic).
+DEADLINE_MAX_AHEAD = timedelta(days=366)
+DEADLINE_MIN_AHEAD = timedelta(hours=1)
+
+# Fairness (community settings override these): publishing per resident per day (then 429), wish points per
+# claimer per day and per author–claimer pair per month (beyond them a confirmation credits 0, with the reason).
+DEFAULT_PUBLISH_DAILY_CAP = 10
+DEFAULT_POINTS_DAILY_CAP = 5
+DEFAULT_POINTS_PAIR_MONTHLY_CAP = 3
 
 
 class WishStatus(str, Enum):
@@ -115,3 +125,41 @@ def grid_task_key(community_id: str, grid_id: str | None) -> str:
 
 def community_status_key(community_id: str, status: WishStatus | str) -> str:
     return f"{community_id}#{WishStatus(status).value}"
+
+
+def check_deadline(deadline: datetime | None, now: datetime) -> None:
+    if deadline is None:
+        return
+    if deadline <= now + DEADLINE_MIN_AHEAD:
+        raise ValidationFailed("截止时间需晚于当前时间至少 1 小时", details={"field": "deadline"})
+    if deadline > now + DEADLINE_MAX_AHEAD:
+        raise ValidationFailed("截止时间不能晚于一年以后", details={"field": "deadline"})
+
+
+# --- fairness counters (keys and periods in Asia/Shanghai, as the community lives them) ---------------------
+
+def _day(now: datetime) -> str:
+    return now.astimezone(SHANGHAI).strftime("%Y-%m-%d")
+
+
+def _month(now: datetime) -> str:
+    return now.astimezone(SHANGHAI).strftime("%Y-%m")
+
+
+def publish_counter(user_id: str, now: datetime) -> tuple[str, datetime]:
+    """Key of the author's publishing count today, and when the counter may be forgotten."""
+    return f"wish-publish#{user_id}#{_day(now)}", now + timedelta(days=2)
+
+
+def points_counter(claimer_id: str, now: datetime) -> tuple[str, datetime]:
+    return f"wish-points#{claimer_id}#{_day(now)}", now + timedelta(days=2)
+
+
+def pair_counter(author_id: str, claimer_id: str, now: datetime) -> tuple[str, datetime]:
+    return f"wish-pair#{author_id}#{claimer_id}#{_month(now)}", now + timedelta(days=32)
+
+
+CAP_NOTES = {
+    "daily": "今日获得的心愿积分已达上限，本次不计积分",
+    "pair": "本月与同一发布者之间的心愿积分已达上限，本次不计积分",
+}

@@ -1,39 +1,59 @@
-"""Authorisation for reads: the token's roles, narrowed to what the user holds now.
+"""Who is calling, as stored now: the token only names the user.
 
-A role added since login takes effect at the next login (it is not in the token); a role removed
-stops working at once (it is no longer stored). Writes re-check the grant inside their own
-transaction instead (``adapters.dynamo.guards``), with no extra read.
+Every authenticated request reads the user once (one consistent GetItem, ``resolve``) and acts with the roles,
+scopes and community stored at that moment: a deleted account (注销) is refused at once, a removed role stops
+working at once, and a granted role works at once. Writes still re-check the grant inside their own transaction
+(``adapters.dynamo.guards``), so a change that lands between this read and the write is caught there.
+
+The user item read here is kept for the rest of the request (``current_user``), so a use case that needs the
+caller's profile (grid, openid for WeChat, nickname) does not read it again.
 """
 from __future__ import annotations
+
+from contextvars import ContextVar
 
 from pynamodb.exceptions import DoesNotExist
 
 from ..adapters.dynamo.models import UserModel
-from ..domain.access import Grant, Principal, Role, require_role
+from ..domain.access import Principal
 from ..domain.errors import Unauthenticated
 
+ACCOUNT_DELETED = "账号已注销，请重新登录"
 
-def current_principal(principal: Principal) -> Principal:
-    """One consistent read of the user: the token's claims intersected with the stored ones."""
+_user: ContextVar[UserModel | None] = ContextVar("caller", default=None)
+
+
+def principal_of(user: UserModel) -> Principal:
+    return Principal(user_id=user.id, community_id=user.community_id, roles=frozenset(user.roles or ()),
+                     grid_ids=frozenset(user.grid_ids or ()), store_ids=frozenset(user.store_ids or ()))
+
+
+def load_active_user(user_id: str) -> UserModel:
     try:
-        user = UserModel.get(principal.user_id, consistent_read=True)
+        user = UserModel.get(user_id, consistent_read=True)
     except DoesNotExist:
         raise Unauthenticated() from None
     if user.status != "active":
-        raise Unauthenticated("账号已注销，请重新登录")
-    same_community = user.community_id == principal.community_id
-    return Principal(
-        user_id=principal.user_id,
-        community_id=principal.community_id if same_community else None,
-        roles=principal.roles & frozenset(user.roles or ()) if same_community else frozenset(),
-        grid_ids=principal.grid_ids & frozenset(user.grid_ids or ()),
-        store_ids=principal.store_ids & frozenset(user.store_ids or ()),
-    )
+        raise Unauthenticated(ACCOUNT_DELETED)
+    return user
 
 
-def authorize_read(principal: Principal, *roles: Role, community_id: str | None = None,
-                   grid_id: str | None = None, store_id: str | None = None) -> Grant:
-    """``require_role`` on the token first (no read for an obvious no), then on the current state."""
-    require_role(principal, *roles, community_id=community_id, grid_id=grid_id, store_id=store_id)
-    return require_role(current_principal(principal), *roles, community_id=community_id, grid_id=grid_id,
-                        store_id=store_id)
+def resolve(token_principal: Principal) -> Principal:
+    """The caller as stored now (401 if the account is gone); remembered for this request."""
+    user = load_active_user(token_principal.user_id)
+    _user.set(user)
+    return principal_of(user)
+
+
+def current_user(principal: Principal) -> UserModel:
+    """The caller's user item as read by ``resolve`` for this request (read now if it was not)."""
+    user = _user.get()
+    if user is None or user.id != principal.user_id:
+        user = load_active_user(principal.user_id)
+        _user.set(user)
+    return user
+
+
+def forget() -> None:
+    """End of request: a warm container must not carry one request's caller into the next."""
+    _user.set(None)

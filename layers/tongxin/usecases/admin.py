@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.operand import Path
 
 from ..adapters.dynamo.guards import check_grant, grant_condition
 from ..adapters.dynamo.models import CommunityModel, GridModel, InviteModel, StoreModel, UserModel
@@ -14,7 +15,6 @@ from ..domain.clock import to_api, utcnow
 from ..domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from ..domain.ids import new_code, new_id
 from ..wiring import Container
-from .access import authorize_read
 from .identity import present_user
 
 INVITE_TTL_DAYS = 30
@@ -34,7 +34,7 @@ def create_grid(principal: Principal, name: str) -> dict:
 
 
 def list_grids(principal: Principal) -> dict:
-    grant = authorize_read(principal, Role.ADMIN, Role.GRID_WORKER)
+    grant = require_role(principal, Role.ADMIN, Role.GRID_WORKER)
     return {"items": [present_grid(g) for g in GridModel.query(grant.community_id)], "next_cursor": None}
 
 
@@ -60,7 +60,7 @@ def present_invite(invite: InviteModel) -> dict:
 
 
 def invite_for_admin(principal: Principal, code: str) -> InviteModel:
-    grant = authorize_read(principal, Role.ADMIN)
+    grant = require_role(principal, Role.ADMIN)
     try:
         invite = InviteModel.get(code.upper())
     except DoesNotExist:
@@ -82,14 +82,16 @@ def invite_qrcode(container: Container, principal: Principal, code: str, fmt: st
 
 def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: list[str],
               store_ids: list[str]) -> dict:
-    """Replace a member's staff roles and scopes. ``resident`` follows membership and stays.
+    """Replace a member's staff roles and scopes; as often as needed, in any order. ``resident`` follows
+    membership: it stays whatever the list says (a list read from GET /v1/me may carry it back).
 
-    One transaction: the admin's own role (re-checked), the member (unchanged since read: the old grid
-    scope is what we remove them from), and each grid's worker set, so pushes reach exactly the
-    grid's current workers.
+    One transaction: the admin's own role (re-checked), the member (unchanged since read: the old grid scope is
+    what we remove them from, the old roles tell whether ``volunteer`` is being taken away), and each grid's
+    worker set, so pushes reach exactly the grid's current workers. Empty scopes are removed, never written as
+    NULL (a NULL attribute exists, and the next "unchanged" condition would never hold again).
     """
     grant = require_role(principal, Role.ADMIN)
-    wanted = set(roles)
+    wanted = set(roles) - {Role.RESIDENT.value}
     unknown = wanted - ASSIGNABLE_ROLES
     if unknown:
         raise ValidationFailed("角色不存在", details={"field": "roles", "unknown": sorted(unknown)})
@@ -106,11 +108,11 @@ def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: li
         raise NotFound("成员不存在") from None
     if member.community_id != grant.community_id or member.status != "active":
         raise NotFound("成员不存在")
-    old_grids = set(member.grid_ids or ())
-    cid = grant.community_id
+    old_grids, old_roles = set(member.grid_ids or ()), set(member.roles or ())
+    cid, now = grant.community_id, utcnow()
 
-    unchanged = (UserModel.status == "active") & (UserModel.community_id == cid) & (
-        (UserModel.grid_ids == old_grids) if old_grids else UserModel.grid_ids.does_not_exist())
+    unchanged = (UserModel.status == "active") & (UserModel.community_id == cid) \
+        & _same_set(UserModel.grid_ids, old_grids) & _same_set(UserModel.roles, old_roles)
     is_self = user_id == grant.user_id
     if is_self:  # one item cannot take two operations in a transaction: fold the admin check in
         unchanged &= grant_condition(grant)
@@ -121,13 +123,15 @@ def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: li
         return Conflict("成员信息刚刚被修改，请刷新后重试")
 
     all_roles = wanted | {Role.RESIDENT.value}
+    actions = [UserModel.roles.set(all_roles), UserModel.updated_at.set(now),
+               UserModel.grid_ids.set(new_grids) if new_grids else UserModel.grid_ids.remove(),
+               UserModel.store_ids.set(new_stores) if new_stores else UserModel.store_ids.remove()]
+    if Role.VOLUNTEER.value in wanted:
+        actions.append(UserModel.volunteer_revoked_at.remove())
+    elif Role.VOLUNTEER.value in old_roles:  # taken away: self-registration may not give it back
+        actions.append(UserModel.volunteer_revoked_at.set(now))
     tx = Tx() if is_self else check_grant(Tx(), grant)
-    tx.update(UserModel(user_id), [
-        UserModel.roles.set(all_roles),
-        UserModel.grid_ids.set(new_grids or None),
-        UserModel.store_ids.set(new_stores or None),
-        UserModel.updated_at.set(utcnow()),
-    ], condition=unchanged, error=member_refused)
+    tx.update(UserModel(user_id), actions, condition=unchanged, error=member_refused)
     for gid in sorted(new_grids - old_grids):
         tx.update(GridModel(cid, gid), [GridModel.worker_ids.add({user_id})],
                   condition=GridModel.id.exists(), error=NotFound("网格不存在", details={"field": "grid_ids", "id": gid}))
@@ -137,7 +141,15 @@ def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: li
         tx.check(StoreModel, cid, sid, condition=StoreModel.id.exists(),
                  error=NotFound("积分超市不存在", details={"field": "store_ids", "id": sid}))
     tx.commit()
-    return present_user(UserModel.get(user_id, consistent_read=True))
+    member.roles, member.grid_ids, member.store_ids = all_roles, new_grids or None, new_stores or None
+    return present_user(member)
+
+
+def _same_set(attribute, expected: set):
+    """The stored set is ``expected``; an empty set is absent (or NULL, as an earlier version wrote it)."""
+    if expected:
+        return attribute == expected
+    return attribute.does_not_exist() | Path(attribute.attr_name).is_type("NULL")
 
 
 def create_community(name: str, *, admin_user_id: str, grid_names: list[str], wish_review_required: bool = False,

@@ -11,14 +11,17 @@ from ..adapters.dynamo.tx import Tx, conditional_update
 from ..domain.access import Principal, Role
 from ..domain.clock import to_api, utcnow
 from ..domain.errors import (
-    AlreadyInCommunity, DomainError, InviteInvalid, NotInCommunity, Unauthenticated,
+    AlreadyInCommunity, DomainError, Forbidden, InviteInvalid, NotInCommunity, Unauthenticated,
 )
 from ..domain.ids import new_id
 from ..domain.masking import mask_phone
 from ..wiring import Container
+from .access import ACCOUNT_DELETED, current_user, load_active_user
 
 log = logging.getLogger(__name__)
 DEFAULT_NICKNAME = "微信用户"
+VOLUNTEER_REVOKED = Forbidden("您的志愿者身份已被社区取消，如需恢复请联系社区管理员",
+                              details={"reason": "volunteer_revoked"})
 
 
 def present_user(user: UserModel) -> dict:
@@ -47,16 +50,6 @@ def _session_answer(container: Container, user: UserModel) -> dict:
     token, ttl = tokens.issue(container.settings, user_id=user.id, community_id=user.community_id,
                               roles=user.roles, grid_ids=user.grid_ids, store_ids=user.store_ids)
     return {"token": token, "expires_in": ttl, "user": present_user(user)}
-
-
-def load_active_user(user_id: str) -> UserModel:
-    try:
-        user = UserModel.get(user_id, consistent_read=True)
-    except DoesNotExist:
-        raise Unauthenticated() from None
-    if user.status != "active":
-        raise Unauthenticated("账号已注销，请重新登录")
-    return user
 
 
 class _IdentityTaken(DomainError):
@@ -89,7 +82,7 @@ def login(container: Container, code: str) -> dict:
 
 
 def get_me(principal: Principal) -> dict:
-    user = load_active_user(principal.user_id)
+    user = current_user(principal)
     return {**present_user(user), "community_name": community_name(user.community_id)}
 
 
@@ -131,18 +124,21 @@ def join_community(container: Container, principal: Principal, invite_code: str)
 
 
 def bind_phone(container: Container, principal: Principal, code: str) -> dict:
-    load_active_user(principal.user_id)  # a deleted account must not spend the one-time code
+    current_user(principal)  # a deleted account must not spend the one-time code
     phone = container.wechat.phone_number(code)
     return update_me(principal, {"phone": phone})
 
 
 def register_volunteer(container: Container, principal: Principal, real_name: str, skills: list[str]) -> dict:
-    """志愿者注册. Registering again updates the name and skills; ``volunteer_since`` stays."""
+    """志愿者注册. Registering again updates the name and skills; ``volunteer_since`` stays. Once an admin has
+    taken the role away, only an admin gives it back."""
     now = utcnow()
 
     def refused(current: UserModel | None) -> DomainError:
         if current is None or current.status != "active":
-            return Unauthenticated("账号已注销，请重新登录")
+            return Unauthenticated(ACCOUNT_DELETED)
+        if current.volunteer_revoked_at is not None:
+            return VOLUNTEER_REVOKED
         return NotInCommunity()
 
     user = UserModel(principal.user_id)
@@ -152,7 +148,8 @@ def register_volunteer(container: Container, principal: Principal, real_name: st
         UserModel.roles.add({Role.VOLUNTEER.value}),
         UserModel.volunteer_since.set(UserModel.volunteer_since | now),
         UserModel.updated_at.set(now),
-    ], condition=(UserModel.status == "active") & UserModel.community_id.exists(), error=refused)
+    ], condition=(UserModel.status == "active") & UserModel.community_id.exists()
+        & UserModel.volunteer_revoked_at.does_not_exist(), error=refused)
     return _session_answer(container, user)
 
 
@@ -162,7 +159,7 @@ def delete_me(principal: Principal) -> None:
     Each release step is its own conditional write and safe to repeat, so a DELETE that failed half-way
     is completed by calling it again. The ledger stays (it names only the opaque user id).
     """
-    user = load_active_user(principal.user_id)
+    user = current_user(principal)
     from . import wishes  # each area adds its release step here
     wishes.release_for_deleted_user(user.id)
 
@@ -178,6 +175,7 @@ def delete_me(principal: Principal) -> None:
         UserModel.nickname.remove(), UserModel.avatar_url.remove(), UserModel.phone.remove(),
         UserModel.real_name.remove(), UserModel.skills.remove(), UserModel.openid.remove(),
         UserModel.roles.remove(), UserModel.grid_ids.remove(), UserModel.store_ids.remove(),
+        UserModel.volunteer_since.remove(), UserModel.volunteer_revoked_at.remove(),
     ], condition=UserModel.status == "active", error=Unauthenticated("账号已注销"))
     tx.commit()
     log.info("user deleted", extra={"user_id": user.id})

@@ -9,12 +9,11 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from ..adapters.dynamo.models import WishModel
-from ..domain.access import Principal, Role
+from ..domain.access import Principal, Role, require_role
 from ..domain.clock import to_api, utcnow
 from ..domain.errors import ValidationFailed
 from ..domain.stats import median_hours, rate
 from ..domain.wishes import WishStatus as S
-from .access import authorize_read
 
 DEFAULT_WINDOW = timedelta(days=90)
 MAX_WINDOW = timedelta(days=366)
@@ -62,6 +61,6 @@ def wish_stats(community_id: str, start: datetime, end: datetime) -> dict:
 
 
 def community_stats(principal: Principal, start: datetime | None, end: datetime | None) -> dict:
-    grant = authorize_read(principal, Role.ADMIN)
+    grant = require_role(principal, Role.ADMIN)
     start, end = _window(start, end)
     return {"from": to_api(start), "to": to_api(end), "wishes": wish_stats(grant.community_id, start, end)}

@@ -13,14 +13,15 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
+from ..adapters.dynamo import counters
 from ..adapters.dynamo.guards import check_active, check_grant
 from ..adapters.dynamo.models import CommunityModel, GridModel, UserModel, WishModel
-from ..adapters.dynamo.tx import Tx
+from ..adapters.dynamo.tx import Tx, conditional_update
 from ..domain import wishes as rules
 from ..domain.access import Principal, Role, require_member, require_role
 from ..domain.clock import to_api, utcnow
 from ..domain.errors import (
-    AlreadyClaimed, ContentRejected, DomainError, Forbidden, NotFound, OwnWish, ValidationFailed,
+    AlreadyClaimed, ContentRejected, DomainError, Forbidden, NotFound, OwnWish, RateLimited,
 )
 from ..domain.ids import new_id
 from ..domain.masking import mask_address, mask_phone
@@ -28,7 +29,7 @@ from ..domain.points import wish_confirm_source
 from ..domain.wishes import WishStatus as S
 from ..wiring import Container
 from . import ledger, notifications, paging
-from .access import authorize_read, current_principal
+from .access import current_user
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +105,9 @@ def _present_all(wishes: list[WishModel], contact_visible) -> list[dict]:
 
 
 def _is_staff_for(principal: Principal, wish: WishModel) -> bool:
-    """Grid worker of the wish's grid or admin, as of now (a removed role stops showing contacts)."""
-    if not (principal.has(Role.ADMIN) or (principal.has(Role.GRID_WORKER) and wish.grid_id in principal.grid_ids)):
-        return False
+    """Admin, or grid worker of the wish's grid (a wish with no grid is the admins' alone)."""
     try:
-        authorize_read(principal, *STAFF_ROLES, community_id=wish.community_id, grid_id=wish.grid_id)
+        require_role(principal, *STAFF_ROLES, community_id=wish.community_id, grid_id=wish.grid_id)
         return True
     except Forbidden:
         return False
@@ -118,28 +117,46 @@ def _contact_visible(principal: Principal, wish: WishModel) -> bool:
     return principal.user_id in (wish.author_id, wish.claimer_id) or _is_staff_for(principal, wish)
 
 
+def _visible(principal: Principal, wish: WishModel) -> bool:
+    """THE rule of who sees a wish at all, for the detail and the lists alike: a published wish is the
+    community's; an unpublished or withdrawn one is its author's, its claimer's and its staff's business."""
+    return S(wish.status) in PUBLIC_STATUSES or _contact_visible(principal, wish)
+
+
+def _visible_condition(principal: Principal):
+    """``_visible`` as a filter of the community's lists (None: everything is visible, i.e. an admin)."""
+    if principal.has(Role.ADMIN):
+        return None
+    condition = WishModel.status.is_in(*[s.value for s in PUBLIC_STATUSES]) \
+        | (WishModel.author_id == principal.user_id) | (WishModel.claimer_id == principal.user_id)
+    if principal.has(Role.GRID_WORKER) and principal.grid_ids:
+        condition |= WishModel.grid_id.is_in(*sorted(principal.grid_ids))
+    return condition
+
+
 def get(principal: Principal, wish_id: str) -> dict:
     wish = _load(principal, wish_id)
-    visible = _contact_visible(principal, wish)
-    if S(wish.status) not in PUBLIC_STATUSES and not visible:
-        raise WISH_NOT_FOUND  # unpublished or withdrawn wishes are the author's and staff's business
-    return present(wish, _names({wish.author_id, wish.claimer_id}), contact_visible=visible)
+    if not _visible(principal, wish):
+        raise WISH_NOT_FOUND
+    return present(wish, _names({wish.author_id, wish.claimer_id}), contact_visible=_contact_visible(principal, wish))
 
 
 def list_community(principal: Principal, *, status: str | None, grid_id: str | None, category: str | None,
                    limit: int, cursor: str | None) -> dict:
-    """The community's wishes, newest first; contact and address always masked in lists. Residents see
-    published wishes; grid workers and admins may list any status."""
+    """The community's wishes, newest first; contact and address always masked in lists. Everyone sees the
+    published ones; unpublished or withdrawn ones only whoever may open them (``_visible``)."""
     community_id = require_member(principal)
     if status is not None and S(status) not in PUBLIC_STATUSES:
-        authorize_read(principal, *STAFF_ROLES)
+        require_role(principal, *STAFF_ROLES)
     filters = []
     if grid_id:
         filters.append(WishModel.grid_id == grid_id)
     if category:
         filters.append(WishModel.category == category)
-    if status is None and not (principal.has(Role.ADMIN) or principal.has(Role.GRID_WORKER)):
-        filters.append(WishModel.status.is_in(*[s.value for s in PUBLIC_STATUSES]))
+    if status is None or S(status) not in PUBLIC_STATUSES:
+        visible = _visible_condition(principal)
+        if visible is not None:
+            filters.append(visible)
     condition = None
     for f in filters:
         condition = f if condition is None else condition & f
@@ -151,7 +168,7 @@ def list_community(principal: Principal, *, status: str | None, grid_id: str | N
         return WishModel.by_community.query(community_id, filter_condition=condition, scan_index_forward=False,
                                             **kwargs)
 
-    scope = f"wishes:{community_id}:{status or '*'}:{grid_id or '*'}:{category or '*'}:{condition is not None}"
+    scope = f"wishes:{community_id}:{status or '*'}:{grid_id or '*'}:{category or '*'}:{principal.user_id}"
     return paging.page(query, limit, cursor, lambda items: _present_all(items, lambda w: False), scope=scope)
 
 
@@ -211,17 +228,34 @@ def _schedule_actions(wish: WishModel, status: S, *, escalated: bool) -> list:
     return actions
 
 
+def _community(community_id: str) -> CommunityModel:
+    try:
+        return CommunityModel.get(community_id)
+    except DoesNotExist:
+        raise NotFound("社区不存在") from None
+
+
+def _setting(community: CommunityModel, name: str, default: int) -> int:
+    value = getattr(community, name)
+    return int(default if value is None else value)
+
+
+def _publish_cap_reached(cap: int) -> RateLimited:
+    return RateLimited(f"今天发布的心愿已达上限（{cap} 条），请明天再来", details={"cap": cap})
+
+
 def publish(container: Container, principal: Principal, *, title: str, content: str, category: str,
             deadline: datetime | None, contact_phone: str | None, address: str | None) -> dict:
     grant = require_role(principal, Role.RESIDENT)
     now = utcnow()
-    if deadline is not None and deadline <= now + timedelta(hours=1):
-        raise ValidationFailed("截止时间需晚于当前时间至少 1 小时", details={"field": "deadline"})
-    try:
-        author = UserModel.get(principal.user_id, consistent_read=True)
-        community = CommunityModel.get(grant.community_id)
-    except DoesNotExist:
-        raise NotFound("社区或用户不存在") from None
+    rules.check_deadline(deadline, now)
+    author = current_user(principal)
+    community = _community(grant.community_id)
+    cap = _setting(community, "wish_publish_daily_cap", rules.DEFAULT_PUBLISH_DAILY_CAP)
+    counter_key, counter_expiry = rules.publish_counter(author.id, now)
+    # Refused before WeChat's content check is spent; the transaction's own condition is what holds the cap.
+    if counters.value(counter_key, now) >= cap:
+        raise _publish_cap_reached(cap)
     suggest = container.wechat.check_text(f"{title}\n{content}", author.openid or "")
     if suggest == "risky":
         raise ContentRejected()
@@ -237,6 +271,7 @@ def publish(container: Container, principal: Principal, *, title: str, content: 
     if due is not None:
         wish.due_shard, wish.due_at = rules.due_shard(wish.id), due
     tx = check_grant(Tx(), grant).put(wish, condition=WishModel.id.does_not_exist())
+    counters.bump(tx, counter_key, cap=cap, expires_at=counter_expiry, error=_publish_cap_reached(cap))
     if status is S.PENDING_REVIEW:
         _notify_grid(tx, wish, "wish_to_review", keyed=True)
     tx.commit()
@@ -357,41 +392,64 @@ def fulfil(principal: Principal, wish_id: str, note: str) -> dict:
     return get(principal, wish_id)
 
 
+class _CapReached(DomainError):
+    """A fairness cap on wish points is reached (internal: the confirmation is rebuilt to credit 0)."""
+
+    def __init__(self, which: str):
+        super().__init__(rules.CAP_NOTES[which])
+        self.which = which
+
+
 def confirm(principal: Principal, wish_id: str, rating: int, comment: str | None) -> dict:
-    """The author confirms: status, the claimer's ledger entry (keyed by the wish) and balance, and the
-    claimer's message commit together; a second confirm finds the state (and the entry) taken."""
+    """The author confirms: status, the claimer's ledger entry (keyed by the wish) and balance, the fairness
+    counters and the claimer's message commit together; a second confirm finds the state (and the entry) taken.
+    Past a fairness cap the confirmation still stands but credits 0, with the reason in the passbook note."""
     wish = _load(principal, wish_id)
     _require_person(wish, "author_id", principal, "confirm")
     if S(wish.status) is not S.FULFILLED or not wish.claimer_id:
         raise rules.invalid_state("confirm", wish.status)
     claimer_id = wish.claimer_id
-    community = CommunityModel.get(wish.community_id)
-    points = int(community.wish_points if community.wish_points is not None else rules.DEFAULT_WISH_POINTS)
+    community = _community(wish.community_id)
+    base_points = _setting(community, "wish_points", rules.DEFAULT_WISH_POINTS)
+    caps = {"daily": (rules.points_counter(claimer_id, utcnow()),
+                      _setting(community, "wish_points_daily_cap", rules.DEFAULT_POINTS_DAILY_CAP)),
+            "pair": (rules.pair_counter(wish.author_id, claimer_id, utcnow()),
+                     _setting(community, "wish_points_pair_monthly_cap", rules.DEFAULT_POINTS_PAIR_MONTHLY_CAP))}
 
-    def build(balance: int) -> Tx:
+    def build(balance: int, capped: str | None) -> Tx:
         now = utcnow()
+        points = 0 if capped else base_points
         changes = [WishModel.confirmed_at.set(now), WishModel.rating.set(rating), WishModel.points_awarded.set(points)]
         if comment:
             changes.append(WishModel.comment.set(comment))
         tx = _step(check_active(Tx(), principal.user_id), wish, "confirm", changes, now=now,
                    by=("author_id", principal.user_id), also=WishModel.claimer_id == claimer_id)
-        if points > 0:
+        if base_points > 0:
+            note = f"微心愿圆梦：{wish.title}" + (f"（{rules.CAP_NOTES[capped]}）" if capped else "")
             ledger.append(tx, user_id=claimer_id, balance_before=balance, amount=points,
                           source_key=wish_confirm_source(wish.id), kind="wish", source=f"wish:{wish.id}",
-                          note=f"微心愿圆梦：{wish.title}", community_id=wish.community_id,
+                          note=note, community_id=wish.community_id,
                           duplicate_error=rules.invalid_state("confirm", S.CONFIRMED.value))
+            if not capped:
+                for which, ((key, expires_at), cap) in caps.items():
+                    counters.bump(tx, key, cap=cap, expires_at=expires_at, error=_CapReached(which))
         _notify(tx, wish, "wish_confirmed", claimer_id, rating=rating, points=points)
         return tx
 
-    ledger.run_with_balance(claimer_id, build)
-    log.info("wish confirmed", extra={"wish_id": wish.id, "points": points})
+    try:
+        ledger.run_with_balance(claimer_id, lambda balance: build(balance, None))
+        capped = None
+    except _CapReached as reached:
+        capped = reached.which
+        ledger.run_with_balance(claimer_id, lambda balance: build(balance, capped))
+    log.info("wish confirmed", extra={"wish_id": wish.id, "points": 0 if capped else base_points, "capped": capped})
     return get(principal, wish_id)
 
 
-def _cancel_tx(wish: WishModel, author_id: str, now: datetime) -> Tx:
+def _cancel_tx(wish: WishModel, author_id: str, now: datetime, also_changes: list = ()) -> Tx:
     same_claimer = (WishModel.claimer_id == wish.claimer_id) if wish.claimer_id else WishModel.claimer_id.does_not_exist()
-    tx = _step(Tx(), wish, "cancel", [WishModel.cancelled_at.set(now)], now=now, by=("author_id", author_id),
-               also=same_claimer)
+    tx = _step(Tx(), wish, "cancel", [WishModel.cancelled_at.set(now), *also_changes], now=now,
+               by=("author_id", author_id), also=same_claimer)
     _notify(tx, wish, "wish_cancelled", wish.claimer_id)
     return tx
 
@@ -403,19 +461,28 @@ def cancel(principal: Principal, wish_id: str) -> dict:
     return get(principal, wish_id)
 
 
+def _erase_contact() -> list:
+    return [WishModel.contact_phone.remove(), WishModel.address.remove()]
+
+
 def release_for_deleted_user(user_id: str) -> None:
-    """注销: give back what the user claimed and withdraw what they asked for but nobody fulfilled yet.
-    Wishes that changed meanwhile are skipped (their condition fails); a repeat finishes the job."""
+    """注销: give back what the user claimed, withdraw what they asked for but nobody fulfilled yet, and erase
+    the contact phone and address from every wish they wrote (one write per wish). A wish that changed
+    meanwhile is skipped (its condition fails); a repeated DELETE finishes the job."""
     now = utcnow()
     for wish in WishModel.by_claimer.query(user_id, filter_condition=WishModel.status == S.CLAIMED.value):
         try:
             _release_tx(wish, user_id, now).commit()
         except DomainError:
             log.info("claim changed during account deletion", extra={"wish_id": wish.id})
-    open_states = [s.value for s in rules.transition("cancel")[0]]
-    for wish in WishModel.by_author.query(user_id, filter_condition=WishModel.status.is_in(*open_states)):
+    cancellable = rules.transition("cancel")[0]
+    for wish in WishModel.by_author.query(user_id):
         try:
-            _cancel_tx(wish, user_id, now).commit()
+            if S(wish.status) in cancellable:
+                _cancel_tx(wish, user_id, now, _erase_contact()).commit()
+            elif wish.contact_phone is not None or wish.address is not None:
+                conditional_update(WishModel(wish.id), _erase_contact(), condition=WishModel.author_id == user_id,
+                                   error=None)
         except DomainError:
             log.info("wish changed during account deletion", extra={"wish_id": wish.id})
 
@@ -424,12 +491,10 @@ def release_for_deleted_user(user_id: str) -> None:
 
 def grid_tasks(principal: Principal) -> list[dict]:
     """Wishes that need the caller as grid worker: to review, or unclaimed past due (吹哨), in the
-    grids they work now (a grid taken away since login drops out at once)."""
-    require_role(principal, Role.GRID_WORKER)
-    now_holding = current_principal(principal)
-    grant = require_role(now_holding, Role.GRID_WORKER)
+    grids they work now (``principal`` is read per request: a grid taken away drops out at once)."""
+    grant = require_role(principal, Role.GRID_WORKER)
     wishes: list[WishModel] = []
-    for grid_id in sorted(now_holding.grid_ids):
+    for grid_id in sorted(principal.grid_ids):
         wishes += list(WishModel.by_grid_task.query(rules.grid_task_key(grant.community_id, grid_id),
                                                     scan_index_forward=False, limit=100))
     items = _present_all(wishes, lambda w: True)

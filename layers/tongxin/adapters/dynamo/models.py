@@ -52,6 +52,8 @@ class UserModel(BaseModel):
     # Never leaves the server: used only to address subscribe messages.
     openid = UnicodeAttribute(null=True)
     volunteer_since = UTCDateTimeAttribute(null=True)
+    # Set when an admin takes ``volunteer`` away: self-registration may not give it back (an admin may).
+    volunteer_revoked_at = UTCDateTimeAttribute(null=True)
     joined_at = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute(null=True)
@@ -85,6 +87,10 @@ class CommunityModel(BaseModel):
     name = UnicodeAttribute()
     wish_review_required = BooleanAttribute(default=False)
     wish_points = NumberAttribute(default=20)
+    # Fairness caps (None: the defaults in domain/wishes.py).
+    wish_publish_daily_cap = NumberAttribute(null=True)
+    wish_points_daily_cap = NumberAttribute(null=True)
+    wish_points_pair_monthly_cap = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
 
 
@@ -361,6 +367,20 @@ class IdempotencyModel(BaseModel):
     expires_at = TTLAttribute()
 
 
+class CounterModel(BaseModel):
+    """A count within a period (``wish-publish#<user>#2026-12-01``), bumped inside the transaction of the change
+    it counts, with its cap as the condition: fairness caps cost no extra write. Expires after its period."""
+    TABLE = "counters"
+
+    class Meta(BaseModel.Meta):
+        abstract = False
+        table_name = "counters"
+
+    key = UnicodeAttribute(hash_key=True)
+    n = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)
+
+
 class KeyValueModel(BaseModel):
     """Small shared values with expiry: the WeChat access_token shared by every Lambda instance."""
     TABLE = "kv"
@@ -376,5 +396,5 @@ class KeyValueModel(BaseModel):
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     UserModel, IdentityModel, CommunityModel, GridModel, InviteModel, WishModel, LedgerEntryModel,
-    OutboxModel, EventModel, StoreModel, GoodsModel, IdempotencyModel, KeyValueModel,
+    OutboxModel, EventModel, StoreModel, GoodsModel, IdempotencyModel, CounterModel, KeyValueModel,
 )

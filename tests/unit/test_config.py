@@ -1,0 +1,61 @@
+"""Configuration fails closed: only the local stack and the tests (stages dev/test, never inside Lambda) run on
+embedded defaults; anywhere else a missing or weak secret stops start-up."""
+import subprocess
+import sys
+from pathlib import Path
+
+import jwt
+import pytest
+
+from tongxin.adapters import tokens
+from tongxin.config import DEV_TOKEN_SECRET, ConfigurationError, load_settings
+from tongxin.domain.errors import Unauthenticated
+
+ROOT = Path(__file__).resolve().parents[2]
+PROD = {"TONGXIN_STAGE": "prod", "TOKEN_SECRET": "k" * 40, "WECHAT_APPID": "wx123", "WECHAT_SECRET": "s" * 32}
+
+
+def test_unset_stage_refuses_to_start():
+    with pytest.raises(ConfigurationError, match="TONGXIN_STAGE"):
+        load_settings({})
+    with pytest.raises(ConfigurationError):
+        load_settings({"TONGXIN_STAGE": "  "})
+
+
+@pytest.mark.parametrize("secret", [None, "", "short", DEV_TOKEN_SECRET])
+def test_a_real_stage_needs_a_strong_signing_key(secret):
+    env = {**PROD}
+    env.pop("TOKEN_SECRET")
+    if secret is not None:
+        env["TOKEN_SECRET"] = secret
+    with pytest.raises(ConfigurationError, match="TOKEN_SECRET"):
+        load_settings(env)
+
+
+def test_a_real_stage_needs_wechat_credentials_and_talks_to_real_services():
+    with pytest.raises(ConfigurationError, match="WECHAT"):
+        load_settings({"TONGXIN_STAGE": "prod", "TOKEN_SECRET": "k" * 40})
+    settings = load_settings(PROD)
+    assert settings.dynamodb_endpoint is None and settings.wechat_base_url is None
+
+
+@pytest.mark.parametrize("stage", ["dev", "test"])
+def test_dev_stages_are_refused_inside_lambda(stage):
+    with pytest.raises(ConfigurationError, match="Lambda"):
+        load_settings({"TONGXIN_STAGE": stage, "AWS_LAMBDA_FUNCTION_NAME": "tongxin-api"})
+
+
+def test_a_token_forged_with_the_development_key_is_refused_in_production():
+    settings = load_settings(PROD)
+    forged = jwt.encode({"iss": "tongxin", "sub": "u_x", "iat": 1, "exp": 4_000_000_000, "roles": ["admin"]},
+                        DEV_TOKEN_SECRET, algorithm="HS256")
+    with pytest.raises(Unauthenticated):
+        tokens.verify(settings, forged)
+
+
+def test_the_api_handler_does_not_import_without_a_stage():
+    """What a Lambda with a forgotten parameter does: fail its cold start, before any request is answered."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{ROOT / 'layers'}:{ROOT / 'functions/api'}"}
+    result = subprocess.run([sys.executable, "-c", "import app"], cwd=ROOT / "functions/api", env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "TONGXIN_STAGE" in result.stderr
