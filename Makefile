@@ -1,21 +1,35 @@
 # Two commands do all the set-up on a fresh machine: `make dev` and `make test`.
-# Both create .venv and install what they need (only Python 3.11 and make are assumed).
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Both create .venv and install what they need (Python 3.12 — the Lambda runtime — or 3.11, and make).
+# The Lambda runtime's version first (python3.12, infra/build_layer.py), so the suite runs on what is deployed;
+# a pyenv shim of a version not selected here fails to run, hence the probe and pyenv's prefix.
+PYTHON ?= $(shell for v in 3.12 3.11; do for p in "$$(command -v python$$v)" "$$(pyenv prefix $$v 2>/dev/null)/bin/python$$v"; do \
+	"$$p" -c '' 2>/dev/null && { echo "$$p"; exit 0; }; done; done; command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell (cat requirements.txt requirements-dev.txt; $(PYTHON) -V) | cksum | cut -d' ' -f1)
 export PYTHONPATH := layers:functions/api:.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: dev test test-fast template bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@# a venv of another Python (say 3.11 before 3.12 was installed) is rebuilt, not reused
+	@if [ -x $(BIN)/python ] && [ "$$($(BIN)/python -V)" != "$$($(PYTHON) -V)" ]; then rm -rf $(VENV); fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
+# Ports: make dev API_PORT=8100 DYNAMODB_PORT=8102 WECHAT_PORT=8181 (or ARGS="--api-port 8100 ...").
+# The tables are kept in .local-data/dynamodb.json across restarts; FRESH=1 starts empty (demo seed only).
+DEV_ARGS = $(strip $(if $(API_PORT),--api-port $(API_PORT)) $(if $(DYNAMODB_PORT),--dynamodb-port $(DYNAMODB_PORT)) \
+	$(if $(WECHAT_PORT),--wechat-port $(WECHAT_PORT)) $(if $(FRESH),--fresh) $(ARGS))
+
 dev: $(STAMP)  ## the backend on embedded DynamoDB + WeChat stand-in at http://127.0.0.1:8000
-	$(BIN)/python -m infra.local_stack
+	$(BIN)/python -m infra.local_stack $(DEV_ARGS)
+
+.PHONY: dev-reset
+dev-reset:  ## forget the local stack's saved data (the next make dev starts with the demo seed)
+	rm -f .local-data/dynamodb.json
 
 # Two runs: the in-process moto of the fast tests patches botocore process-wide, while the e2e and
 # contention tests talk to a real local stack (moto's server) in a subprocess.
@@ -29,8 +43,13 @@ test-fast: $(STAMP)  ## everything but the slow contention and e2e tests
 template: $(STAMP)  ## regenerate template.yaml from the Chalice routes and the models
 	$(BIN)/python -m infra.template_gen
 
-bench: $(STAMP)  ## cold-start and contention figures (printed, not asserted)
+bench: $(STAMP)  ## cold start of the built handler, and list/stats cost at 20,000 users and 5,000 wishes (printed)
 	$(BIN)/python -m infra.bench
+	$(BIN)/python -m infra.bench_lists
+
+.PHONY: layer
+layer:  ## the Lambda layer as `sam build` makes it (arm64, precompiled) in .cache/build/layer
+	$(PYTHON) infra/build_layer.py --out .cache/build/layer
 
 clean:
 	rm -rf $(VENV) .pytest_cache .aws-sam

@@ -23,6 +23,7 @@ import argparse
 import difflib
 import fnmatch
 import json
+import os
 import re
 import sys
 from collections import Counter
@@ -38,6 +39,7 @@ for _sub in ("layers", "functions/api"):
         sys.path.insert(0, str(ROOT / _sub))
 
 from chalicelib.http import JSON_UTF8, ROUTES  # noqa: E402
+from infra.build_layer import ARCHITECTURE, RUNTIME  # noqa: E402
 from pynamodb.indexes import GlobalSecondaryIndex  # noqa: E402
 from tongxin.adapters.dynamo.models import ALL_MODELS  # noqa: E402
 from tongxin.config import DEV_STAGES  # noqa: E402
@@ -59,8 +61,6 @@ API_SOURCE_ARN = {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:$
 # The operations of an OpenAPI path item; API Gateway's catch-all method is an extension.
 ANY_METHOD = "x-amazon-apigateway-any-method"
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace", ANY_METHOD})
-RUNTIME = "python3.11"
-ARCHITECTURE = "arm64"
 TABLE_PREFIX = "tongxin-${Stage}"  # Settings.table_name(name) is "<TABLE_PREFIX>-<name>"
 SCHEDULE = "rate(5 minutes)"
 DIFF_LINES = 60  # of a stale template's diff, shown by --check
@@ -73,11 +73,19 @@ API_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb
 # none deletes. A step that deletes must add DeleteItem here.
 SCHEDULER_ACTIONS = tuple(action for action in API_ACTIONS if action != "dynamodb:DeleteItem")
 
+# Stage throttling, sized for a district (街道): some tens of communities, a few tens of thousands of
+# residents. A busy evening peaks at a few requests per second per community, a notice pushed to everyone
+# at ~10x that; 100/s steady with bursts of 200 leaves that headroom, while one runaway client or script
+# cannot run up Lambda and DynamoDB bills or take all of the account's Lambda concurrency (1,000) from the
+# scheduler. API Gateway's account limit (10,000/s) is far above; operators tune both as parameters.
+THROTTLING_RATE, THROTTLING_BURST = "ApiThrottlingRateLimit", "ApiThrottlingBurstLimit"
+THROTTLING_DEFAULTS = (100, 200)
+
 # API Gateway's own errors (unknown path or method, throttling, integration failure) in our envelope.
 # An unknown path or method is a 403 MISSING_AUTHENTICATION_TOKEN for API Gateway; it is a 404 for us.
 GATEWAY_RESPONSES: dict[str, tuple[DomainError, int | None]] = {
     "MISSING_AUTHENTICATION_TOKEN": (NotFound(), 404),
-    "THROTTLED": (RateLimited(), None),
+    "THROTTLED": (RateLimited(), 429),
     "DEFAULT_4XX": (DomainError(), None),
     "DEFAULT_5XX": (InternalError(), None),
 }
@@ -139,6 +147,11 @@ def _parameters() -> dict:
                          "Description": "Mini-program AppSecret (pass it from SSM or Secrets Manager)"},
         "TokenSecret": {"Type": "String", "NoEcho": True, "MinLength": 32,
                         "Description": "Signing key of the API's access tokens (pass it from SSM or Secrets Manager)"},
+        # Over these API Gateway answers 429 RATE_LIMITED (the THROTTLED gateway response) before Lambda runs.
+        THROTTLING_RATE: {"Type": "Number", "Default": THROTTLING_DEFAULTS[0], "MinValue": 1,
+                          "Description": "Steady requests per second the API stage accepts, all clients together"},
+        THROTTLING_BURST: {"Type": "Number", "Default": THROTTLING_DEFAULTS[1], "MinValue": 1,
+                           "Description": "Requests the API stage accepts at once above the steady rate"},
     }
 
 
@@ -203,13 +216,16 @@ def _layer() -> dict:
         "Type": "AWS::Serverless::LayerVersion",
         "Properties": {
             "LayerName": {"Fn::Sub": "tongxin-${Stage}"},
-            "Description": "The tongxin package and the runtime dependencies (layers/requirements.txt)",
+            "Description": "The tongxin package and the runtime dependencies (layers/requirements.txt), "
+                           "precompiled",
             "ContentUri": "layers/",
             "CompatibleRuntimes": [RUNTIME],
             "CompatibleArchitectures": [ARCHITECTURE],
             "RetentionPolicy": "Delete",
         },
-        "Metadata": {"BuildMethod": RUNTIME, "BuildArchitecture": ARCHITECTURE},
+        # layers/Makefile runs infra/build_layer.py: chalice without its CLI dependencies, and bytecode
+        # compiled at build time (SAM's python builder ships none, and /opt is read-only).
+        "Metadata": {"BuildMethod": "makefile", "BuildArchitecture": ARCHITECTURE},
     }
 
 
@@ -261,6 +277,10 @@ def _api(routes: Iterable[tuple[str, str]], binary_media_types: Iterable[str]) -
             "BinaryMediaTypes": [media_type.replace("/", "~1") for media_type in binary_media_types],
             "GatewayResponses": {name: _gateway_response(error, status)
                                  for name, (error, status) in GATEWAY_RESPONSES.items()},
+            # Every method of every resource of the stage.
+            "MethodSettings": [{"ResourcePath": "/*", "HttpMethod": "*",
+                                "ThrottlingRateLimit": {"Ref": THROTTLING_RATE},
+                                "ThrottlingBurstLimit": {"Ref": THROTTLING_BURST}}],
         },
     }
 
@@ -333,6 +353,8 @@ def render(template: dict) -> str:
 
 def generate() -> str:
     """template.yaml as the current code defines it."""
+    # The app refuses to load without a stage (fail closed); the routes it registers do not depend on it.
+    os.environ.setdefault("TONGXIN_STAGE", "test")
     import app  # registers every route in ROUTES
 
     routes = {(route.path, route.method) for route in ROUTES}
