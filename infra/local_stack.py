@@ -2,12 +2,16 @@
 from the models, the demo seed, the scheduler on a timer, and the API on http://127.0.0.1:8000.
 
     python -m infra.local_stack [--api-port 8000] [--dynamodb-port 8002] [--wechat-port 8081]
+                                [--data-dir .local-data] [--fresh]
 
-Ctrl-C (or SIGTERM) stops all of it. The e2e tests start this same entry point on free ports.
+The tables are saved to ``<data-dir>/dynamodb.json`` on a clean stop (Ctrl-C or SIGTERM) and loaded on the
+next start; the demo seed is written only when nothing was loaded. ``--fresh`` starts empty (and the file
+is replaced at the next stop). The e2e tests start this same entry point on free ports and a temp data dir.
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib.util
 import logging
 import os
@@ -22,6 +26,9 @@ for sub in ("layers", "functions/api", ""):
     path = str(ROOT / sub)
     if path not in sys.path:
         sys.path.insert(0, path)
+
+DEFAULT_DATA_DIR = ROOT / ".local-data"
+DATA_FILE = "dynamodb.json"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -38,29 +45,96 @@ def _load_function(name: str):
     return module
 
 
+class StartupError(Exception):
+    """A one-line reason the stack cannot start (a port taken, an unreadable data file)."""
+
+
+# (what, command-line option, make variable) per listener
+_LISTENERS = {"api": ("API", "--api-port", "API_PORT"),
+              "dynamodb": ("embedded DynamoDB", "--dynamodb-port", "DYNAMODB_PORT"),
+              "wechat": ("WeChat stand-in", "--wechat-port", "WECHAT_PORT")}
+
+
+def _port_error(key: str, host: str, port: int, exc: OSError) -> StartupError:
+    what, option, variable = _LISTENERS[key]
+    reason = "port already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+    return StartupError(f"error: cannot listen on {host}:{port} for the {what} ({reason}); "
+                        f"pick another with {option} <port> (make dev {variable}=<port>)")
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def check_ports(host: str, ports: dict[str, int]) -> None:
+    """Fail fast, before anything starts, when a port is taken (or the same port is given twice)."""
+    held: list[socket.socket] = []
+    try:
+        for key, port in ports.items():
+            if port == 0:  # any free port
+                continue
+            sock = socket.socket()
+            held.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
+            try:
+                sock.bind((host, port))
+                sock.listen(1)
+            except OSError as exc:
+                raise _port_error(key, host, port, exc) from None
+    finally:
+        for sock in held:
+            sock.close()
+
+
 class LocalStack:
     def __init__(self, host: str = "127.0.0.1", api_port: int = 8000, dynamodb_port: int = 8002,
-                 wechat_port: int = 8081, tick_seconds: float = 30.0, seed: bool = True):
+                 wechat_port: int = 8081, tick_seconds: float = 30.0, seed: bool = True,
+                 data_dir: Path | None = DEFAULT_DATA_DIR, fresh: bool = False):
         self.host, self.api_port, self.dynamodb_port, self.wechat_port = host, api_port, dynamodb_port, wechat_port
-        self.tick_seconds, self.should_seed = tick_seconds, seed
+        self.tick_seconds, self.should_seed, self.fresh = tick_seconds, seed, fresh
+        self.data_file = Path(data_dir) / DATA_FILE if data_dir is not None else None
+        self.api = self.wechat = self.dynamodb = None
+        self.data_note = ""
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._serving = False
 
     @property
     def api_url(self) -> str:
         return f"http://{self.host}:{self.api_port}"
 
+    def _listen(self, key: str, port: int, make):
+        """Bind one listener; a port taken since check_ports is the same one-line error."""
+        try:
+            return make()
+        except OSError as exc:
+            raise _port_error(key, self.host, port, exc) from None
+
     def start(self) -> "LocalStack":
+        from infra import local_data
         from infra.embedded_dynamodb import EmbeddedDynamoDB
         from infra.wechat_standin import WeChatStandIn
 
+        check_ports(self.host, {"api": self.api_port, "dynamodb": self.dynamodb_port, "wechat": self.wechat_port})
+        saved = None
+        if self.data_file is not None and not self.fresh:
+            try:  # read before starting anything: an unreadable file stops here, and is never overwritten
+                saved = local_data.load(self.data_file)
+            except local_data.DataFileError as exc:
+                raise StartupError(f"error: {exc}; move it away, or start empty with --fresh (make dev FRESH=1)")
+
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self.dynamodb = EmbeddedDynamoDB(self.host, self.dynamodb_port).start()
-        self.wechat = WeChatStandIn(self.host, self.wechat_port).start()
+        self.dynamodb = self._listen("dynamodb", self.dynamodb_port,
+                                     lambda: EmbeddedDynamoDB(self.host, self.dynamodb_port).start())
+        self.dynamodb_port = self.dynamodb.port
+        self.wechat = self._listen("wechat", self.wechat_port, lambda: WeChatStandIn(self.host, self.wechat_port).start())
         os.environ.update({
             "TONGXIN_STAGE": "dev",
             "TABLE_PREFIX": os.environ.get("TABLE_PREFIX", "tongxin-dev"),
-            "DYNAMODB_ENDPOINT": f"http://{self.host}:{self.dynamodb_port}",
+            "DYNAMODB_ENDPOINT": self.dynamodb.url,
             "WECHAT_BASE_URL": self.wechat.base_url,
             "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "cn-north-1"),
@@ -75,22 +149,36 @@ class LocalStack:
         settings = load_settings()
         set_container(Container(settings))
         create_tables(settings)
-        if self.should_seed:
-            from infra.seed import seed
-            seed()
+        if saved is not None:
+            written, skipped = local_data.restore(self._client(), saved)
+            self.data_note = f"loaded {written} items from {_shown(self.data_file)}"
+            if skipped:
+                self.data_note += f" (skipped tables that no longer exist: {', '.join(sorted(skipped))})"
+        else:
+            if self.should_seed:
+                from infra.seed import seed
+                seed()
+            self.data_note = "started empty" + (", demo data seeded" if self.should_seed else "")
+            if self.data_file is not None:
+                self.data_note += f"; saved to {_shown(self.data_file)} at Ctrl-C"
 
         from chalice.config import Config
-        from chalice.local import create_local_server
+        from infra.local_server import create_server
         import app as api_app
 
-        self.api = create_local_server(api_app.app, Config.create(chalice_stage="dev"), self.host, self.api_port)
-        # The stdlib server listens with a backlog of 5: a burst (300 check-ins, 50 claims) must queue,
-        # not be dropped and retried a second later. listen() again on Linux just raises the backlog.
-        self.api.server.socket.listen(256)
+        self.api = self._listen("api", self.api_port, lambda: create_server(
+            api_app.app, Config.create(chalice_stage="dev"), self.host, self.api_port))
+        self.api_port = self.api.server.server_port
         self._spawn(self.api.server.serve_forever, "api")
+        self._serving = True
         self.scheduler = _load_function("scheduler")
         self._spawn(self._tick, "scheduler")
         return self
+
+    def _client(self):
+        import boto3
+        return boto3.client("dynamodb", endpoint_url=self.dynamodb.url, region_name=os.environ["AWS_DEFAULT_REGION"],
+                            aws_access_key_id="local", aws_secret_access_key="local")
 
     def _spawn(self, target, name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -105,25 +193,46 @@ class LocalStack:
             except Exception:  # keep ticking; the next run retries whatever failed
                 logging.getLogger("tongxin.local").exception("scheduler run failed")
 
-    def stop(self) -> None:
+    def stop(self, save: bool = True) -> str:
+        """Stop everything; first, when the stack came up and ``save``, write the tables to the data file.
+        Returns what was saved (or why not), for the console."""
+        from infra import local_data
+
+        note = ""
         self._stop.set()
-        for stopper in (lambda: self.api.server.shutdown(), self.wechat.stop, self.dynamodb.stop):
+        if self.api is not None:
+            self.api.server.shutdown()  # no new writes from here on
+            self.api.server.server_close()
+        for thread in self._threads:
+            if thread.name == "scheduler":
+                thread.join(timeout=30)  # let a scheduler run in progress finish its writes
+        if save and self._serving and self.data_file is not None:
             try:
-                stopper()
+                tables = local_data.dump(self._client())
+                local_data.save(self.data_file, tables)
+                note = f"saved {local_data.count(tables)} items to {_shown(self.data_file)}"
+            except Exception as exc:  # the previous file is left as it was
+                note = f"error: could not save the tables to {_shown(self.data_file)}: {exc}"
+        for component in (self.wechat, self.dynamodb):
+            try:
+                if component is not None:
+                    component.stop()
             except Exception:  # best effort: stopping must stop everything it can
                 pass
+        return note
 
     def banner(self) -> str:
         return "\n".join([
             "同心 Tongxin — local stack is up",
             f"  API              {self.api_url}/v1   (OpenAPI: {self.api_url}/v1/openapi.json)",
-            f"  DynamoDB (moto)  http://{self.host}:{self.dynamodb_port}",
+            f"  DynamoDB (moto)  {self.dynamodb.url}",
             f"  WeChat stand-in  {self.wechat.base_url}   (pushed messages: {self.wechat.base_url}__dev/messages)",
+            f"  Data             {self.data_note}",
             "  Log in:  curl -s -X POST %s/v1/auth/login -H 'Content-Type: application/json' \\" % self.api_url,
             "                -d '{\"code\": \"dev:res1\"}'",
             "  Demo users: admin, grid1, store1, vol1..vol5, res1..res5 (res1 has 200 points);",
             "  any other dev:<name> is a new user; join with invite DEMOGRID1 or DEMOGRID2.",
-            "  Ctrl-C stops everything.",
+            "  Ctrl-C stops everything (and saves the data).",
         ])
 
 
@@ -134,19 +243,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dynamodb-port", type=int, default=8002)
     parser.add_argument("--wechat-port", type=int, default=8081)
     parser.add_argument("--tick", type=float, default=30.0, help="seconds between scheduler runs")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                        help=f"where the tables are kept across restarts (default: {DEFAULT_DATA_DIR})")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start empty (demo seed only); the saved file is replaced at the next stop")
     args = parser.parse_args(argv)
-    stack = LocalStack(args.host, args.api_port, args.dynamodb_port, args.wechat_port, args.tick).start()
+
+    # Our own handlers, not inherited ones: started under nohup or by a CI runner, SIGINT may arrive
+    # ignored (SIG_IGN), and the stack would never stop.
+    stopping = threading.Event()
+
+    def on_signal(signum, _frame):
+        if stopping.is_set():  # a second Ctrl-C while stopping: quit now (the saved file is never half-written)
+            sys.stderr.write("stopped without saving\n")
+            os._exit(128 + signum)
+        stopping.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
+
+    stack = LocalStack(args.host, args.api_port, args.dynamodb_port, args.wechat_port, args.tick,
+                       data_dir=args.data_dir, fresh=args.fresh)
+    try:
+        stack.start()
+    except StartupError as exc:
+        stack.stop(save=False)
+        sys.stderr.write(f"{exc}\n")
+        return 1
     sys.stdout.write(stack.banner() + "\n")
     sys.stdout.flush()
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        stopped.wait()
-    except KeyboardInterrupt:
-        pass
-    stack.stop()
+    stopping.wait()
+    sys.stdout.write("stopping...\n")
+    sys.stdout.flush()
+    note = stack.stop()
+    if note:
+        sys.stdout.write(note + "\n")
     sys.stdout.write("stopped\n")
-    return 0
+    sys.stdout.flush()
+    return 1 if note.startswith("error") else 0
 
 
 if __name__ == "__main__":

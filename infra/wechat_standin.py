@@ -30,7 +30,6 @@ import re
 import secrets
 import signal
 import struct
-import sys
 import threading
 import time
 import traceback
@@ -775,14 +774,17 @@ def main(argv: list[str] | None = None) -> None:
     standin = WeChatStandIn(
         host=args.host, port=args.port, appid=args.appid, secret=args.secret, verbose=args.verbose
     )
+    stopping = threading.Event()
     if threading.current_thread() is threading.main_thread():
-        # Let `docker stop` / `kill` shut down as cleanly as Ctrl-C does.
-        signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
+        # Our own handlers for Ctrl-C and `kill`/`docker stop`: under nohup or a CI runner SIGINT may be
+        # inherited as ignored (SIG_IGN), and relying on KeyboardInterrupt would never stop.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda _signum, _frame: stopping.set())
     standin.start()
     print(f"WeChat stand-in listening on {standin.base_url} (appid {args.appid})", flush=True)
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
+        stopping.wait()
+    except KeyboardInterrupt:  # main() called from another thread keeps the default Ctrl-C
         pass
     finally:
         standin.stop()

@@ -37,22 +37,45 @@ class RunningStack:
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
-    def stop(self) -> tuple[int, str]:
-        self.process.send_signal(signal.SIGINT)  # what Ctrl-C sends
-        self.process.wait(timeout=20)
+    def stop(self, signum: int = signal.SIGINT, timeout: float = 30) -> tuple[int, str]:
+        """Stop it as Ctrl-C (or ``signum``) does; kill it and fail if it has not stopped in ``timeout``."""
+        self.process.send_signal(signum)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            raise AssertionError(f"the local stack did not stop on signal {signum} in {timeout} s:\n{self.output()}")
         return self.process.returncode, self.output()
 
 
-def start_stack(log: Path, timeout: float = 60.0) -> RunningStack:
-    """Start the stack writing its output to ``log`` (a file, not a pipe nobody drains while the
-    test runs: a full pipe would block the server's access log and hang every request)."""
-    api, dynamodb, wechat = free_port(), free_port(), free_port()
+def stack_command(api: int, dynamodb: int, wechat: int, data_dir: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "infra.local_stack", "--api-port", str(api), "--dynamodb-port", str(dynamodb),
+            "--wechat-port", str(wechat), "--tick", "3600", "--data-dir", str(data_dir), *extra]
+
+
+def stack_env() -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TONGXIN_", "TABLE_", "WECHAT_"))}
     env["PYTHONPATH"] = os.pathsep.join(str(ROOT / p) for p in ("layers", "functions/api", ""))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "infra.local_stack", "--api-port", str(api), "--dynamodb-port", str(dynamodb),
-         "--wechat-port", str(wechat), "--tick", "3600"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
+    return env
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as nohup and some CI runners start processes
+
+
+def start_stack(log: Path, timeout: float = 60.0, data_dir: Path | None = None, ignore_sigint: bool = False,
+                extra_args: tuple[str, ...] = ()) -> RunningStack:
+    """Start the stack writing its output to ``log`` (a file, not a pipe nobody drains while the
+    test runs: a full pipe would block the server's access log and hang every request).
+
+    Its tables are kept in ``data_dir`` (by default a fresh folder beside the log, never the
+    developer's .local-data); ``ignore_sigint`` starts it with SIGINT ignored, as nohup does."""
+    api, dynamodb, wechat = free_port(), free_port(), free_port()
+    data_dir = data_dir or log.parent / "data"
+    process = subprocess.Popen(stack_command(api, dynamodb, wechat, data_dir, *extra_args),
+                               cwd=ROOT, env=stack_env(), stdout=log.open("w"), stderr=subprocess.STDOUT, text=True,
+                               preexec_fn=_ignore_sigint if ignore_sigint else None)
     stack = RunningStack(process, f"http://127.0.0.1:{api}", f"http://127.0.0.1:{dynamodb}",
                          f"http://127.0.0.1:{wechat}/", log)
     deadline = time.monotonic() + timeout

@@ -565,3 +565,28 @@ def test_command_line_serves_until_interrupted():
             process.send_signal(signal.SIGINT)  # what Ctrl-C delivers
             process.wait(timeout=5)
     assert process.returncode == 0
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as nohup and some CI runners start processes
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_command_line_stops_on_signal_even_when_sigint_was_ignored(signum):
+    with subprocess.Popen(
+        [sys.executable, "-m", "infra.wechat_standin", "--port", "0"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=_ignore_sigint,
+    ) as process:
+        try:
+            banner = process.stdout.readline()  # the handlers are installed before the banner is printed
+            assert "listening on" in banner
+            process.send_signal(signum)
+            process.wait(timeout=10)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+    assert process.returncode == 0
