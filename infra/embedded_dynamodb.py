@@ -10,21 +10,46 @@ the contention tests see DynamoDB's semantics rather than moto's races.
 """
 from __future__ import annotations
 
+import io
 import threading
 
 from moto.moto_server.threaded_moto_server import MotoRequestHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
+from infra.transaction_tokens import TransactionTokens
+
 
 class _OneRequestAtATime:
+    """moto's app, one request at a time, with DynamoDB's ClientRequestToken semantics in front: a transaction
+    re-sent by botocore after a timeout is answered from its first attempt (infra/transaction_tokens.py)."""
+
     def __init__(self, app):
         self.app = app
         self.lock = threading.Lock()
+        self.tokens = TransactionTokens()
 
     def __call__(self, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        target = environ.get("HTTP_X_AMZ_TARGET")
         with self.lock:
-            return list(self.app(environ, start_response))  # finish the body inside the lock
+            earlier = self.tokens.earlier_answer(target, body)
+            if earlier is not None:
+                status, answer = earlier
+                start_response(f"{status} {'OK' if status == 200 else 'Bad Request'}",
+                               [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(answer)))])
+                return [answer.encode()]
+            seen: dict = {}
+
+            def remember_status(status, headers, exc_info=None):
+                seen["status"] = int(status.split(" ", 1)[0])
+                return start_response(status, headers, exc_info)
+
+            chunks = list(self.app(environ, remember_status))  # finish the body inside the lock
+            self.tokens.remember(target, body, seen.get("status", 0), b"".join(chunks).decode("utf-8", "replace"))
+            return chunks
 
 
 class EmbeddedDynamoDB:
@@ -32,11 +57,12 @@ class EmbeddedDynamoDB:
         self.host, self.port = host, port
         self._server = make_server(host, port, _OneRequestAtATime(DomainDispatcherApplication(create_backend_app)),
                                    threaded=True, request_handler=MotoRequestHandler)
+        self.port = self._server.server_port  # the one bound, when 0 asked for any free port
         self._thread = threading.Thread(target=self._server.serve_forever, name="dynamodb", daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self._server.server_port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self) -> "EmbeddedDynamoDB":
         self._thread.start()
@@ -44,4 +70,5 @@ class EmbeddedDynamoDB:
 
     def stop(self) -> None:
         self._server.shutdown()
+        self._server.server_close()  # release the port now, not at exit: a restart may bind it at once
         self._thread.join(timeout=5)

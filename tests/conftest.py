@@ -37,26 +37,72 @@ def settings(wechat):
                     wechat_timeout_seconds=1.0)
 
 
+class DynamoDBFaults:
+    """Faults DynamoDB really has that moto never shows: here, a write that takes effect and whose answer is lost
+    (the client times out and botocore sends it again)."""
+
+    def __init__(self) -> None:
+        self.timeouts_after_write: dict[str, int] = {}
+
+    def time_out_after(self, operation: str, times: int = 1) -> None:
+        self.timeouts_after_write[operation] = times
+
+    def take(self, operation: str) -> bool:
+        left = self.timeouts_after_write.get(operation, 0)
+        if left:
+            self.timeouts_after_write[operation] = left - 1
+        return bool(left)
+
+
 @pytest.fixture(scope="session")
-def container(settings):
+def dynamodb_faults():
+    return DynamoDBFaults()
+
+
+@pytest.fixture(scope="session")
+def container(settings, dynamodb_faults):
+    from botocore.awsrequest import AWSResponse
+    from botocore.exceptions import ReadTimeoutError
     from moto import mock_aws
-    from moto.core.botocore_stubber import BotocoreStubber
+    from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
+    from infra.transaction_tokens import TransactionTokens
+    from tests import budget
     from tongxin.adapters.dynamo.binding import create_tables
     from tongxin.wiring import Container, set_container
 
     # moto takes no lock, and a cancelled TransactWriteItems restores whole-table snapshots over writes
     # other threads committed meanwhile; DynamoDB applies each request atomically. Serialise moto's
-    # handling so threaded tests see DynamoDB's semantics (infra/embedded_dynamodb.py: the same for the server).
-    lock, handle = threading.Lock(), BotocoreStubber.__call__
+    # handling so threaded tests see DynamoDB's semantics (infra/embedded_dynamodb.py: the same for the server),
+    # answer a re-sent transaction by its ClientRequestToken as DynamoDB does, and count every call for the
+    # budget of the request that made it (tests/budget.py).
+    lock, handle, tokens = threading.Lock(), BotocoreStubber.__call__, TransactionTokens()
 
-    def atomic(self, event_name, request, **kwargs):
+    def dynamodb(self, event_name, request, **kwargs):
+        operation = event_name.rsplit(".", 1)[-1]
+        target = request.headers.get("X-Amz-Target")
+        target = target.decode() if isinstance(target, bytes) else target
         with lock:
-            return handle(self, event_name, request, **kwargs)
+            earlier = tokens.earlier_answer(target, request.body)
+            if earlier is not None:  # a re-send answered from the first attempt: no second write
+                budget.count_dynamo(operation + " (re-sent)")
+                return AWSResponse(request.url, earlier[0], {}, MockRawResponse(earlier[1]))
+            response = handle(self, event_name, request, **kwargs)
+            if response is None:
+                return None
+            answer = response.content
+            tokens.remember(target, request.body, response.status_code, answer.decode())
+        budget.count_dynamo(operation, cancelled=b"TransactionCanceledException" in answer)
+        if dynamodb_faults.take(operation):  # it took effect; the client never hears it
+            raise ReadTimeoutError(endpoint_url=request.url)
+        return AWSResponse(request.url, response.status_code, response.headers, MockRawResponse(answer))
 
-    with mock.patch.object(BotocoreStubber, "__call__", atomic), mock_aws():
+    with mock.patch.object(BotocoreStubber, "__call__", dynamodb), mock_aws():
         built = Container(settings)
         set_container(built)
         create_tables(settings)
+        # Every WeChat call of the app goes through this client's session: count it for the request's budget.
+        built.wechat._http.hooks["response"].append(
+            lambda response, *args, **kwargs: budget.count_wechat(response.request.path_url.split("?")[0]))
         yield built
         set_container(None)
 

@@ -8,6 +8,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests import budget
+
 # What a WeChat identifier from the stand-in looks like (fake_openid / fake_unionid).
 SECRET_VALUE = re.compile(r"(?<![0-9a-zA-Z])[ou][0-9a-f]{27}(?![0-9a-zA-Z])")
 SECRET_NAMES = ("openid", "unionid", "session_key")
@@ -52,8 +54,15 @@ class Api:
             all_headers["authorization"] = f"Bearer {token}"
         all_headers.update(headers or {})
         body = raw if raw is not None else (json.dumps(json_body, ensure_ascii=False) if json_body is not None else "")
-        response = getattr(self.client.http, method.lower())(path, headers=all_headers, body=body)
+        meter = budget.open_meter()
+        try:
+            response = getattr(self.client.http, method.lower())(path, headers=all_headers, body=body)
+        finally:
+            budget.close_meter()
         resp = Resp(response.status_code, response.body or b"", dict(response.headers))
+        self.last_meter = meter  # the calls this request made (tests/budget.py)
+        overspent = budget.overspent(method.upper(), path, meter)
+        assert overspent is None, overspent
         content_type = resp.headers.get("Content-Type", resp.headers.get("content-type", ""))
         if not content_type.startswith("image/png"):
             assert_no_secrets(resp.body.decode("utf-8", "replace"), f"{method} {path}")

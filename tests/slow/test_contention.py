@@ -66,7 +66,8 @@ def test_fifty_claims_of_one_wish_have_one_winner(stack):
 
 
 def test_concurrent_confirms_of_different_wishes_keep_balance_equal_to_ledger(stack):
-    """One claimer, eight wishes confirmed at the same moment: every credit lands, none twice."""
+    """One claimer, eight wishes confirmed at the same moment: every confirmation lands, none twice, and the
+    daily cap on wish points (5) holds under concurrency: exactly five credit 20, the others 0 with the reason."""
     run = uuid.uuid4().hex[:6]
     claimer = _volunteer(stack, f"busy{run}")
     authors = [Client(stack.api_url).login(f"res{i}") for i in (1, 2, 3, 4)]
@@ -82,7 +83,8 @@ def test_concurrent_confirms_of_different_wishes_keep_balance_equal_to_ledger(st
                             for a, w in wishes])
     assert [r.status_code for r in results] == [200] * 8
     total, entries = _ledger_sum(stack, claimer.user["id"])
-    assert entries == 8 and total == 160 == claimer.call("GET", "/v1/me").json()["points_balance"]
+    assert entries == 8 and total == 100 == claimer.call("GET", "/v1/me").json()["points_balance"]
+    assert sorted(r.json()["points_awarded"] for r in results) == [0, 0, 0, 20, 20, 20, 20, 20]
 
 
 def test_twenty_concurrent_first_logins_over_http_create_one_user(stack):

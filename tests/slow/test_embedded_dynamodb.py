@@ -55,3 +55,28 @@ def test_concurrent_claim_transactions_have_one_winner_and_lose_nothing():
         assert messages == winners
     finally:
         server.stop()
+
+
+def test_a_transaction_sent_again_with_its_token_is_answered_from_the_first():
+    """DynamoDB's ClientRequestToken: the re-send of a transaction that took effect (botocore retries one whose
+    answer timed out) succeeds without applying it again; another request under the same token is refused."""
+    server = EmbeddedDynamoDB(port=free_port()).start()
+    try:
+        client = boto3.client("dynamodb", endpoint_url=server.url, region_name="cn-north-1",
+                              aws_access_key_id="x", aws_secret_access_key="x")
+        client.create_table(TableName="tokens", BillingMode="PAY_PER_REQUEST",
+                            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+        put = {"Put": {"TableName": "tokens", "Item": {"id": {"S": "grid"}}, "ConditionExpression": "attribute_not_exists(id)"}}
+        client.transact_write_items(TransactItems=[put], ClientRequestToken="t-1")
+        client.transact_write_items(TransactItems=[put], ClientRequestToken="t-1")  # the re-send: success
+        with pytest.raises(ClientError) as refused:  # a new request: its own condition decides
+            client.transact_write_items(TransactItems=[put], ClientRequestToken="t-2")
+        assert refused.value.response["Error"]["Code"] == "TransactionCanceledException"
+        other = {"Put": {"TableName": "tokens", "Item": {"id": {"S": "other"}}}}
+        with pytest.raises(ClientError) as mismatch:
+            client.transact_write_items(TransactItems=[other], ClientRequestToken="t-1")
+        assert "IdempotentParameterMismatch" in mismatch.value.response["Error"]["Code"]
+        assert client.scan(TableName="tokens")["Count"] == 1
+    finally:
+        server.stop()

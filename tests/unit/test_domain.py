@@ -9,7 +9,9 @@ from tongxin.domain.clock import to_api
 from tongxin.domain.errors import Forbidden, InsufficientPoints, NotInCommunity
 from tongxin.domain.masking import mask_address, mask_name, mask_phone
 from tongxin.domain.points import balance_after, wish_confirm_source
-from tongxin.domain.stats import median_hours, rate
+from tongxin.domain.stats import (
+    hour_bucket, median_from_histogram, rate, window_buckets, wish_deltas,
+)
 from tongxin.domain.wishes import WishStatus as S
 
 T0 = datetime(2026, 11, 22, 1, 30, tzinfo=timezone.utc)
@@ -104,6 +106,33 @@ def test_points_arithmetic():
 
 
 def test_stats_helpers_and_times():
-    assert median_hours([3600, 7200, 10800]) == 2.0 and median_hours([]) is None
+    # 1.5 h, 3 h and 5 h fall in the buckets (1,2], (2,4], (4,8]: the median is inside (2,4]
+    histogram = {hour_bucket(s): 1 for s in (5400, 10800, 18000)}
+    assert 2 < median_from_histogram(histogram) <= 4 and median_from_histogram({}) is None
+    assert median_from_histogram({hour_bucket(7200): 5, hour_bucket(3 * 86400): 1}) <= 2
     assert rate(1, 3) == 0.3333 and rate(1, 0) is None
     assert to_api(T0) == "2026-11-22T09:30:00+08:00"
+
+
+def test_a_window_reads_whole_months_and_its_edge_days():
+    cst = timezone(timedelta(hours=8))
+    names = window_buckets(datetime(2026, 1, 30, 12, tzinfo=cst), datetime(2026, 4, 2, 1, tzinfo=cst))
+    assert names == ["d#2026-01-30", "d#2026-01-31", "m#2026-02", "m#2026-03", "d#2026-04-01", "d#2026-04-02"]
+    # Shanghai days: 2026-02-28T17:00Z is already March 1st in Shanghai
+    assert window_buckets(datetime(2026, 2, 28, 17, tzinfo=timezone.utc),
+                          datetime(2026, 3, 31, 23, tzinfo=cst)) == ["m#2026-03"]
+    year = window_buckets(datetime(2025, 12, 16, tzinfo=cst), datetime(2026, 12, 16, tzinfo=cst))
+    assert len(year) <= 74 and "m#2026-06" in year  # one BatchGetItem (≤ 100 keys) for the longest window
+    assert window_buckets(datetime(2028, 2, 29, tzinfo=cst), datetime(2028, 2, 29, 23, tzinfo=cst)) == ["d#2028-02-29"]
+
+
+def test_a_wish_change_moves_one_status_count():
+    now = datetime(2026, 11, 22, tzinfo=timezone.utc)
+    base = {"status": "open", "category": "维修", "grid_id": "g1", "published_at": now, "first_claimed_at": None,
+            "confirmed_at": None}
+    assert wish_deltas(None, base) == {"total": 1, "c:维修": 1, "g:g1": 1, "s:open": 1}
+    claimed = {**base, "status": "claimed", "first_claimed_at": now + timedelta(hours=3)}
+    assert wish_deltas(base, claimed) == {"s:open": -1, "s:claimed": 1, f"h2c:{hour_bucket(3 * 3600)}": 1}
+    released = {**claimed, "status": "open"}
+    assert wish_deltas(claimed, released) == {"s:claimed": -1, "s:open": 1}  # a second claim is not a first
+    assert wish_deltas(released, {**released, "status": "claimed"}) == {"s:open": -1, "s:claimed": 1}

@@ -22,7 +22,9 @@ from tongxin.domain.errors import (
 )
 from tongxin.wiring import get_container
 
-from .http import MUTATING, enter_request, error_response, leave_request, route_for, set_principal
+from .http import (
+    MUTATING, enter_request, error_response, json_response, leave_request, route_for, set_principal,
+)
 
 logger = Logger(service="tongxin")
 
@@ -103,46 +105,68 @@ def install(app: Chalice) -> None:
         return response
 
 
+def _render(route) -> callable:
+    """How this route turns a use case's answer into its success response (for the Idempotency-Key record)."""
+    def render(answer) -> idempotency.StoredResponse:
+        response = json_response(answer, route.status if route else 200)
+        return idempotency.StoredResponse(response.status_code, _body_text(response), _content_type(response))
+    return render
+
+
+def _content_type(response: Response) -> str | None:
+    return next((v for k, v in (response.headers or {}).items() if k.lower() == "content-type"), None)
+
+
+def _replayed(stored: idempotency.StoredResponse) -> Response:
+    headers = {"Idempotent-Replayed": "true"}
+    if stored.content_type:
+        headers["Content-Type"] = stored.content_type
+    return Response(body=stored.body, status_code=stored.status, headers=headers)
+
+
 def _handle(request, get_response, resource: str, method: str) -> Response:
     route = route_for(resource, method)
+    container = get_container()  # also for public routes: the first request of a container binds the models
     if route is None or route.public:
         return get_response(request)
 
-    container = get_container()
     token = _bearer(request)
     if token is None:
         return error_response(Unauthenticated(details={"reason": "missing_token"}))
+    key = request.headers.get("idempotency-key") if method in MUTATING else None
+    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX:
+        return error_response(ValidationFailed("Idempotency-Key 过长", details={"field": "Idempotency-Key"}))
+    request_hash = _request_hash(request) if key else None
     try:
-        # The token names the user; roles, scopes and the account's state are read as stored now.
-        principal = access.resolve(tokens.verify(container.settings, token))
+        token_principal = tokens.verify(container.settings, token)
+        record_id = idempotency.record_id(token_principal.user_id, key) if key else None
+        # The token names the user; roles, scopes and the account's state are read as stored now, together
+        # with the Idempotency-Key record (one BatchGetItem).
+        principal, record = access.resolve(token_principal, record_id)
+        stored = idempotency.stored_answer(record, request_hash) if key else None
     except DomainError as exc:
         return error_response(exc)
     set_principal(principal)
     logger.thread_safe_append_keys(user_id=principal.user_id)
-
-    key = request.headers.get("idempotency-key")
-    if method not in MUTATING or not key:
-        return get_response(request)
-    if len(key) > IDEMPOTENCY_KEY_MAX:
-        return error_response(ValidationFailed("Idempotency-Key 过长", details={"field": "Idempotency-Key"}))
-    try:
-        stored = idempotency.begin(principal.user_id, key, _request_hash(request),
-                                   container.settings.idempotency_ttl_seconds)
-    except DomainError as exc:
-        return error_response(exc)
     if stored is not None:
-        headers = {"Idempotent-Replayed": "true"}
-        if stored.content_type:
-            headers["Content-Type"] = stored.content_type
-        return Response(body=stored.body, status_code=stored.status, headers=headers)
+        return _replayed(stored)
+    if not key:
+        return get_response(request)
+
+    slot = idempotency.Slot(record_id, request_hash, container.settings.idempotency_ttl_seconds, _render(route))
+    slot_token = idempotency.open_slot(slot)
     try:
         response = get_response(request)
-    except Exception:
-        idempotency.abandon(principal.user_id, key)
-        raise
-    if response.status_code >= 500:
-        idempotency.abandon(principal.user_id, key)
-    else:
-        content_type = next((v for k, v in (response.headers or {}).items() if k.lower() == "content-type"), None)
-        idempotency.complete(principal.user_id, key, response.status_code, _body_text(response), content_type)
+    finally:
+        idempotency.close_slot(slot_token)
+    if slot.replay is not None:  # a copy of this request committed first: its answer, not ours
+        return _replayed(slot.replay)
+    if not slot.stored and response.status_code < 500:
+        if response.status_code < 300:
+            logger.warning("idempotency record written after the change", extra={"route": resource})
+        try:
+            idempotency.store_after(slot, idempotency.StoredResponse(response.status_code, _body_text(response),
+                                                                     _content_type(response)))
+        except DomainError:  # storing the answer failed: the answer itself still stands
+            logger.warning("idempotency record not stored", extra={"route": resource})
     return response

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from .clock import SHANGHAI
+from .stats import bucket_names
 from .errors import InvalidState, ValidationFailed
 
 CATEGORIES = ("生活帮扶", "助老", "助残", "助学", "医疗健康", "维修", "物资", "其他")
@@ -163,3 +164,45 @@ CAP_NOTES = {
     "daily": "今日获得的心愿积分已达上限，本次不计积分",
     "pair": "本月与同一发布者之间的心愿积分已达上限，本次不计积分",
 }
+
+
+PUBLIC = frozenset({S.OPEN, S.CLAIMED, S.FULFILLED, S.CONFIRMED})  # published: the whole community's
+
+
+def list_keys(community_id: str, grid_id: str | None, category: str, status: WishStatus | str) -> dict[str, str | None]:
+    """The partition keys of the community list's indexes, one per filter a user can pick (grid, category,
+    status, and status with either), and the sparse key of the published wishes (a resident's home list): a page
+    of any of them is one Query on its own index."""
+    grid, status = grid_id or "-", WishStatus(status)
+    return {
+        "community_status": f"{community_id}#{status.value}",
+        "grid_key": f"{community_id}#{grid}",
+        "grid_status": f"{community_id}#{grid}#{status.value}",
+        "category_key": f"{community_id}#{category}",
+        "category_status": f"{community_id}#{category}#{status.value}",
+        "public_key": community_id if status in PUBLIC else None,
+    }
+
+
+def list_query(community_id: str, status: str | None, grid_id: str | None, category: str | None, *,
+               published_only: bool) -> tuple[str, str, str | None]:
+    """The index that serves a filter of the community list, its partition key, and the category left to filter
+    (grid and category together: the grid's index, the category a filter within a page's read budget).
+    ``published_only``: the caller sees only published wishes (no status asked, not staff)."""
+    keys = list_keys(community_id, grid_id, category or "-", status or S.OPEN)
+    if grid_id:
+        return ("by_grid_status", keys["grid_status"], category) if status else ("by_grid", keys["grid_key"], category)
+    if category:
+        return ("by_category_status", keys["category_status"], None) if status else \
+            ("by_category", keys["category_key"], None)
+    if status:
+        return "by_community_status", keys["community_status"], None
+    return ("by_public", community_id, None) if published_only else ("by_community", community_id, None)
+
+def stats_key(community_id: str, bucket: str) -> str:
+    return f"stats#wishes#{community_id}#{bucket}"
+
+
+def stats_keys(community_id: str, created_at: datetime) -> list[str]:
+    """The statistics items a wish counts in: its creation day and month (Asia/Shanghai)."""
+    return [stats_key(community_id, bucket) for bucket in bucket_names(created_at)]

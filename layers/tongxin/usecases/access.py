@@ -14,7 +14,8 @@ from contextvars import ContextVar
 
 from pynamodb.exceptions import DoesNotExist
 
-from ..adapters.dynamo.models import UserModel
+from ..adapters.dynamo import batch
+from ..adapters.dynamo.models import IdempotencyModel, UserModel
 from ..domain.access import Principal
 from ..domain.errors import Unauthenticated
 
@@ -28,21 +29,33 @@ def principal_of(user: UserModel) -> Principal:
                      grid_ids=frozenset(user.grid_ids or ()), store_ids=frozenset(user.store_ids or ()))
 
 
-def load_active_user(user_id: str) -> UserModel:
-    try:
-        user = UserModel.get(user_id, consistent_read=True)
-    except DoesNotExist:
-        raise Unauthenticated() from None
+def _active(user: UserModel | None) -> UserModel:
+    if user is None:
+        raise Unauthenticated()
     if user.status != "active":
         raise Unauthenticated(ACCOUNT_DELETED)
     return user
 
 
-def resolve(token_principal: Principal) -> Principal:
-    """The caller as stored now (401 if the account is gone); remembered for this request."""
-    user = load_active_user(token_principal.user_id)
+def load_active_user(user_id: str) -> UserModel:
+    try:
+        return _active(UserModel.get(user_id, consistent_read=True))
+    except DoesNotExist:
+        raise Unauthenticated() from None
+
+
+def resolve(token_principal: Principal, idempotency_record_id: str | None = None
+            ) -> tuple[Principal, IdempotencyModel | None]:
+    """The caller as stored now (401 if the account is gone), remembered for this request; with the request's
+    Idempotency-Key record when asked, read in the same BatchGetItem (one round trip for both)."""
+    if idempotency_record_id is None:
+        user, record = load_active_user(token_principal.user_id), None
+    else:
+        found, record = batch.get_many((UserModel, token_principal.user_id),
+                                       (IdempotencyModel, idempotency_record_id))
+        user = _active(found)
     _user.set(user)
-    return principal_of(user)
+    return principal_of(user), record
 
 
 def current_user(principal: Principal) -> UserModel:

@@ -29,8 +29,9 @@ def present_grid(grid: GridModel) -> dict:
 def create_grid(principal: Principal, name: str) -> dict:
     grant = require_role(principal, Role.ADMIN)
     grid = GridModel(grant.community_id, new_id("g"), name=name, created_at=utcnow())
-    check_grant(Tx(), grant).put(grid, condition=GridModel.id.does_not_exist()).commit()
-    return present_grid(grid)
+    answer = present_grid(grid)
+    check_grant(Tx(), grant).put(grid, condition=GridModel.id.does_not_exist()).commit(answer)
+    return answer
 
 
 def list_grids(principal: Principal) -> dict:
@@ -48,10 +49,11 @@ def create_invite(principal: Principal, grid_id: str, valid_days: int = INVITE_T
     now = utcnow()
     invite = InviteModel(new_code(8), community_id=grant.community_id, grid_id=grid_id, created_by=grant.user_id,
                          created_at=now, expires_at=now + timedelta(days=valid_days))
+    answer = present_invite(invite)
     check_grant(Tx(), grant) \
         .check(GridModel, grant.community_id, grid_id, condition=GridModel.id.exists(), error=GRID_NOT_FOUND) \
-        .put(invite, condition=InviteModel.code.does_not_exist()).commit()
-    return present_invite(invite)
+        .put(invite, condition=InviteModel.code.does_not_exist()).commit(answer)
+    return answer
 
 
 def present_invite(invite: InviteModel) -> dict:
@@ -140,9 +142,10 @@ def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: li
     for sid in sorted(new_stores):
         tx.check(StoreModel, cid, sid, condition=StoreModel.id.exists(),
                  error=NotFound("积分超市不存在", details={"field": "store_ids", "id": sid}))
-    tx.commit()
     member.roles, member.grid_ids, member.store_ids = all_roles, new_grids or None, new_stores or None
-    return present_user(member)
+    answer = present_user(member)
+    tx.commit(answer)
+    return answer
 
 
 def _same_set(attribute, expected: set):

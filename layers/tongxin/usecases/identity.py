@@ -86,13 +86,23 @@ def get_me(principal: Principal) -> dict:
     return {**present_user(user), "community_name": community_name(user.community_id)}
 
 
+def _copy(user: UserModel) -> UserModel:
+    return UserModel.from_raw_data(user.serialize(null_check=False))
+
+
 def update_me(principal: Principal, changes: dict) -> dict:
-    user = UserModel(principal.user_id)
-    actions = [getattr(UserModel, field).set(value) for field, value in changes.items() if value is not None]
-    actions.append(UserModel.updated_at.set(utcnow()))
-    conditional_update(user, actions, condition=UserModel.status == "active",
-                       error=Unauthenticated("账号已注销，请重新登录"))
-    return present_user(user)
+    """Change my profile fields; the answer is me as read with the changes applied (nothing is read back)."""
+    now = utcnow()
+    after = _copy(current_user(principal))
+    actions = [UserModel.updated_at.set(now)]
+    for name, value in changes.items():
+        if value is not None:
+            setattr(after, name, value)
+            actions.append(getattr(UserModel, name).set(value))
+    answer = present_user(after)
+    conditional_update(UserModel(principal.user_id), actions, condition=UserModel.status == "active",
+                       error=Unauthenticated(ACCOUNT_DELETED), answer=answer)
+    return answer
 
 
 def join_community(container: Container, principal: Principal, invite_code: str) -> dict:
@@ -106,12 +116,15 @@ def join_community(container: Container, principal: Principal, invite_code: str)
 
     def refused(current: UserModel | None) -> DomainError:
         if current is None or current.status != "active":
-            return Unauthenticated("账号已注销，请重新登录")
+            return Unauthenticated(ACCOUNT_DELETED)
         return AlreadyInCommunity()
 
-    user = UserModel(principal.user_id)
+    after = _copy(current_user(principal))
+    after.community_id, after.grid_id = invite.community_id, invite.grid_id
+    after.roles = set(after.roles or ()) | {Role.RESIDENT.value}
+    answer = _session_answer(container, after)
     Tx().check(InviteModel, invite.code, condition=InviteModel.expires_at > now, error=InviteInvalid()) \
-        .update(user, [
+        .update(UserModel(principal.user_id), [
             UserModel.community_id.set(invite.community_id),
             UserModel.grid_id.set(invite.grid_id),
             UserModel.roles.add({Role.RESIDENT.value}),
@@ -119,13 +132,12 @@ def join_community(container: Container, principal: Principal, invite_code: str)
             UserModel.updated_at.set(now),
         ], condition=(UserModel.status == "active") & (
             UserModel.community_id.does_not_exist() | (UserModel.community_id == invite.community_id)),
-            error=refused).commit()
-    return _session_answer(container, load_active_user(principal.user_id))
+            error=refused).commit(answer)
+    return answer
 
 
 def bind_phone(container: Container, principal: Principal, code: str) -> dict:
-    current_user(principal)  # a deleted account must not spend the one-time code
-    phone = container.wechat.phone_number(code)
+    phone = container.wechat.phone_number(code)  # the caller is active: resolved before this request ran
     return update_me(principal, {"phone": phone})
 
 
@@ -141,16 +153,25 @@ def register_volunteer(container: Container, principal: Principal, real_name: st
             return VOLUNTEER_REVOKED
         return NotInCommunity()
 
-    user = UserModel(principal.user_id)
-    conditional_update(user, [
+    user = current_user(principal)
+    if user.community_id is None:
+        raise NotInCommunity()
+    if user.volunteer_revoked_at is not None:
+        raise VOLUNTEER_REVOKED
+    after = _copy(user)
+    after.real_name, after.skills = real_name, skills
+    after.roles = set(after.roles or ()) | {Role.VOLUNTEER.value}
+    after.volunteer_since = after.volunteer_since or now
+    answer = _session_answer(container, after)
+    conditional_update(UserModel(principal.user_id), [
         UserModel.real_name.set(real_name),
         UserModel.skills.set(skills),
         UserModel.roles.add({Role.VOLUNTEER.value}),
         UserModel.volunteer_since.set(UserModel.volunteer_since | now),
         UserModel.updated_at.set(now),
     ], condition=(UserModel.status == "active") & UserModel.community_id.exists()
-        & UserModel.volunteer_revoked_at.does_not_exist(), error=refused)
-    return _session_answer(container, user)
+        & UserModel.volunteer_revoked_at.does_not_exist(), error=refused, answer=answer)
+    return answer
 
 
 def delete_me(principal: Principal) -> None:
@@ -161,7 +182,7 @@ def delete_me(principal: Principal) -> None:
     """
     user = current_user(principal)
     from . import wishes  # each area adds its release step here
-    wishes.release_for_deleted_user(user.id)
+    wishes.forget_deleted_user(user.id)
 
     now = utcnow()
     tx = Tx()
@@ -177,7 +198,7 @@ def delete_me(principal: Principal) -> None:
         UserModel.roles.remove(), UserModel.grid_ids.remove(), UserModel.store_ids.remove(),
         UserModel.volunteer_since.remove(), UserModel.volunteer_revoked_at.remove(),
     ], condition=UserModel.status == "active", error=Unauthenticated("账号已注销"))
-    tx.commit()
+    tx.commit(answer=None)  # 204: no body
     log.info("user deleted", extra={"user_id": user.id})
 
 

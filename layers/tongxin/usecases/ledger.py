@@ -8,10 +8,10 @@ balance moved in between (another credit or debit of the same user committed fir
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from ..adapters.dynamo.models import LedgerEntryModel, UserModel
-from ..adapters.dynamo.tx import Tx
+from ..adapters.dynamo.tx import NO_ANSWER, Tx
 from ..domain.clock import utcnow
 from ..domain.errors import DomainError, StorageBusy, Unauthenticated
 from ..domain.ids import new_id
@@ -46,12 +46,13 @@ def current_balance(user_id: str) -> int:
     return int(user.points_balance or 0)
 
 
-def run_with_balance(user_id: str, build: Callable[[int], Tx]) -> None:
-    """Commit ``build(balance)``; rebuild it with a fresh balance if the balance moved meanwhile."""
+def run_with_balance(user_id: str, build: Callable[[int], Tx], answer: Any = NO_ANSWER) -> None:
+    """Commit ``build(balance)``; rebuild it with a fresh balance if the balance moved meanwhile. ``answer`` is
+    the request's answer (see ``Tx.commit``); ``build`` may fill it in."""
     for _ in range(MAX_BALANCE_RACES):
         tx = build(current_balance(user_id))
         try:
-            tx.commit()
+            tx.commit(answer)
             return
         except _BalanceMoved:
             continue

@@ -9,7 +9,7 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Callable, Iterable
+from typing import Any, Callable
 
 from ..domain.errors import ValidationFailed
 from ..wiring import get_container
@@ -47,10 +47,12 @@ def decode_cursor(cursor: str | None, scope: str) -> dict | None:
     return key
 
 
-def page(query: Callable[..., Iterable], limit: int, cursor: str | None, present: Callable[[list], list], *,
-         scope: str) -> dict:
-    """Run ``query(limit=, last_evaluated_key=, page_size=)`` and shape one page of the list ``scope``."""
-    results = query(limit=limit, last_evaluated_key=decode_cursor(cursor, scope), page_size=limit)
-    items = list(results)
-    next_key = results.last_evaluated_key if len(items) == limit else None
-    return {"items": present(items), "next_cursor": encode_cursor(next_key, scope)}
+def page(query: Callable[..., Any], limit: int, cursor: str | None, present: Callable[[list], list], *,
+         scope: str, model: type) -> dict:
+    """ONE Query call: ``query(last_evaluated_key=, page_size=limit)`` reads at most ``limit`` items, and the
+    page holds those that pass its filter (if any) — fewer than ``limit`` when a filter dropped some, with a
+    cursor to go on. So a page costs one call and ``limit`` items read, whatever the size of the list."""
+    results = query(last_evaluated_key=decode_cursor(cursor, scope), page_size=limit)
+    raw = next(results.page_iter, None) or {}
+    items = [model.from_raw_data(item) for item in raw.get("Items", [])]
+    return {"items": present(items), "next_cursor": encode_cursor(results.page_iter.last_evaluated_key, scope)}

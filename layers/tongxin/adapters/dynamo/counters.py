@@ -1,14 +1,15 @@
-"""Period counters with a cap, bumped inside the caller's transaction (fairness caps: wishes published per day,
-wish points per claimer per day and per author–claimer pair per month).
+"""Counters written inside the caller's transaction, so they cost no write call of their own.
 
-The cap is the update's condition, so the count never passes it whatever the concurrency, and the bump costs no
-write call of its own.
+- Period counters with a cap (fairness: wishes published per day, wish points per claimer per day and per
+  author–claimer pair per month): the cap is the update's condition, so the count never passes it whatever the
+  concurrency.
+- Statistics (``add``/``read_sums``): many named counts on one item per bucket, read back by the bucket.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.operand import Path, Value
 
 from ...domain.errors import DomainError
 from .models import CounterModel
@@ -21,12 +22,27 @@ def bump(tx: Tx, key: str, *, cap: int, expires_at: datetime, error: DomainError
                      condition=CounterModel.n.does_not_exist() | (CounterModel.n < cap), error=error)
 
 
-def value(key: str, now: datetime) -> int:
-    """The count as stored (0 when absent or expired: DynamoDB's TTL deletes lazily)."""
-    try:
-        counter = CounterModel.get(key, consistent_read=True)
-    except DoesNotExist:
-        return 0
-    if counter.expires_at is not None and counter.expires_at <= now:
+def current(counter: CounterModel | None, now: datetime) -> int:
+    """The count of an item already read (0 when absent or expired)."""
+    if counter is None or (counter.expires_at is not None and counter.expires_at <= now):
         return 0
     return int(counter.n or 0)
+
+
+def add(tx: Tx, key: str, deltas: dict[str, int]) -> Tx:
+    """Add ``deltas`` (attribute name → amount) to the counter item ``key`` in ``tx`` (statistics: no cap, no
+    expiry). The names are data (``s:open``, ``c:维修``), so they are written as raw paths."""
+    if deltas:
+        tx.update(CounterModel(key), [Path(name).add(Value({"N": str(amount)})) for name, amount in sorted(deltas.items())])
+    return tx
+
+
+def read_sums(keys: list[str]) -> dict[str, int]:
+    """The sum over the counter items ``keys`` of each counted name (one BatchGetItem for up to 100 keys)."""
+    from .batch import get_raw_many
+    sums: dict[str, int] = {}
+    for item in get_raw_many(CounterModel, keys):
+        for name, value in item.items():
+            if ":" in name and "N" in value:
+                sums[name] = sums.get(name, 0) + int(value["N"])
+    return sums

@@ -1,21 +1,26 @@
-"""``Idempotency-Key`` records: same key + same user within 24 h → the first response, nothing changed.
+"""``Idempotency-Key``: the same key from the same user within 24 h gets the first answer and changes nothing.
 
-``begin`` is one conditional Put that claims the key (or finds it); the response is stored after the
-route ran. A claim left by a crashed request is a lease: after ``LEASE_SECONDS`` a retry may run again,
-and the route's own conditional writes keep that second run from doing anything twice.
+The record (request hash, status, the answer) is written as ONE MORE ITEM of the change's own transaction,
+conditioned on not existing (or being expired): a change with a key is still one write call, and there is no
+moment where the change is done but its answer is lost. So the answer is built before the commit, and
+``Tx.commit(answer=...)`` hands it to the open ``Slot`` of this request, which renders and stores it.
+
+- Before the route runs, the middleware reads the record together with the caller (one BatchGetItem): a
+  finished first request is replayed from it (one read, no write); another body under the same key is 409.
+- Two copies racing past that read: the loser's transaction fails on the record's condition, and the winner's
+  stored answer is replayed (``Slot.replay``) — its change was never applied.
+- A refusal (4xx) writes nothing else, so its answer is stored by one conditional Put after the route
+  (``store_after``): the same key keeps getting the same refusal, as the contract says.
 """
 from __future__ import annotations
 
-import time
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from dataclasses import dataclass
+from typing import Any, Callable
 
-from pynamodb.exceptions import DoesNotExist, PutError
-
-from ...domain.errors import IdempotencyKeyReused, RequestInProgress
+from ...domain.errors import DomainError, IdempotencyKeyReused, RequestInProgress
 from .models import IdempotencyModel
-
-LEASE_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -25,46 +30,79 @@ class StoredResponse:
     content_type: str | None
 
 
-def _record_id(user_id: str, key: str) -> str:
+class ReplayStored(DomainError):
+    """The same request committed first under this key (internal: the middleware answers ``Slot.replay``)."""
+    status, code = 409, "REPLAYED"
+
+
+@dataclass
+class Slot:
+    """The Idempotency-Key of the request being served; ``render`` turns a use case's answer into the response."""
+    record_id: str
+    request_hash: str
+    ttl_seconds: int
+    render: Callable[[Any], StoredResponse] = field(repr=False)
+    stored: bool = False
+    replay: StoredResponse | None = None
+
+
+_slot: ContextVar[Slot | None] = ContextVar("idempotency_slot", default=None)
+
+
+def record_id(user_id: str, key: str) -> str:
     return f"{user_id}#{key}"
 
 
-def begin(user_id: str, key: str, request_hash: str, ttl_seconds: int) -> StoredResponse | None:
-    """Claim ``key`` for this request. Returns the stored response of a finished first request, or None
-    when the caller should run the request now. Raises on a different body or a request still running."""
-    now = int(time.time())
-    record = IdempotencyModel(_record_id(user_id, key), request_hash=request_hash, state="in_progress",
-                              lease_until=now + LEASE_SECONDS, expires_at=timedelta(seconds=ttl_seconds))
-    free = IdempotencyModel.id.does_not_exist() | (IdempotencyModel.expires_at < datetime.fromtimestamp(now, timezone.utc)) | (
-        (IdempotencyModel.state == "in_progress") & (IdempotencyModel.lease_until < now)
-        & (IdempotencyModel.request_hash == request_hash))
-    try:
-        record.save(condition=free)
+def open_slot(slot: Slot):
+    return _slot.set(slot)
+
+
+def close_slot(token) -> None:
+    _slot.reset(token)
+
+
+def current() -> Slot | None:
+    return _slot.get()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def stored_answer(record: IdempotencyModel | None, request_hash: str) -> StoredResponse | None:
+    """The first answer under this key, None if there is none yet; 409 if the key named another request."""
+    if record is None or record.expires_at <= _now() or record.response_status is None:
         return None
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-    try:
-        existing = IdempotencyModel.get(record.id, consistent_read=True)
-    except DoesNotExist:  # expired and removed in between: treat as in progress, the client retries
-        raise RequestInProgress() from None
-    if existing.request_hash != request_hash:
+    if record.request_hash != request_hash:
         raise IdempotencyKeyReused()
-    if existing.state != "done":
-        raise RequestInProgress()
-    return StoredResponse(int(existing.response_status), existing.response_body or "",
-                          existing.response_content_type)
+    return StoredResponse(int(record.response_status), record.response_body or "", record.response_content_type)
 
 
-def complete(user_id: str, key: str, status: int, body: str, content_type: str | None) -> None:
-    IdempotencyModel(_record_id(user_id, key)).update(actions=[
-        IdempotencyModel.state.set("done"),
-        IdempotencyModel.response_status.set(status),
-        IdempotencyModel.response_body.set(body),
-        IdempotencyModel.response_content_type.set(content_type),
-    ])
+def _free():
+    return IdempotencyModel.id.does_not_exist() | (IdempotencyModel.expires_at < _now())
 
 
-def abandon(user_id: str, key: str) -> None:
-    """Forget a claim whose request failed on our side (5xx), so the client's retry runs again."""
-    IdempotencyModel(_record_id(user_id, key)).delete()
+def record_for(slot: Slot, answer: Any) -> tuple[IdempotencyModel, Any, Callable]:
+    """The record holding ``answer``, its condition, and what its failure means (for ``Tx``)."""
+    response = slot.render(answer)
+    record = IdempotencyModel(slot.record_id, request_hash=slot.request_hash, response_status=response.status, response_body=response.body,
+                              response_content_type=response.content_type,
+                              expires_at=timedelta(seconds=slot.ttl_seconds))
+
+    def taken(current: IdempotencyModel | None) -> DomainError:
+        slot.replay = stored_answer(current, slot.request_hash)  # 409 REUSED if another body took the key
+        return ReplayStored() if slot.replay is not None else RequestInProgress()
+    return record, _free(), taken
+
+
+def store_after(slot: Slot, response: StoredResponse) -> None:
+    """Store the answer of a request that committed nothing under this key (a refusal): one conditional Put."""
+    from .tx import conditional_put  # tx imports this module
+    record = IdempotencyModel(slot.record_id, request_hash=slot.request_hash, response_status=response.status, response_body=response.body,
+                              response_content_type=response.content_type,
+                              expires_at=timedelta(seconds=slot.ttl_seconds))
+    try:
+        conditional_put(record, condition=_free(), error=ReplayStored())
+    except ReplayStored:  # a copy of this request answered first: its answer stays
+        pass
+    slot.stored = True

@@ -142,6 +142,47 @@ class WishesByCommunityStatus(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class WishesByPublic(GlobalSecondaryIndex):
+    """Sparse: only published wishes carry ``public_key`` (the community): a resident's home list."""
+    class Meta:
+        index_name = "by_public"
+        projection = AllProjection()
+    public_key = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class WishesByGrid(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_grid"
+        projection = AllProjection()
+    grid_key = UnicodeAttribute(hash_key=True)  # <community>#<grid>
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class WishesByGridStatus(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_grid_status"
+        projection = AllProjection()
+    grid_status = UnicodeAttribute(hash_key=True)  # <community>#<grid>#<status>
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class WishesByCategory(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_category"
+        projection = AllProjection()
+    category_key = UnicodeAttribute(hash_key=True)  # <community>#<category>
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class WishesByCategoryStatus(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_category_status"
+        projection = AllProjection()
+    category_status = UnicodeAttribute(hash_key=True)  # <community>#<category>#<status>
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class WishesByAuthor(GlobalSecondaryIndex):
     class Meta:
         index_name = "by_author"
@@ -191,7 +232,16 @@ class WishModel(BaseModel):
     content = UnicodeAttribute()
     category = UnicodeAttribute()
     status = UnicodeAttribute()
+    # One partition key per list filter (domain/wishes.list_keys), rewritten with every status change.
     community_status = UnicodeAttribute()
+    grid_key = UnicodeAttribute(null=True)
+    grid_status = UnicodeAttribute(null=True)
+    category_key = UnicodeAttribute(null=True)
+    category_status = UnicodeAttribute(null=True)
+    public_key = UnicodeAttribute(null=True)
+    # Names as they were when the person acted, so an answer needs no read of users ("已注销用户" after 注销).
+    author_nickname = UnicodeAttribute(null=True)
+    claimer_nickname = UnicodeAttribute(null=True)
     contact_phone = UnicodeAttribute(null=True)
     address = UnicodeAttribute(null=True)
     deadline = UTCDateTimeAttribute(null=True)
@@ -218,6 +268,11 @@ class WishModel(BaseModel):
 
     by_community = WishesByCommunity()
     by_community_status = WishesByCommunityStatus()
+    by_public = WishesByPublic()
+    by_grid = WishesByGrid()
+    by_grid_status = WishesByGridStatus()
+    by_category = WishesByCategory()
+    by_category_status = WishesByCategoryStatus()
     by_author = WishesByAuthor()
     by_claimer = WishesByClaimer()
     by_grid_task = WishesByGridTask()
@@ -359,8 +414,6 @@ class IdempotencyModel(BaseModel):
 
     id = UnicodeAttribute(hash_key=True)  # <user id>#<Idempotency-Key>
     request_hash = UnicodeAttribute()
-    state = UnicodeAttribute()  # in_progress | done
-    lease_until = NumberAttribute()
     response_status = NumberAttribute(null=True)
     response_body = UnicodeAttribute(null=True)
     response_content_type = UnicodeAttribute(null=True)

@@ -6,21 +6,30 @@ were added; ``Tx`` keeps the same grouping to map a reason back to its operation
 
 A condition failure is an answer (409 and friends), never retried. Transaction conflicts and
 throttling are retried with full-jitter backoff, then reported as ``StorageBusy`` (503).
+
+Every write is a TransactWriteItems, single-item writes included, each attempt with its own
+ClientRequestToken: when botocore re-sends an attempt that timed out after it took effect, DynamoDB recognises
+the token and answers success without applying it again — a plain conditional write would fail its own
+condition and tell the user 409 for a change that succeeded.
+
+``commit(answer=...)`` also writes the request's Idempotency-Key record holding that answer, as one more item of
+the same transaction (see ``idempotency``).
 """
 from __future__ import annotations
 
 import logging
 import random
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Union
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError, DeleteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from ...domain.errors import Conflict, DomainError, StorageBusy
-from . import binding
+from . import binding, idempotency
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +42,7 @@ RETRYABLE_CODES = RETRYABLE_REASONS | {"ThrottlingException", "ProvisionedThroug
                                        "TransactionInProgressException", "InternalServerError"}
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 0.05
+NO_ANSWER = object()
 
 
 @dataclass
@@ -105,14 +115,24 @@ class Tx:
         order = {"check": 0, "delete": 1, "put": 2, "update": 3}
         return sorted(self._ops, key=lambda op: order[op.kind])  # sorted() is stable within a group
 
-    def commit(self) -> None:
+    def commit(self, answer: Any = NO_ANSWER) -> None:
+        """Commit as one TransactWriteItems. ``answer`` is what the request will answer if this commit is its
+        change: with an Idempotency-Key open, it is stored by this same transaction."""
+        slot = idempotency.current() if answer is not NO_ANSWER else None
+        if slot is not None and not slot.stored:
+            record, condition, taken = idempotency.record_for(slot, answer)
+            self.put(record, condition=condition, error=taken)
         if not self._ops:
             return
         for attempt in range(MAX_ATTEMPTS):
             try:
-                with TransactWrite(connection=binding.connection()) as transaction:
+                # A token per attempt: botocore's own re-sends of this attempt reuse it (DynamoDB de-duplicates),
+                # our retries after a cancellation are new attempts.
+                with TransactWrite(connection=binding.connection(), client_request_token=uuid.uuid4().hex) as tw:
                     for op in self._ops:
-                        op.apply(transaction)
+                        op.apply(tw)
+                if slot is not None:
+                    slot.stored = True
                 return
             except TransactWriteError as exc:
                 reasons = exc.cancellation_reasons or []
@@ -131,27 +151,15 @@ class Tx:
         raise StorageBusy()
 
 
-def _single(write: Callable[[], Any], error: ErrorFor, model: Model, errors: tuple[type[Exception], ...]):
-    """One conditional write; DynamoDB's own throttling is retried by botocore's standard retry mode."""
-    try:
-        return write()
-    except errors as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            hk, rk = _keys(model)
-            raise _resolve(error, type(model), hk, rk, None) from None
-        if exc.cause_response_code in RETRYABLE_CODES:
-            raise StorageBusy() from exc
-        raise
+def conditional_put(model: Model, *, condition, error: ErrorFor, answer: Any = NO_ANSWER) -> None:
+    """One conditional Put, as a one-item transaction (see the module's note on tokens)."""
+    Tx().put(model, condition=condition, error=error).commit(answer)
 
 
-def conditional_put(model: Model, *, condition, error: ErrorFor) -> None:
-    _single(lambda: model.save(condition=condition), error, model, (PutError,))
+def conditional_update(model: Model, actions: list, *, condition, error: ErrorFor, answer: Any = NO_ANSWER) -> None:
+    """One conditional update, as a one-item transaction. Nothing is read back: build answers from what you wrote."""
+    Tx().update(model, actions, condition=condition, error=error).commit(answer)
 
 
-def conditional_update(model: Model, actions: list, *, condition, error: ErrorFor) -> None:
-    """Update with a condition; on success ``model`` holds the new image."""
-    _single(lambda: model.update(actions=actions, condition=condition), error, model, (UpdateError,))
-
-
-def conditional_delete(model: Model, *, condition, error: ErrorFor) -> None:
-    _single(lambda: model.delete(condition=condition, add_version_condition=False), error, model, (DeleteError,))
+def conditional_delete(model: Model, *, condition, error: ErrorFor, answer: Any = NO_ANSWER) -> None:
+    Tx().delete(model, condition=condition, error=error).commit(answer)

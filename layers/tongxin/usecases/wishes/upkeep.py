@@ -1,0 +1,136 @@
+"""What keeps wishes moving without their author: the grid worker's task list, the scheduler's escalation (吹哨)
+and expiry, and what 注销 does to the wishes of a leaving user."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from pynamodb.exceptions import DoesNotExist
+
+from ...adapters.dynamo.models import GridModel, WishModel
+from ...adapters.dynamo.tx import Tx
+from ...domain import wishes as rules
+from ...domain.access import Principal, Role, require_role
+from ...domain.clock import utcnow
+from ...domain.errors import DomainError
+from ...domain.wishes import WishStatus as S
+from .. import paging
+from .lifecycle import apply, cancel_step, notify, notify_grid, release_step, status_attributes, step
+from .reading import DELETED_NICKNAME, present
+
+log = logging.getLogger(__name__)
+
+
+# --- grid tasks -----------------------------------------------------------------------------------------
+
+def grid_tasks(principal: Principal, *, limit: int = 20, cursor: str | None = None) -> dict:
+    """Wishes that need the caller as grid worker: to review, or unclaimed past due (吹哨), in the grids they work
+    now (``principal`` is read per request: a grid taken away drops out at once). One Query per page: the pages
+    walk the caller's grids one after the other, the cursor saying which grid and where in it."""
+    grant = require_role(principal, Role.GRID_WORKER)
+    grids = sorted(principal.grid_ids)
+    scope = f"grid-tasks:{principal.user_id}"
+    position = paging.decode_cursor(cursor, scope) or {"grid": grids[0], "key": None}
+    if position.get("grid") not in grids:  # the grid was taken away since that page
+        raise paging.BAD_CURSOR
+    grid_id = position["grid"]
+    results = WishModel.by_grid_task.query(rules.grid_task_key(grant.community_id, grid_id), scan_index_forward=False,
+                                           last_evaluated_key=position.get("key"), page_size=limit)
+    raw = next(results.page_iter, None) or {}
+    items = []
+    for wish in (WishModel.from_raw_data(item) for item in raw.get("Items", [])):
+        item = present(wish, contact_visible=True)
+        item["task"] = "review" if wish.status == S.PENDING_REVIEW.value else "overdue"
+        items.append(item)
+    following = grids.index(grid_id) + 1
+    if results.page_iter.last_evaluated_key:
+        after = {"grid": grid_id, "key": results.page_iter.last_evaluated_key}
+    elif following < len(grids):
+        after = {"grid": grids[following], "key": None}
+    else:
+        after = None
+    return {"items": items, "next_cursor": paging.encode_cursor(after, scope)}
+
+
+# --- the scheduler -------------------------------------------------------------------------------------
+
+def run_schedule(now: datetime | None = None) -> dict:
+    """Escalate unclaimed wishes and expire those past their deadline. Safe to run twice: each step is
+    conditioned on the due time it was selected by, and escalation messages have cause-derived keys."""
+    now = now or utcnow()
+    done = {"escalated": 0, "expired": 0, "skipped": 0}
+    for shard in range(rules.DUE_SHARDS):
+        for wish in WishModel.by_due.query(f"due#{shard}", WishModel.due_at <= now):
+            action = rules.scheduled_step(S(wish.status), wish.deadline, wish.escalated_at is not None, now)
+            try:
+                if action == "expire":
+                    _expire(wish, now)
+                elif action == "escalate":
+                    _escalate(wish, now)
+                else:
+                    done["skipped"] += 1
+                    continue
+                done["escalated" if action == "escalate" else "expired"] += 1
+            except DomainError:  # changed since selected (claimed, or another run did it)
+                done["skipped"] += 1
+    if done["escalated"] or done["expired"]:
+        log.info("wish schedule run", extra=done)
+    return done
+
+
+def _expire(wish: WishModel, now: datetime) -> None:
+    tx = Tx()
+    step(tx, wish, "expire", {"expired_at": now}, now=now, also=WishModel.due_at == wish.due_at,
+         error=rules.invalid_state("expire", wish.status))
+    notify(tx, wish, "wish_expired", wish.author_id)
+    tx.commit()
+
+
+def _grid_workers(community_id: str, grid_id: str | None) -> set[str]:
+    if not grid_id:
+        return set()
+    try:
+        return set(GridModel.get(community_id, grid_id).worker_ids or ())
+    except DoesNotExist:
+        return set()
+
+
+def _escalate(wish: WishModel, now: datetime) -> None:
+    tx = Tx()
+    apply(tx, wish, {**status_attributes(wish, S.OPEN, escalated=True), "escalated_at": now, "updated_at": now},
+          condition=(WishModel.status == S.OPEN.value) & WishModel.escalated_at.does_not_exist()
+          & (WishModel.due_at == wish.due_at), error=rules.invalid_state("escalate", wish.status))
+    notify_grid(tx, wish, "wish_overdue", _grid_workers(wish.community_id, wish.grid_id), keyed=True)
+    tx.commit()
+
+
+# --- 注销 -------------------------------------------------------------------------------------------------
+
+def forget_deleted_user(user_id: str) -> None:
+    """注销: give back what the user claimed, withdraw what they asked for but nobody fulfilled yet, and erase
+    their name, contact phone and address from every wish they wrote or claimed (one write per wish). A wish that
+    changed meanwhile is skipped (its condition fails); a repeated DELETE finishes the job."""
+    now = utcnow()
+    erased_author = {"contact_phone": None, "address": None, "author_nickname": DELETED_NICKNAME}
+    for wish in WishModel.by_claimer.query(user_id):
+        try:
+            tx = Tx()
+            if wish.status == S.CLAIMED.value:
+                release_step(tx, wish, user_id, now)
+            elif wish.claimer_nickname != DELETED_NICKNAME:
+                apply(tx, wish, {"claimer_nickname": DELETED_NICKNAME}, condition=WishModel.claimer_id == user_id,
+                      error=None)
+            tx.commit()
+        except DomainError:
+            log.info("claim changed during account deletion", extra={"wish_id": wish.id})
+    cancellable = rules.transition("cancel")[0]
+    for wish in WishModel.by_author.query(user_id):
+        try:
+            tx = Tx()
+            if S(wish.status) in cancellable:
+                cancel_step(tx, wish, user_id, now, erased_author)
+            else:
+                apply(tx, wish, erased_author, condition=WishModel.author_id == user_id, error=None)
+            tx.commit()
+        except DomainError:
+            log.info("wish changed during account deletion", extra={"wish_id": wish.id})

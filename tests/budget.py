@@ -1,0 +1,126 @@
+"""The call budget every route keeps (issue 7), checked on every request the API tests make.
+
+The in-process DynamoDB (moto, see conftest) and the WeChat client's HTTP session report each call to the meter
+of the thread that made it; ``tests.support.Api`` opens a meter around each request and checks it against the
+route's budget, failing the test at the request that overspent. A route added later is held to the defaults
+without anyone remembering to; the few that may spend more are named below with their reason and bound.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
+WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
+
+
+@dataclass(frozen=True)
+class Budget:
+    reads: int
+    writes: int
+    wechat: int = 0
+    total: int | None = None  # DynamoDB calls in all, where the contract says so (login)
+    why: str = ""
+
+
+READ_ROUTE = Budget(reads=2, writes=0, why="a read: the caller + one read of what is shown")
+WRITE_ROUTE = Budget(reads=2, writes=1, why="a change: the caller (+ Idempotency-Key record) + what it changes")
+# A request that lost a race (a cancelled transaction) may retry once: one more write and two more reads.
+RACE_ALLOWANCE = Budget(reads=2, writes=1)
+EXCEPTIONS: dict[tuple[str, str], Budget] = {
+    ("POST", "/v1/auth/login"): Budget(reads=2, writes=1, wechat=1, total=2,
+                                       why="code2session + the identity and the user (or the new user's write)"),
+    ("POST", "/v1/wishes"): Budget(reads=2, writes=1, wechat=1, why="WeChat's content check"),
+    ("POST", "/v1/me/phone"): Budget(reads=2, writes=1, wechat=1, why="WeChat's phone number"),
+    ("GET", "/v1/admin/invites/{code}/qrcode"): Budget(reads=2, writes=0, wechat=1,
+                                                       why="a mini-program code (format=wxacode)"),
+    ("POST", "/v1/wishes/{wish_id}/confirm"): Budget(reads=3, writes=1,
+                                                     why="a credit reads the claimer's balance (ledger balance_after)"),
+    ("DELETE", "/v1/me"): Budget(reads=4, writes=60,
+                                 why="注销 walks the user's wishes: one write per wish touched, then the account"),
+}
+
+
+@dataclass
+class Meter:
+    dynamo: Counter = field(default_factory=Counter)
+    wechat: Counter = field(default_factory=Counter)
+    cancelled: int = 0
+
+    @property
+    def reads(self) -> int:
+        return sum(n for op, n in self.dynamo.items() if op in READS)
+
+    @property
+    def writes(self) -> int:
+        return sum(n for op, n in self.dynamo.items() if op in WRITES)
+
+
+_local = threading.local()
+
+
+def open_meter() -> Meter:
+    _local.meter = Meter()
+    return _local.meter
+
+
+def close_meter() -> None:
+    _local.meter = None
+
+
+def count_dynamo(operation: str, cancelled: bool = False) -> None:
+    meter = getattr(_local, "meter", None)
+    if meter is not None:
+        meter.dynamo[operation] += 1
+        meter.cancelled += int(cancelled)
+
+
+def count_wechat(path: str) -> None:
+    meter = getattr(_local, "meter", None)
+    if meter is not None:
+        meter.wechat[path.strip("/")] += 1
+
+
+_TEMPLATES: list[tuple[re.Pattern, str, str]] = []
+
+
+def route_of(method: str, path: str) -> tuple[str, str] | None:
+    if not _TEMPLATES:
+        from chalicelib.http import ROUTES
+        for route in ROUTES:
+            pattern = re.compile("^" + re.sub(r"\\{\w+\\}", "[^/]+", re.escape(route.path)) + "$")
+            _TEMPLATES.append((pattern, route.method, route.path))
+    bare = path.split("?", 1)[0]
+    for pattern, route_method, template in _TEMPLATES:
+        if route_method == method and pattern.match(bare):
+            return method, template
+    return None
+
+
+def overspent(method: str, path: str, meter: Meter) -> str | None:
+    """Why this request broke its budget, or None."""
+    route = route_of(method, path)
+    if route is None:
+        return None
+    if any(p.endswith("token") for p in meter.wechat):  # the ~2-hourly access_token refresh: not the route's
+        return None
+    budget = EXCEPTIONS.get(route) or (READ_ROUTE if method == "GET" else WRITE_ROUTE)
+    reads, writes = budget.reads, budget.writes
+    if meter.cancelled:
+        reads, writes = reads + RACE_ALLOWANCE.reads, writes + RACE_ALLOWANCE.writes
+    problems = []
+    if meter.reads > reads:
+        problems.append(f"{meter.reads} reads > {reads}")
+    if meter.writes > writes:
+        problems.append(f"{meter.writes} writes > {writes}")
+    wechat = sum(meter.wechat.values())
+    if wechat > budget.wechat:
+        problems.append(f"{wechat} WeChat calls > {budget.wechat}")
+    if budget.total is not None and not meter.cancelled and meter.reads + meter.writes > budget.total:
+        problems.append(f"{meter.reads + meter.writes} DynamoDB calls > {budget.total}")
+    if not problems:
+        return None
+    return f"{method} {route[1]} over budget ({budget.why or 'default'}): {', '.join(problems)}; " \
+           f"calls {dict(meter.dynamo)} wechat {dict(meter.wechat)}"
