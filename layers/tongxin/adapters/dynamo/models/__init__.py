@@ -1,0 +1,23 @@
+"""PynamoDB models, one module per area, one class per table, indexes declared next to the list they serve.
+
+Table names are bound at start-up (``binding.bind``) to ``<prefix>-<name>``; ``TABLE`` below is the
+``<name>`` part. Hot counters (points, stock, counts) live on items without a VersionAttribute (a
+version-less update would reset it).
+"""
+from .base import BaseModel
+from .community import CommunityModel, GridModel, InviteModel
+from .events import EventModel, GoodsModel, StoreModel
+from .identity import IdentityModel, UserModel
+from .infra import CounterModel, IdempotencyModel, KeyValueModel
+from .outbox import OutboxModel
+from .points import LedgerEntryModel
+from .wishes import WishModel
+
+__all__ = ["ALL_MODELS", "BaseModel", "CommunityModel", "CounterModel", "EventModel", "GoodsModel", "GridModel",
+           "IdempotencyModel", "IdentityModel", "InviteModel", "KeyValueModel", "LedgerEntryModel", "OutboxModel",
+           "StoreModel", "UserModel", "WishModel"]
+
+ALL_MODELS: tuple[type[BaseModel], ...] = (
+    UserModel, IdentityModel, CommunityModel, GridModel, InviteModel, WishModel, LedgerEntryModel,
+    OutboxModel, EventModel, StoreModel, GoodsModel, IdempotencyModel, CounterModel, KeyValueModel,
+)

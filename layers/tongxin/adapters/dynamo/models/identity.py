@@ -1,0 +1,53 @@
+"""Identity (身份): users and the openid → user mapping."""
+from __future__ import annotations
+
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
+
+from .base import BaseModel
+
+
+class UserModel(BaseModel):
+    TABLE = "users"
+
+    class Meta(BaseModel.Meta):
+        abstract = False
+        table_name = "users"
+
+    id = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute(default="active")  # active | deleted (注销)
+    nickname = UnicodeAttribute(null=True)
+    avatar_url = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    real_name = UnicodeAttribute(null=True)
+    skills = ListAttribute(of=UnicodeAttribute, null=True)
+    community_id = UnicodeAttribute(null=True)
+    grid_id = UnicodeAttribute(null=True)
+    roles = UnicodeSetAttribute(null=True)
+    grid_ids = UnicodeSetAttribute(null=True)
+    store_ids = UnicodeSetAttribute(null=True)
+    points_balance = NumberAttribute(default=0)
+    earned_total = NumberAttribute(default=0)
+    volunteer_minutes = NumberAttribute(default=0)
+    # Never leaves the server: used only to address subscribe messages.
+    openid = UnicodeAttribute(null=True)
+    volunteer_since = UTCDateTimeAttribute(null=True)
+    # Set when an admin takes ``volunteer`` away: self-registration may not give it back (an admin may).
+    volunteer_revoked_at = UTCDateTimeAttribute(null=True)
+    joined_at = UTCDateTimeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute(null=True)
+    deleted_at = UTCDateTimeAttribute(null=True)
+
+
+class IdentityModel(BaseModel):
+    """openid → user id. Its conditional Put is what makes concurrent first logins create one user."""
+    TABLE = "identities"
+
+    class Meta(BaseModel.Meta):
+        abstract = False
+        table_name = "identities"
+
+    openid = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    unionid = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()

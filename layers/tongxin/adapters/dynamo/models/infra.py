@@ -1,0 +1,48 @@
+"""Infrastructure tables: Idempotency-Key records, counters, small shared values."""
+from __future__ import annotations
+
+from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+
+from .base import BaseModel
+
+
+class IdempotencyModel(BaseModel):
+    TABLE = "idempotency"
+
+    class Meta(BaseModel.Meta):
+        abstract = False
+        table_name = "idempotency"
+
+    id = UnicodeAttribute(hash_key=True)  # <user id>#<Idempotency-Key>
+    request_hash = UnicodeAttribute()
+    response_status = NumberAttribute(null=True)
+    response_body = UnicodeAttribute(null=True)
+    response_content_type = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
+class CounterModel(BaseModel):
+    """A count within a period (``wish-publish#<user>#2026-12-01``), bumped inside the transaction of the change
+    it counts, with its cap as the condition: fairness caps cost no extra write. Expires after its period."""
+    TABLE = "counters"
+
+    class Meta(BaseModel.Meta):
+        abstract = False
+        table_name = "counters"
+
+    key = UnicodeAttribute(hash_key=True)
+    n = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)
+
+
+class KeyValueModel(BaseModel):
+    """Small shared values with expiry: the WeChat access_token shared by every Lambda instance."""
+    TABLE = "kv"
+
+    class Meta(BaseModel.Meta):
+        abstract = False
+        table_name = "kv"
+
+    key = UnicodeAttribute(hash_key=True)
+    value = JSONAttribute()
+    expires_at = TTLAttribute(null=True)
