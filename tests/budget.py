@@ -124,3 +124,26 @@ def overspent(method: str, path: str, meter: Meter) -> str | None:
         return None
     return f"{method} {route[1]} over budget ({budget.why or 'default'}): {', '.join(problems)}; " \
            f"calls {dict(meter.dynamo)} wechat {dict(meter.wechat)}"
+
+
+# --- the per-route table (CALL_REPORT=<file>: written at the end of the run; see docs/architecture.md) ----------
+
+_seen: dict[tuple[str, str], list[tuple[int, int, int]]] = {}
+_seen_lock = threading.Lock()
+
+
+def record(method: str, path: str, status: int, meter: Meter) -> None:
+    route = route_of(method, path)
+    if route is None or status >= 400 or meter.cancelled or any(p.endswith("token") for p in meter.wechat):
+        return  # the table is of successful, uncontended requests
+    with _seen_lock:
+        _seen.setdefault(route, []).append((meter.reads, meter.writes, sum(meter.wechat.values())))
+
+
+def report() -> str:
+    lines = ["| route | requests | reads (median / max) | writes (median / max) | WeChat (max) |", "|---|---|---|---|---|"]
+    for (method, path), rows in sorted(_seen.items(), key=lambda item: (item[0][1], item[0][0])):
+        reads, writes, wechat = zip(*rows)
+        lines.append(f"| {method} {path} | {len(rows)} | {sorted(reads)[len(reads) // 2]} / {max(reads)} | "
+                     f"{sorted(writes)[len(writes) // 2]} / {max(writes)} | {max(wechat)} |")
+    return "\n".join(lines) + "\n"

@@ -154,3 +154,12 @@ def no_secrets_in_logs():
         text = " ".join(str(v) for v in record.__dict__.values())
         assert SECRET_VALUE.search(text) is None, f"log record leaks a WeChat identifier: {record.getMessage()}"
         assert "session_key" not in text.lower(), f"log record mentions session_key: {record.getMessage()}"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """CALL_REPORT=<file>: the calls per route this run made (median and max), as a Markdown table."""
+    target = os.environ.get("CALL_REPORT")
+    if target:
+        from tests import budget
+        with open(target, "w", encoding="utf-8") as out:
+            out.write(budget.report())

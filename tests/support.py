@@ -3,6 +3,7 @@ identifiers, and builders for communities and members made through the real API.
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -61,8 +62,9 @@ class Api:
             budget.close_meter()
         resp = Resp(response.status_code, response.body or b"", dict(response.headers))
         self.last_meter = meter  # the calls this request made (tests/budget.py)
+        budget.record(method.upper(), path, resp.status, meter)
         overspent = budget.overspent(method.upper(), path, meter)
-        assert overspent is None, overspent
+        assert overspent is None or os.environ.get("CALL_REPORT_ONLY"), overspent
         content_type = resp.headers.get("Content-Type", resp.headers.get("content-type", ""))
         if not content_type.startswith("image/png"):
             assert_no_secrets(resp.body.decode("utf-8", "replace"), f"{method} {path}")
