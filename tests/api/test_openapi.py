@@ -1,8 +1,14 @@
-"""The served OpenAPI document is valid, covers every route, and the API never answers 500 to bodies
-built from it with every field broken (a small fuzz from the document itself)."""
+"""The served OpenAPI document is valid, covers every route, states every answer (a success schema for each
+operation, every error code with its status), the API's real answers conform to it, and the API never
+answers 500 to bodies built from it with every field broken (a small fuzz from the document itself; the
+outside fuzzer is tests/e2e/test_outside_fuzzer.py)."""
 import itertools
+from datetime import datetime, timedelta, timezone
 
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
+
+from tests.support import make_community
 
 
 def test_openapi_document_is_valid_and_complete(api, app_module):
@@ -23,6 +29,166 @@ def test_every_body_is_documented_with_its_constraints(api):
     assert set(wish["properties"]["category"]["enum"]) == {"生活帮扶", "助老", "助残", "助学", "医疗健康", "维修", "物资", "其他"}
     assert schemas["ConfirmBody"]["properties"]["rating"] == {"maximum": 5, "minimum": 1, "title": "Rating",
                                                               "type": "integer"}
+
+
+def test_every_operation_documents_its_success_body(api, app_module):
+    from chalicelib.http import ROUTES
+    document = api.get("/v1/openapi.json").json
+    schemas = document["components"]["schemas"]
+    for route in ROUTES:
+        responses = document["paths"][route.path][route.method.lower()]["responses"]
+        ok = responses[str(route.status)]
+        label = f"{route.method} {route.path}"
+        if route.status == 204:
+            assert "content" not in ok, label
+            continue
+        assert set(ok["content"]) == set(route.produces), label
+        for media_type, content in ok["content"].items():
+            if media_type.startswith("image/"):
+                assert content["schema"] == {"type": "string", "format": "binary"}, label
+            else:
+                name = content["schema"]["$ref"].rsplit("/", 1)[1]
+                assert name in schemas and schemas[name].get("type") == "object", label
+                if name != "OpenApiView":  # exact shapes: every key listed and required, no other
+                    assert schemas[name]["additionalProperties"] is False, label
+                    assert set(schemas[name]["required"]) == set(schemas[name]["properties"]), label
+    nullable = schemas["WishView"]["properties"]
+    assert {"type": "null"} in nullable["claimer"]["anyOf"] and {"type": "null"} in nullable["deadline"]["anyOf"]
+    assert nullable["author"] == {"$ref": "#/components/schemas/PersonRef"}  # never null
+
+
+def test_error_codes_come_from_the_domain_errors(app_module):
+    from chalicelib.http import ROUTES
+    from chalicelib.openapi import STATUS_OF, _error_classes, error_codes
+    from tongxin.domain.errors import DomainError
+    declared = {cls.code: cls.status for cls in _error_classes(DomainError)}
+    assert {code: status for code, status in STATUS_OF.items() if code != "UNSUPPORTED_MEDIA_TYPE"} == declared
+    for route in ROUTES:
+        unknown = set(route.errors) - set(declared)
+        assert not unknown, f"{route.method} {route.path} lists codes no DomainError has: {unknown}"
+        assert "INTERNAL" not in error_codes(route)  # a 500 is a defect, never a documented answer
+
+
+def test_every_error_a_route_can_give_is_documented(api):
+    document = api.get("/v1/openapi.json").json
+
+    def codes(path, method, status):
+        response = document["paths"][path][method]["responses"].get(str(status))
+        return response["description"].removeprefix("错误码：").split("、") if response else []
+
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, code in ((405, "METHOD_NOT_ALLOWED"), (415, "UNSUPPORTED_MEDIA_TYPE"),
+                                 (429, "RATE_LIMITED"), (503, "UPSTREAM_UNAVAILABLE")):
+                assert code in codes(path, method, status), (method, path, code)
+            for content in operation["responses"].values():
+                assert content.get("content") or content["description"] == "成功"
+            if "security" in operation:
+                assert "UNAUTHENTICATED" in codes(path, method, 401) and "FORBIDDEN" in codes(path, method, 403)
+                if method in ("post", "put", "patch", "delete"):
+                    assert {"IDEMPOTENCY_KEY_REUSED", "REQUEST_IN_PROGRESS"} <= set(codes(path, method, 409))
+                    assert "VALIDATION_FAILED" in codes(path, method, 400)  # Idempotency-Key too long
+            if "{" in path:
+                assert "NOT_FOUND" in codes(path, method, 404), (method, path)
+    community_routes = [("/v1/wishes", "get"), ("/v1/wishes", "post"), ("/v1/admin/grids", "get"),
+                        ("/v1/grid/tasks", "get"), ("/v1/me/volunteer", "post")]
+    for path, method in community_routes:
+        assert "NOT_IN_COMMUNITY" in codes(path, method, 409), (method, path)
+    for path, method in (("/v1/me", "get"), ("/v1/me/community", "post"), ("/v1/auth/login", "post")):
+        assert "NOT_IN_COMMUNITY" not in codes(path, method, 409), (method, path)
+    assert "RATE_LIMITED" in codes("/v1/wishes", "post", 429)
+    assert "FORBIDDEN" in codes("/v1/me/volunteer", "post", 403)
+    assert document["paths"]["/v1/me"]["patch"]["requestBody"]["required"] is False  # every field optional
+    assert document["paths"]["/v1/wishes"]["post"]["requestBody"]["required"] is True
+
+
+class _Conformance:
+    """Checks real answers against the served document: a listed status, and a body that matches the
+    operation's schema for it."""
+
+    def __init__(self, document):
+        self.document, self.seen = document, set()
+
+    def __call__(self, resp, method: str, template: str, expect: int | None = None):
+        if expect is not None:
+            assert resp.status == expect, f"{method} {template}: {resp.status} {resp.body[:300]!r}"
+        operation = self.document["paths"][template][method.lower()]
+        documented = operation["responses"].get(str(resp.status))
+        assert documented is not None, f"{method} {template} answered undocumented {resp.status}: {resp.body[:300]!r}"
+        content_type = (resp.headers.get("Content-Type") or resp.headers.get("content-type") or "").split(";")[0]
+        if resp.status == 204:
+            assert not resp.body
+        elif content_type.startswith("image/"):
+            assert content_type in documented["content"], (method, template, content_type)
+        else:
+            schema = {**documented["content"]["application/json"]["schema"], "components": self.document["components"]}
+            errors = sorted(Draft202012Validator(schema).iter_errors(resp.json), key=str)
+            assert not errors, f"{method} {template} {resp.status}: {errors[0].message} at {list(errors[0].path)}"
+        self.seen.add((method.upper(), template, resp.status))
+        return resp
+
+
+def test_real_answers_conform_to_the_document(api, wechat):
+    """One story through every operation; each answer checked against the document (exact shapes,
+    nullability) — so a key added to a present* function without its line in responses.py fails here."""
+    check = _Conformance(api.get("/v1/openapi.json").json)
+    community = make_community(api, review=True)
+    admin = community.admin
+    check(api.get("/v1/health"), "GET", "/v1/health")
+    check(api.get("/v1/openapi.json"), "GET", "/v1/openapi.json")
+    check(api.post("/v1/auth/login", {"code": "dev:conformance-newcomer"}), "POST", "/v1/auth/login")
+    newcomer = api.login()
+    check(newcomer.get("/v1/me"), "GET", "/v1/me")  # community, grid and phone all null
+    check(newcomer.get("/v1/wishes"), "GET", "/v1/wishes")
+    check(newcomer.post("/v1/me/volunteer", {"real_name": "王志愿"}), "POST", "/v1/me/volunteer")
+    author = community.resident()
+    check(author.post("/v1/me/phone", {"code": wechat.issue_phone_code("13812345678")}), "POST", "/v1/me/phone")
+    check(author.patch("/v1/me", {"nickname": "张阿姨", "avatar_url": "https://example.com/a.png"}), "PATCH", "/v1/me")
+    check(author.get("/v1/me"), "GET", "/v1/me")
+    joiner = api.login()
+    check(joiner.post("/v1/me/community", {"invite": community.invite()}), "POST", "/v1/me/community")
+    volunteer = community.volunteer()
+    worker = community.grid_worker()
+    soon = (datetime.now(timezone(timedelta(hours=8))) + timedelta(days=30)).isoformat(timespec="seconds")
+    wish = check(author.post("/v1/wishes", {"title": "修水龙头", "content": "厨房水龙头漏水", "category": "维修",
+                                            "deadline": soon, "contact_phone": "13812345678",
+                                            "address": "幸福小区3栋2单元"}), "POST", "/v1/wishes", 201).json
+    bare = check(author.post("/v1/wishes", {"title": "借梯子", "content": "换灯泡", "category": "其他"}),
+                 "POST", "/v1/wishes", 201).json
+    check(worker.get("/v1/grid/tasks"), "GET", "/v1/grid/tasks")
+    one = "/v1/wishes/{wish_id}"
+    check(worker.post(f"/v1/wishes/{wish['id']}/approve"), "POST", one + "/approve")
+    check(worker.post(f"/v1/wishes/{bare['id']}/reject", {"reason": "请补充地址"}), "POST", one + "/reject")
+    check(volunteer.post(f"/v1/wishes/{wish['id']}/claim"), "POST", one + "/claim")
+    check(volunteer.post(f"/v1/wishes/{wish['id']}/release"), "POST", one + "/release")
+    check(volunteer.post(f"/v1/wishes/{wish['id']}/claim"), "POST", one + "/claim")
+    check(volunteer.get(f"/v1/wishes/{wish['id']}"), "GET", one)
+    check(volunteer.post(f"/v1/wishes/{wish['id']}/fulfil", {"note": "换了垫圈"}), "POST", one + "/fulfil")
+    check(author.post(f"/v1/wishes/{wish['id']}/confirm", {"rating": 5, "comment": "谢谢"}), "POST", one + "/confirm")
+    other = check(author.post("/v1/wishes", {"title": "陪同就医", "content": "周三上午", "category": "医疗健康"}),
+                  "POST", "/v1/wishes", 201).json
+    check(worker.post(f"/v1/wishes/{other['id']}/approve"), "POST", one + "/approve")
+    check(author.post(f"/v1/wishes/{other['id']}/cancel"), "POST", one + "/cancel")
+    check(volunteer.get(f"/v1/wishes/{other['id']}"), "GET", one)  # 404: withdrawn, not theirs
+    for member, path in ((author, "/v1/wishes"), (author, "/v1/wishes/mine"), (volunteer, "/v1/wishes/claimed"),
+                         (admin, "/v1/wishes?limit=1"), (worker, "/v1/wishes?status=pending_review")):
+        check(member.get(path), "GET", path.split("?")[0])
+    check(admin.post("/v1/admin/grids", {"name": "第三网格"}), "POST", "/v1/admin/grids")
+    check(admin.get("/v1/admin/grids"), "GET", "/v1/admin/grids")
+    invite = check(admin.post("/v1/admin/invites", {"grid_id": community.grid_ids[0]}), "POST",
+                   "/v1/admin/invites", 201).json
+    for fmt in ("png", "svg", "wxacode"):
+        check(admin.get(f"/v1/admin/invites/{invite['code']}/qrcode?format={fmt}"), "GET",
+              "/v1/admin/invites/{code}/qrcode")
+    check(admin.get("/v1/admin/stats"), "GET", "/v1/admin/stats")
+    check(admin.put(f"/v1/admin/members/{volunteer.id}/roles", {"roles": ["volunteer", "grid_worker"],
+                                                                "grid_ids": community.grid_ids[:1]}),
+          "PUT", "/v1/admin/members/{user_id}/roles")
+    check(author.delete("/v1/me"), "DELETE", "/v1/me")
+    check(author.get("/v1/me"), "GET", "/v1/me")  # 401 now
+    document = check.document
+    every = {(m.upper(), p) for p, ops in document["paths"].items() for m in ops}
+    assert every == {(m, p) for m, p, _ in check.seen}, every - {(m, p) for m, p, _ in check.seen}
 
 
 BROKEN_VALUES = [None, 0, -1, 10 ** 12, "", " ", "x" * 5000, "违禁", [], {}, True, "2026-13-45", "🙂" * 40]

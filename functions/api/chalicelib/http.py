@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from chalice import Blueprint, Response
+from pydantic import BaseModel
 
 from tongxin.domain.access import Principal
 from tongxin.domain.errors import DomainError, NotFound, Unauthenticated
@@ -39,6 +40,18 @@ class Route:
     produces: tuple[str, ...] = ("application/json",)
     errors: tuple[str, ...] = ()
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # The success body's model (chalicelib/responses.py); None for 204 and for images.
+    response: type[BaseModel] | None = None
+
+    @property
+    def mutating(self) -> bool:
+        return self.method in MUTATING
+
+    @property
+    def needs_community(self) -> bool:
+        """The caller's own account (/v1/me…) works before joining a community; everything else is
+        community data and answers 409 NOT_IN_COMMUNITY to a signed-in user in none."""
+        return not self.public and (not self.path.startswith("/v1/me") or "NOT_IN_COMMUNITY" in self.errors)
 
 
 ROUTES: list[Route] = []
@@ -104,13 +117,15 @@ def binary_response(data: bytes, content_type: str) -> Response:
 def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, body: type[Body] | None = None,
              query: type[Query] | None = None, status: int = 200, public: bool = False,
              produces: tuple[str, ...] = ("application/json",), errors: tuple[str, ...] = (),
-             tags: tuple[str, ...] = ()) -> Callable:
+             tags: tuple[str, ...] = (), response: type[BaseModel] | None = None) -> Callable:
     """Register a route on ``bp``. The decorated function receives the path parameters, ``body=`` and
-    ``query=`` (validated models) when declared, and returns a JSON-able value or a ``Response``."""
+    ``query=`` (validated models) when declared, and returns a JSON-able value or a ``Response``.
+    ``response`` documents the success body; ``errors`` the codes particular to this route (the generic
+    ones — authentication, idempotency, community membership, … — are derived in openapi.py)."""
 
     def decorate(fn: Callable) -> Callable:
         ROUTES.append(Route(path, method, summary, fn.__name__, public, body, query, status, produces,
-                            errors, tags))
+                            errors, tags, response))
 
         @functools.wraps(fn)
         def view(**path_params):

@@ -1,5 +1,11 @@
 """The OpenAPI 3 document, generated from the route registry and the same pydantic models that
-validate requests (no hand-kept twin)."""
+validate requests (no hand-kept twin), with every answer a route can give: its success body
+(chalicelib/responses.py) and every error status, each with the codes that come with it.
+
+Error codes and statuses come from the ``DomainError`` classes; the codes every route of a kind can give
+(signed-in, mutating, needing a community, or any route at all) are derived here in one place, so a route
+lists only what is particular to it.
+"""
 from __future__ import annotations
 
 import re
@@ -7,7 +13,9 @@ from functools import lru_cache
 
 from pydantic.json_schema import models_json_schema
 
-from .http import ROUTES
+from tongxin.domain import errors as domain_errors
+
+from .http import ROUTES, Route
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -21,9 +29,49 @@ ERROR_SCHEMA = {
         },
     }},
 }
-STATUS_OF = {"VALIDATION_FAILED": 400, "CONTENT_REJECTED": 400, "PHONE_CODE_INVALID": 400,
-             "UNAUTHENTICATED": 401, "WECHAT_CODE_INVALID": 401, "FORBIDDEN": 403, "NOT_FOUND": 404,
-             "INVITE_INVALID": 404, "RATE_LIMITED": 429, "UPSTREAM_UNAVAILABLE": 503}
+
+
+def _error_classes(cls: type = domain_errors.DomainError):
+    yield cls
+    for sub in cls.__subclasses__():
+        yield from _error_classes(sub)
+
+
+def _status_of() -> dict[str, int]:
+    found: dict[str, int] = {}
+    for cls in _error_classes():
+        if found.setdefault(cls.code, cls.status) != cls.status:
+            raise ValueError(f"error code {cls.code} has two statuses: {found[cls.code]} and {cls.status}")
+    # Chalice refuses a non-JSON Content-Type itself (415); middleware.py puts it in our envelope with this code.
+    found["UNSUPPORTED_MEDIA_TYPE"] = 415
+    return found
+
+
+STATUS_OF: dict[str, int] = _status_of()
+
+# Any route: a method the path lacks, a non-JSON Content-Type, DynamoDB still busy after our retries
+# (StorageBusy), API Gateway's stage throttling.
+ANY_ROUTE = ("METHOD_NOT_ALLOWED", "UNSUPPORTED_MEDIA_TYPE", "UPSTREAM_UNAVAILABLE", "RATE_LIMITED")
+SIGNED_IN = ("UNAUTHENTICATED", "FORBIDDEN")
+# A signed-in write: the Idempotency-Key (too long → 400, reused for another body, or its first request still running).
+IDEMPOTENT_WRITE = ("VALIDATION_FAILED", "IDEMPOTENCY_KEY_REUSED", "REQUEST_IN_PROGRESS")
+
+
+def error_codes(route: Route) -> list[str]:
+    """Every error code ``route`` can answer, the route's own first."""
+    codes = list(route.errors)
+    if route.body or route.query:
+        codes.append("VALIDATION_FAILED")
+    if "{" in route.path:  # an id that names nothing (or nothing the caller may see)
+        codes.append("NOT_FOUND")
+    if not route.public:
+        codes += SIGNED_IN
+        if route.needs_community:
+            codes.append("NOT_IN_COMMUNITY")
+        if route.mutating:
+            codes += IDEMPOTENT_WRITE
+    codes += ANY_ROUTE
+    return list(dict.fromkeys(codes))
 
 
 def _error_response(codes: list[str]) -> dict:
@@ -31,11 +79,30 @@ def _error_response(codes: list[str]) -> dict:
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
+def _success_response(route: Route) -> dict:
+    ok: dict = {"description": "成功"}
+    if route.status == 204:
+        return ok
+    content = {}
+    for media_type in route.produces:
+        if media_type.startswith("image/"):
+            content[media_type] = {"schema": {"type": "string", "format": "binary"}}
+        elif route.response is not None:
+            content[media_type] = {"schema": {"$ref": f"#/components/schemas/{route.response.__name__}"}}
+        else:
+            raise ValueError(f"{route.method} {route.path} answers {media_type} but declares no response model")
+    ok["content"] = content
+    return ok
+
+
 @lru_cache(maxsize=1)
 def document() -> dict:
-    models = {r.body for r in ROUTES if r.body} | {r.query for r in ROUTES if r.query}
-    mapping, defs = models_json_schema([(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
-                                       ref_template="#/components/schemas/{model}")
+    inputs = {r.body for r in ROUTES if r.body} | {r.query for r in ROUTES if r.query}
+    outputs = {r.response for r in ROUTES if r.response}
+    _, defs = models_json_schema(
+        [(m, "validation") for m in sorted(inputs, key=lambda m: m.__name__)]
+        + [(m, "serialization") for m in sorted(outputs, key=lambda m: m.__name__)],
+        ref_template="#/components/schemas/{model}")
     schemas = {**defs.get("$defs", {}), "Error": ERROR_SCHEMA}
     paths: dict[str, dict] = {}
     for route in ROUTES:
@@ -47,26 +114,23 @@ def document() -> dict:
             for name, prop in query_schema.get("properties", {}).items():
                 parameters.append({"name": name, "in": "query", "required": name in query_schema.get("required", []),
                                    "schema": prop})
-        if route.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if route.mutating:
             parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
                                "schema": {"type": "string", "maxLength": 128},
                                "description": "同一用户 24 小时内重复提交同一键：返回首次结果，不再执行"})
         if parameters:
             operation["parameters"] = parameters
         if route.body:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {
-                "schema": {"$ref": f"#/components/schemas/{route.body.__name__}"}}}}
-        ok: dict = {"description": "成功"}
-        if route.status != 204:
-            ok["content"] = {ct: {"schema": {"type": "string", "format": "binary"}} if ct.startswith("image/")
-                             else {"schema": {"type": "object"}} for ct in route.produces}
-        responses: dict = {str(route.status): ok}
+            # An empty body reads as {} (validation.parse_body): it may be left out when no field is required.
+            operation["requestBody"] = {
+                "required": bool(schemas[route.body.__name__].get("required")),
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{route.body.__name__}"}}}}
+        responses: dict = {str(route.status): _success_response(route)}
         by_status: dict[int, list[str]] = {}
-        codes = list(route.errors) + (["VALIDATION_FAILED"] if (route.body or route.query) else [])
-        if not route.public:
-            codes += ["UNAUTHENTICATED", "FORBIDDEN"]
-        for code in codes:
-            by_status.setdefault(STATUS_OF.get(code, 409), []).append(code)
+        for code in error_codes(route):
+            if code not in STATUS_OF:
+                raise ValueError(f"{route.method} {route.path}: error code {code} is not a DomainError's")
+            by_status.setdefault(STATUS_OF[code], []).append(code)
         for status, group in sorted(by_status.items()):
             responses[str(status)] = _error_response(group)
         operation["responses"] = responses

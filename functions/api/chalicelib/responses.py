@@ -1,0 +1,158 @@
+"""Success bodies as the API answers them: one model per answer shape, used to document it (OpenAPI).
+
+The use cases build plain dicts (their ``present*`` functions); these models state those shapes exactly —
+every key always present (``required``), ``null`` only where the value can be missing, no other keys
+(``additionalProperties: false``) — and the tests validate real answers against them, so a key added to a
+``present*`` function without a line here fails the suite instead of drifting from the document.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from .schemas import WishCategory, WishStatusName
+
+RoleName = Literal["resident", "volunteer", "party_member", "grid_worker", "admin", "store_keeper"]
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- identity ------------------------------------------------------------------------------------
+
+class UserView(Answer):
+    """``identity.present_user``: the user as shown to themself (phone masked)."""
+    id: str
+    nickname: str
+    avatar_url: str | None
+    roles: list[RoleName]
+    community_id: str | None
+    grid_id: str | None
+    grid_ids: list[str]
+    store_ids: list[str]
+    phone: str | None = Field(description="打码后的手机号，如 138****5678；未绑定为 null")
+    phone_bound: bool
+    points_balance: int
+    earned_total: int
+    volunteer_minutes: int
+    is_volunteer: bool
+    skills: list[str]
+    created_at: AwareDatetime
+
+
+class MeView(UserView):
+    """``identity.get_me``: the user plus their community's name."""
+    community_name: str | None
+
+
+class SessionView(Answer):
+    """Login, joining a community and volunteer registration answer a (new) token and the user."""
+    token: str
+    expires_in: int = Field(description="令牌有效期（秒）")
+    user: UserView
+
+
+# --- wishes ----------------------------------------------------------------------------------------
+
+class PersonRef(Answer):
+    id: str
+    nickname: str
+
+
+class WishView(Answer):
+    """``wishes.present``: contact and address in full only when ``contact_visible``, else masked."""
+    id: str
+    title: str
+    content: str
+    category: WishCategory
+    status: WishStatusName
+    status_label: str
+    grid_id: str | None
+    author: PersonRef
+    claimer: PersonRef | None
+    contact_phone: str | None
+    address: str | None
+    contact_visible: bool
+    deadline: AwareDatetime | None
+    created_at: AwareDatetime
+    published_at: AwareDatetime | None
+    claimed_at: AwareDatetime | None
+    fulfilled_at: AwareDatetime | None
+    fulfil_note: str | None
+    confirmed_at: AwareDatetime | None
+    rating: int | None
+    comment: str | None
+    points_awarded: int | None
+    reject_reason: str | None
+    escalated: bool
+    escalated_at: AwareDatetime | None
+
+
+class WishPage(Answer):
+    items: list[WishView]
+    next_cursor: str | None = Field(description="下一页的 cursor；没有更多时为 null")
+
+
+class GridTaskView(WishView):
+    """A wish on the grid worker's task list, with why it is there."""
+    task: Literal["review", "overdue"]
+
+
+class GridTaskPage(Answer):
+    items: list[GridTaskView]
+    next_cursor: str | None
+
+
+# --- administration --------------------------------------------------------------------------------
+
+class GridView(Answer):
+    id: str
+    name: str
+    worker_count: int
+
+
+class GridPage(Answer):
+    items: list[GridView]
+    next_cursor: str | None
+
+
+class InviteView(Answer):
+    code: str
+    grid_id: str
+    scene: str = Field(description="海报二维码携带的 scene（inv= 加邀请码）")
+    expires_at: AwareDatetime
+
+
+class WishStatsView(Answer):
+    total: int
+    by_category: dict[str, int]
+    by_status: dict[str, int]
+    by_grid: dict[str, int] = Field(description="按网格计数；没有网格的心愿计在 \"-\"")
+    published: int
+    fulfilled: int
+    fulfilment_rate: float | None = Field(description="完成数 / 公开数；没有公开的心愿时为 null")
+    median_hours_to_claim: float | None
+    median_hours_to_confirm: float | None
+
+
+class StatsView(Answer):
+    from_: AwareDatetime = Field(alias="from")
+    to: AwareDatetime
+    wishes: WishStatsView
+
+
+# --- system ----------------------------------------------------------------------------------------
+
+class HealthView(Answer):
+    status: Literal["ok"]
+
+
+class OpenApiView(BaseModel):
+    """The document itself (its own shape is the OpenAPI 3.1 specification's)."""
+    model_config = ConfigDict(extra="allow")
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+    components: dict[str, Any]
