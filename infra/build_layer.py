@@ -187,11 +187,33 @@ def build_layer(out: Path, arch: str | None = None, python: str | None = None) -
     return site
 
 
+def build_function(source: Path, out: Path, python: str | None = None) -> Path:
+    """A function's own code (``functions/<name>``) as deployed: its Python sources, precompiled — ``/var/task``
+    is read-only too, so without bytecode every cold start compiles the handler and its routes again."""
+    python = python or find_runtime_python()
+    out.mkdir(parents=True, exist_ok=True)
+    for entry in source.iterdir():
+        if entry.name.startswith(".") or entry.name in ("__pycache__", "Makefile"):
+            continue
+        if entry.is_dir():
+            shutil.copytree(entry, out / entry.name, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(entry, out / entry.name)
+    _compile(python, out)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="the layer's root (SAM: $(ARTIFACTS_DIR))")
     parser.add_argument("--arch", default=ARCHITECTURE, choices=[*PLATFORMS, "host"])
+    parser.add_argument("--function", type=Path, help="build this function's code (functions/<name>) instead")
     args = parser.parse_args(argv)
+    if args.function:
+        built = build_function(args.function.resolve(), args.out.resolve())
+        print(f"function built in {built}")
+        return 0
     site = build_layer(args.out.resolve(), host_arch() if args.arch == "host" else args.arch)
     size = sum(path.stat().st_size for path in site.rglob("*") if path.is_file())
     print(f"layer built in {site} ({size / 1e6:.1f} MB)")

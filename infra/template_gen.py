@@ -312,6 +312,10 @@ def _dynamodb_policy(actions: Iterable[str], models: Iterable[Any]) -> dict:
                            "Resource": resources}]}
 
 
+# functions/<name>/Makefile: the function's code precompiled (/var/task is read-only, like /opt).
+FUNCTION_BUILD = {"BuildMethod": "makefile", "BuildArchitecture": ARCHITECTURE}
+
+
 def _api_function(models: list) -> dict:
     # No Api events: the routes are in the Api's DefinitionBody, and API_PERMISSION lets the API invoke it.
     return {
@@ -322,6 +326,7 @@ def _api_function(models: list) -> dict:
             "Handler": "app.app",
             "Policies": [_dynamodb_policy(API_ACTIONS, models)],
         },
+        "Metadata": FUNCTION_BUILD,
     }
 
 
@@ -336,6 +341,7 @@ def _scheduler_function(models: list) -> dict:
             "Policies": [_dynamodb_policy(SCHEDULER_ACTIONS, models)],
             "Events": {"Every5Minutes": {"Type": "Schedule", "Properties": {"Schedule": SCHEDULE}}},
         },
+        "Metadata": FUNCTION_BUILD,
     }
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel
 
 from tongxin.domain.access import Principal
 from tongxin.domain.errors import DomainError, NotFound, Unauthenticated
@@ -40,8 +39,10 @@ class Route:
     produces: tuple[str, ...] = ("application/json",)
     errors: tuple[str, ...] = ()
     tags: tuple[str, ...] = field(default_factory=tuple)
-    # The success body's model (chalicelib/responses.py); None for 204 and for images.
-    response: type[BaseModel] | None = None
+    # The name of the success body's model in chalicelib/responses.py (None for 204 and images). A name, not
+    # the class: the response models only document, so they are imported when the document is built, not at
+    # every cold start.
+    response: str | None = None
 
     @property
     def mutating(self) -> bool:
@@ -117,7 +118,7 @@ def binary_response(data: bytes, content_type: str) -> Response:
 def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, body: type[Body] | None = None,
              query: type[Query] | None = None, status: int = 200, public: bool = False,
              produces: tuple[str, ...] = ("application/json",), errors: tuple[str, ...] = (),
-             tags: tuple[str, ...] = (), response: type[BaseModel] | None = None) -> Callable:
+             tags: tuple[str, ...] = (), response: str | None = None) -> Callable:
     """Register a route on ``bp``. The decorated function receives the path parameters, ``body=`` and
     ``query=`` (validated models) when declared, and returns a JSON-able value or a ``Response``.
     ``response`` documents the success body; ``errors`` the codes particular to this route (the generic

@@ -79,6 +79,12 @@ def _error_response(codes: list[str]) -> dict:
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
+def response_model(route: Route):
+    """The success body's model of ``route`` (imported here only: documentation, not a request's work)."""
+    from . import responses
+    return getattr(responses, route.response)
+
+
 def _success_response(route: Route) -> dict:
     ok: dict = {"description": "成功"}
     if route.status == 204:
@@ -88,7 +94,7 @@ def _success_response(route: Route) -> dict:
         if media_type.startswith("image/"):
             content[media_type] = {"schema": {"type": "string", "format": "binary"}}
         elif route.response is not None:
-            content[media_type] = {"schema": {"$ref": f"#/components/schemas/{route.response.__name__}"}}
+            content[media_type] = {"schema": {"$ref": f"#/components/schemas/{response_model(route).__name__}"}}
         else:
             raise ValueError(f"{route.method} {route.path} answers {media_type} but declares no response model")
     ok["content"] = content
@@ -98,7 +104,7 @@ def _success_response(route: Route) -> dict:
 @lru_cache(maxsize=1)
 def document() -> dict:
     inputs = {r.body for r in ROUTES if r.body} | {r.query for r in ROUTES if r.query}
-    outputs = {r.response for r in ROUTES if r.response}
+    outputs = {response_model(r) for r in ROUTES if r.response}
     _, defs = models_json_schema(
         [(m, "validation") for m in sorted(inputs, key=lambda m: m.__name__)]
         + [(m, "serialization") for m in sorted(outputs, key=lambda m: m.__name__)],

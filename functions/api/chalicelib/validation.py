@@ -45,12 +45,13 @@ MultiLine = Annotated[str, AfterValidator(_multi_line)]  # content, notes: newli
 class Body(BaseModel):
     """Base of every request body: strict types (``"5"`` is not a number), surrounding blanks stripped,
     unknown fields ignored (older clients may send more)."""
-    model_config = ConfigDict(strict=True, str_strip_whitespace=True, extra="ignore")
+    # defer_build: a model's validator is built when a request first uses it, not for every model at cold start.
+    model_config = ConfigDict(strict=True, str_strip_whitespace=True, extra="ignore", defer_build=True)
 
 
 class Query(BaseModel):
     """Base of query-string models: values arrive as strings, so types are coerced (``limit=5``)."""
-    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
+    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore", defer_build=True)
 
 
 _REASONS = {
