@@ -15,7 +15,7 @@ from typing import Any
 
 from ...adapters.dynamo import batch, counters
 from ...adapters.dynamo.guards import check_active, check_grant
-from ...adapters.dynamo.models import CommunityModel, CounterModel, GridModel, UserModel, WishModel
+from ...adapters.dynamo.models import CommunityModel, CounterModel, GridModel, WishModel
 from ...adapters.dynamo.tx import Tx
 from ...domain import stats as domain_stats, wishes as rules
 from ...domain.access import Principal, Role, require_member, require_role
@@ -27,12 +27,11 @@ from ...domain.wishes import WishStatus as S
 from ...wiring import Container
 from .. import ledger, notifications
 from ..access import current_user
-from .reading import DEFAULT_NICKNAME, WISH_NOT_FOUND, load, present_for
+from .reading import DEFAULT_NICKNAME, STAFF_ROLES, WISH_NOT_FOUND, load, present_for
 
 log = logging.getLogger(__name__)
 
 CLAIMER_ROLES = (Role.VOLUNTEER, Role.PARTY_MEMBER)
-STAFF_ROLES = (Role.GRID_WORKER, Role.ADMIN)
 
 
 # --- settings, messages ------------------------------------------------------------------------------

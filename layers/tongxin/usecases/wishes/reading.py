@@ -16,7 +16,7 @@ from ...domain.masking import mask_address, mask_phone
 from ...domain.wishes import WishStatus as S
 from .. import paging
 
-PUBLIC_STATUSES = (S.OPEN, S.CLAIMED, S.FULFILLED, S.CONFIRMED)
+PUBLIC_STATUSES = rules.PUBLIC  # published: the whole community's
 STAFF_ROLES = (Role.GRID_WORKER, Role.ADMIN)
 DEFAULT_NICKNAME = "微信用户"
 DELETED_NICKNAME = "已注销用户"
@@ -61,7 +61,7 @@ def _visible_condition(principal: Principal):
     /v1/wishes/mine and /v1/wishes/claimed."""
     if principal.has(Role.ADMIN):
         return None
-    condition = WishModel.status.is_in(*[s.value for s in PUBLIC_STATUSES])
+    condition = WishModel.status.is_in(*sorted(s.value for s in PUBLIC_STATUSES))
     if principal.has(Role.GRID_WORKER) and principal.grid_ids:
         condition |= WishModel.grid_id.is_in(*sorted(principal.grid_ids))
     return condition
