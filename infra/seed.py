@@ -9,10 +9,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from infra.wechat_standin import fake_openid, fake_unionid
+from pynamodb.expressions.operand import Path, Value
+
 from tongxin.adapters.dynamo.models import (
-    CommunityModel, EventModel, GoodsModel, GridModel, IdentityModel, InviteModel, LedgerEntryModel,
+    CommunityModel, CounterModel, EventModel, GoodsModel, GridModel, IdentityModel, InviteModel, LedgerEntryModel,
     StoreModel, UserModel,
 )
+from tongxin.domain import events as event_rules
 from tongxin.domain.clock import utcnow
 
 COMMUNITY_ID = "c_demo"
@@ -62,15 +65,24 @@ def seed() -> dict:
         GoodsModel(STORE_ID, f"goods_demo{index}", community_id=COMMUNITY_ID, name=name, price_points=price,
                    stock=stock, per_user_limit=limit, on_shelf=True, created_at=now).save()
     day = timedelta(days=1)
+    # (id, title, kind, start, capacity, points per hour, organiser, grid): real events of the model, open for
+    # sign-up; the third has few places, so the README tour can show the waitlist.
     events = [
-        ("ev_demo1", "周末楼道清洁志愿服务", "volunteer_service", now + 2 * day, 20, 10),
-        ("ev_demo2", "重阳节敬老茶话会", "activity", now + 5 * day, 50, 0),
-        ("ev_demo3", "招募令：社区反诈宣传员", "volunteer_service", now + 7 * day, 8, 15),
+        ("ev_demo1", "周末楼道清洁志愿服务", "volunteer_service", now + 2 * day, 20, 10, "grid1", "g_demo1"),
+        ("ev_demo2", "重阳节敬老茶话会", "activity", now + 5 * day, 50, 0, "admin", None),
+        ("ev_demo3", "招募令：社区反诈宣传员", "volunteer_service", now + 7 * day, 2, 15, "admin", None),
     ]
-    for event_id, title, kind, starts, capacity, points in events:
-        EventModel(event_id, community_id=COMMUNITY_ID, title=title, kind=kind, starts_at=starts,
-                   ends_at=starts + timedelta(hours=2), signup_deadline=starts - timedelta(hours=12),
+    for event_id, title, kind, starts, capacity, points, organiser, grid_id in events:
+        deadline = starts - timedelta(hours=12)
+        EventModel(event_id, community_id=COMMUNITY_ID, grid_id=grid_id, title=title, kind=kind, status="open",
+                   starts_at=starts, ends_at=starts + timedelta(hours=2), signup_deadline=deadline,
+                   signup_closes_at=event_rules.signup_closes_at(starts, deadline),
                    location={"address": "同心社区服务中心", "lat": 30.0, "lng": 103.8, "radius_m": 200},
-                   capacity=capacity, signed_count=0, waitlist_count=0, points_per_hour=points,
-                   allow_walk_ins=kind == "activity", organiser_id="u_demo_admin", created_at=now).save()
+                   capacity=capacity, signed_count=0, waitlist_count=0, waitlist_seq=0, promotions=0,
+                   points_per_hour=points, allow_walk_ins=kind == "activity", organiser_id=f"u_demo_{organiser}",
+                   organiser_nickname=DEMO_USERS[organiser][0], due_shard=event_rules.due_shard(event_id),
+                   due_at=event_rules.reminder_due(starts, None, now), created_at=now, updated_at=now).save()
+        for key in event_rules.stats_keys(COMMUNITY_ID, now):
+            CounterModel(key).update(actions=[Path(name).add(Value({"N": str(n)})) for name, n in
+                                              event_rules.stats_deltas({"published": 1, "capacity": capacity}).items()])
     return {"community_id": COMMUNITY_ID, "users": sorted(DEMO_USERS), "invites": DEMO_INVITES}

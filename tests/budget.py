@@ -38,6 +38,18 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
                                                        why="a mini-program code (format=wxacode)"),
     ("POST", "/v1/wishes/{wish_id}/confirm"): Budget(reads=3, writes=1,
                                                      why="a credit reads the claimer's balance (ledger balance_after)"),
+    ("GET", "/v1/admin/stats"): Budget(reads=3, writes=0,
+                                       why="one BatchGetItem of counters per area (wishes, events), 74 at most each"),
+    ("GET", "/v1/events/{event_id}"): Budget(reads=3, writes=0,
+                                             why="a waitlisted caller's position: one COUNT Query of those ahead"),
+    ("GET", "/v1/events"): Budget(reads=3, writes=0, why="my status on the page's events: one BatchGetItem"),
+    ("GET", "/v1/me/events"): Budget(reads=3, writes=0, why="the page's events: one BatchGetItem"),
+    ("GET", "/v1/events/{event_id}/roster"): Budget(reads=3, writes=0, why="the event, to know its organisers"),
+    ("DELETE", "/v1/events/{event_id}/signup"): Budget(reads=3, writes=1,
+                                                       why="the first waitlisted (a Query) to promote in the change"),
+    ("PATCH", "/v1/events/{event_id}"): Budget(reads=3, writes=2,
+                                               why="the first waitlisted (a Query) when capacity is raised; past "
+                                                   "40 promotions a second transaction"),
     ("DELETE", "/v1/me"): Budget(reads=4, writes=60,
                                  why="注销 walks the user's wishes: one write per wish touched, then the account"),
 }

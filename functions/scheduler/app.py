@@ -1,6 +1,6 @@
-"""The scheduler function (EventBridge schedule, every few minutes): wish escalation (吹哨) and expiry.
-Later areas add their periodic steps here (closing forgotten check-ins, expiring redemptions)."""
-from tongxin.usecases import wishes
+"""The scheduler function (EventBridge schedule, every few minutes): wish escalation (吹哨) and expiry, event
+reminders and waitlist filling, and the expansion of fan-out messages (``usecases.schedule``)."""
+from tongxin.usecases import schedule
 from tongxin.config import load_settings
 from tongxin.wiring import get_container
 
@@ -9,4 +9,4 @@ load_settings()  # fail closed at cold start, as the API function does
 
 def handler(event, context):
     get_container()
-    return {"wishes": wishes.run_schedule()}
+    return schedule.run()

@@ -6,11 +6,12 @@ community's resource is not acknowledged) or ``nic`` (409 NOT_IN_COMMUNITY). A r
 ``TABLE`` fails the completeness test, so every new route must be given its row.
 """
 import uuid
+from datetime import timedelta
 
 import pytest
 
 from tongxin.adapters.dynamo.models import StoreModel
-from tongxin.domain.clock import utcnow
+from tongxin.domain.clock import to_api, utcnow
 from tests.support import make_community
 
 ROLES = ("anonymous", "outsider", "resident", "volunteer", "party_member", "grid_worker", "other_grid_worker",
@@ -19,6 +20,7 @@ MEMBERS = {"resident", "volunteer", "party_member", "grid_worker", "other_grid_w
            "author", "claimer"}
 USERS = MEMBERS | {"outsider", "other_admin"}
 WISH = {"title": "表格心愿", "content": "授权表测试", "category": "其他"}
+EVENT = {"title": "表格活动", "kind": "activity", "capacity": 50}
 
 
 def row(allowed: set[str], *, outsider: str = "nic", other_admin: str = "ok", public: bool = False) -> dict:
@@ -65,6 +67,21 @@ TABLE = {
     ("POST", "/v1/wishes/{wish_id}/fulfil"): ("claimed", {"note": "完成"}, row({"claimer"}, other_admin="404")),
     ("POST", "/v1/wishes/{wish_id}/confirm"): ("fulfilled", {"rating": 5}, row({"author"}, other_admin="404")),
     ("POST", "/v1/wishes/{wish_id}/cancel"): ("open", None, row({"author"}, other_admin="404")),
+    ("POST", "/v1/events"): (None, "event", row({"admin", "grid_worker", "other_grid_worker"})),
+    ("GET", "/v1/events"): (None, None, row(MEMBERS)),
+    ("GET", "/v1/me/events"): (None, None, row(USERS)),
+    ("GET", "/v1/events/{event_id}"): ("event:activity", None, row(MEMBERS, other_admin="404")),
+    # Organisers: the admin who published it, the workers of its grid (grid 0).
+    ("PATCH", "/v1/events/{event_id}"): ("event:activity", {"title": "改个名字"},
+                                         row({"admin", "grid_worker"}, other_admin="404")),
+    ("POST", "/v1/events/{event_id}/cancel"): ("event:activity", {"reason": "天气原因"},
+                                               row({"admin", "grid_worker"}, other_admin="404")),
+    ("GET", "/v1/events/{event_id}/roster"): ("event:activity", None,
+                                              row({"admin", "grid_worker"}, other_admin="404")),
+    # A 招募令 (volunteer_service) takes volunteers and party members only; anyone may give up what they hold.
+    ("POST", "/v1/events/{event_id}/signup"): ("event:volunteer_service", None,
+                                               row({"volunteer", "party_member", "claimer"}, other_admin="404")),
+    ("DELETE", "/v1/events/{event_id}/signup"): ("event:activity", None, row(MEMBERS, other_admin="404")),
 }
 
 
@@ -107,6 +124,15 @@ class World:
             "other_admin": lambda: self.other.with_roles(self.other.resident(0), ["admin"]),
         }[role]()
 
+    def event_in(self, kind: str) -> str:
+        """A fresh event of grid 0 published by the table's admin, starting in two days."""
+        start = utcnow() + timedelta(days=2)
+        resp = self.people["admin"].post("/v1/events", {**EVENT, "kind": kind, "grid_id": self.c.grid_ids[0],
+                                                        "starts_at": to_api(start),
+                                                        "ends_at": to_api(start + timedelta(hours=2))})
+        assert resp.status == 201, resp.body
+        return resp.json["id"]
+
     def wish_in(self, state: str) -> str:
         author, claimer = self.people["author"], self.people["claimer"]
         self.c.set(wish_publish_daily_cap=1000)  # the table publishes far more than a resident's daily cap
@@ -143,9 +169,14 @@ def test_route_by_role(world, route):
     for role in ROLES:
         person = world.make(role) if fresh else world.people[role]
         path = template.replace("{code}", world.c.invite(0)).replace("{user_id}", target.id)
-        if state:
+        if state and state.startswith("event:"):
+            path = path.replace("{event_id}", world.event_in(state.split(":", 1)[1]))
+        elif state:
             path = path.replace("{wish_id}", world.wish_in(state))
         payload = {"grid_id": world.c.grid_ids[0]} if body == "grid0" else body
+        if body == "event":
+            start = utcnow() + timedelta(days=2)
+            payload = {**EVENT, "starts_at": to_api(start), "ends_at": to_api(start + timedelta(hours=2))}
         token = person.token if person else None
         resp = world.api.request(method, path, token=token, json_body=payload if payload is not None else None)
         got[role] = outcome(resp)

@@ -63,3 +63,36 @@ def test_the_budget_check_names_the_route_and_what_it_overspent():
     assert budget.overspent("GET", "/v1/wishes?limit=5", meter) is None
     meter.wechat.update({"wxa/msg_sec_check": 1})
     assert "WeChat" in budget.overspent("GET", "/v1/wishes", meter)
+
+
+def _event(admin, capacity):
+    from datetime import timedelta
+    from tongxin.domain.clock import to_api, utcnow
+    start = utcnow() + timedelta(days=2)
+    resp = admin.post("/v1/events", {"title": "计数活动", "kind": "activity", "capacity": capacity,
+                                     "starts_at": to_api(start), "ends_at": to_api(start + timedelta(hours=2))})
+    assert resp.status == 201, resp.body
+    return resp.json["id"]
+
+
+def test_a_sign_up_is_two_reads_and_one_write_signed_or_waitlisted(community):
+    event_id = _event(community.admin, capacity=1)
+    for expected in ("signed", "waitlisted"):
+        member = community.resident(0)
+        resp, meter = metered(member, "POST", f"/v1/events/{event_id}/signup",
+                              headers={"Idempotency-Key": str(uuid.uuid4())})
+        assert resp.status == 201 and resp.json["status"] == expected
+        # The caller and the record (one BatchGetItem), the event and my sign-up (one), one transaction.
+        assert meter.dynamo == {"BatchGetItem": 2, "TransactWriteItems": 1}, meter.dynamo
+
+
+def test_giving_up_a_place_promotes_with_one_query_and_one_write(community):
+    event_id = _event(community.admin, capacity=1)
+    first, second = community.resident(0), community.resident(0)
+    assert first.post(f"/v1/events/{event_id}/signup").status == 201
+    assert second.post(f"/v1/events/{event_id}/signup").json["status"] == "waitlisted"
+    resp, meter = metered(first, "DELETE", f"/v1/events/{event_id}/signup")
+    assert resp.status == 200
+    # The caller, the event and my sign-up, the waitlist's first (a Query); the promotion in the one transaction.
+    assert meter.dynamo == {"GetItem": 1, "BatchGetItem": 1, "Query": 1, "TransactWriteItems": 1}, meter.dynamo
+    assert second.get(f"/v1/events/{event_id}").json["my_status"] == "signed"

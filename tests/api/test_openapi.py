@@ -180,6 +180,30 @@ def test_real_answers_conform_to_the_document(api, wechat):
     for fmt in ("png", "svg", "wxacode"):
         check(admin.get(f"/v1/admin/invites/{invite['code']}/qrcode?format={fmt}"), "GET",
               "/v1/admin/invites/{code}/qrcode")
+    # Events: a 招募令 of two places, a waitlist, a place given up, a change, the roster, a cancellation.
+    start = datetime.now(timezone(timedelta(hours=8))) + timedelta(days=3)
+    event = check(worker.post("/v1/events", {
+        "title": "楼道清洁", "kind": "volunteer_service", "starts_at": start.isoformat(timespec="seconds"),
+        "ends_at": (start + timedelta(hours=2)).isoformat(timespec="seconds"), "capacity": 1,
+        "location": {"address": "服务中心", "lat": 30.5, "lng": 103.8}, "points_per_hour": 10,
+        "description": "带好手套"}), "POST", "/v1/events", 201).json
+    bare_event = check(admin.post("/v1/events", {
+        "title": "茶话会", "kind": "activity", "starts_at": start.isoformat(timespec="seconds"),
+        "ends_at": (start + timedelta(hours=1)).isoformat(timespec="seconds"), "capacity": 10}),
+        "POST", "/v1/events", 201).json
+    ev = "/v1/events/{event_id}"
+    second = community.volunteer()
+    check(volunteer.post(f"/v1/events/{event['id']}/signup"), "POST", ev + "/signup", 201)
+    check(second.post(f"/v1/events/{event['id']}/signup"), "POST", ev + "/signup", 201)  # waitlisted
+    check(second.get(f"/v1/events/{event['id']}"), "GET", ev)
+    check(volunteer.post(f"/v1/events/{event['id']}/signup"), "POST", ev + "/signup", 409)
+    check(volunteer.delete(f"/v1/events/{event['id']}/signup"), "DELETE", ev + "/signup", 200)
+    check(worker.patch(f"/v1/events/{event['id']}", {"capacity": 3, "title": "楼道大扫除"}), "PATCH", ev, 200)
+    check(worker.get(f"/v1/events/{event['id']}/roster"), "GET", ev + "/roster", 200)
+    check(second.get("/v1/me/events"), "GET", "/v1/me/events", 200)
+    check(second.get("/v1/events"), "GET", "/v1/events", 200)
+    check(admin.get(f"/v1/events/{bare_event['id']}"), "GET", ev, 200)
+    check(worker.post(f"/v1/events/{event['id']}/cancel", {"reason": "下雨"}), "POST", ev + "/cancel", 200)
     check(admin.get("/v1/admin/stats"), "GET", "/v1/admin/stats")
     check(admin.put(f"/v1/admin/members/{volunteer.id}/roles", {"roles": ["volunteer", "grid_worker"],
                                                                 "grid_ids": community.grid_ids[:1]}),

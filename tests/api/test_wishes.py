@@ -5,6 +5,7 @@ import pytest
 
 from tongxin.adapters.dynamo.models import LedgerEntryModel, OutboxModel, UserModel, WishModel
 from tongxin.domain.clock import utcnow
+from tongxin.usecases import notifications
 
 WISH = {"title": "楼道灯坏了", "content": "3栋2单元楼道灯不亮，老人晚上下楼不方便", "category": "维修",
         "contact_phone": "13812345678", "address": "幸福小区3栋2单元501"}
@@ -50,6 +51,9 @@ def test_publish_pending_review_when_community_reviews(cast):
     cast.community.set(wish_review_required=True)
     wish = publish(cast.author)
     assert wish["status"] == "pending_review"
+    assert outbox_for(cast.worker.id, "wish_to_review") == []  # one fan-out item, expanded by the scheduler
+    notifications.expand_fanouts()
+    notifications.expand_fanouts()  # a second expansion adds nothing
     assert [m.data["wish_id"] for m in outbox_for(cast.worker.id, "wish_to_review")] == [wish["id"]]
     tasks = cast.worker.get("/v1/grid/tasks").json["items"]
     assert [(t["id"], t["task"]) for t in tasks] == [(wish["id"], "review")]

@@ -37,9 +37,25 @@ def test_demo_seed_is_the_documented_one(stack):
     goods = ddb.query(TableName=stack.table("goods"), KeyConditionExpression="store_id = :s",
                       ExpressionAttributeValues={":s": {"S": "s_demo1"}})["Items"]
     assert goods and all(int(g["stock"]["N"]) > 0 for g in goods)
-    events = ddb.query(TableName=stack.table("events"), IndexName="by_community",
-                       KeyConditionExpression="community_id = :c", ExpressionAttributeValues={":c": {"S": "c_demo"}})
-    assert {e["kind"]["S"] for e in events["Items"]} == {"activity", "volunteer_service"}
+    events = Client(stack.api_url).login("res1").call("GET", "/v1/events").json()["items"]
+    assert {e["kind"] for e in events} == {"activity", "volunteer_service"}
+    assert all(e["status"] == "open" and e["signed_count"] == 0 for e in events)
+
+
+def test_event_tour_sign_up_and_waitlist_over_http(stack):
+    """The README tour: the 招募令 of two places fills, the third volunteer waits, a place given up promotes them."""
+    vol1, vol2, vol3 = (Client(stack.api_url).login(name) for name in ("vol1", "vol2", "vol3"))
+    path = "/v1/events/ev_demo3/signup"
+    assert vol1.call("POST", path).json()["status"] == "signed"
+    assert vol2.call("POST", path).json()["status"] == "signed"
+    waiting = vol3.call("POST", path).json()
+    assert (waiting["status"], waiting["position"]) == ("waitlisted", 1)
+    refused = Client(stack.api_url).login("res1").call("POST", path)  # a 招募令 takes volunteers only
+    assert refused.status_code == 403
+    assert vol1.call("DELETE", path).json()["event"]["signed_count"] == 2
+    mine = vol3.call("GET", "/v1/events/ev_demo3").json()
+    assert (mine["my_status"], mine["position"], mine["waitlist_count"]) == ("signed", None, 0)
+    assert [e["id"] for e in vol3.call("GET", "/v1/me/events").json()["items"]] == ["ev_demo3"]
 
 
 def test_wish_story_over_http(stack):

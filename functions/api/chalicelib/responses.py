@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from .schemas import WishCategory, WishStatusName
+from .schemas import EventKind, RosterStatus, WishCategory, WishStatusName
 
 RoleName = Literal["resident", "volunteer", "party_member", "grid_worker", "admin", "store_keeper"]
 
@@ -137,10 +137,24 @@ class WishStatsView(Answer):
     median_hours_to_confirm: float | None
 
 
+class EventStatsView(Answer):
+    """Events published in the window (``cancelled`` ones take their places and sign-ups out of the totals)."""
+    published: int
+    cancelled: int
+    capacity: int = Field(description="未取消活动的名额总数")
+    signed: int = Field(description="未取消活动的已报名人数（含递补）")
+    signups: int = Field(description="报名次数（含进入候补）")
+    waitlisted: int = Field(description="进入候补的次数")
+    promotions: int = Field(description="候补递补次数")
+    left: int = Field(description="取消报名次数")
+    fill_rate: float | None = Field(description="已报名 / 名额；没有名额时为 null")
+
+
 class StatsView(Answer):
     from_: AwareDatetime = Field(alias="from")
     to: AwareDatetime
     wishes: WishStatsView
+    events: EventStatsView
 
 
 # --- system ----------------------------------------------------------------------------------------
@@ -156,3 +170,65 @@ class OpenApiView(BaseModel):
     info: dict[str, Any]
     paths: dict[str, Any]
     components: dict[str, Any]
+
+
+# --- events ----------------------------------------------------------------------------------------
+
+class LocationView(Answer):
+    address: str | None
+    lat: float
+    lng: float
+    radius_m: int
+
+
+class EventView(Answer):
+    """``events.present``: counts as they stand, and the caller's own sign-up."""
+    id: str
+    title: str
+    kind: EventKind
+    description: str | None
+    status: Literal["open", "closed", "ongoing", "ended", "cancelled"] = Field(
+        description="open 报名中 · closed 报名截止 · ongoing 进行中 · ended 已结束 · cancelled 已取消")
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    signup_deadline: AwareDatetime
+    location: LocationView | None
+    capacity: int
+    signed_count: int
+    waitlist_count: int
+    points_per_hour: int
+    allow_walk_ins: bool
+    grid_id: str | None
+    organiser: PersonRef
+    cancel_reason: str | None
+    cancelled_at: AwareDatetime | None
+    created_at: AwareDatetime
+    my_status: Literal["none", "signed", "waitlisted", "checked_in", "checked_out", "no_show", "unsettled",
+                       "cancelled"]
+    position: int | None = Field(description="我的候补顺位（1 = 下一个递补）；仅在详情中且候补时给出")
+    can_manage: bool = Field(description="我是否是组织者（发布者、管理员、本网格网格员）")
+
+
+class EventPage(Answer):
+    items: list[EventView]
+    next_cursor: str | None
+
+
+class SignupView(Answer):
+    event_id: str
+    status: Literal["signed", "waitlisted", "cancelled"]
+    position: int | None = Field(description="候补顺位，报名即候补时给出")
+    event: EventView
+
+
+class RosterEntryView(Answer):
+    user: PersonRef
+    status: RosterStatus
+    position: int | None
+    signed_at: AwareDatetime | None
+    updated_at: AwareDatetime
+
+
+class RosterPage(Answer):
+    items: list[RosterEntryView]
+    next_cursor: str | None

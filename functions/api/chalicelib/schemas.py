@@ -119,3 +119,67 @@ class ConfirmBody(Body):
 class StatsQuery(Query):
     from_: ApiDatetime | None = Field(None, alias="from")
     to: ApiDatetime | None = None
+
+
+# --- events (活动 / 招募令) -------------------------------------------------------------------------
+
+from tongxin.domain import events as event_rules  # noqa: E402  (kept beside the event schemas it feeds)
+
+EventKind = Literal["activity", "volunteer_service"]
+RosterStatus = Literal["signed", "waitlisted", "checked_in", "checked_out", "no_show", "unsettled", "cancelled"]
+assert set(RosterStatus.__args__) == set(event_rules.ROSTER_ORDER)
+
+
+class Location(Body):
+    address: SingleLine = Field(min_length=1, max_length=event_rules.ADDRESS_MAX)
+    lat: float = Field(ge=-90, le=90, description="纬度（GCJ-02，微信定位所用）")
+    lng: float = Field(ge=-180, le=180, description="经度")
+    radius_m: int = Field(event_rules.RADIUS_DEFAULT, ge=event_rules.RADIUS_MIN, le=event_rules.RADIUS_MAX,
+                          description="签到范围（米）")
+
+    @field_validator("lat", "lng", mode="before")
+    @classmethod
+    def whole_numbers_too(cls, value):
+        # strict mode refuses ints for floats; 30 is as good a latitude as 30.0
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class EventBody(Body):
+    title: SingleLine = Field(min_length=1, max_length=event_rules.TITLE_MAX)
+    kind: EventKind
+    starts_at: ApiDatetime
+    ends_at: ApiDatetime
+    signup_deadline: ApiDatetime | None = Field(None, description="报名截止时间，不晚于开始时间；默认为开始时间")
+    location: Location | None = None
+    capacity: int = Field(ge=1, le=event_rules.CAPACITY_MAX)
+    points_per_hour: int = Field(0, ge=0, le=event_rules.POINTS_PER_HOUR_MAX, description="每小时积分（签退后按时长折算）")
+    allow_walk_ins: bool = False
+    description: MultiLine | None = Field(None, max_length=event_rules.DESCRIPTION_MAX)
+    grid_id: Id | None = Field(None, description="所属网格；网格员负责多个网格时必填")
+
+
+class EventPatchBody(Body):
+    title: SingleLine | None = Field(None, min_length=1, max_length=event_rules.TITLE_MAX)
+    description: MultiLine | None = Field(None, max_length=event_rules.DESCRIPTION_MAX)
+    starts_at: ApiDatetime | None = None
+    ends_at: ApiDatetime | None = None
+    signup_deadline: ApiDatetime | None = None
+    capacity: int | None = Field(None, ge=1, le=event_rules.CAPACITY_MAX)
+    location: Location | None = None
+
+    def changes(self) -> dict:
+        """The fields sent (a field sent as null is not a change: nothing here can be removed by a PATCH)."""
+        return {name: getattr(self, name) for name in self.model_fields_set if getattr(self, name) is not None}
+
+
+class EventCancelBody(Body):
+    reason: MultiLine = Field(min_length=1, max_length=event_rules.REASON_MAX)
+
+
+class EventListQuery(PageQuery):
+    from_: ApiDatetime | None = Field(None, alias="from", description="开始时间不早于此（默认：现在）")
+    to: ApiDatetime | None = Field(None, description="开始时间不晚于此")
+
+
+class RosterQuery(PageQuery):
+    status: RosterStatus | None = None

@@ -69,6 +69,22 @@ class OwnWish(Conflict):
     code, message = "OWN_WISH", "不能认领自己发布的心愿"
 
 
+class SignupClosed(Conflict):
+    code, message = "SIGNUP_CLOSED", "报名已截止"
+
+
+class AlreadySignedUp(Conflict):
+    code, message = "ALREADY_SIGNED_UP", "您已报名这个活动"
+
+
+class NotSignedUp(Conflict):
+    code, message = "NOT_SIGNED_UP", "您没有报名这个活动"
+
+
+class CapacityBelowSigned(Conflict):
+    code, message = "CAPACITY_BELOW_SIGNED", "名额不能少于已报名人数"
+
+
 class AlreadyInCommunity(Conflict):
     code, message = "ALREADY_IN_COMMUNITY", "您已加入其他社区，如需更换请联系社区管理员"
 

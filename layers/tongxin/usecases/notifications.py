@@ -2,16 +2,34 @@
 
 The sender (push issue) maps ``kind`` to a template and ``data`` to its fields. An item with a ``key``
 derived from its cause (e.g. ``wish#<id>#overdue#<worker>``) can be written only once.
+
+A change that must tell many people (an event cancelled for 300, a grid with many workers) writes ONE fan-out
+item (``fan_out``) in its transaction: a DynamoDB transaction holds at most 100 items, so no audience size can
+break the change. ``expand_fanouts`` (the scheduler, later the sender) turns it into one message per person, each
+keyed ``<fan-out id>#<person>``: a repeated or resumed expansion adds nothing.
 """
 from __future__ import annotations
 
-from ..adapters.dynamo.models import OutboxModel
+import logging
+from typing import Iterator
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from ..adapters.dynamo import binding
+from ..adapters.dynamo.models import GridModel, OutboxModel, SignupModel
 from ..adapters.dynamo.tx import Tx
 from ..domain.clock import utcnow
-from ..domain.errors import Conflict
+from ..domain.errors import Conflict, DomainError
 from ..domain.ids import new_id
 
+log = logging.getLogger(__name__)
+
 WISH_PAGE = "pages/wish/detail?id={id}"
+EVENT_PAGE = "pages/event/detail?id={id}"
+FANOUT_PENDING = "pending"
+# Messages written per transaction while expanding (DynamoDB's limit is 100 items).
+EXPANSION_BATCH = 50
 
 
 def enqueue(tx: Tx, *, kind: str, recipient_id: str, data: dict, page: str | None = None,
@@ -22,3 +40,120 @@ def enqueue(tx: Tx, *, kind: str, recipient_id: str, data: dict, page: str | Non
     tx.put(item, condition=OutboxModel.id.does_not_exist(), error=duplicate_error)
     return item
 
+
+# --- fan-out -------------------------------------------------------------------------------------------
+
+def roster_audience(event_id: str, statuses: list[str], *, sync_starts_at: str | None = None) -> dict:
+    """Everyone of ``event_id`` whose sign-up is in one of ``statuses`` when the item is expanded.
+    ``sync_starts_at``: also move their sign-up's copy of the start time (an event rescheduled)."""
+    audience = {"type": "roster", "event_id": event_id, "statuses": list(statuses)}
+    if sync_starts_at:
+        audience["sync_starts_at"] = sync_starts_at
+    return audience
+
+
+def grid_audience(community_id: str, grid_id: str | None) -> dict:
+    """The grid's workers when the item is expanded (none for a wish with no grid)."""
+    return {"type": "grid_workers", "community_id": community_id, "grid_id": grid_id}
+
+
+def fan_out(tx: Tx, *, key: str, kind: str, audience: dict, data: dict, page: str | None,
+            community_id: str | None) -> OutboxModel:
+    """Add to ``tx`` one fan-out item, written once per ``key`` (a cause already told is not told again)."""
+    item = OutboxModel(key, recipient_id="*", kind=kind, data=data, page=page, status="fanout", attempts=0,
+                       community_id=community_id, audience=audience, fanout_key=FANOUT_PENDING, created_at=utcnow())
+    tx.put(item, condition=OutboxModel.id.does_not_exist(), error=Conflict("这个通知已经发出"))
+    return item
+
+
+def _roster_pages(audience: dict, cursor: dict | None) -> Iterator[tuple[list[str], dict | None]]:
+    """Pages of recipients from ``cursor`` on, each with the cursor that resumes after it."""
+    from ..domain.events import roster_key
+    statuses = audience["statuses"]
+    section, key = (cursor or {}).get("section", 0), (cursor or {}).get("key")
+    while section < len(statuses):
+        results = SignupModel.by_roster.query(roster_key(audience["event_id"], statuses[section]),
+                                              last_evaluated_key=key, page_size=EXPANSION_BATCH)
+        raw = next(results.page_iter, None) or {}
+        people = [item["user_id"]["S"] for item in raw.get("Items", [])]
+        key = results.page_iter.last_evaluated_key
+        if not key:
+            section, key = section + 1, None
+        yield people, {"section": section, "key": key}
+
+
+def _grid_pages(audience: dict, cursor: dict | None) -> Iterator[tuple[list[str], dict | None]]:
+    if cursor or not audience.get("grid_id"):
+        return
+    try:
+        workers = sorted(GridModel.get(audience["community_id"], audience["grid_id"]).worker_ids or ())
+    except DoesNotExist:
+        workers = []
+    for start in range(0, len(workers), EXPANSION_BATCH):
+        yield workers[start:start + EXPANSION_BATCH], {"section": 1, "key": None}
+
+
+AUDIENCES = {"roster": _roster_pages, "grid_workers": _grid_pages}
+
+
+def _put_new(messages: list[OutboxModel]) -> int:
+    """Write the messages not written yet, as one transaction (a repeat finds them and leaves them)."""
+    written = 0
+    while messages:
+        try:
+            with TransactWrite(connection=binding.connection()) as tw:
+                for message in messages:
+                    tw.save(message, condition=OutboxModel.id.does_not_exist())
+            return written + len(messages)
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons or []
+            taken = {i for i, r in enumerate(reasons) if r is not None and r.code == "ConditionalCheckFailed"}
+            if not taken:
+                raise
+            messages = [m for i, m in enumerate(messages) if i not in taken]
+    return written
+
+
+def _sync_starts_at(event_id: str, people: list[str], starts_at: str) -> None:
+    from datetime import datetime
+    moment = datetime.fromisoformat(starts_at)
+    for user_id in people:
+        try:
+            Tx().update(SignupModel(event_id, user_id), [SignupModel.event_starts_at.set(moment)],
+                        condition=SignupModel.user_id.exists()).commit()
+        except DomainError:
+            pass  # the sign-up is gone: nothing to move
+
+
+def expand(item: OutboxModel) -> int:
+    """Write the per-person messages of one fan-out item from where a previous run stopped; mark it expanded."""
+    pages = AUDIENCES[item.audience["type"]](item.audience, item.fanout_cursor)
+    total = int(item.expanded_count or 0)
+    for people, cursor in pages:
+        now = utcnow()
+        if people:
+            total += _put_new([OutboxModel(f"{item.id}#{person}", recipient_id=person, kind=item.kind,
+                                           data=item.data, page=item.page, status="pending", attempts=0,
+                                           community_id=item.community_id, created_at=now) for person in people])
+            if item.audience.get("sync_starts_at"):
+                _sync_starts_at(item.audience["event_id"], people, item.audience["sync_starts_at"])
+        OutboxModel(item.id).update(actions=[OutboxModel.fanout_cursor.set(cursor),
+                                             OutboxModel.expanded_count.set(total)],
+                                    condition=OutboxModel.status == "fanout")
+    OutboxModel(item.id).update(actions=[OutboxModel.status.set("expanded"), OutboxModel.fanout_key.remove()],
+                                condition=OutboxModel.status == "fanout")
+    return total
+
+
+def expand_fanouts() -> dict:
+    """Expand every fan-out item waiting (the scheduler's step until the push sender does it on the stream)."""
+    done = {"fanouts": 0, "messages": 0}
+    for item in OutboxModel.by_fanout.query(FANOUT_PENDING):
+        try:
+            done["messages"] += expand(item)
+            done["fanouts"] += 1
+        except Exception:  # one bad item must not starve the others; it stays pending for the next run
+            log.exception("fan-out expansion failed", extra={"fanout_id": item.id})
+    if done["fanouts"]:
+        log.info("fan-outs expanded", extra=done)
+    return done

@@ -15,7 +15,7 @@ from typing import Any
 
 from ...adapters.dynamo import batch, counters
 from ...adapters.dynamo.guards import check_active, check_grant
-from ...adapters.dynamo.models import CommunityModel, CounterModel, GridModel, WishModel
+from ...adapters.dynamo.models import CommunityModel, CounterModel, WishModel
 from ...adapters.dynamo.tx import Tx
 from ...domain import stats as domain_stats, wishes as rules
 from ...domain.access import Principal, Role, require_member, require_role
@@ -45,11 +45,13 @@ def _message_data(wish: WishModel, **extra: Any) -> dict:
     return {"wish_id": wish.id, "title": wish.title, "category": wish.category, **extra}
 
 
-def notify_grid(tx: Tx, wish: WishModel, kind: str, worker_ids, *, keyed: bool) -> None:
-    for worker_id in sorted(worker_ids or ()):
-        notifications.enqueue(tx, kind=kind, recipient_id=worker_id, data=_message_data(wish),
-                              page=notifications.WISH_PAGE.format(id=wish.id), community_id=wish.community_id,
-                              key=f"wish#{wish.id}#{kind}#{worker_id}" if keyed else None)
+def notify_grid(tx: Tx, wish: WishModel, kind: str) -> None:
+    """Tell the workers of the wish's grid: one fan-out item, expanded into one message per worker (keyed
+    ``wish#<id>#<kind>#<worker>``), so no grid size can break the wish's transaction."""
+    notifications.fan_out(tx, key=f"wish#{wish.id}#{kind}", kind=kind,
+                          audience=notifications.grid_audience(wish.community_id, wish.grid_id),
+                          data=_message_data(wish), page=notifications.WISH_PAGE.format(id=wish.id),
+                          community_id=wish.community_id)
 
 
 def notify(tx: Tx, wish: WishModel, kind: str, recipient_id: str | None, **extra: Any) -> None:
@@ -161,9 +163,8 @@ def publish(container: Container, principal: Principal, *, title: str, content: 
     rules.check_deadline(deadline, now)
     author = current_user(principal)
     counter_key, counter_expiry = rules.publish_counter(author.id, now)
-    # One read for what publishing depends on: the community's settings, today's count, the grid's workers.
-    community, counter, grid = batch.get_many((CommunityModel, grant.community_id), (CounterModel, counter_key),
-                                              (GridModel, grant.community_id, author.grid_id or "-"))
+    # One read for what publishing depends on: the community's settings and today's count.
+    community, counter = batch.get_many((CommunityModel, grant.community_id), (CounterModel, counter_key))
     if community is None:
         raise NotFound("社区不存在")
     cap = setting(community, "wish_publish_daily_cap", rules.DEFAULT_PUBLISH_DAILY_CAP)
@@ -184,7 +185,7 @@ def publish(container: Container, principal: Principal, *, title: str, content: 
     count(tx, None, wish)
     counters.bump(tx, counter_key, cap=cap, expires_at=counter_expiry, error=_publish_cap_reached(cap))
     if status is S.PENDING_REVIEW:
-        notify_grid(tx, wish, "wish_to_review", grid.worker_ids if grid else (), keyed=True)
+        notify_grid(tx, wish, "wish_to_review")
     answer = present_for(principal, wish)
     tx.commit(answer)
     log.info("wish published", extra={"wish_id": wish.id, "status": status.value})

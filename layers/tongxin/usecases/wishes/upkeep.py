@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist
-
-from ...adapters.dynamo.models import GridModel, WishModel
+from ...adapters.dynamo.models import WishModel
 from ...adapters.dynamo.tx import Tx
 from ...domain import wishes as rules
 from ...domain.access import Principal, Role, require_role
@@ -86,21 +84,12 @@ def _expire(wish: WishModel, now: datetime) -> None:
     tx.commit()
 
 
-def _grid_workers(community_id: str, grid_id: str | None) -> set[str]:
-    if not grid_id:
-        return set()
-    try:
-        return set(GridModel.get(community_id, grid_id).worker_ids or ())
-    except DoesNotExist:
-        return set()
-
-
 def _escalate(wish: WishModel, now: datetime) -> None:
     tx = Tx()
     apply(tx, wish, {**status_attributes(wish, S.OPEN, escalated=True), "escalated_at": now, "updated_at": now},
           condition=(WishModel.status == S.OPEN.value) & WishModel.escalated_at.does_not_exist()
           & (WishModel.due_at == wish.due_at), error=rules.invalid_state("escalate", wish.status))
-    notify_grid(tx, wish, "wish_overdue", _grid_workers(wish.community_id, wish.grid_id), keyed=True)
+    notify_grid(tx, wish, "wish_overdue")
     tx.commit()
 
 

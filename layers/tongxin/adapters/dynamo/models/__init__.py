@@ -6,18 +6,19 @@ version-less update would reset it).
 """
 from .base import BaseModel
 from .community import CommunityModel, GridModel, InviteModel
-from .events import EventModel, GoodsModel, StoreModel
+from .events import EventModel, SignupModel
 from .identity import IdentityModel, UserModel
 from .infra import CounterModel, IdempotencyModel, KeyValueModel
 from .outbox import OutboxModel
 from .points import LedgerEntryModel
+from .store import GoodsModel, StoreModel
 from .wishes import WishModel
 
 __all__ = ["ALL_MODELS", "BaseModel", "CommunityModel", "CounterModel", "EventModel", "GoodsModel", "GridModel",
            "IdempotencyModel", "IdentityModel", "InviteModel", "KeyValueModel", "LedgerEntryModel", "OutboxModel",
-           "StoreModel", "UserModel", "WishModel"]
+           "SignupModel", "StoreModel", "UserModel", "WishModel"]
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     UserModel, IdentityModel, CommunityModel, GridModel, InviteModel, WishModel, LedgerEntryModel,
-    OutboxModel, EventModel, StoreModel, GoodsModel, IdempotencyModel, CounterModel, KeyValueModel,
+    OutboxModel, EventModel, SignupModel, StoreModel, GoodsModel, IdempotencyModel, CounterModel, KeyValueModel,
 )

@@ -3,12 +3,25 @@ from __future__ import annotations
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.constants import STREAM_NEW_IMAGE
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from .base import BaseModel
 
 
+class OutboxFanouts(GlobalSecondaryIndex):
+    """Sparse: fan-out items still to expand (``fanout_key`` is removed once every message is written)."""
+    class Meta:
+        index_name = "by_fanout"
+        projection = AllProjection()
+    fanout_key = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class OutboxModel(BaseModel):
-    """A message to push, written in the transaction of the change that causes it; the stream feeds the sender."""
+    """A message to push, written in the transaction of the change that causes it; the stream feeds the sender.
+
+    A fan-out item (``status`` ``fanout``) stands for one message to each member of an ``audience`` (everyone
+    signed up for an event, a grid's workers): one item in the causing transaction, however many people."""
     TABLE = "outbox"
 
     class Meta(BaseModel.Meta):
@@ -21,7 +34,13 @@ class OutboxModel(BaseModel):
     kind = UnicodeAttribute()
     data = JSONAttribute()
     page = UnicodeAttribute(null=True)
-    status = UnicodeAttribute(default="pending")  # pending | sent | skipped | failed
+    status = UnicodeAttribute(default="pending")  # pending | sent | skipped | failed; fanout | expanded
     attempts = NumberAttribute(default=0)
     community_id = UnicodeAttribute(null=True)
+    audience = JSONAttribute(null=True)
+    fanout_key = UnicodeAttribute(null=True)
+    fanout_cursor = JSONAttribute(null=True)  # where the expansion got to (a re-run resumes there)
+    expanded_count = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+
+    by_fanout = OutboxFanouts()

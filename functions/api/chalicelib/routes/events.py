@@ -1,0 +1,72 @@
+"""活动 routes: publish, list, read, change, cancel, sign up, give up, the roster, my events."""
+from chalice import Blueprint
+
+from tongxin.usecases import events
+
+from ..http import current_principal, endpoint
+from ..schemas import EventBody, EventCancelBody, EventListQuery, EventPatchBody, PageQuery, RosterQuery
+
+bp = Blueprint(__name__)
+TAGS = ("events",)
+
+
+@endpoint(bp, "/v1/events", "POST", body=EventBody, status=201, tags=TAGS,
+          summary="发布活动或招募令（管理员；网格员发布本网格的）", response="EventView")
+def publish_event(body: EventBody):
+    fields = body.model_dump()
+    fields["location"] = body.location.model_dump() if body.location else None
+    return events.publish(current_principal(), **fields)
+
+
+@endpoint(bp, "/v1/events", "GET", query=EventListQuery, tags=TAGS,
+          summary="社区的活动，按开始时间排列（默认从现在起）", response="EventPage")
+def list_events(query: EventListQuery):
+    return events.list_community(current_principal(), start=query.from_, end=query.to, limit=query.limit,
+                                 cursor=query.cursor)
+
+
+@endpoint(bp, "/v1/events/{event_id}", "GET", tags=TAGS, errors=("NOT_FOUND",),
+          summary="活动详情：已报名、候补人数，我的报名状态和候补顺位", response="EventView")
+def get_event(event_id: str):
+    return events.get(current_principal(), event_id)
+
+
+@endpoint(bp, "/v1/events/{event_id}", "PATCH", body=EventPatchBody, tags=TAGS,
+          errors=("NOT_FOUND", "CAPACITY_BELOW_SIGNED", "INVALID_STATE"),
+          summary="组织者修改活动；增加名额按候补顺序递补，时间变更通知已报名者", response="EventView")
+def update_event(event_id: str, body: EventPatchBody):
+    return events.update(current_principal(), event_id, body.changes())
+
+
+@endpoint(bp, "/v1/events/{event_id}/cancel", "POST", body=EventCancelBody, tags=TAGS,
+          errors=("NOT_FOUND", "INVALID_STATE"), summary="组织者取消活动，通知所有已报名和候补的人",
+          response="EventView")
+def cancel_event(event_id: str, body: EventCancelBody):
+    return events.cancel(current_principal(), event_id, body.reason)
+
+
+@endpoint(bp, "/v1/events/{event_id}/signup", "POST", status=201, tags=TAGS,
+          errors=("NOT_FOUND", "SIGNUP_CLOSED", "ALREADY_SIGNED_UP"),
+          summary="报名：有名额即报名成功，否则进入候补（志愿服务仅限志愿者和党员）", response="SignupView")
+def sign_up_for_event(event_id: str):
+    return events.sign_up(current_principal(), event_id)
+
+
+@endpoint(bp, "/v1/events/{event_id}/signup", "DELETE", tags=TAGS,
+          errors=("NOT_FOUND", "SIGNUP_CLOSED", "NOT_SIGNED_UP"),
+          summary="取消报名（开始前）；空出的名额由第一位候补递补并通知", response="SignupView")
+def give_up_place(event_id: str):
+    return events.give_up(current_principal(), event_id)
+
+
+@endpoint(bp, "/v1/events/{event_id}/roster", "GET", query=RosterQuery, tags=TAGS, errors=("NOT_FOUND",),
+          summary="组织者查看名单：已报名、候补（按顺位）、签到、签退、缺席、未结算、已取消", response="RosterPage")
+def event_roster(event_id: str, query: RosterQuery):
+    return events.roster(current_principal(), event_id, status=query.status, limit=query.limit,
+                         cursor=query.cursor)
+
+
+@endpoint(bp, "/v1/me/events", "GET", query=PageQuery, tags=TAGS,
+          summary="我报名的活动：即将开始的在前，然后是已结束的", response="EventPage")
+def my_events(query: PageQuery):
+    return events.list_mine(current_principal(), limit=query.limit, cursor=query.cursor)
