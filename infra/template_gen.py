@@ -147,6 +147,9 @@ def _parameters() -> dict:
                          "Description": "Mini-program AppSecret (pass it from SSM or Secrets Manager)"},
         "TokenSecret": {"Type": "String", "NoEcho": True, "MinLength": 32,
                         "Description": "Signing key of the API's access tokens (pass it from SSM or Secrets Manager)"},
+        "CheckinSecret": {"Type": "String", "NoEcho": True, "MinLength": 32,
+                          "Description": "Signing key of the check-in QR codes, not the TokenSecret (from SSM or "
+                                         "Secrets Manager)"},
         # Over these API Gateway answers 429 RATE_LIMITED (the THROTTLED gateway response) before Lambda runs.
         THROTTLING_RATE: {"Type": "Number", "Default": THROTTLING_DEFAULTS[0], "MinValue": 1,
                           "Description": "Steady requests per second the API stage accepts, all clients together"},
@@ -169,6 +172,7 @@ def _globals() -> dict:
                 "WECHAT_APPID": {"Ref": "WechatAppId"},
                 "WECHAT_SECRET": {"Ref": "WechatSecret"},
                 "TOKEN_SECRET": {"Ref": "TokenSecret"},
+                "CHECKIN_SECRET": {"Ref": "CheckinSecret"},
                 "POWERTOOLS_SERVICE_NAME": "tongxin",
             }},
         },

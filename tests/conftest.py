@@ -31,10 +31,10 @@ def wechat():
 
 @pytest.fixture(scope="session")
 def settings(wechat):
-    from tongxin.config import Settings
+    from tongxin.config import DEV_CHECKIN_SECRET, Settings
     return Settings(stage="test", table_prefix="test", dynamodb_endpoint=None, aws_region="us-east-1",
                     wechat_base_url=wechat.base_url, token_secret="test-signing-key-" + "x" * 32,
-                    wechat_timeout_seconds=1.0)
+                    checkin_secret=DEV_CHECKIN_SECRET, wechat_timeout_seconds=1.0)
 
 
 class DynamoDBFaults:

@@ -26,6 +26,9 @@ class Settings:
     # Mini-program page opened by invite and check-in codes.
     wechat_invite_page: str = "pages/join/index"
     token_secret: str = field(default="", repr=False)
+    # Signs check-in codes (domain/checkin.py); a separate key, so rotating it does not sign everyone out.
+    checkin_secret: str = field(default="", repr=False)
+    wechat_checkin_page: str = "pages/checkin/index"
     token_ttl_seconds: int = 7200
     idempotency_ttl_seconds: int = 24 * 3600
     # Timeout (s) for DynamoDB calls: a hung connection must not eat the whole Lambda budget.
@@ -45,6 +48,7 @@ def _opt(env: dict, key: str, default: str | None) -> str | None:
 
 
 DEV_TOKEN_SECRET = "tongxin-dev-only-signing-key-not-for-production"
+DEV_CHECKIN_SECRET = "tongxin-dev-only-check-in-key-not-for-production"
 MIN_SECRET_LENGTH = 32
 
 
@@ -57,8 +61,8 @@ def load_settings(env: dict | None = None) -> Settings:
 
     ``TONGXIN_STAGE`` must be set. Only the ``dev`` and ``test`` stages (the local stack and the tests) have
     embedded defaults: the development signing key, the local DynamoDB and the WeChat stand-in. Those stages are
-    refused inside AWS Lambda. Any other stage needs ``TOKEN_SECRET`` (≥ 32 characters, not the development key)
-    and real WeChat credentials. Real WeChat is used when ``WECHAT_APPID``/``WECHAT_SECRET`` are set and
+    refused inside AWS Lambda. Any other stage needs ``TOKEN_SECRET`` and ``CHECKIN_SECRET`` (≥ 32 characters, not
+    the development keys, not the same) and real WeChat credentials. Real WeChat is used when ``WECHAT_APPID``/``WECHAT_SECRET`` are set and
     ``WECHAT_BASE_URL`` is not.
     """
     env = dict(os.environ if env is None else env)
@@ -74,10 +78,15 @@ def load_settings(env: dict | None = None) -> Settings:
         if len(token_secret) < MIN_SECRET_LENGTH or token_secret == DEV_TOKEN_SECRET:
             raise ConfigurationError(f"TOKEN_SECRET must be set to a random value of at least {MIN_SECRET_LENGTH} "
                                      "characters outside the dev and test stages")
+        checkin_secret = env.get("CHECKIN_SECRET", "")
+        if len(checkin_secret) < MIN_SECRET_LENGTH or checkin_secret in (DEV_CHECKIN_SECRET, token_secret):
+            raise ConfigurationError(f"CHECKIN_SECRET must be set to a random value of at least {MIN_SECRET_LENGTH} "
+                                     "characters, other than TOKEN_SECRET, outside the dev and test stages")
         if not (env.get("WECHAT_APPID") and env.get("WECHAT_SECRET")):
             raise ConfigurationError("WECHAT_APPID and WECHAT_SECRET must be set outside the dev and test stages")
-    elif not token_secret:
-        token_secret = DEV_TOKEN_SECRET
+    else:
+        token_secret = token_secret or DEV_TOKEN_SECRET
+        checkin_secret = env.get("CHECKIN_SECRET") or DEV_CHECKIN_SECRET
     real_wechat = bool(env.get("WECHAT_APPID") and env.get("WECHAT_SECRET")) and "WECHAT_BASE_URL" not in env
     dev_base_url = defaults.wechat_base_url if dev else None
     wechat_base_url = None if real_wechat else _opt(env, "WECHAT_BASE_URL", dev_base_url)
@@ -94,6 +103,8 @@ def load_settings(env: dict | None = None) -> Settings:
         wechat_timeout_seconds=float(env.get("WECHAT_TIMEOUT_SECONDS", defaults.wechat_timeout_seconds)),
         wechat_invite_page=env.get("WECHAT_INVITE_PAGE", defaults.wechat_invite_page),
         token_secret=token_secret,
+        checkin_secret=checkin_secret,
+        wechat_checkin_page=env.get("WECHAT_CHECKIN_PAGE", defaults.wechat_checkin_page),
         token_ttl_seconds=int(env.get("TOKEN_TTL_SECONDS", defaults.token_ttl_seconds)),
         dynamodb_timeout_seconds=float(env.get("DYNAMODB_TIMEOUT_SECONDS", defaults.dynamodb_timeout_seconds)),
     )

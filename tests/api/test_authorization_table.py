@@ -11,6 +11,8 @@ from datetime import timedelta
 import pytest
 
 from tongxin.adapters.dynamo.models import StoreModel
+from tongxin.config import DEV_CHECKIN_SECRET
+from tongxin.domain import checkin
 from tongxin.domain.clock import to_api, utcnow
 from tests.support import make_community
 
@@ -20,7 +22,8 @@ MEMBERS = {"resident", "volunteer", "party_member", "grid_worker", "other_grid_w
            "author", "claimer"}
 USERS = MEMBERS | {"outsider", "other_admin"}
 WISH = {"title": "表格心愿", "content": "授权表测试", "category": "其他"}
-EVENT = {"title": "表格活动", "kind": "activity", "capacity": 50}
+EVENT = {"title": "表格活动", "kind": "activity", "capacity": 50,
+         "location": {"address": "服务中心", "lat": 30.0, "lng": 103.8, "radius_m": 200}}
 
 
 def row(allowed: set[str], *, outsider: str = "nic", other_admin: str = "ok", public: bool = False) -> dict:
@@ -82,7 +85,16 @@ TABLE = {
     ("POST", "/v1/events/{event_id}/signup"): ("event:volunteer_service", None,
                                                row({"volunteer", "party_member", "claimer"}, other_admin="404")),
     ("DELETE", "/v1/events/{event_id}/signup"): ("event:activity", None, row(MEMBERS, other_admin="404")),
+    ("GET", "/v1/events/{event_id}/qrcode"): ("event:activity", None, row({"admin", "grid_worker"}, other_admin="404")),
+    # A valid code of the table's event (it starts in two days: members are told OUTSIDE_TIME_WINDOW, a request
+    # about itself; another community's admin does not see the event).
+    ("POST", "/v1/checkins"): (None, "checkin", row(MEMBERS, other_admin="404")),
+    ("POST", "/v1/events/{event_id}/attendance/{user_id}/adjust"): ("event:activity", {"minutes": 30, "reason": "补录"},
+                                                                   row({"admin", "grid_worker"}, other_admin="404")),
+    ("GET", "/v1/me/volunteer-record"): (None, None, row(USERS)),
+    ("GET", "/v1/admin/exports/volunteer-hours"): (None, None, row({"admin"})),
 }
+QUERIES = {("GET", "/v1/admin/exports/volunteer-hours"): "?month=2026-12"}
 
 
 CHANGES_PEOPLE = {("DELETE", "/v1/me"), ("POST", "/v1/me/volunteer"), ("PUT", "/v1/admin/members/{user_id}/roles")}
@@ -174,6 +186,10 @@ def test_route_by_role(world, route):
         elif state:
             path = path.replace("{wish_id}", world.wish_in(state))
         payload = {"grid_id": world.c.grid_ids[0]} if body == "grid0" else body
+        if body == "checkin":
+            payload = {"code": checkin.make_code(DEV_CHECKIN_SECRET, world.event_in("activity"), "poster"),
+                       "lat": 30.0, "lng": 103.8}
+        path += QUERIES.get(route, "")
         if body == "event":
             start = utcnow() + timedelta(days=2)
             payload = {**EVENT, "starts_at": to_api(start), "ends_at": to_api(start + timedelta(hours=2))}

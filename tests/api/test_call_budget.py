@@ -96,3 +96,26 @@ def test_giving_up_a_place_promotes_with_one_query_and_one_write(community):
     # The caller, the event and my sign-up, the waitlist's first (a Query); the promotion in the one transaction.
     assert meter.dynamo == {"GetItem": 1, "BatchGetItem": 1, "Query": 1, "TransactWriteItems": 1}, meter.dynamo
     assert second.get(f"/v1/events/{event_id}").json["my_status"] == "signed"
+
+
+def test_a_check_in_scan_is_two_reads_and_one_write_and_a_check_out_adds_the_balance(community):
+    from datetime import timedelta
+    from tongxin.domain.clock import to_api, travel, utcnow
+    start = utcnow() + timedelta(hours=2)
+    event = community.admin.post("/v1/events", {"title": "计数签到", "kind": "activity", "capacity": 5,
+                                                "points_per_hour": 10, "starts_at": to_api(start),
+                                                "ends_at": to_api(start + timedelta(hours=2))}).json
+    member = community.resident(0)
+    assert member.post(f"/v1/events/{event['id']}/signup").status == 201
+    with travel(timedelta(hours=2)):
+        code = community.admin.get(f"/v1/events/{event['id']}/qrcode").json["code"]
+        resp, meter = metered(member, "POST", "/v1/checkins", {"code": code})
+        assert resp.status == 200 and resp.json["action"] == "check_in"
+        # The code is checked by computation; the caller, the event with my sign-up, one transaction.
+        assert meter.dynamo == {"GetItem": 1, "BatchGetItem": 1, "TransactWriteItems": 1}, meter.dynamo
+    with travel(timedelta(hours=3)):
+        code = community.admin.get(f"/v1/events/{event['id']}/qrcode").json["code"]
+        resp, meter = metered(member, "POST", "/v1/checkins", {"code": code})
+        assert resp.status == 200 and resp.json["attendance"]["points"] == 10
+        # + the balance the ledger entry's balance_after is computed from
+        assert meter.dynamo == {"GetItem": 2, "BatchGetItem": 1, "TransactWriteItems": 1}, meter.dynamo

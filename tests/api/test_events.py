@@ -25,7 +25,8 @@ EVENT_KEYS = {"id", "title", "kind", "description", "status", "starts_at", "ends
               "capacity", "signed_count", "waitlist_count", "points_per_hour", "allow_walk_ins", "grid_id",
               "organiser", "cancel_reason", "cancelled_at", "created_at", "my_status", "position", "can_manage"}
 SIGNUP_KEYS = {"event_id", "status", "position", "event"}
-ROSTER_KEYS = {"user", "status", "position", "signed_at", "updated_at"}
+ROSTER_KEYS = {"user", "status", "position", "signed_at", "updated_at", "checked_in_at", "checked_out_at", "minutes",
+               "points", "walk_in"}
 LOCATION = {"address": "幸福小区中心广场", "lat": 31.2304, "lng": 121.4737, "radius_m": 300}
 
 

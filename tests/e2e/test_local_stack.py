@@ -71,7 +71,35 @@ def test_wish_story_over_http(stack):
     assert volunteer.call("GET", "/v1/me").json()["points_balance"] == 20
 
 
-def test_ctrl_c_stops_everything(stack):
+def test_check_in_tour_over_http(stack):
+    """The README's check-in: an event starting in 20 minutes, the organiser's rotating code, a scan, a double
+    scan, the record and the month's export."""
+    from datetime import datetime, timedelta, timezone
+    shanghai = timezone(timedelta(hours=8))
+    start = datetime.now(shanghai) + timedelta(minutes=20)
+    admin, vol = Client(stack.api_url).login("admin"), Client(stack.api_url).login("vol4")
+    event = admin.call("POST", "/v1/events", {
+        "title": "垃圾分类督导", "kind": "volunteer_service", "starts_at": start.isoformat(timespec="seconds"),
+        "ends_at": (start + timedelta(hours=2)).isoformat(timespec="seconds"), "capacity": 10,
+        "points_per_hour": 10}).json()
+    assert vol.call("POST", f"/v1/events/{event['id']}/signup").status_code == 201
+    code = admin.call("GET", f"/v1/events/{event['id']}/qrcode?format=json").json()
+    assert len(code["code"]) <= 32 and code["valid_until"]
+    first = vol.call("POST", "/v1/checkins", {"code": code["code"]})
+    assert first.status_code == 200 and first.json()["action"] == "check_in"
+    again = vol.call("POST", "/v1/checkins", {"code": code["code"]})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "ALREADY_CHECKED_IN"
+    forged = vol.call("POST", "/v1/checkins", {"code": code["code"][:-1] + ("A" if code["code"][-1] != "A" else "B")})
+    assert forged.status_code == 400 and forged.json()["error"]["code"] == "CODE_INVALID"
+    record = vol.call("GET", "/v1/me/volunteer-record").json()
+    assert [item["event"]["id"] for item in record["items"]][:1] == [event["id"]]
+    export = admin.call("GET", f"/v1/admin/exports/volunteer-hours?month={start.strftime('%Y-%m')}")
+    assert export.status_code == 200 and export.content.startswith(b"\xef\xbb\xbf") and "垃圾分类督导" in export.text
+    png = admin.call("GET", f"/v1/events/{event['id']}/qrcode?format=png")
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+
+
+def test_ctrl_c_stops_everything(stack):  # last: it stops the module's stack
     code, output = stack.stop()
     assert code == 0 and "local stack is up" in output and "stopped" in output
     with pytest.raises(requests.ConnectionError):

@@ -8,11 +8,12 @@ import jwt
 import pytest
 
 from tongxin.adapters import tokens
-from tongxin.config import DEV_TOKEN_SECRET, ConfigurationError, load_settings
+from tongxin.config import DEV_CHECKIN_SECRET, DEV_TOKEN_SECRET, ConfigurationError, load_settings
 from tongxin.domain.errors import Unauthenticated
 
 ROOT = Path(__file__).resolve().parents[2]
-PROD = {"TONGXIN_STAGE": "prod", "TOKEN_SECRET": "k" * 40, "WECHAT_APPID": "wx123", "WECHAT_SECRET": "s" * 32}
+PROD = {"TONGXIN_STAGE": "prod", "TOKEN_SECRET": "k" * 40, "CHECKIN_SECRET": "c" * 40, "WECHAT_APPID": "wx123",
+        "WECHAT_SECRET": "s" * 32}
 
 
 def test_unset_stage_refuses_to_start():
@@ -34,7 +35,7 @@ def test_a_real_stage_needs_a_strong_signing_key(secret):
 
 def test_a_real_stage_needs_wechat_credentials_and_talks_to_real_services():
     with pytest.raises(ConfigurationError, match="WECHAT"):
-        load_settings({"TONGXIN_STAGE": "prod", "TOKEN_SECRET": "k" * 40})
+        load_settings({"TONGXIN_STAGE": "prod", "TOKEN_SECRET": "k" * 40, "CHECKIN_SECRET": "c" * 40})
     settings = load_settings(PROD)
     assert settings.dynamodb_endpoint is None and settings.wechat_base_url is None
 
@@ -59,3 +60,13 @@ def test_the_api_handler_does_not_import_without_a_stage():
     result = subprocess.run([sys.executable, "-c", "import app"], cwd=ROOT / "functions/api", env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "TONGXIN_STAGE" in result.stderr
+
+
+@pytest.mark.parametrize("secret", [None, "", "short", DEV_CHECKIN_SECRET, "k" * 40])
+def test_outside_dev_the_check_in_key_must_be_set_strong_and_its_own(secret):
+    env = dict(PROD)
+    env.pop("CHECKIN_SECRET")
+    if secret is not None:
+        env["CHECKIN_SECRET"] = secret  # "k" * 40 is the TOKEN_SECRET of PROD: one leaked key must not give both
+    with pytest.raises(ConfigurationError, match="CHECKIN_SECRET"):
+        load_settings(env)

@@ -115,6 +115,13 @@ def binary_response(data: bytes, content_type: str) -> Response:
                                                          "Cache-Control": "private, max-age=300"})
 
 
+def csv_response(data: bytes, filename: str) -> Response:
+    """A download (UTF-8 with a BOM, so Excel reads the Chinese); text, so API Gateway passes it as is."""
+    return Response(body=data.decode("utf-8"), status_code=200, headers={
+        "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store"})
+
+
 def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, body: type[Body] | None = None,
              query: type[Query] | None = None, status: int = 200, public: bool = False,
              produces: tuple[str, ...] = ("application/json",), errors: tuple[str, ...] = (),

@@ -93,6 +93,8 @@ def _success_response(route: Route) -> dict:
     for media_type in route.produces:
         if media_type.startswith("image/"):
             content[media_type] = {"schema": {"type": "string", "format": "binary"}}
+        elif media_type == "text/csv":
+            content[media_type] = {"schema": {"type": "string"}}
         elif route.response is not None:
             content[media_type] = {"schema": {"$ref": f"#/components/schemas/{response_model(route).__name__}"}}
         else:

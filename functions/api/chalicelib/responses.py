@@ -100,8 +100,15 @@ class GridTaskView(WishView):
     task: Literal["review", "overdue"]
 
 
+class SettleTaskView(Answer):
+    """A check-in left open past the check-out window, for the grid's worker to settle."""
+    task: Literal["settle_checkin"]
+    event: "RecordEventView"
+    attendance: "AttendanceView"
+
+
 class GridTaskPage(Answer):
-    items: list[GridTaskView]
+    items: list[GridTaskView | SettleTaskView]
     next_cursor: str | None
 
 
@@ -148,6 +155,17 @@ class EventStatsView(Answer):
     promotions: int = Field(description="候补递补次数")
     left: int = Field(description="取消报名次数")
     fill_rate: float | None = Field(description="已报名 / 名额；没有名额时为 null")
+    checked_in: int = Field(description="签到人次（含现场报名）")
+    walk_ins: int
+    no_show: int = Field(description="报名未到（活动结束 2 小时后统计）")
+    unsettled: int = Field(description="签到后未签退、尚未补录的人次")
+    attendance_rate: float | None = Field(description="签到 / 已报名")
+    no_show_rate: float | None = Field(description="缺席 / 已报名")
+
+
+class VolunteerHoursView(Answer):
+    by_month: dict[str, int] = Field(description="按签到月份（北京时间）计的志愿服务分钟数")
+    total_minutes: int
 
 
 class StatsView(Answer):
@@ -155,6 +173,7 @@ class StatsView(Answer):
     to: AwareDatetime
     wishes: WishStatsView
     events: EventStatsView
+    volunteer_hours: VolunteerHoursView
 
 
 # --- system ----------------------------------------------------------------------------------------
@@ -227,8 +246,82 @@ class RosterEntryView(Answer):
     position: int | None
     signed_at: AwareDatetime | None
     updated_at: AwareDatetime
+    checked_in_at: AwareDatetime | None
+    checked_out_at: AwareDatetime | None
+    minutes: int | None = Field(description="计入的服务时长（分钟），签退或补录后给出")
+    points: int | None
+    walk_in: bool = Field(description="现场扫码报名（未提前报名）")
 
 
 class RosterPage(Answer):
     items: list[RosterEntryView]
+    next_cursor: str | None
+
+
+
+# --- check-in ----------------------------------------------------------------------------------------
+
+class CheckinCodeView(Answer):
+    code: str = Field(description="二维码承载的文本（≤ 32 个字符），也是小程序码的 scene")
+    kind: Literal["rotating", "poster", "wxacode"]
+    valid_until: AwareDatetime | None = Field(description="动态码的失效时间；海报码为 null")
+
+
+class AdjustmentView(Answer):
+    by: PersonRef
+    at: AwareDatetime
+    minutes_before: int
+    minutes_after: int
+    points_before: int
+    points_after: int
+    reason: str
+
+
+class AttendanceView(Answer):
+    """``checkins.attendance.present``."""
+    event_id: str
+    user: PersonRef
+    status: Literal["checked_in", "checked_out", "unsettled", "no_show"]
+    checked_in_at: AwareDatetime | None
+    checked_out_at: AwareDatetime | None
+    minutes: int | None
+    points: int | None
+    walk_in: bool
+    adjustments: list[AdjustmentView] = Field(description="每次补录/更正：谁、何时、前后时长与积分、理由")
+
+
+class ScanView(Answer):
+    action: Literal["check_in", "check_out"]
+    attendance: AttendanceView
+
+
+class RecordEventView(Answer):
+    id: str
+    title: str | None
+    kind: EventKind | None
+    address: str | None
+    starts_at: AwareDatetime | None
+    ends_at: AwareDatetime | None
+    organiser: PersonRef
+
+
+class RecordItemView(AttendanceView):
+    event: RecordEventView
+
+
+class RecordTotals(Answer):
+    minutes: int
+    points: int
+    count: int = Field(description="计入时长（大于 0 分钟）的服务次数")
+
+
+class RecordTotalsView(Answer):
+    all_time: RecordTotals
+    this_year: RecordTotals
+
+
+class VolunteerRecordView(Answer):
+    """志愿服务记录 (民政部令第67号: name, content, place, time and duration, organiser)."""
+    totals: RecordTotalsView
+    items: list[RecordItemView]
     next_cursor: str | None

@@ -130,6 +130,11 @@ RosterStatus = Literal["signed", "waitlisted", "checked_in", "checked_out", "no_
 assert set(RosterStatus.__args__) == set(event_rules.ROSTER_ORDER)
 
 
+def _float(value):
+    # strict mode refuses ints for floats; 30 is as good a latitude as 30.0
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class Location(Body):
     address: SingleLine = Field(min_length=1, max_length=event_rules.ADDRESS_MAX)
     lat: float = Field(ge=-90, le=90, description="纬度（GCJ-02，微信定位所用）")
@@ -137,11 +142,7 @@ class Location(Body):
     radius_m: int = Field(event_rules.RADIUS_DEFAULT, ge=event_rules.RADIUS_MIN, le=event_rules.RADIUS_MAX,
                           description="签到范围（米）")
 
-    @field_validator("lat", "lng", mode="before")
-    @classmethod
-    def whole_numbers_too(cls, value):
-        # strict mode refuses ints for floats; 30 is as good a latitude as 30.0
-        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    _whole_numbers_too = field_validator("lat", "lng", mode="before")(_float)
 
 
 class EventBody(Body):
@@ -183,3 +184,30 @@ class EventListQuery(PageQuery):
 
 class RosterQuery(PageQuery):
     status: RosterStatus | None = None
+
+
+
+# --- check-in (签到/签退) ------------------------------------------------------------------------------
+
+class CheckinCodeQuery(Query):
+    kind: Literal["rotating", "poster", "wxacode"] = Field("rotating", description="rotating 屏幕动态码（30 秒一换，"
+                                                             "60 秒内有效）· poster 打印海报（需定位在范围内）· wxacode 小程序码")
+    format: Literal["json", "png", "svg"] = "json"
+
+
+class CheckinBody(Body):
+    code: str = Field(min_length=1, max_length=256, description="二维码中的签到码（或小程序码的 scene）；"
+                                                              "不是我们签发的码答 400 CODE_INVALID")
+    lat: float | None = Field(None, ge=-90, le=90, description="扫码时的纬度（海报签到码必填）")
+    lng: float | None = Field(None, ge=-180, le=180)
+
+    _whole_numbers_too = field_validator("lat", "lng", mode="before")(_float)
+
+
+class AdjustBody(Body):
+    minutes: int = Field(ge=0, le=event_rules.LONGEST.days * 24 * 60, description="更正后的服务时长（分钟），不超过活动时长")
+    reason: MultiLine = Field(min_length=1, max_length=event_rules.REASON_MAX)
+
+
+class MonthQuery(Query):
+    month: str = Field(pattern=r"^20\d\d-(0[1-9]|1[0-2])$", description="YYYY-MM（北京时间）")

@@ -85,6 +85,34 @@ class CapacityBelowSigned(Conflict):
     code, message = "CAPACITY_BELOW_SIGNED", "名额不能少于已报名人数"
 
 
+class CodeInvalid(DomainError):
+    status, code, message = 400, "CODE_INVALID", "签到码无效，请扫描现场的二维码"
+
+
+class CodeExpired(Conflict):
+    code, message = "CODE_EXPIRED", "签到码已过期，请扫描屏幕上的最新二维码"
+
+
+class OutsideTimeWindow(Conflict):
+    code, message = "OUTSIDE_TIME_WINDOW", "不在签到或签退时间内"
+
+
+class OutsideGeofence(Conflict):
+    code, message = "OUTSIDE_GEOFENCE", "您不在活动地点附近，请到现场扫码"
+
+
+class EventFull(Conflict):
+    code, message = "EVENT_FULL", "活动名额已满"
+
+
+class AlreadyCheckedIn(Conflict):
+    code, message = "ALREADY_CHECKED_IN", "您刚刚已签到，离开时再扫码签退"
+
+
+class AlreadyCheckedOut(Conflict):
+    code, message = "ALREADY_CHECKED_OUT", "您已签退"
+
+
 class AlreadyInCommunity(Conflict):
     code, message = "ALREADY_IN_COMMUNITY", "您已加入其他社区，如需更换请联系社区管理员"
 

@@ -23,6 +23,7 @@ RADIUS_MIN, RADIUS_MAX, RADIUS_DEFAULT = 50, 5000, 200
 START_MAX_AHEAD = timedelta(days=366)
 LONGEST = timedelta(days=31)  # a 招募令 may run for weeks; beyond a month it is a typo
 REMIND_BEFORE = timedelta(hours=24)
+CLOSE_AFTER_END = timedelta(hours=2)  # check-out is open this long after the end; then attendance is closed
 DUE_SHARDS = 4
 # Promotions in one transaction: two items each (the sign-up and its message) under DynamoDB's 100 items.
 PROMOTIONS_PER_TRANSACTION = 40
@@ -126,6 +127,18 @@ def roster_order(status: str, position: int | None, at: datetime) -> int:
     if status == SignupStatus.WAITLISTED.value:
         return int(position or 0)
     return int(at.timestamp() * 1000)
+
+
+def roster_sort(status: str, position: int | None, at: datetime) -> str:
+    """The whole roster in one order (sections in ``ROSTER_ORDER``, then as ``roster_order``): one Query walks it."""
+    section = ROSTER_ORDER.index(status) if status in ROSTER_ORDER else len(ROSTER_ORDER)
+    return f"{section}#{roster_order(status, position, at):015d}"
+
+
+def roster_fields(event_id: str, status: str, at: datetime, position: int | None = None) -> dict:
+    """The status and the roster's keys that go with it (every status change writes all of them)."""
+    return {"status": status, "roster_key": roster_key(event_id, status),
+            "roster_order": roster_order(status, position, at), "roster_sort": roster_sort(status, position, at)}
 
 
 def due_shard(event_id: str) -> str:

@@ -25,17 +25,33 @@ class _BalanceMoved(DomainError):
 
 
 def append(tx: Tx, *, user_id: str, balance_before: int, amount: int, source_key: str, kind: str, source: str,
-           note: str | None, community_id: str | None, duplicate_error: DomainError) -> LedgerEntryModel:
+           note: str | None, community_id: str | None, duplicate_error: DomainError,
+           also_user_actions: tuple = (), user_condition=None) -> LedgerEntryModel:
+    """``also_user_actions``: more changes to the user item (one transaction may touch an item once), e.g. the
+    volunteer minutes a check-out credits with its points; ``user_condition`` more conditions on it."""
     after = balance_after(balance_before, amount)
     entry = LedgerEntryModel(user_id, source_key, id=new_id("pt"), kind=kind, amount=amount, balance_after=after,
                              source=source, note=note, community_id=community_id, created_at=utcnow())
     tx.put(entry, condition=LedgerEntryModel.entry_key.does_not_exist(), error=duplicate_error)
-    actions = [UserModel.points_balance.set(after)]
+    actions = [UserModel.points_balance.set(after), *also_user_actions]
     if amount > 0:
         actions.append(UserModel.earned_total.add(amount))
-    tx.update(UserModel(user_id), actions, condition=UserModel.points_balance == balance_before,
-              error=_BalanceMoved())
+    condition = UserModel.points_balance == balance_before
+    tx.update(UserModel(user_id), actions, condition=condition if user_condition is None else condition & user_condition,
+              error=_moved_or(user_condition, user_id))
     return entry
+
+
+def _moved_or(user_condition, user_id: str):
+    """With only the balance as condition, its failure means the balance moved; with more, look at the user."""
+    if user_condition is None:
+        return _BalanceMoved()
+
+    def classify(current: UserModel | None) -> DomainError:
+        if current is None or current.status != "active":
+            return Unauthenticated("账号已注销，请重新登录")
+        return _BalanceMoved()
+    return classify
 
 
 def current_balance(user_id: str) -> int:

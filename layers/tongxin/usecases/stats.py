@@ -1,4 +1,4 @@
-"""Admin statistics (社区统计), one section per area: wishes, events.
+"""Admin statistics (社区统计), one section per area: wishes, events, volunteer hours.
 
 Read from counters that every change keeps in its own transaction (``counters.add``), bucketed by the Shanghai
 day and month the wish or event was created: one BatchGetItem of at most 74 buckets per area, the same cost for
@@ -8,19 +8,22 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ..adapters.dynamo import counters
+from ..adapters.dynamo import batch, counters
+from ..adapters.dynamo.models import CounterModel
 from ..domain import events as event_rules, wishes as wish_rules
 from ..domain.access import Principal, Role, require_role
 from ..domain.clock import to_api, utcnow
 from ..domain.errors import ValidationFailed
 from ..domain.stats import median_from_histogram, rate, window_buckets
 from ..domain.wishes import WishStatus as S
+from .checkins import attendance
 
 DEFAULT_WINDOW = timedelta(days=90)
 MAX_WINDOW = timedelta(days=366)
 FULFILLED = {S.FULFILLED.value, S.CONFIRMED.value}
 NOT_PUBLISHED = {S.PENDING_REVIEW.value, S.REJECTED.value}
-EVENT_COUNTS = ("published", "cancelled", "capacity", "signed", "signups", "waitlisted", "promotions", "left")
+EVENT_COUNTS = ("published", "cancelled", "capacity", "signed", "signups", "waitlisted", "promotions", "left",
+                "checked_in", "walk_ins", "no_show", "unsettled")
 
 
 def _window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
@@ -61,11 +64,24 @@ def event_stats(community_id: str, start: datetime, end: datetime) -> dict:
     sums = _group(counters.read_sums([event_rules.stats_key(community_id, b) for b in window_buckets(start, end)]),
                   "ev:")
     counted = {name: sums.get(name, 0) for name in EVENT_COUNTS}
-    return {**counted, "fill_rate": rate(counted["signed"], counted["capacity"])}
+    return {**counted, "fill_rate": rate(counted["signed"], counted["capacity"]),
+            "attendance_rate": rate(counted["checked_in"], counted["signed"]),
+            "no_show_rate": rate(counted["no_show"], counted["signed"])}
+
+
+def volunteer_hours(community_id: str, start: datetime, end: datetime) -> dict:
+    """Minutes credited to attendances checked in during each month of the window (one BatchGetItem)."""
+    months = attendance.month_names(start, end)
+    keys = {attendance.hours_key(community_id, month): month for month in months}
+    found = {item["key"]["S"]: int(item.get("m:minutes", {}).get("N", 0))
+             for item in batch.get_raw_many(CounterModel, list(keys))}
+    by_month = {month: found.get(key, 0) for key, month in keys.items() if found.get(key)}
+    return {"by_month": by_month, "total_minutes": sum(by_month.values())}
 
 
 def community_stats(principal: Principal, start: datetime | None, end: datetime | None) -> dict:
     grant = require_role(principal, Role.ADMIN)
     start, end = _window(start, end)
     return {"from": to_api(start), "to": to_api(end), "wishes": wish_stats(grant.community_id, start, end),
-            "events": event_stats(grant.community_id, start, end)}
+            "events": event_stats(grant.community_id, start, end),
+            "volunteer_hours": volunteer_hours(grant.community_id, start, end)}

@@ -71,9 +71,9 @@ def publish(principal: Principal, *, title: str, kind: str, starts_at: datetime,
                        waitlist_seq=0, promotions=0, points_per_hour=points_per_hour, allow_walk_ins=allow_walk_ins,
                        organiser_id=organiser.id, organiser_nickname=organiser.nickname or DEFAULT_NICKNAME,
                        created_at=now, updated_at=now)
-    due = rules.reminder_due(starts_at, None, now)
-    if due is not None:
-        event.due_shard, event.due_at = rules.due_shard(event.id), due
+    # The first scheduled step: the 24 h reminder, or (starting within the hour) closing attendance after the end.
+    event.due_shard = rules.due_shard(event.id)
+    event.due_at = rules.reminder_due(starts_at, None, now) or ends_at + rules.CLOSE_AFTER_END
     tx = check_grant(Tx(), grant).put(event, condition=EventModel.id.does_not_exist())
     if grid_id is not None:  # the grid exists in this community (an admin may name any id)
         tx.check(GridModel, grant.community_id, grid_id, condition=GridModel.id.exists(), error=GRID_UNKNOWN)

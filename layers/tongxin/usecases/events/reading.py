@@ -183,29 +183,24 @@ def present_entry(signup: SignupModel) -> dict:
         "position": int(signup.position) if signup.status == "waitlisted" and signup.position is not None else None,
         "signed_at": to_api(signup.signed_at),
         "updated_at": to_api(signup.updated_at),
+        "checked_in_at": to_api(signup.checked_in_at),
+        "checked_out_at": to_api(signup.checked_out_at),
+        "minutes": int(signup.minutes) if signup.minutes is not None else None,
+        "points": int(signup.points) if signup.points is not None else None,
+        "walk_in": bool(signup.walk_in),
     }
 
 
 def roster(principal: Principal, event_id: str, *, status: str | None, limit: int, cursor: str | None) -> dict:
-    """The organiser's roster: one section (``status``) or all of them in ``ROSTER_ORDER``, one Query per page
-    (the cursor says which section and where in it)."""
+    """The organiser's roster, one Query per page: the whole roster section after section in ``ROSTER_ORDER``
+    (signed, waitlisted by position, checked in, …), or one section (``status``)."""
     event = load(principal, event_id)
     organiser_grant(principal, event)
-    sections = [status] if status else list(rules.ROSTER_ORDER)
-    scope = f"roster:{event_id}:{status or '*'}"
-    position = paging.decode_cursor(cursor, scope) or {"section": sections[0], "key": None}
-    if position.get("section") not in sections:
-        raise paging.BAD_CURSOR
-    section = position["section"]
-    results = SignupModel.by_roster.query(rules.roster_key(event_id, section), last_evaluated_key=position.get("key"),
-                                          page_size=limit)
-    raw = next(results.page_iter, None) or {}
-    items = [present_entry(SignupModel.from_raw_data(item)) for item in raw.get("Items", [])]
-    following = sections.index(section) + 1
-    if results.page_iter.last_evaluated_key:
-        after = {"section": section, "key": results.page_iter.last_evaluated_key}
-    elif following < len(sections):
-        after = {"section": sections[following], "key": None}
+    if status:
+        def query(**kwargs):
+            return SignupModel.by_roster.query(rules.roster_key(event_id, status), **kwargs)
     else:
-        after = None
-    return {"items": items, "next_cursor": paging.encode_cursor(after, scope)}
+        def query(**kwargs):
+            return SignupModel.by_event.query(event_id, **kwargs)
+    return paging.page(query, limit, cursor, lambda items: [present_entry(s) for s in items],
+                       scope=f"roster:{event_id}:{status or '*'}", model=SignupModel)

@@ -86,10 +86,9 @@ def _message_data(event: EventModel, **extra: Any) -> dict:
 
 def _signup(event: EventModel, user_id: str, nickname: str, status: St, now: datetime,
             position: int | None = None) -> SignupModel:
-    return SignupModel(event.id, user_id, community_id=event.community_id, status=status.value, position=position,
+    return SignupModel(event.id, user_id, community_id=event.community_id, position=position,
                        nickname=nickname, event_starts_at=event.starts_at,
-                       roster_key=rules.roster_key(event.id, status.value),
-                       roster_order=rules.roster_order(status.value, position, now), mine_key=user_id,
+                       **rules.roster_fields(event.id, status.value, now, position), mine_key=user_id,
                        created_at=now, signed_at=now if status is St.SIGNED else None, updated_at=now)
 
 
@@ -164,13 +163,16 @@ class CandidateGone(DomainError):
     """The waitlisted person chosen has left or been promoted meanwhile (internal: try the next)."""
 
 
+def _set(fields: dict) -> list:
+    return [getattr(SignupModel, name).set(value) for name, value in fields.items()]
+
+
 def promote(tx: Tx, event: EventModel, candidate: SignupModel, now: datetime) -> None:
     """Add to ``tx``: ``candidate`` goes from the waitlist to signed (condition: still holding that ticket) and is
     told. The event's counters are the caller's to move."""
     tx.update(SignupModel(candidate.event_id, candidate.user_id), [
-        SignupModel.status.set(St.SIGNED.value), SignupModel.roster_key.set(rules.roster_key(event.id, St.SIGNED.value)),
-        SignupModel.roster_order.set(rules.roster_order(St.SIGNED.value, None, now)),
-        SignupModel.signed_at.set(now), SignupModel.promoted_at.set(now), SignupModel.updated_at.set(now)],
+        *_set(rules.roster_fields(event.id, St.SIGNED.value, now)), SignupModel.signed_at.set(now),
+        SignupModel.promoted_at.set(now), SignupModel.updated_at.set(now)],
         condition=(SignupModel.status == St.WAITLISTED.value) & (SignupModel.position == candidate.position),
         error=CandidateGone())
     notifications.enqueue(tx, kind="event_promoted", recipient_id=candidate.user_id, data=_message_data(event),
@@ -188,10 +190,8 @@ def _cancel_mine(tx: Tx, mine: SignupModel, now: datetime) -> None:
         return EventMoved()  # promoted (or signed up again) since it was read: give up what is held now
 
     tx.update(SignupModel(mine.event_id, mine.user_id), [
-        SignupModel.status.set(St.CANCELLED.value),
-        SignupModel.roster_key.set(rules.roster_key(mine.event_id, St.CANCELLED.value)),
-        SignupModel.roster_order.set(rules.roster_order(St.CANCELLED.value, None, now)),
-        SignupModel.mine_key.remove(), SignupModel.cancelled_at.set(now), SignupModel.updated_at.set(now)],
+        *_set(rules.roster_fields(mine.event_id, St.CANCELLED.value, now)), SignupModel.mine_key.remove(),
+        SignupModel.cancelled_at.set(now), SignupModel.updated_at.set(now)],
         condition=(SignupModel.status == mine.status) & _same_position(mine), error=refused)
 
 
@@ -277,8 +277,10 @@ def _left(event: EventModel, mine: SignupModel, changes: dict, manage: bool, now
 
 def next_due(event: EventModel, now: datetime, *, fill_needed: bool = False) -> list:
     """The actions that set (or clear) the event's next scheduled step: now when places are left to fill from
-    the waitlist, else the 24 h reminder (None once sent)."""
+    the waitlist, else the 24 h reminder, else closing its attendance 2 h after the end (none once closed)."""
     due = now if fill_needed else rules.reminder_due(event.starts_at, event.reminded_for, now)
+    if due is None and event.closed_at is None:
+        due = event.ends_at + rules.CLOSE_AFTER_END
     if (event.status or "open") != "open" or due is None:
         return [EventModel.due_shard.remove(), EventModel.due_at.remove()]
     return [EventModel.due_shard.set(rules.due_shard(event.id)), EventModel.due_at.set(due)]

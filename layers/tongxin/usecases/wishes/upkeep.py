@@ -1,5 +1,5 @@
-"""What keeps wishes moving without their author: the grid worker's task list, the scheduler's escalation (吹哨)
-and expiry, and what 注销 does to the wishes of a leaving user."""
+"""What keeps wishes moving without their author: a page of the grid worker's wish tasks, the scheduler's
+escalation (吹哨) and expiry, and what 注销 does to the wishes of a leaving user."""
 from __future__ import annotations
 
 import logging
@@ -8,11 +8,9 @@ from datetime import datetime
 from ...adapters.dynamo.models import WishModel
 from ...adapters.dynamo.tx import Tx
 from ...domain import wishes as rules
-from ...domain.access import Principal, Role, require_role
 from ...domain.clock import utcnow
 from ...domain.errors import DomainError
 from ...domain.wishes import WishStatus as S
-from .. import paging
 from .lifecycle import apply, cancel_step, notify, notify_grid, release_step, status_attributes, step
 from .reading import DELETED_NICKNAME, present
 
@@ -21,33 +19,17 @@ log = logging.getLogger(__name__)
 
 # --- grid tasks -----------------------------------------------------------------------------------------
 
-def grid_tasks(principal: Principal, *, limit: int = 20, cursor: str | None = None) -> dict:
-    """Wishes that need the caller as grid worker: to review, or unclaimed past due (吹哨), in the grids they work
-    now (``principal`` is read per request: a grid taken away drops out at once). One Query per page: the pages
-    walk the caller's grids one after the other, the cursor saying which grid and where in it."""
-    grant = require_role(principal, Role.GRID_WORKER)
-    grids = sorted(principal.grid_ids)
-    scope = f"grid-tasks:{principal.user_id}"
-    position = paging.decode_cursor(cursor, scope) or {"grid": grids[0], "key": None}
-    if position.get("grid") not in grids:  # the grid was taken away since that page
-        raise paging.BAD_CURSOR
-    grid_id = position["grid"]
-    results = WishModel.by_grid_task.query(rules.grid_task_key(grant.community_id, grid_id), scan_index_forward=False,
-                                           last_evaluated_key=position.get("key"), page_size=limit)
+def grid_task_page(community_id: str, grid_id: str, start_key: dict | None, limit: int) -> tuple[list, dict | None]:
+    """One page (one Query) of the wishes that need a grid's worker: to review, or unclaimed past due (吹哨)."""
+    results = WishModel.by_grid_task.query(rules.grid_task_key(community_id, grid_id), scan_index_forward=False,
+                                           last_evaluated_key=start_key, page_size=limit)
     raw = next(results.page_iter, None) or {}
     items = []
     for wish in (WishModel.from_raw_data(item) for item in raw.get("Items", [])):
         item = present(wish, contact_visible=True)
         item["task"] = "review" if wish.status == S.PENDING_REVIEW.value else "overdue"
         items.append(item)
-    following = grids.index(grid_id) + 1
-    if results.page_iter.last_evaluated_key:
-        after = {"grid": grid_id, "key": results.page_iter.last_evaluated_key}
-    elif following < len(grids):
-        after = {"grid": grids[following], "key": None}
-    else:
-        after = None
-    return {"items": items, "next_cursor": paging.encode_cursor(after, scope)}
+    return items, results.page_iter.last_evaluated_key
 
 
 # --- the scheduler -------------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ class EventModel(BaseModel):
     cancel_reason = UnicodeAttribute(null=True)
     cancelled_at = UTCDateTimeAttribute(null=True)
     reminded_for = UTCDateTimeAttribute(null=True)  # the start time the 24 h reminder was sent for
+    closed_at = UTCDateTimeAttribute(null=True)  # attendance closed (2 h after the end): no-shows, unsettled
     due_shard = UnicodeAttribute(null=True)
     due_at = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
@@ -87,8 +88,45 @@ class SignupsByRoster(GlobalSecondaryIndex):
     roster_order = NumberAttribute(range_key=True)
 
 
+class SignupsByAttendee(GlobalSecondaryIndex):
+    """Sparse: a user's attendances (checked in at least once), newest first: the 志愿服务记录."""
+    class Meta:
+        index_name = "by_attendee"
+        projection = AllProjection()
+    attendee_key = UnicodeAttribute(hash_key=True)
+    attended_at = UTCDateTimeAttribute(range_key=True)
+
+
+class SignupsByMonth(GlobalSecondaryIndex):
+    """Sparse: a community's attendances by the month (Asia/Shanghai) of check-in: the monthly hours export."""
+    class Meta:
+        index_name = "by_month"
+        projection = AllProjection()
+    month_key = UnicodeAttribute(hash_key=True)  # <community>#YYYY-MM
+    attended_at = UTCDateTimeAttribute(range_key=True)
+
+
+class SignupsBySettleTask(GlobalSecondaryIndex):
+    """Sparse: unsettled attendances (a check-out forgotten) of a grid's events, for its workers to settle."""
+    class Meta:
+        index_name = "by_settle_task"
+        projection = AllProjection()
+    settle_task = UnicodeAttribute(hash_key=True)  # <community>#<grid>
+    attended_at = UTCDateTimeAttribute(range_key=True)
+
+
+class SignupsByEvent(GlobalSecondaryIndex):
+    """The whole roster of an event, section after section (``roster_sort``): the organiser's default view."""
+    class Meta:
+        index_name = "by_event"
+        projection = AllProjection()
+    event_id = UnicodeAttribute(hash_key=True)
+    roster_sort = UnicodeAttribute(range_key=True)
+
+
 class SignupModel(BaseModel):
-    """One user's sign-up for one event: signed | waitlisted | cancelled (check-in adds its states)."""
+    """One user's sign-up for one event and, once they scan, their attendance (签到/签退):
+    signed | waitlisted | cancelled | checked_in | checked_out | unsettled | no_show."""
     TABLE = "signups"
 
     class Meta(BaseModel.Meta):
@@ -104,12 +142,38 @@ class SignupModel(BaseModel):
     event_starts_at = UTCDateTimeAttribute()
     roster_key = UnicodeAttribute()
     roster_order = NumberAttribute()
+    roster_sort = UnicodeAttribute(null=True)
     mine_key = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     signed_at = UTCDateTimeAttribute(null=True)
     promoted_at = UTCDateTimeAttribute(null=True)
     cancelled_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
+    # Attendance. What a 志愿服务记录 must show (民政部令第67号: name, content, place, time, duration, organiser) is
+    # copied at check-in, so the record and the export are read from these items alone.
+    checked_in_at = UTCDateTimeAttribute(null=True)
+    # When the attendance counts (its month, its year): the check-in, or the start for a no-show credited later.
+    attended_at = UTCDateTimeAttribute(null=True)
+    checked_out_at = UTCDateTimeAttribute(null=True)
+    minutes = NumberAttribute(null=True)
+    points = NumberAttribute(null=True)
+    walk_in = BooleanAttribute(null=True)
+    adjustments = JSONAttribute(null=True)  # the audit of every adjustment: by, at, before, after, reason
+    attendee_name = UnicodeAttribute(null=True)
+    event_title = UnicodeAttribute(null=True)
+    event_kind = UnicodeAttribute(null=True)
+    event_address = UnicodeAttribute(null=True)
+    event_ends_at = UTCDateTimeAttribute(null=True)
+    organiser_id = UnicodeAttribute(null=True)
+    organiser_nickname = UnicodeAttribute(null=True)
+    grid_id = UnicodeAttribute(null=True)
+    attendee_key = UnicodeAttribute(null=True)
+    month_key = UnicodeAttribute(null=True)
+    settle_task = UnicodeAttribute(null=True)
 
     by_user = SignupsByUser()
     by_roster = SignupsByRoster()
+    by_event = SignupsByEvent()
+    by_attendee = SignupsByAttendee()
+    by_month = SignupsByMonth()
+    by_settle_task = SignupsBySettleTask()

@@ -1,0 +1,365 @@
+"""Check-in and check-out under contention, on the real local stack over HTTP (issue 9): 8 concurrent check-out
+scans by one volunteer → one check-out, one ledger entry, the minutes credited once; 200 volunteers checking in
+and out (two scans at once each time) → every attendance credited once, minutes clipped to the event's window,
+balance == sum(ledger) for every one of them. No answer is a 5xx.
+
+The stack is another process: its clock cannot be moved from here (``tongxin.domain.clock.travel`` moves only
+this process's), and the API refuses to publish an event that has started or to sign anyone up once it has. So
+the state "an event that started an hour ago, and people signed up for it or checked in before its start" is
+arranged by writing items in the stack's DynamoDB, in the shape the API writes them (models/events.py, the
+sign-up of ``usecases/events/signups._signup`` and the fields ``usecases/checkins/scanning`` adds at check-in).
+Everything measured is then done over HTTP.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+from pynamodb.attributes import UTCDateTimeAttribute
+
+from tests.stack import Client, start_stack
+from tongxin.adapters.dynamo.models import EventModel, SignupModel
+from tongxin.domain import events as event_rules
+
+pytestmark = pytest.mark.slow
+
+SHANGHAI = timezone(timedelta(hours=8))
+POINTS_PER_HOUR = 10
+SCANS = 8  # concurrent check-out scans by one volunteer
+# 200 volunteers, not the 300 first planned: with 300 the run took 96 s on 2 cores (300 volunteers registered over
+# HTTP in 22 s, 600 check-in scans in 34 s, 600 check-out scans in 47 s: the embedded DynamoDB's transactions copy
+# the tables they touch, so a scan costs more as they grow), and stopping the stack (it saves its tables) 28 s
+# more. With 200 the test takes about 53 s, under the 60 s asked for.
+VOLUNTEERS = 200
+CLIENTS = 8  # concurrent HTTP clients of the many-volunteer run
+DATES = UTCDateTimeAttribute()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    running = start_stack(tmp_path_factory.mktemp("stack") / "stack.log")
+    yield running
+    # Stopping saves every table (as a developer's Ctrl-C does): after hundreds of users that takes tens of
+    # seconds on a busy 2-core machine, which is not what this module measures.
+    running.stop(timeout=180)
+
+
+def _in_parallel(calls):
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def _volunteer(stack, name) -> Client:
+    client = Client(stack.api_url).login(name)
+    client.adopt(client.call("POST", "/v1/me/community", {"invite": "DEMOGRID1"}))
+    return client.adopt(client.call("POST", "/v1/me/volunteer", {"real_name": "签到志愿者"}))
+
+
+def _twin(client: Client, session: requests.Session | None = None) -> Client:
+    """The same person on another HTTP session (a requests.Session is not shared between threads)."""
+    twin = Client(client.base, session)
+    twin.token, twin.user = client.token, client.user
+    return twin
+
+
+_threads = threading.local()
+
+
+def _thread_session() -> requests.Session:
+    """One HTTP session per worker thread (its connection kept alive), whoever it calls for."""
+    if not hasattr(_threads, "session"):
+        _threads.session = requests.Session()
+    return _threads.session
+
+
+def _error(resp) -> str:
+    return resp.json().get("error", {}).get("code", "") if resp.status_code >= 400 else ""
+
+
+def _summary(results) -> dict:
+    return dict(Counter(f"{r.status_code} {_error(r)}".strip() for r in results))
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _whole_second(moment: datetime) -> datetime:
+    return moment.replace(microsecond=0)
+
+
+# --- arranging state the API cannot make (the stack is another process; see the module's docstring) ---------
+
+def _event_started_an_hour_ago(stack, admin: Client, title: str, capacity: int) -> EventModel:
+    """Publish an event over HTTP (the organiser, the location, the counters as the API makes them), then move its
+    times in the stack's DynamoDB: started 1 h ago, ends in 1 h. The API refuses a start in the past, so the move
+    is a write of the stored item, as the scheduler would find it (due: closing attendance 2 h after the end)."""
+    later = (datetime.now(SHANGHAI) + timedelta(days=2)).replace(microsecond=0)
+    published = admin.call("POST", "/v1/events", {
+        "title": title, "kind": "volunteer_service", "capacity": capacity, "points_per_hour": POINTS_PER_HOUR,
+        "starts_at": later.isoformat(), "ends_at": (later + timedelta(hours=2)).isoformat(),
+        "location": {"address": "同心社区服务中心", "lat": 30.0, "lng": 103.8, "radius_m": 200},
+        "description": "签到并发测试"})
+    assert published.status_code == 201, published.text
+    event_id = published.json()["id"]
+    now = _whole_second(datetime.now(timezone.utc))
+    starts, ends = now - timedelta(hours=1), now + timedelta(hours=1)
+    times = {"starts_at": starts, "ends_at": ends, "signup_deadline": starts, "signup_closes_at": starts,
+             "due_at": ends + event_rules.CLOSE_AFTER_END}
+    stack.dynamodb().update_item(
+        TableName=stack.table("events"), Key={"id": {"S": event_id}},
+        UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in times),
+        ExpressionAttributeNames={f"#{name}": name for name in times},
+        ExpressionAttributeValues={f":{name}": {"S": DATES.serialize(value)} for name, value in times.items()},
+        ConditionExpression="attribute_exists(id)")
+    return _stored_event(stack, event_id)
+
+
+def _stored_event(stack, event_id: str) -> EventModel:
+    item = stack.dynamodb().get_item(TableName=stack.table("events"), Key={"id": {"S": event_id}},
+                                     ConsistentRead=True)["Item"]
+    return EventModel.from_raw_data(item)
+
+
+def _signup_item(event: EventModel, person: Client, status: str, at: datetime) -> dict:
+    """A sign-up as ``signups._signup`` writes it (signed at ``at``, before the start); for ``checked_in`` also the
+    fields ``scanning.check_in`` sets, checked in at ``at``."""
+    fields = dict(event_rules.roster_fields(event.id, status, at))
+    if status == "checked_in":
+        fields.update(
+            checked_in_at=at, attended_at=at, attendee_key=person.user["id"], attendee_name="签到志愿者",
+            month_key=f"{event.community_id}#{at.astimezone(SHANGHAI):%Y-%m}", event_title=event.title,
+            event_kind=event.kind, event_address=(event.location or {}).get("address"), event_ends_at=event.ends_at,
+            organiser_id=event.organiser_id, organiser_nickname=event.organiser_nickname, grid_id=event.grid_id)
+    signed_at = min(at, event.starts_at - timedelta(days=1))
+    signup = SignupModel(event.id, person.user["id"], community_id=event.community_id, position=None,
+                         nickname=person.user.get("nickname"), event_starts_at=event.starts_at,
+                         mine_key=person.user["id"], created_at=signed_at, signed_at=signed_at, updated_at=at,
+                         **fields)
+    return signup.serialize()
+
+
+def _write_signups(stack, event: EventModel, items: list[dict]) -> None:
+    """Put the sign-ups and count them on the event (signed_count), as a sign-up's transaction would."""
+    client = stack.dynamodb()
+    for start in range(0, len(items), 25):
+        batch = [{"PutRequest": {"Item": item}} for item in items[start:start + 25]]
+        pending = {stack.table("signups"): batch}
+        while pending:
+            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or None
+    client.update_item(TableName=stack.table("events"), Key={"id": {"S": event.id}},
+                       UpdateExpression="ADD signed_count :n", ExpressionAttributeValues={":n": {"N": str(len(items))}})
+
+
+def _move_check_in(stack, event_id: str, user_id: str, at: datetime) -> None:
+    """The check-in happened at ``at`` (the double-scan guard refuses a check-out within 2 minutes of the check-in,
+    and this process cannot wait an hour or move the stack's clock): rewrite the time the check-in stored."""
+    stamp = {"S": DATES.serialize(at)}
+    stack.dynamodb().update_item(
+        TableName=stack.table("signups"), Key={"event_id": {"S": event_id}, "user_id": {"S": user_id}},
+        UpdateExpression="SET checked_in_at = :at, attended_at = :at",
+        ConditionExpression="#s = :in", ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":at": stamp, ":in": {"S": "checked_in"}})
+
+
+# --- reading what was stored -------------------------------------------------------------------------------
+
+def _ledger(stack, user_id: str) -> list[dict]:
+    client, items, start = stack.dynamodb(), [], None
+    while True:
+        page = client.query(TableName=stack.table("ledger"), KeyConditionExpression="user_id = :u",
+                            ExpressionAttributeValues={":u": {"S": user_id}}, ConsistentRead=True,
+                            **({"ExclusiveStartKey": start} if start else {}))
+        items += page["Items"]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return items
+
+
+def _stored_signup(stack, event_id: str, user_id: str) -> dict:
+    return stack.dynamodb().get_item(TableName=stack.table("signups"),
+                                     Key={"event_id": {"S": event_id}, "user_id": {"S": user_id}},
+                                     ConsistentRead=True)["Item"]
+
+
+class RotatingCode:
+    """The organiser's screen: the current rotating code, fetched again over HTTP when it has under 15 s left."""
+
+    def __init__(self, organiser: Client, event_id: str):
+        self.organiser, self.event_id, self.lock = organiser, event_id, threading.Lock()
+        self.code, self.valid_until, self.fetched = None, datetime.min.replace(tzinfo=timezone.utc), 0
+
+    def __call__(self) -> str:
+        with self.lock:
+            if self.valid_until - datetime.now(timezone.utc) < timedelta(seconds=15):
+                resp = self.organiser.call("GET", f"/v1/events/{self.event_id}/qrcode?format=json")
+                assert resp.status_code == 200, resp.text
+                shown = resp.json()
+                assert shown["kind"] == "rotating" and shown["valid_until"], shown
+                self.code, self.valid_until = shown["code"], _parse(shown["valid_until"])
+                self.fetched += 1
+            return self.code
+
+
+def _expected_minutes(checked_in_at: datetime, checked_out_at: datetime, event: EventModel) -> int:
+    """Whole minutes of [in, out] ∩ [start, end] (the times are whole seconds: flooring the answered check-out
+    time, which drops the server's microseconds, floors to the same minute)."""
+    overlap = min(checked_out_at, event.ends_at) - max(checked_in_at, event.starts_at)
+    return max(0, int(overlap.total_seconds()) // 60)
+
+
+# --- (a) one volunteer, 8 check-out scans at once ----------------------------------------------------------
+
+def test_eight_concurrent_check_out_scans_credit_once(stack):
+    run = uuid.uuid4().hex[:6]
+    admin = Client(stack.api_url).login("admin")
+    volunteer = _volunteer(stack, f"checkout{run}")
+    uid = volunteer.user["id"]
+    event = _event_started_an_hour_ago(stack, admin, "并发签退：楼道清洁", capacity=10)
+    # Checked in 61 minutes ago, a minute before the start: the minute before the start is not credited.
+    checked_in_at = event.starts_at - timedelta(minutes=1)
+    assert checked_in_at < event.starts_at
+    _write_signups(stack, event, [_signup_item(event, volunteer, "checked_in", checked_in_at)])
+    me = volunteer.call("GET", "/v1/me").json()
+    assert (me["volunteer_minutes"], me["points_balance"]) == (0, 0), me
+
+    code = RotatingCode(admin, event.id)()
+    scanners = [_twin(volunteer) for _ in range(SCANS)]
+    results = _in_parallel([lambda s=s: s.call("POST", "/v1/checkins", {"code": code}) for s in scanners])
+
+    summary = _summary(results)
+    assert all(r.status_code < 500 for r in results), summary
+    assert summary == {"200": 1, "409 ALREADY_CHECKED_OUT": SCANS - 1}, summary
+    answer = next(r.json() for r in results if r.status_code == 200)
+    assert answer["action"] == "check_out", answer
+    attendance = answer["attendance"]
+    assert (attendance["event_id"], attendance["user"]["id"], attendance["status"]) == (event.id, uid, "checked_out")
+    assert _parse(attendance["checked_in_at"]) == checked_in_at
+    checked_out_at = _parse(attendance["checked_out_at"])
+    minutes = _expected_minutes(checked_in_at, checked_out_at, event)
+    assert 60 <= minutes <= 61, (minutes, attendance)  # the start was an hour ago, give or take the test's seconds
+    assert attendance["minutes"] == minutes, (attendance, minutes)
+    assert attendance["minutes"] < int((checked_out_at - checked_in_at).total_seconds()) // 60  # clipped at start
+    assert attendance["points"] == minutes * POINTS_PER_HOUR // 60, attendance
+
+    # One ledger entry for the check-out; the balance is the sum of the ledger; the minutes are credited once.
+    ledger = _ledger(stack, uid)
+    checkouts = [item for item in ledger if item["source"]["S"] == f"checkout:{event.id}"]
+    assert len(checkouts) == 1, ledger
+    assert checkouts[0]["kind"]["S"] == "volunteer" and int(checkouts[0]["amount"]["N"]) == attendance["points"]
+    me = volunteer.call("GET", "/v1/me").json()
+    assert me["volunteer_minutes"] == minutes, me
+    assert me["points_balance"] == sum(int(item["amount"]["N"]) for item in ledger) == attendance["points"], me
+    record = volunteer.call("GET", "/v1/me/volunteer-record").json()  # (no passbook route yet: GET /v1/me/points)
+    assert record["totals"]["all_time"] == {"minutes": minutes, "points": attendance["points"], "count": 1}, record
+    assert [(i["event"]["id"], i["status"], i["minutes"]) for i in record["items"]] == \
+        [(event.id, "checked_out", minutes)], record
+    stored = _stored_signup(stack, event.id, uid)
+    assert (stored["status"]["S"], int(stored["minutes"]["N"]), int(stored["points"]["N"])) == \
+        ("checked_out", minutes, attendance["points"])
+
+    # A later scan, with a fresh code, changes nothing.
+    again = volunteer.call("POST", "/v1/checkins", {"code": RotatingCode(admin, event.id)()})
+    assert (again.status_code, _error(again)) == (409, "ALREADY_CHECKED_OUT"), again.text
+    assert volunteer.call("GET", "/v1/me").json()["volunteer_minutes"] == minutes
+
+
+# --- (b) 200 volunteers check in and out, every scan sent twice at once ------------------------------------
+
+def _scan_twice_each(people: list[Client], code: RotatingCode) -> dict[str, list]:
+    """Every person scans twice, the two scans on two of the ``CLIENTS`` threads at the same moment (their tasks
+    are adjacent): the answers by user id."""
+    tasks = [person for person in people for _ in range(2)]
+
+    def scan(person: Client):
+        return person.user["id"], _twin(person, _thread_session()).call("POST", "/v1/checkins", {"code": code()})
+
+    answers = defaultdict(list)
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        for user_id, resp in pool.map(scan, tasks):
+            answers[user_id].append(resp)
+    return answers
+
+
+def test_two_hundred_volunteers_check_in_and_out_and_each_is_credited_once(stack):
+    started = time.monotonic()
+    run = uuid.uuid4().hex[:6]
+    admin = Client(stack.api_url).login("admin")
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        people = list(pool.map(lambda i: _volunteer(stack, f"attend{run}-{i}"), range(VOLUNTEERS)))
+    event = _event_started_an_hour_ago(stack, admin, "两百人签到签退：社区义诊", capacity=VOLUNTEERS)
+    # Signed up before the start (the API takes no sign-up once the event has started: written).
+    _write_signups(stack, event, [_signup_item(event, p, "signed", event.starts_at - timedelta(days=1))
+                                  for p in people])
+    code = RotatingCode(admin, event.id)
+    ids = [p.user["id"] for p in people]
+
+    # --- check in: one check-in each; the second scan at the same moment is a double scan ----------------------
+    checked_in = _scan_twice_each(people, code)
+    every = [resp for answers in checked_in.values() for resp in answers]
+    assert all(r.status_code < 500 for r in every), _summary(every)
+    assert _summary(every) == {"200": VOLUNTEERS, "409 ALREADY_CHECKED_IN": VOLUNTEERS}, _summary(every)
+    for uid in ids:
+        ok = [r.json() for r in checked_in[uid] if r.status_code == 200]
+        assert len(ok) == 1 and ok[0]["action"] == "check_in", (uid, [r.text[:200] for r in checked_in[uid]])
+        assert (ok[0]["attendance"]["user"]["id"], ok[0]["attendance"]["status"]) == (uid, "checked_in")
+
+    # --- an hour passes: half checked in a minute before the start (clipped there), half 20-49 minutes ago -------
+    now = _whole_second(datetime.now(timezone.utc))
+    arrived = {uid: event.starts_at - timedelta(minutes=1) if index % 2 == 0
+               else now - timedelta(minutes=20 + index % 30) for index, uid in enumerate(ids)}
+    assert all(moment > event.starts_at for index, moment in enumerate(arrived.values()) if index % 2)
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        list(pool.map(lambda uid: _move_check_in(stack, event.id, uid, arrived[uid]), ids))
+
+    # --- check out: one check-out each; the second scan at the same moment is refused ---------------------------
+    checked_out = _scan_twice_each(people, code)
+    every = [resp for answers in checked_out.values() for resp in answers]
+    assert all(r.status_code < 500 for r in every), _summary(every)
+    assert _summary(every) == {"200": VOLUNTEERS, "409 ALREADY_CHECKED_OUT": VOLUNTEERS}, _summary(every)
+
+    credited = {}
+    clipped = 0
+    for uid in ids:
+        ok = [r.json() for r in checked_out[uid] if r.status_code == 200]
+        assert len(ok) == 1 and ok[0]["action"] == "check_out", (uid, [r.text[:200] for r in checked_out[uid]])
+        attendance = ok[0]["attendance"]
+        assert _parse(attendance["checked_in_at"]) == arrived[uid], (attendance, arrived[uid])
+        out = _parse(attendance["checked_out_at"])
+        minutes = _expected_minutes(arrived[uid], out, event)
+        assert (attendance["status"], attendance["minutes"], attendance["points"]) == \
+            ("checked_out", minutes, minutes * POINTS_PER_HOUR // 60), (attendance, minutes)
+        if arrived[uid] < event.starts_at:  # the minute before the start is not credited
+            clipped += 1
+            assert minutes < int((out - arrived[uid]).total_seconds()) // 60, (attendance, minutes)
+        credited[uid] = attendance
+    assert clipped == (VOLUNTEERS + 1) // 2
+
+    # --- what was stored, and what each volunteer sees: credited once, balance == sum(ledger) -------------------
+    def check(person: Client) -> None:
+        uid, attendance = person.user["id"], credited[person.user["id"]]
+        ledger = _ledger(stack, uid)
+        checkouts = [item for item in ledger if item["source"]["S"] == f"checkout:{event.id}"]
+        assert [int(item["amount"]["N"]) for item in checkouts] == [attendance["points"]], (uid, ledger)
+        me = _twin(person, _thread_session()).call("GET", "/v1/me").json()
+        assert me["points_balance"] == sum(int(item["amount"]["N"]) for item in ledger), (uid, me, ledger)
+        assert me["volunteer_minutes"] == attendance["minutes"], (uid, me, attendance)
+        stored = _stored_signup(stack, event.id, uid)
+        assert (stored["status"]["S"], int(stored["minutes"]["N"])) == ("checked_out", attendance["minutes"])
+
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        list(pool.map(check, people))
+    print(f"{VOLUNTEERS} volunteers checked in and out in {time.monotonic() - started:.1f} s "
+          f"({code.fetched} rotating codes fetched)")
