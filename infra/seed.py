@@ -13,10 +13,11 @@ from pynamodb.expressions.operand import Path, Value
 
 from tongxin.adapters.dynamo.models import (
     CommunityModel, CounterModel, EventModel, GoodsModel, GridModel, IdentityModel, InviteModel, LedgerEntryModel,
-    StoreModel, UserModel,
+    ScoreModel, StoreModel, UserModel,
 )
 from tongxin.domain import events as event_rules
 from tongxin.domain.clock import utcnow
+from tongxin.domain.points import boards_for
 
 COMMUNITY_ID = "c_demo"
 GRID_IDS = ("g_demo1", "g_demo2")
@@ -59,10 +60,12 @@ def seed() -> dict:
                      community_id=COMMUNITY_ID, created_at=now).save()
     UserModel("u_demo_res1").update(actions=[UserModel.points_balance.set(RES1_POINTS),
                                              UserModel.earned_total.set(RES1_POINTS)])
+    for board in boards_for("points", COMMUNITY_ID, "g_demo1", now):  # and on the leaderboards, as a credit is
+        ScoreModel(board, "u_demo_res1", score=RES1_POINTS).save()
     StoreModel(COMMUNITY_ID, STORE_ID, name="同心积分超市", address="社区服务中心一楼", created_at=now).save()
     for index, (name, price, stock, limit) in enumerate(
             [("洗衣液", 50, 30, 2), ("大米 5kg", 120, 10, 1), ("毛巾", 20, 100, 5), ("保温杯", 80, 3, 1)], start=1):
-        GoodsModel(STORE_ID, f"goods_demo{index}", community_id=COMMUNITY_ID, name=name, price_points=price,
+        GoodsModel(f"goods_demo{index}", store_id=STORE_ID, community_id=COMMUNITY_ID, name=name, price_points=price,
                    stock=stock, per_user_limit=limit, on_shelf=True, created_at=now).save()
     day = timedelta(days=1)
     # (id, title, kind, start, capacity, points per hour, organiser, grid): real events of the model, open for

@@ -38,9 +38,9 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
                                                        why="a mini-program code (format=wxacode)"),
     ("POST", "/v1/wishes/{wish_id}/confirm"): Budget(reads=3, writes=1,
                                                      why="a credit reads the claimer's balance (ledger balance_after)"),
-    ("GET", "/v1/admin/stats"): Budget(reads=4, writes=0,
+    ("GET", "/v1/admin/stats"): Budget(reads=5, writes=0,
                                        why="one BatchGetItem of counters per area (wishes, events, volunteer "
-                                           "hours), 74 at most each"),
+                                           "hours, points), 74 at most each"),
     ("GET", "/v1/me/volunteer-record"): Budget(reads=3, writes=0, why="my totals: one BatchGetItem of two counters"),
     ("GET", "/v1/admin/exports/volunteer-hours"): Budget(reads=12, writes=0,
                                                          why="the month's attendances, one Query per 1 MB page"),
@@ -59,8 +59,18 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
     ("PATCH", "/v1/events/{event_id}"): Budget(reads=3, writes=2,
                                                why="the first waitlisted (a Query) when capacity is raised; past "
                                                    "40 promotions a second transaction"),
-    ("DELETE", "/v1/me"): Budget(reads=4, writes=60,
-                                 why="注销 walks the user's wishes: one write per wish touched, then the account"),
+    ("DELETE", "/v1/me"): Budget(reads=12, writes=60,
+                                 why="注销 walks the user's wishes and pending redemptions (a Query, and the "
+                                     "balance for each refund): one write per item touched, then the account"),
+    ("POST", "/v1/points/awards/{award_id}/reverse"): Budget(
+        reads=3, writes=1, why="the award, and the awarded user's balance (ledger balance_after)"),
+    ("GET", "/v1/leaderboard"): Budget(reads=3, writes=0,
+                                       why="the board's top 50 (a Query), then their names and my score (one BatchGetItem)"),
+    ("GET", "/v1/stores/{store_id}/goods"): Budget(reads=3, writes=0,
+                                                   why="the store, so another community's is 404, not an empty shelf"),
+    ("GET", "/v1/stores/{store_id}/redemptions"): Budget(
+        reads=3, writes=0, why="the store, so another community's is 404, not an empty queue"),
+    ("POST", "/v1/redemptions/verify"): Budget(reads=3, writes=1, why="the pickup code, then its redemption"),
 }
 
 

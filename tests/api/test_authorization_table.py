@@ -26,9 +26,11 @@ EVENT = {"title": "表格活动", "kind": "activity", "capacity": 50,
          "location": {"address": "服务中心", "lat": 30.0, "lng": 103.8, "radius_m": 200}}
 
 
-def row(allowed: set[str], *, outsider: str = "nic", other_admin: str = "ok", public: bool = False) -> dict:
-    """Expected outcome per role: ``allowed`` → ok, other members → 403."""
-    cells = {role: ("ok" if role in allowed else "403") for role in MEMBERS}
+def row(allowed: set[str], *, outsider: str = "nic", other_admin: str = "ok", public: bool = False,
+        denied: str = "403") -> dict:
+    """Expected outcome per role: ``allowed`` → ok, other members → ``denied`` (403, or 404 where the thing is
+    private to some)."""
+    cells = {role: ("ok" if role in allowed else denied) for role in MEMBERS}
     cells["anonymous"] = "ok" if public else "401"
     cells["outsider"] = "ok" if "outsider" in allowed else outsider
     cells["other_admin"] = other_admin
@@ -93,6 +95,30 @@ TABLE = {
                                                                    row({"admin", "grid_worker"}, other_admin="404")),
     ("GET", "/v1/me/volunteer-record"): (None, None, row(USERS)),
     ("GET", "/v1/admin/exports/volunteer-hours"): (None, None, row({"admin"})),
+    # 积分: awards by an admin or the grid's workers (the target lives in grid 0); the reversal is the admins'.
+    ("POST", "/v1/points/awards"): (None, "award", row({"admin", "grid_worker"}, other_admin="403")),
+    ("POST", "/v1/points/awards/{award_id}/reverse"): ("award", {"reason": "发错了"}, row({"admin"}, other_admin="404")),
+    ("GET", "/v1/me/points"): (None, None, row(USERS)),
+    ("GET", "/v1/leaderboard"): (None, None, row(MEMBERS)),
+    # 积分超市: anyone of the community shops; admins run it; the store's keeper keeps its shelf and counter.
+    ("GET", "/v1/stores"): (None, None, row(MEMBERS)),
+    ("POST", "/v1/stores"): (None, {"name": "表格新超市"}, row({"admin"})),
+    ("GET", "/v1/stores/{store_id}/goods"): (None, None, row(MEMBERS, other_admin="404")),
+    ("POST", "/v1/stores/{store_id}/goods"): (None, {"name": "表格商品", "price_points": 1, "stock": 5},
+                                              row({"admin"}, other_admin="404")),
+    ("PATCH", "/v1/goods/{goods_id}"): ("goods", {"restock": 1}, row({"admin", "store_keeper"}, other_admin="404")),
+    ("POST", "/v1/redemptions"): (None, "redeem", row(MEMBERS, other_admin="404")),
+    ("GET", "/v1/redemptions/mine"): (None, None, row(MEMBERS)),
+    # A redemption is its owner's (the author here) and the store's staff's; to anyone else it does not exist.
+    ("GET", "/v1/redemptions/{redemption_id}"): ("redemption", None,
+                                                 row({"author", "admin", "store_keeper"}, denied="404",
+                                                     other_admin="404")),
+    ("POST", "/v1/redemptions/{redemption_id}/cancel"): ("redemption", None,
+                                                         row({"author"}, denied="404", other_admin="404")),
+    ("GET", "/v1/redemptions/{redemption_id}/qrcode"): ("redemption", None,
+                                                        row({"author"}, denied="404", other_admin="404")),
+    ("POST", "/v1/redemptions/verify"): (None, "pickup", row({"admin", "store_keeper"}, other_admin="404")),
+    ("GET", "/v1/stores/{store_id}/redemptions"): (None, None, row({"admin", "store_keeper"}, other_admin="404")),
 }
 QUERIES = {("GET", "/v1/admin/exports/volunteer-hours"): "?month=2026-12"}
 
@@ -145,6 +171,28 @@ class World:
         assert resp.status == 201, resp.body
         return resp.json["id"]
 
+    def goods(self) -> str:
+        """A fresh goods item of the table's store: 1 point, plenty of stock, no limit."""
+        resp = self.people["admin"].post(f"/v1/stores/{self.store_id}/goods",
+                                         {"name": "表格商品", "price_points": 1, "stock": 1000})
+        assert resp.status == 201, resp.body
+        return resp.json["id"]
+
+    def award(self, target) -> str:
+        self.c.set(award_daily_cap=100_000)  # the table hands out far more than an admin's daily cap
+        resp = self.people["admin"].post("/v1/points/awards", {"user_id": target.id, "category": "participation",
+                                                               "points": 1, "reason": "表格奖励"})
+        assert resp.status == 201, resp.body
+        return resp.json["id"]
+
+    def redemption(self) -> dict:
+        """A fresh pending redemption by the table's author (given the point it costs)."""
+        author = self.people["author"]
+        self.award(author)
+        resp = author.post("/v1/redemptions", {"goods_id": self.goods(), "quantity": 1})
+        assert resp.status == 201, resp.body
+        return resp.json
+
     def wish_in(self, state: str) -> str:
         author, claimer = self.people["author"], self.people["claimer"]
         self.c.set(wish_publish_daily_cap=1000)  # the table publishes far more than a resident's daily cap
@@ -181,14 +229,27 @@ def test_route_by_role(world, route):
     for role in ROLES:
         person = world.make(role) if fresh else world.people[role]
         path = template.replace("{code}", world.c.invite(0)).replace("{user_id}", target.id)
+        path = path.replace("{store_id}", world.store_id)
         if state and state.startswith("event:"):
             path = path.replace("{event_id}", world.event_in(state.split(":", 1)[1]))
+        elif state == "goods":
+            path = path.replace("{goods_id}", world.goods())
+        elif state == "award":
+            path = path.replace("{award_id}", world.award(target))
+        elif state == "redemption":
+            path = path.replace("{redemption_id}", world.redemption()["id"])
         elif state:
             path = path.replace("{wish_id}", world.wish_in(state))
         payload = {"grid_id": world.c.grid_ids[0]} if body == "grid0" else body
         if body == "checkin":
             payload = {"code": checkin.make_code(DEV_CHECKIN_SECRET, world.event_in("activity"), "poster"),
                        "lat": 30.0, "lng": 103.8}
+        if body == "award":
+            payload = {"user_id": target.id, "category": "participation", "points": 1, "reason": "表格奖励"}
+        if body == "redeem":
+            payload = {"goods_id": world.goods(), "quantity": 1}
+        if body == "pickup":
+            payload = {"pickup_code": world.redemption()["pickup_code"]}
         path += QUERIES.get(route, "")
         if body == "event":
             start = utcnow() + timedelta(days=2)

@@ -119,3 +119,58 @@ def test_a_check_in_scan_is_two_reads_and_one_write_and_a_check_out_adds_the_bal
         assert resp.status == 200 and resp.json["attendance"]["points"] == 10
         # + the balance the ledger entry's balance_after is computed from
         assert meter.dynamo == {"GetItem": 2, "BatchGetItem": 1, "TransactWriteItems": 1}, meter.dynamo
+
+
+def _shop(community, *, price=5, stock=10):
+    admin = community.admin
+    store = admin.post("/v1/stores", {"name": "计数超市"}).json
+    goods = admin.post(f"/v1/stores/{store['id']}/goods", {"name": "毛巾", "price_points": price, "stock": stock}).json
+    return store, goods
+
+
+def test_an_award_is_two_reads_and_one_write(community):
+    member = community.resident(0)
+    resp, meter = metered(community.admin, "POST", "/v1/points/awards",
+                          {"user_id": member.id, "category": "charity", "points": 30, "reason": "捐赠衣物"},
+                          headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert resp.status == 201
+    # The caller and the record; the awarded user and the community's caps (one BatchGetItem); one transaction
+    # (award, ledger, balance, day counter, scores, message, statistics, the key's record).
+    assert meter.dynamo == {"BatchGetItem": 2, "TransactWriteItems": 1}, meter.dynamo
+
+
+def test_a_redemption_is_two_reads_and_one_write_and_its_replay_one_read(community):
+    member = community.resident(0)
+    community.admin.post("/v1/points/awards", {"user_id": member.id, "category": "charity", "points": 30,
+                                               "reason": "捐赠衣物"})
+    store, goods = _shop(community)
+    key = str(uuid.uuid4())
+    resp, meter = metered(member, "POST", "/v1/redemptions", {"goods_id": goods["id"], "quantity": 2},
+                          headers={"Idempotency-Key": key})
+    assert resp.status == 201
+    # The caller and the record (its balance is the ledger's "before"), the goods; one transaction.
+    assert meter.dynamo == {"BatchGetItem": 1, "GetItem": 1, "TransactWriteItems": 1}, meter.dynamo
+    replay, meter = metered(member, "POST", "/v1/redemptions", {"goods_id": goods["id"], "quantity": 2},
+                            headers={"Idempotency-Key": key})
+    assert replay.status == 201 and replay.json == resp.json
+    assert meter.dynamo == {"BatchGetItem": 1}, meter.dynamo
+    refused, meter = metered(member, "POST", "/v1/redemptions", {"goods_id": goods["id"], "quantity": 9})
+    assert refused.status == 409 and refused.error_code == "OUT_OF_STOCK"
+    assert meter.dynamo == {"GetItem": 2}, meter.dynamo  # refused from the goods as read: no write
+    resp, meter = metered(member, "POST", f"/v1/redemptions/{resp.json['id']}/cancel")
+    assert resp.status == 200 and resp.json["status"] == "cancelled"
+    # The caller (its balance again the ledger's "before"), the redemption; one transaction gives all back.
+    assert meter.dynamo == {"GetItem": 2, "TransactWriteItems": 1}, meter.dynamo
+
+
+def test_the_passbook_and_a_leaderboard_read_once_past_the_caller(community):
+    member = community.resident(0)
+    community.admin.post("/v1/points/awards", {"user_id": member.id, "category": "charity", "points": 30,
+                                               "reason": "捐赠衣物"})
+    resp, meter = metered(member, "GET", "/v1/me/points")
+    assert resp.status == 200 and resp.json["balance"] == 30
+    assert meter.dynamo == {"GetItem": 1, "Query": 1}, meter.dynamo
+    resp, meter = metered(member, "GET", "/v1/leaderboard?period=month&scope=grid")
+    assert resp.status == 200 and resp.json["me"] == {"score": 30, "points": 30, "minutes": None, "rank": 1}
+    # The board's top (one Query), their names and my own score (one BatchGetItem).
+    assert meter.dynamo == {"GetItem": 1, "Query": 1, "BatchGetItem": 1}, meter.dynamo

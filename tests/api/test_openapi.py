@@ -235,6 +235,51 @@ def test_real_answers_conform_to_the_document(api, wechat):
     check(second.get("/v1/me/volunteer-record"), "GET", "/v1/me/volunteer-record", 200)
     check(admin.get("/v1/admin/exports/volunteer-hours?month=" + soon[:7]), "GET",
           "/v1/admin/exports/volunteer-hours", 200)
+    # 积分: a store, its keeper and goods, awards (one reversed), a redemption picked up, one cancelled, the
+    # passbook and the leaderboards.
+    store = check(admin.post("/v1/stores", {"name": "积分超市", "address": "服务中心一楼"}), "POST", "/v1/stores", 201).json
+    check(admin.post("/v1/stores", {"name": "流动超市"}), "POST", "/v1/stores", 201)
+    keeper = community.with_roles(community.resident(), ["store_keeper"], store_ids=[store["id"]])
+    check(volunteer.get("/v1/stores"), "GET", "/v1/stores")
+    shelf = "/v1/stores/{store_id}/goods"
+    towel = check(admin.post(f"/v1/stores/{store['id']}/goods", {
+        "name": "毛巾", "description": "纯棉", "price_points": 5, "stock": 10, "per_user_limit": 2}),
+        "POST", shelf, 201).json
+    soap = check(admin.post(f"/v1/stores/{store['id']}/goods", {"name": "肥皂", "price_points": 1, "stock": 3}),
+                 "POST", shelf, 201).json
+    check(keeper.patch(f"/v1/goods/{towel['id']}", {"restock": 5, "on_shelf": True}), "PATCH", "/v1/goods/{goods_id}")
+    check(admin.patch(f"/v1/goods/{soap['id']}", {"per_user_limit": None, "description": "香皂"}), "PATCH",
+          "/v1/goods/{goods_id}")
+    check(keeper.patch(f"/v1/goods/{soap['id']}", {"restock": -100}), "PATCH", "/v1/goods/{goods_id}", 409)
+    check(volunteer.get(f"/v1/stores/{store['id']}/goods"), "GET", shelf)
+    check(keeper.get(f"/v1/stores/{store['id']}/goods?limit=1"), "GET", shelf)
+    award = check(admin.post("/v1/points/awards", {"user_id": volunteer.id, "category": "charity", "points": 30,
+                                                   "reason": "捐赠衣物"}), "POST", "/v1/points/awards", 201).json
+    check(admin.post(f"/v1/points/awards/{award['id']}/reverse", {"reason": "重复发放"}), "POST",
+          "/v1/points/awards/{award_id}/reverse")
+    check(admin.post(f"/v1/points/awards/{award['id']}/reverse", {"reason": "再撤一次"}), "POST",
+          "/v1/points/awards/{award_id}/reverse", 409)
+    check(worker.post("/v1/points/awards", {"user_id": volunteer.id, "category": "mediation", "points": 20,
+                                            "reason": "调解邻里纠纷"}), "POST", "/v1/points/awards", 201)
+    rd = "/v1/redemptions/{redemption_id}"
+    picked = check(volunteer.post("/v1/redemptions", {"goods_id": towel["id"], "quantity": 2}), "POST",
+                   "/v1/redemptions", 201).json
+    check(volunteer.post("/v1/redemptions", {"goods_id": towel["id"]}), "POST", "/v1/redemptions", 409)  # limit
+    for fmt in ("json", "png", "svg"):
+        check(volunteer.get(f"/v1/redemptions/{picked['id']}/qrcode?format={fmt}"), "GET", rd + "/qrcode")
+    check(keeper.get(f"/v1/stores/{store['id']}/redemptions"), "GET", "/v1/stores/{store_id}/redemptions")
+    check(keeper.post("/v1/redemptions/verify", {"pickup_code": picked["pickup_code"].lower()}), "POST",
+          "/v1/redemptions/verify")
+    check(keeper.post("/v1/redemptions/verify", {"pickup_code": picked["pickup_code"]}), "POST",
+          "/v1/redemptions/verify", 409)
+    check(keeper.get(f"/v1/redemptions/{picked['id']}"), "GET", rd)
+    dropped = check(volunteer.post("/v1/redemptions", {"goods_id": soap["id"]}), "POST", "/v1/redemptions", 201).json
+    check(volunteer.post(f"/v1/redemptions/{dropped['id']}/cancel"), "POST", rd + "/cancel")
+    check(volunteer.get(f"/v1/redemptions/{dropped['id']}"), "GET", rd)
+    check(volunteer.get("/v1/redemptions/mine?limit=1"), "GET", "/v1/redemptions/mine")
+    check(volunteer.get("/v1/me/points?limit=3"), "GET", "/v1/me/points")
+    for query in ("", "?period=year&scope=grid&metric=minutes", "?period=all&scope=community&metric=points"):
+        check(volunteer.get("/v1/leaderboard" + query), "GET", "/v1/leaderboard")
     check(admin.get("/v1/admin/stats"), "GET", "/v1/admin/stats")
     check(admin.put(f"/v1/admin/members/{volunteer.id}/roles", {"roles": ["volunteer", "grid_worker"],
                                                                 "grid_ids": community.grid_ids[:1]}),

@@ -141,6 +141,30 @@ class InsufficientPoints(Conflict):
     code, message = "INSUFFICIENT_POINTS", "积分不足"
 
 
+class SelfAward(Conflict):
+    code, message = "SELF_AWARD", "不能给自己奖励积分"
+
+
+class AwardCapExceeded(Conflict):
+    code, message = "AWARD_CAP_EXCEEDED", "单次奖励积分超过上限"
+
+
+class DailyCapExceeded(Conflict):
+    code, message = "DAILY_CAP_EXCEEDED", "今天发放的奖励积分已达上限，请明天再发"
+
+
+class OutOfStock(Conflict):
+    code, message = "OUT_OF_STOCK", "库存不足"
+
+
+class LimitExceeded(Conflict):
+    code, message = "LIMIT_EXCEEDED", "超过每人限兑数量"
+
+
+class OffShelf(Conflict):
+    code, message = "OFF_SHELF", "商品已下架"
+
+
 class RateLimited(DomainError):
     status, code, message = 429, "RATE_LIMITED", "操作太频繁，请稍后再试"
 

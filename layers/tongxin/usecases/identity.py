@@ -181,8 +181,9 @@ def delete_me(principal: Principal) -> None:
     is completed by calling it again. The ledger stays (it names only the opaque user id).
     """
     user = current_user(principal)
-    from . import wishes  # each area adds its release step here
+    from . import points, wishes  # each area adds its release step here
     wishes.forget_deleted_user(user.id)
+    points.cancel_all_pending(user.id)  # stock and allowance back to the store, points back to the closed account
 
     now = utcnow()
     tx = Tx()

@@ -2,44 +2,89 @@
 
 ``append`` adds, to a caller's transaction, the source-keyed ledger entry and the balance update:
 the entry's Put carries ``attribute_not_exists`` (a source is credited once, ever) and the balance's
-update carries ``points_balance = <value read>``, so balance == sum(ledger) holds at every commit.
-``run_with_balance`` reads the balance, lets the caller build the transaction, and rebuilds it if the
-balance moved in between (another credit or debit of the same user committed first).
+update carries ``points_balance = <value read>``, so balance == sum(ledger) holds at every commit, and each
+entry's ``balance_after`` is exact. An earning (not a redemption or its refund) also moves ``earned_total`` and
+the leaderboard scores, in the same transaction.
+``run_with_balance`` reads the account (balance, community, grid), lets the caller build the transaction, and
+rebuilds it if the balance moved in between (another credit or debit of the same user committed first). A
+balance moves only when another change of it commits, so the races a request can lose are bounded by the
+concurrent changes of that one user; ``MAX_BALANCE_RACES`` is set well above what a person's own taps make.
 """
 from __future__ import annotations
 
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Callable
 
+from ..adapters.dynamo import counters, scores
 from ..adapters.dynamo.models import LedgerEntryModel, UserModel
 from ..adapters.dynamo.tx import NO_ANSWER, Tx
 from ..domain.clock import utcnow
 from ..domain.errors import DomainError, StorageBusy, Unauthenticated
 from ..domain.ids import new_id
-from ..domain.points import balance_after
+from ..domain.points import balance_after, boards_for
+from ..domain.stats import bucket_names
 
-MAX_BALANCE_RACES = 8
+MAX_BALANCE_RACES = 24
+RACE_BACKOFF_SECONDS = 0.01
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user's points account as read: the balance the next entry is conditioned on, and where the user's
+    earnings count on the leaderboards."""
+    user_id: str
+    balance: int
+    community_id: str | None = None
+    grid_id: str | None = None
 
 
 class _BalanceMoved(DomainError):
     """The balance changed between read and commit (internal: the transaction is rebuilt)."""
 
 
-def append(tx: Tx, *, user_id: str, balance_before: int, amount: int, source_key: str, kind: str, source: str,
-           note: str | None, community_id: str | None, duplicate_error: DomainError,
-           also_user_actions: tuple = (), user_condition=None) -> LedgerEntryModel:
-    """``also_user_actions``: more changes to the user item (one transaction may touch an item once), e.g. the
-    volunteer minutes a check-out credits with its points; ``user_condition`` more conditions on it."""
-    after = balance_after(balance_before, amount)
-    entry = LedgerEntryModel(user_id, source_key, id=new_id("pt"), kind=kind, amount=amount, balance_after=after,
-                             source=source, note=note, community_id=community_id, created_at=utcnow())
+def append(tx: Tx, *, account: Account, amount: int, source_key: str, kind: str, source: str,
+           note: str | None, duplicate_error: DomainError, community_id: str | None = None, earns: bool = True,
+           earned_at: datetime | None = None, stats: dict[str, int] | None = None, also_user_actions: tuple = (),
+           user_condition=None) -> LedgerEntryModel:
+    """``earns``: an earning or its correction (it moves ``earned_total`` and the points leaderboards of the
+    period of ``earned_at``, default now); a redemption and its refund do not. ``also_user_actions``: more changes
+    to the user item (one transaction may touch an item once), e.g. the volunteer minutes a check-out credits
+    with its points; ``user_condition`` more conditions on it. The community's points statistics count every
+    entry by kind (``k:<kind>``), plus ``stats`` (the award's category, the goods redeemed)."""
+    now = utcnow()
+    after = balance_after(account.balance, amount)
+    community_id = community_id or account.community_id
+    entry = LedgerEntryModel(account.user_id, source_key, id=new_id("pt"), kind=kind, amount=amount,
+                             balance_after=after, source=source, note=note, community_id=community_id, created_at=now)
     tx.put(entry, condition=LedgerEntryModel.entry_key.does_not_exist(), error=duplicate_error)
     actions = [UserModel.points_balance.set(after), *also_user_actions]
-    if amount > 0:
+    if earns:
         actions.append(UserModel.earned_total.add(amount))
-    condition = UserModel.points_balance == balance_before
-    tx.update(UserModel(user_id), actions, condition=condition if user_condition is None else condition & user_condition,
-              error=_moved_or(user_condition, user_id))
+        scores.add(tx, boards_for("points", community_id, account.grid_id, earned_at or now), account.user_id,
+                   amount)
+    if community_id:
+        for key in points_stats_keys(community_id, now):
+            counters.add(tx, key, {f"k:{kind}": amount, **(stats or {})})
+    condition = UserModel.points_balance == account.balance
+    tx.update(UserModel(account.user_id), actions,
+              condition=condition if user_condition is None else condition & user_condition,
+              error=_moved_or(user_condition, account.user_id))
     return entry
+
+
+def points_stats_keys(community_id: str, at: datetime) -> list[str]:
+    """The day and month buckets (Asia/Shanghai) of the community's points statistics."""
+    return [f"points-stats#{community_id}#{bucket}" for bucket in bucket_names(at)]
+
+
+def add_minutes(tx: Tx, account: Account, minutes: int, at: datetime, community_id: str | None = None) -> None:
+    """Volunteer minutes on the leaderboards (微星光) of the period of ``at``; the user item's own total is the
+    caller's (it touches that item once)."""
+    scores.add(tx, boards_for("minutes", community_id or account.community_id, account.grid_id, at),
+               account.user_id, minutes)
 
 
 def _moved_or(user_condition, user_id: str):
@@ -54,22 +99,30 @@ def _moved_or(user_condition, user_id: str):
     return classify
 
 
-def current_balance(user_id: str) -> int:
+def current_account(user_id: str) -> Account:
     try:
-        user = UserModel.get(user_id, consistent_read=True, attributes_to_get=["points_balance"])
+        user = UserModel.get(user_id, consistent_read=True,
+                             attributes_to_get=["id", "points_balance", "community_id", "grid_id"])
     except UserModel.DoesNotExist:
         raise Unauthenticated() from None
-    return int(user.points_balance or 0)
+    return Account(user_id, int(user.points_balance or 0), user.community_id, user.grid_id)
 
 
-def run_with_balance(user_id: str, build: Callable[[int], Tx], answer: Any = NO_ANSWER) -> None:
-    """Commit ``build(balance)``; rebuild it with a fresh balance if the balance moved meanwhile. ``answer`` is
-    the request's answer (see ``Tx.commit``); ``build`` may fill it in."""
-    for _ in range(MAX_BALANCE_RACES):
-        tx = build(current_balance(user_id))
+def account_of(user: UserModel) -> Account:
+    """The account of a user item already read consistently in this request (the caller's, say)."""
+    return Account(user.id, int(user.points_balance or 0), user.community_id, user.grid_id)
+
+
+def run_with_balance(user_id: str, build: Callable[[Account], Tx], answer: Any = NO_ANSWER,
+                     first: Account | None = None) -> None:
+    """Commit ``build(account)``; rebuild it with a fresh read if the balance moved meanwhile. ``answer`` is
+    the request's answer (see ``Tx.commit``); ``build`` may fill it in. ``first``: the account as this request
+    already read it (consistently), used for the first attempt instead of reading it again."""
+    for race in range(MAX_BALANCE_RACES):
+        tx = build(first if race == 0 and first is not None else current_account(user_id))
         try:
             tx.commit(answer)
             return
         except _BalanceMoved:
-            continue
+            time.sleep(random.uniform(0, RACE_BACKOFF_SECONDS * min(race + 1, 8)))
     raise StorageBusy()

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..domain.clock import utcnow
-from . import events, notifications, wishes
+from . import events, notifications, points, wishes
 
 
 def run(now: datetime | None = None) -> dict:
     now = now or utcnow()
     return {"wishes": wishes.run_schedule(now), "events": events.run_schedule(now),
+            "redemptions": points.run_schedule(now),
             "fanouts": notifications.expand_fanouts()}

@@ -1,4 +1,4 @@
-"""Admin statistics (社区统计), one section per area: wishes, events, volunteer hours.
+"""Admin statistics (社区统计), one section per area: wishes, events, volunteer hours, points.
 
 Read from counters that every change keeps in its own transaction (``counters.add``), bucketed by the Shanghai
 day and month the wish or event was created: one BatchGetItem of at most 74 buckets per area, the same cost for
@@ -14,6 +14,7 @@ from ..domain import events as event_rules, wishes as wish_rules
 from ..domain.access import Principal, Role, require_role
 from ..domain.clock import to_api, utcnow
 from ..domain.errors import ValidationFailed
+from ..domain.points import AWARD_CATEGORIES
 from ..domain.stats import median_from_histogram, rate, window_buckets
 from ..domain.wishes import WishStatus as S
 from .checkins import attendance
@@ -79,9 +80,28 @@ def volunteer_hours(community_id: str, start: datetime, end: datetime) -> dict:
     return {"by_month": by_month, "total_minutes": sum(by_month.values())}
 
 
+def points_stats(community_id: str, start: datetime, end: datetime) -> dict:
+    """Every ledger entry written in the window, by kind (``k:``), award category (``cat:``), redemption outcome
+    (``rd:``) and goods (``goods:``), from the counters ``ledger.append`` keeps (one BatchGetItem)."""
+    sums = counters.read_sums([f"points-stats#{community_id}#{b}" for b in window_buckets(start, end)])
+    kinds = _group(sums, "k:")
+    return {
+        "issued_by_source": {source: kinds.get(source, 0) + (kinds.get("reversal", 0) if source == "award" else 0)
+                             for source in ("wish", "volunteer", "award")},
+        "issued_by_category": {category: sums.get(f"cat:{category}", 0) for category in AWARD_CATEGORIES},
+        "reversed": -kinds.get("reversal", 0),
+        "redeemed": -kinds.get("redeem", 0),
+        "refunded": kinds.get("refund", 0),
+        "redemptions": {outcome: sums.get(f"rd:{outcome}", 0)
+                        for outcome in ("created", "picked_up", "cancelled", "expired")},
+        "by_goods": [{"goods_id": goods_id, "quantity": n} for goods_id, n in _group(sums, "goods:").items()],
+    }
+
+
 def community_stats(principal: Principal, start: datetime | None, end: datetime | None) -> dict:
     grant = require_role(principal, Role.ADMIN)
     start, end = _window(start, end)
     return {"from": to_api(start), "to": to_api(end), "wishes": wish_stats(grant.community_id, start, end),
             "events": event_stats(grant.community_id, start, end),
-            "volunteer_hours": volunteer_hours(grant.community_id, start, end)}
+            "volunteer_hours": volunteer_hours(grant.community_id, start, end),
+            "points": points_stats(grant.community_id, start, end)}

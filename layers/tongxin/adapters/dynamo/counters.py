@@ -22,6 +22,18 @@ def bump(tx: Tx, key: str, *, cap: int, expires_at: datetime, error: DomainError
                      condition=CounterModel.n.does_not_exist() | (CounterModel.n < cap), error=error)
 
 
+def add_capped(tx: Tx, key: str, amount: int, *, cap: int, expires_at: datetime | None, error: DomainError) -> Tx:
+    """Add ``amount`` to ``key`` in ``tx`` if the total stays within ``cap`` (an awarder's points of the day, a
+    user's allowance of a goods item); otherwise the transaction fails with ``error``."""
+    if amount > cap:  # no count can take it
+        raise error
+    actions = [CounterModel.n.add(amount)]
+    if expires_at is not None:
+        actions.append(CounterModel.expires_at.set(expires_at))
+    return tx.update(CounterModel(key), actions,
+                     condition=CounterModel.n.does_not_exist() | (CounterModel.n <= cap - amount), error=error)
+
+
 def current(counter: CounterModel | None, now: datetime) -> int:
     """The count of an item already read (0 when absent or expired)."""
     if counter is None or (counter.expires_at is not None and counter.expires_at <= now):

@@ -174,7 +174,7 @@ def check_out(event: EventModel, mine: SignupModel, now: datetime) -> dict:
     answer = {"action": "check_out", "attendance": present(after)}
     at = mine.attended_at or mine.checked_in_at
 
-    def build(balance: int) -> Tx:
+    def build(account: ledger.Account) -> Tx:
         # The user item is touched once: by the credit (which also requires the account to be active), or, when
         # nothing is credited, by a check that the account still exists.
         tx = Tx() if minutes else check_active(Tx(), mine.user_id)
@@ -183,21 +183,21 @@ def check_out(event: EventModel, mine: SignupModel, now: datetime) -> dict:
                   & (SignupModel.checked_in_at == mine.checked_in_at), error=_checked_out_refusal)
         minutes_action = UserModel.volunteer_minutes.add(minutes)
         if points > 0:
-            ledger.append(tx, user_id=mine.user_id, balance_before=balance, amount=points,
-                          source_key=f"checkout#{event.id}#{mine.user_id}", kind="volunteer",
-                          source=f"checkout:{event.id}", note=f"志愿服务：{event.title}（{minutes} 分钟）",
-                          community_id=event.community_id, duplicate_error=AlreadyCheckedOut(),
+            ledger.append(tx, account=account, amount=points, source_key=f"checkout#{event.id}#{mine.user_id}",
+                          kind="volunteer", source=f"checkout:{event.id}", note=f"志愿服务：{event.title}（{minutes} 分钟）",
+                          community_id=event.community_id, earned_at=at, duplicate_error=AlreadyCheckedOut(),
                           also_user_actions=(minutes_action,), user_condition=UserModel.status == "active")
         elif minutes:
             tx.update(UserModel(mine.user_id), [minutes_action], condition=UserModel.status == "active",
                       error=ACCOUNT_GONE)
+        ledger.add_minutes(tx, account, minutes, at, event.community_id)
         count_credit(tx, community_id=event.community_id, user_id=mine.user_id, at=at, minutes=minutes,
                      points=points, attendances=1 if minutes else 0)
         return tx
 
-    if points > 0:
+    if minutes:  # the account's grid places the minutes on the leaderboards; its balance conditions the points
         ledger.run_with_balance(mine.user_id, build, answer)
     else:
-        build(0).commit(answer)
+        build(ledger.Account(mine.user_id, 0)).commit(answer)
     log.info("checked out", extra={"event_id": event.id, "minutes": minutes, "points": points})
     return answer

@@ -99,18 +99,19 @@ def adjust(principal: Principal, event_id: str, user_id: str, minutes: int, reas
     delta_minutes, delta_points = minutes - before_minutes, points - before_points
     same = (SignupModel.status == signup.status) & (SignupModel.updated_at == signup.updated_at)
 
-    def build(balance: int) -> Tx:
+    def build(account: ledger.Account) -> Tx:
         tx = Tx().update(SignupModel(event_id, user_id), _flip(signup, St.CHECKED_OUT, now, fields) + extra_remove,
                          condition=same, error=InvalidState("记录刚刚有变化，请刷新后重试"))
         minutes_action = UserModel.volunteer_minutes.add(delta_minutes)
         if delta_points:
-            ledger.append(tx, user_id=user_id, balance_before=balance, amount=delta_points,
+            ledger.append(tx, account=account, amount=delta_points,
                           source_key=f"adjust#{event_id}#{user_id}#{len(audit) + 1}", kind="volunteer",
                           source=f"adjust:{event_id}", note=f"志愿时长更正：{event.title}（{reason}）",
-                          community_id=event.community_id, duplicate_error=InvalidState("这次更正已入账"),
+                          community_id=event.community_id, earned_at=at, duplicate_error=InvalidState("这次更正已入账"),
                           also_user_actions=(minutes_action,) if delta_minutes else ())
         elif delta_minutes:
             tx.update(UserModel(user_id), [minutes_action])
+        ledger.add_minutes(tx, account, delta_minutes, at, event.community_id)
         credited_before, credited_after = int(before_minutes > 0), int(minutes > 0)
         count_credit(tx, community_id=event.community_id, user_id=user_id, at=at, minutes=delta_minutes,
                      points=delta_points, attendances=credited_after - credited_before)
@@ -118,9 +119,9 @@ def adjust(principal: Principal, event_id: str, user_id: str, minutes: int, reas
             count_event(tx, event, {signup.status: -1})
         return tx
 
-    if delta_points:
+    if delta_points or delta_minutes:
         ledger.run_with_balance(user_id, build, answer)
     else:
-        build(0).commit(answer)
+        build(ledger.Account(user_id, 0)).commit(answer)
     log.info("attendance adjusted", extra={"event_id": event_id, "minutes": minutes, "points": points})
     return answer

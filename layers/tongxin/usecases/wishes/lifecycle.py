@@ -300,7 +300,7 @@ def confirm(principal: Principal, wish_id: str, rating: int, comment: str | None
                      setting(community, "wish_points_pair_monthly_cap", rules.DEFAULT_POINTS_PAIR_MONTHLY_CAP))}
     answer: dict = {}
 
-    def build(balance: int, capped: str | None) -> Tx:
+    def build(account: ledger.Account, capped: str | None) -> Tx:
         points = 0 if capped else base_points
         changes = {"confirmed_at": now, "rating": rating, "points_awarded": points}
         if comment:
@@ -310,7 +310,7 @@ def confirm(principal: Principal, wish_id: str, rating: int, comment: str | None
                      also=WishModel.claimer_id == claimer_id)
         if base_points > 0:
             note = f"微心愿圆梦：{wish.title}" + (f"（{rules.CAP_NOTES[capped]}）" if capped else "")
-            ledger.append(tx, user_id=claimer_id, balance_before=balance, amount=points,
+            ledger.append(tx, account=account, amount=points,
                           source_key=wish_confirm_source(wish.id), kind="wish", source=f"wish:{wish.id}",
                           note=note, community_id=wish.community_id,
                           duplicate_error=rules.invalid_state("confirm", S.CONFIRMED.value))
@@ -323,11 +323,11 @@ def confirm(principal: Principal, wish_id: str, rating: int, comment: str | None
         return tx
 
     try:
-        ledger.run_with_balance(claimer_id, lambda balance: build(balance, None), answer)
+        ledger.run_with_balance(claimer_id, lambda account: build(account, None), answer)
         capped = None
     except _CapReached as reached:
         capped = reached.which
-        ledger.run_with_balance(claimer_id, lambda balance: build(balance, capped), answer)
+        ledger.run_with_balance(claimer_id, lambda account: build(account, capped), answer)
     log.info("wish confirmed", extra={"wish_id": wish.id, "points": 0 if capped else base_points, "capped": capped})
     return answer
 

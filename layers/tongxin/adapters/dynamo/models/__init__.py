@@ -10,15 +10,16 @@ from .events import EventModel, SignupModel
 from .identity import IdentityModel, UserModel
 from .infra import CounterModel, IdempotencyModel, KeyValueModel
 from .outbox import OutboxModel
-from .points import LedgerEntryModel
-from .store import GoodsModel, StoreModel
+from .points import AwardModel, LedgerEntryModel, ScoreModel
+from .store import GoodsModel, PickupCodeModel, RedemptionModel, StoreModel
 from .wishes import WishModel
 
-__all__ = ["ALL_MODELS", "BaseModel", "CommunityModel", "CounterModel", "EventModel", "GoodsModel", "GridModel",
+__all__ = ["ALL_MODELS", "AwardModel", "BaseModel", "CommunityModel", "CounterModel", "EventModel", "GoodsModel", "GridModel",
            "IdempotencyModel", "IdentityModel", "InviteModel", "KeyValueModel", "LedgerEntryModel", "OutboxModel",
-           "SignupModel", "StoreModel", "UserModel", "WishModel"]
+           "PickupCodeModel", "RedemptionModel", "ScoreModel", "SignupModel", "StoreModel", "UserModel", "WishModel"]
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     UserModel, IdentityModel, CommunityModel, GridModel, InviteModel, WishModel, LedgerEntryModel,
-    OutboxModel, EventModel, SignupModel, StoreModel, GoodsModel, IdempotencyModel, CounterModel, KeyValueModel,
+    OutboxModel, EventModel, SignupModel, StoreModel, GoodsModel, RedemptionModel, PickupCodeModel, AwardModel,
+    ScoreModel, IdempotencyModel, CounterModel, KeyValueModel,
 )

@@ -12,3 +12,11 @@ class BaseModel(Model):
         abstract = True
         region = "cn-north-1"
         host = None
+
+    def changed(self, **changes):
+        """A copy with ``changes`` applied (the item as a write will leave it, to answer from without reading
+        back); the original is untouched."""
+        copy = type(self).from_raw_data(self.serialize(null_check=False))
+        for name, value in changes.items():
+            setattr(copy, name, value)
+        return copy

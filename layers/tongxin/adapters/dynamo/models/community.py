@@ -21,6 +21,11 @@ class CommunityModel(BaseModel):
     wish_publish_daily_cap = NumberAttribute(null=True)
     wish_points_daily_cap = NumberAttribute(null=True)
     wish_points_pair_monthly_cap = NumberAttribute(null=True)
+    # Award caps (None: the defaults in domain/points.py): one award per category, one awarder per day.
+    award_cap_charity = NumberAttribute(null=True)
+    award_cap_mediation = NumberAttribute(null=True)
+    award_cap_participation = NumberAttribute(null=True)
+    award_daily_cap = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
 
 

@@ -1,0 +1,343 @@
+"""Redemptions (兑换) at the store: redeem, pickup (核销), cancel, expiry — none oversold, none paid twice.
+
+A redemption is ONE transaction (see docs/points.md): the goods' stock taken (condition: on shelf, enough stock,
+price and limit as read), the user's allowance of that goods counted (condition: within the per-user limit), the
+points debited with their ledger entry (condition: the balance as read), the redemption and its pickup code's
+uniqueness item put, and the request's Idempotency-Key record when it has one. A cancel or an expiry gives all of
+it back in one transaction conditioned on the redemption still pending, so it happens once.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from ...adapters.dynamo import counters
+from ...adapters.dynamo.guards import check_grant
+from ...adapters.dynamo.models import CounterModel, GoodsModel, PickupCodeModel, RedemptionModel, UserModel
+from ...adapters.dynamo.tx import Tx
+from ...domain import points as rules
+from ...domain.access import Principal, Role, require_member, require_role
+from ...domain.clock import to_api, utcnow
+from ...domain.errors import (DomainError, InvalidState, LimitExceeded, NotFound, OffShelf, OutOfStock,
+                              StorageBusy)
+from ...domain.ids import new_id
+from .. import ledger, notifications, paging
+from ..access import current_user
+from .store import GOODS_NOT_FOUND, STAFF_ROLES, is_staff, load_goods, load_store
+
+log = logging.getLogger(__name__)
+
+REDEMPTION_NOT_FOUND = NotFound("兑换记录不存在")
+CODE_NOT_FOUND = NotFound("取货码不存在，请核对后重新输入")
+PENDING = "pending_pickup"
+REDEMPTION_PAGE = "pages/points/redemption?id={id}"
+CODE_ATTEMPTS = 5
+STATE_NAMES = {"picked_up": "已领取", "cancelled": "已取消", "expired": "已过期"}
+
+
+class _CodeTaken(DomainError):
+    """The pickup code drawn is held by another redemption of the community (internal: another is drawn)."""
+
+
+def present(redemption: RedemptionModel, *, show_code: bool = True) -> dict:
+    """``show_code``: the pickup code is the owner's to show; the counter's staff type it in, they do not read it."""
+    return {
+        "id": redemption.id,
+        "goods": {"id": redemption.goods_id, "name": redemption.goods_name},
+        "store_id": redemption.store_id,
+        "quantity": int(redemption.quantity),
+        "points": int(redemption.points),
+        "pickup_code": redemption.pickup_code if show_code else None,
+        "status": redemption.status,
+        "expires_at": to_api(redemption.expires_at),
+        "created_at": to_api(redemption.created_at),
+        "picked_up_at": to_api(redemption.picked_up_at),
+        "cancelled_at": to_api(redemption.cancelled_at),
+        "expired_at": to_api(redemption.expired_at),
+    }
+
+
+def _not_pending(redemption: RedemptionModel) -> InvalidState:
+    return InvalidState(f"兑换{STATE_NAMES.get(redemption.status, '状态已变化')}，不能再操作",
+                        details={"status": redemption.status})
+
+
+def _refused_by_state(current: RedemptionModel | None) -> DomainError:
+    return _not_pending(current) if current is not None else REDEMPTION_NOT_FOUND
+
+
+def _goods_refusal(quantity: int):
+    def classify(current: GoodsModel | None) -> DomainError:
+        if current is None:
+            return GOODS_NOT_FOUND
+        if not current.on_shelf:
+            return OffShelf()
+        if int(current.stock) < quantity:
+            return OutOfStock(details={"stock": int(current.stock)})
+        return InvalidState("商品的积分或限兑数量刚刚调整，请刷新后重试")
+    return classify
+
+
+# --- redeem ------------------------------------------------------------------------------------------------
+
+def redeem(principal: Principal, goods_id: str, quantity: int) -> dict:
+    community_id = require_member(principal)
+    me = current_user(principal)
+    goods = load_goods(principal, goods_id)
+    # Refusals the item as read already settles cost no write; the transaction's conditions decide the rest.
+    if not goods.on_shelf:
+        raise OffShelf()
+    if int(goods.stock) < quantity:
+        raise OutOfStock(details={"stock": int(goods.stock)})
+    limit = int(goods.per_user_limit) if goods.per_user_limit is not None else None
+    if limit is not None and quantity > limit:
+        raise LimitExceeded(f"每人限兑 {limit} 件", details={"limit": limit})
+    price = int(goods.price_points)
+    total = price * quantity
+    now = utcnow()
+    expires_at = now + rules.REDEMPTION_TTL
+    redemption_id = new_id("rd")
+    allowance_full = LimitExceeded(f"每人限兑 {limit} 件（含待领取和已领取）", details={"limit": limit})
+    same_terms = (GoodsModel.price_points == price) & (
+        GoodsModel.per_user_limit == limit if limit is not None else GoodsModel.per_user_limit.does_not_exist())
+    goods_condition = (GoodsModel.on_shelf == True) & (GoodsModel.stock >= quantity) & same_terms  # noqa: E712
+
+    for _ in range(CODE_ATTEMPTS):
+        code = rules.new_pickup_code()
+        redemption = RedemptionModel(
+            redemption_id, community_id=community_id, store_id=goods.store_id, goods_id=goods.id,
+            goods_name=goods.name, user_id=me.id, quantity=quantity, price_points=price, points=total,
+            pickup_code=code, status=PENDING, store_status=f"{goods.store_id}#{PENDING}", expires_at=expires_at,
+            reminded=False, due_shard=rules.due_shard(redemption_id),
+            due_at=rules.redemption_due(expires_at, reminded=False), created_at=now)
+        answer = present(redemption)
+
+        def build(account: ledger.Account, redemption=redemption, code=code) -> Tx:
+            tx = Tx()
+            tx.update(GoodsModel(goods.id), [GoodsModel.stock.add(-quantity)], condition=goods_condition,
+                      error=_goods_refusal(quantity))
+            # Every redemption is counted on the allowance (with or without a limit), so a limit set later counts
+            # what is already held, and a refund always has a count to give back to.
+            if limit is not None:
+                counters.add_capped(tx, rules.allowance_counter(goods.id, me.id), quantity, cap=limit,
+                                    expires_at=None, error=allowance_full)
+            else:
+                tx.update(CounterModel(rules.allowance_counter(goods.id, me.id)), [CounterModel.n.add(quantity)])
+            ledger.append(tx, account=account, amount=-total, source_key=f"redeem#{redemption_id}", kind="redeem",
+                          source=f"redemption:{redemption_id}", note=f"兑换：{goods.name} × {quantity}",
+                          community_id=community_id, earns=False,
+                          stats={"rd:created": 1, f"goods:{goods.id}": quantity},
+                          duplicate_error=InvalidState("这次兑换已记账"),
+                          user_condition=(UserModel.status == "active") & (UserModel.community_id == community_id))
+            tx.put(redemption, condition=RedemptionModel.id.does_not_exist(), error=InvalidState("兑换已记录"))
+            tx.put(PickupCodeModel(rules.pickup_key(community_id, code), redemption_id=redemption_id,
+                                   store_id=goods.store_id, created_at=now),
+                   condition=PickupCodeModel.key.does_not_exist(), error=_CodeTaken())
+            return tx
+
+        try:
+            ledger.run_with_balance(me.id, build, answer, first=ledger.account_of(me))
+        except _CodeTaken:  # one in a billion per draw at a community's scale; draw again
+            continue
+        log.info("redeemed", extra={"redemption_id": redemption_id, "goods_id": goods.id, "quantity": quantity,
+                                    "points": total})
+        return answer
+    raise StorageBusy()
+
+
+# --- reading -----------------------------------------------------------------------------------------------
+
+def _load(redemption_id: str) -> RedemptionModel:
+    try:
+        return RedemptionModel.get(redemption_id, consistent_read=True)
+    except RedemptionModel.DoesNotExist:
+        raise REDEMPTION_NOT_FOUND from None
+
+
+def _load_visible(principal: Principal, redemption_id: str) -> tuple[RedemptionModel, bool]:
+    """The redemption and whether the caller owns it; the store's staff see it too, nobody else (404)."""
+    community_id = require_member(principal)
+    redemption = _load(redemption_id)
+    if redemption.community_id != community_id:
+        raise REDEMPTION_NOT_FOUND
+    if redemption.user_id == principal.user_id:
+        return redemption, True
+    if is_staff(principal, redemption.store_id):
+        return redemption, False
+    raise REDEMPTION_NOT_FOUND
+
+
+def get(principal: Principal, redemption_id: str) -> dict:
+    redemption, mine = _load_visible(principal, redemption_id)
+    return present(redemption, show_code=mine)
+
+
+def list_mine(principal: Principal, *, limit: int, cursor: str | None) -> dict:
+    require_member(principal)
+    return paging.page(lambda **kw: RedemptionModel.by_user.query(principal.user_id, scan_index_forward=False, **kw),
+                       limit, cursor, lambda items: [present(r) for r in items], scope=f"redemptions:{principal.user_id}",
+                       model=RedemptionModel)
+
+
+def store_queue(principal: Principal, store_id: str, status: str, *, limit: int, cursor: str | None) -> dict:
+    """The counter's queue: the store's redemptions in one status, newest first (one Query)."""
+    load_store(principal, store_id)
+    require_role(principal, *STAFF_ROLES, store_id=store_id)
+    key = f"{store_id}#{status}"
+    return paging.page(lambda **kw: RedemptionModel.by_store_status.query(key, scan_index_forward=False, **kw),
+                       limit, cursor, lambda items: [present(r, show_code=False) for r in items],
+                       scope=f"queue:{key}", model=RedemptionModel)
+
+
+def pickup_qrcode(principal: Principal, redemption_id: str, fmt: str):
+    """The owner's pickup code to show at the counter: ``format=json`` → the answer dict; else ``(bytes,
+    content_type)`` of a QR image."""
+    redemption, mine = _load_visible(principal, redemption_id)
+    if not mine:
+        raise REDEMPTION_NOT_FOUND
+    if fmt == "json":
+        return {"pickup_code": redemption.pickup_code, "status": redemption.status,
+                "expires_at": to_api(redemption.expires_at)}
+    from ...adapters import qr
+    return qr.render(redemption.pickup_code, fmt)
+
+
+# --- pickup --------------------------------------------------------------------------------------------------
+
+def verify(principal: Principal, code_text: str) -> dict:
+    """核销: the store's keeper (or an admin) types or scans the code the resident shows."""
+    community_id = require_member(principal)
+    code = rules.normalise_pickup_code(code_text)
+    if len(code) != rules.PICKUP_CODE_LENGTH or any(c not in rules.PICKUP_ALPHABET for c in code):
+        raise CODE_NOT_FOUND
+    try:
+        taken = PickupCodeModel.get(rules.pickup_key(community_id, code), consistent_read=True)
+    except PickupCodeModel.DoesNotExist:
+        raise CODE_NOT_FOUND from None
+    grant = require_role(principal, *STAFF_ROLES, store_id=taken.store_id)
+    redemption = _load(taken.redemption_id)
+    if redemption.status != PENDING:
+        raise _not_pending(redemption)
+    now = utcnow()
+    if redemption.expires_at <= now:
+        raise InvalidState("兑换已过期，积分将自动退回", details={"status": "expired"})
+    after = redemption.changed(status="picked_up", store_status=f"{redemption.store_id}#picked_up",
+                               picked_up_at=now, picked_up_by=principal.user_id, updated_at=now)
+    answer = present(after, show_code=False)
+    tx = check_grant(Tx(), grant)
+    tx.update(RedemptionModel(redemption.id),
+              [RedemptionModel.status.set("picked_up"), RedemptionModel.store_status.set(after.store_status),
+               RedemptionModel.picked_up_at.set(now), RedemptionModel.picked_up_by.set(principal.user_id),
+               RedemptionModel.updated_at.set(now), RedemptionModel.due_shard.remove(), RedemptionModel.due_at.remove()],
+              condition=(RedemptionModel.status == PENDING) & (RedemptionModel.expires_at > now),
+              error=_refused_by_state)
+    for key in ledger.points_stats_keys(redemption.community_id, now):
+        counters.add(tx, key, {"rd:picked_up": 1})
+    tx.commit(answer)
+    log.info("picked up", extra={"redemption_id": redemption.id, "store_id": redemption.store_id})
+    return answer
+
+
+# --- giving back: cancel, expiry, account closed ---------------------------------------------------------------
+
+def give_back(redemption: RedemptionModel, status: str, now: datetime, answer: dict | None = None,
+              first: ledger.Account | None = None) -> dict:
+    """``pending_pickup → cancelled | expired``: the stock, the allowance and the points back, once (the
+    transaction is conditioned on the redemption still pending; the refund's ledger key is the redemption's)."""
+    stamp = {"cancelled": "cancelled_at", "expired": "expired_at"}[status]
+    after = redemption.changed(status=status, store_status=f"{redemption.store_id}#{status}", updated_at=now,
+                               **{stamp: now})
+    if answer is None:
+        answer = present(after)
+    else:
+        answer.update(present(after))
+    quantity, points = int(redemption.quantity), int(redemption.points)
+
+    def build(account: ledger.Account) -> Tx:
+        tx = Tx()
+        tx.update(RedemptionModel(redemption.id),
+                  [RedemptionModel.status.set(status), RedemptionModel.store_status.set(after.store_status),
+                   getattr(RedemptionModel, stamp).set(now), RedemptionModel.updated_at.set(now),
+                   RedemptionModel.due_shard.remove(), RedemptionModel.due_at.remove()],
+                  condition=RedemptionModel.status == PENDING, error=_refused_by_state)
+        tx.update(GoodsModel(redemption.goods_id), [GoodsModel.stock.add(quantity)],
+                  condition=GoodsModel.id.exists(), error=GOODS_NOT_FOUND)
+        tx.update(CounterModel(rules.allowance_counter(redemption.goods_id, redemption.user_id)),
+                  [CounterModel.n.add(-quantity)])
+        ledger.append(tx, account=account, amount=points, source_key=f"refund#{redemption.id}", kind="refund",
+                      source=f"redemption:{redemption.id}",
+                      note=f"{'取消' if status == 'cancelled' else '过期未领'}退回：{redemption.goods_name} × {quantity}",
+                      community_id=redemption.community_id, earns=False,
+                      stats={f"rd:{status}": 1, f"goods:{redemption.goods_id}": -quantity},
+                      duplicate_error=_not_pending(after))
+        if status == "expired":
+            notifications.enqueue(tx, kind="redemption_expired", recipient_id=redemption.user_id,
+                                  page=REDEMPTION_PAGE.format(id=redemption.id),
+                                  community_id=redemption.community_id, key=f"redemption#{redemption.id}#expired",
+                                  data={"redemption_id": redemption.id, "goods": redemption.goods_name,
+                                        "points": points})
+        return tx
+
+    ledger.run_with_balance(redemption.user_id, build, answer, first=first)
+    log.info("redemption given back", extra={"redemption_id": redemption.id, "status": status})
+    return answer
+
+
+def cancel(principal: Principal, redemption_id: str) -> dict:
+    redemption, mine = _load_visible(principal, redemption_id)
+    if not mine:
+        raise REDEMPTION_NOT_FOUND
+    if redemption.status != PENDING:
+        raise _not_pending(redemption)
+    return give_back(redemption, "cancelled", utcnow(), {}, first=ledger.account_of(current_user(principal)))
+
+
+def cancel_all_pending(user_id: str) -> int:
+    """An account closed (注销): its pending redemptions are cancelled, each in its own transaction; one a crash
+    leaves behind expires on schedule."""
+    done = 0
+    for redemption in RedemptionModel.by_user.query(user_id, filter_condition=RedemptionModel.status == PENDING):
+        try:
+            give_back(redemption, "cancelled", utcnow())
+            done += 1
+        except InvalidState:  # picked up or cancelled meanwhile
+            pass
+    return done
+
+
+def run_schedule(now: datetime | None = None) -> dict:
+    """The day-before reminder, then the expiry, of each pending redemption due (sparse ``by_due`` index)."""
+    now = now or utcnow()
+    done = {"reminded": 0, "expired": 0, "skipped": 0}
+    for shard in range(rules.DUE_SHARDS):
+        for redemption in RedemptionModel.by_due.query(f"due#{shard}", RedemptionModel.due_at <= now):
+            try:
+                if redemption.status != PENDING:
+                    done["skipped"] += 1
+                elif now >= redemption.expires_at:
+                    give_back(redemption, "expired", now)
+                    done["expired"] += 1
+                elif not redemption.reminded:
+                    _remind(redemption)
+                    done["reminded"] += 1
+                else:
+                    done["skipped"] += 1
+            except (InvalidState, NotFound):  # picked up, cancelled or done by another run meanwhile
+                done["skipped"] += 1
+    if done["reminded"] or done["expired"]:
+        log.info("redemption schedule run", extra=done)
+    return done
+
+
+def _remind(redemption: RedemptionModel) -> None:
+    tx = Tx()
+    tx.update(RedemptionModel(redemption.id),
+              [RedemptionModel.reminded.set(True), RedemptionModel.due_at.set(redemption.expires_at)],
+              condition=(RedemptionModel.status == PENDING) & (RedemptionModel.due_at == redemption.due_at),
+              error=InvalidState())
+    notifications.enqueue(tx, kind="redemption_expiring", recipient_id=redemption.user_id,
+                          page=REDEMPTION_PAGE.format(id=redemption.id), community_id=redemption.community_id,
+                          key=f"redemption#{redemption.id}#expiring", duplicate_error=InvalidState(),
+                          data={"redemption_id": redemption.id, "goods": redemption.goods_name,
+                                "expires_at": redemption.expires_at.isoformat()})
+    tx.commit()
