@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -846,3 +847,56 @@ def test_admin_stats_count_redemptions_cancels_and_expiry(shop):
 def test_the_schedulers_run_includes_the_redemption_step():
     from tongxin.usecases import schedule
     assert set(schedule.run()["redemptions"]) == {"reminded", "expired", "skipped"}
+
+
+# --- one popular item under DynamoDB's conflicts ------------------------------------------------------------------
+
+def _conflicts(pattern):
+    """From now on, TransactWriteItems calls fail with TransactionConflict (as DynamoDB cancels concurrent
+    transactions on one item — moto never does) wherever ``pattern(n)`` is true for the n-th call."""
+    from botocore.exceptions import ClientError
+    from tongxin.adapters.dynamo import binding
+    client, calls = binding.connection().client, [0]
+
+    def before_call(params, model, **kwargs):
+        calls[0] += 1
+        if pattern(calls[0]):
+            reasons = [{"Code": "TransactionConflict", "Message": "injected"} for _ in params["TransactItems"]]
+            raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "injected conflict"},
+                               "CancellationReasons": reasons}, "TransactWriteItems")
+
+    event = "before-parameter-build.dynamodb.TransactWriteItems"
+    client.meta.events.register_first(event, before_call)
+    return lambda: client.meta.events.unregister(event, before_call)
+
+
+def test_a_burst_on_one_item_under_conflicts_ends_in_201_or_409_and_sells_the_stock_exactly(shop, monkeypatch):
+    from tongxin.adapters.dynamo import tx as txmod
+    monkeypatch.setattr(txmod, "BACKOFF_BASE_SECONDS", 0.001)
+    goods = shop.goods(price_points=1, stock=10)
+    people = [shop.resident(points=3) for _ in range(10)]
+    remove = _conflicts(lambda n: n % 3 != 0)  # every transaction conflicts twice, then goes through
+    try:
+        answers = [redeem(person, goods) for person in people for _ in range(3)]
+    finally:
+        remove()
+    codes = Counter((a.status, a.error_code) for a in answers)
+    assert codes == {(201, None): 10, (409, "OUT_OF_STOCK"): 20}, codes
+    assert shop.stock(goods) == 0
+    for person in people:  # balance == sum(ledger) ≥ 0, one debit per 201
+        book = passbook(person)
+        assert book["balance"] == sum(item["amount"] for item in book["items"]) >= 0
+
+
+def test_conflicts_that_do_not_end_are_a_503_with_retry_after_and_move_nothing(shop, monkeypatch):
+    from tongxin.adapters.dynamo import tx as txmod
+    monkeypatch.setattr(txmod, "BACKOFF_BASE_SECONDS", 0.001)
+    goods = shop.goods(price_points=5, stock=4)
+    resident = shop.resident(points=20)
+    remove = _conflicts(lambda n: True)
+    try:
+        resp = redeem(resident, goods)
+    finally:
+        remove()
+    assert (resp.status, resp.error_code, resp.headers.get("Retry-After")) == (503, "UPSTREAM_UNAVAILABLE", "1")
+    assert (balance(resident), shop.stock(goods), mine(resident)) == (20, 4, [])

@@ -97,9 +97,13 @@ def _json_text(payload: Any) -> str:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
+RETRY_AFTER_SECONDS = "1"  # a 503 (storage busy after retries, WeChat down) is worth trying again shortly
+
+
 def error_response(error: DomainError, headers: dict | None = None) -> Response:
+    extra = {"Retry-After": RETRY_AFTER_SECONDS} if error.status == 503 else {}
     return Response(body=_json_text(error.to_body()), status_code=error.status,
-                    headers={"Content-Type": JSON_UTF8, **(headers or {})})
+                    headers={"Content-Type": JSON_UTF8, **extra, **(headers or {})})
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
