@@ -50,9 +50,12 @@ def me(member) -> tuple[int, int]:
 
 
 def run_scheduler(moment: datetime) -> None:
-    from tongxin.usecases import schedule
+    """The scheduler's event step and the fan-outs it wrote (the whole ``schedule.run``, days ahead, would also
+    work through every other test's wishes, redemptions and messages)."""
+    from tongxin.usecases import events, notifications
     with at(moment):
-        schedule.run(moment)
+        events.run_schedule(moment)
+        notifications.expand_fanouts()
 
 
 def settle_tasks(worker) -> list[dict]:

@@ -108,8 +108,10 @@ def messages(user_id: str, kind: str, event_id: str) -> list[OutboxModel]:
 
 
 def run_scheduler(now=None):
-    from tongxin.usecases import schedule
-    return schedule.run() if now is None else schedule.run(now)
+    """The scheduler's event step and the fan-outs it wrote (the whole ``schedule.run`` would also work through
+    every other test's wishes, redemptions and messages)."""
+    from tongxin.usecases import events, notifications
+    return {"events": events.run_schedule(now), "fanouts": notifications.expand_fanouts()}
 
 
 def assert_refused(resp, status: int, code: str, field: str | None = None) -> None:

@@ -34,7 +34,7 @@ def test_demo_seed_is_the_documented_one(stack):
     admin = Client(stack.api_url).login("admin")
     assert {g["id"] for g in admin.call("GET", "/v1/admin/grids").json()["items"]} == {"g_demo1", "g_demo2"}
     ddb = stack.dynamodb()
-    goods = ddb.query(TableName=stack.table("goods"), KeyConditionExpression="store_id = :s",
+    goods = ddb.query(TableName=stack.table("goods"), IndexName="by_store", KeyConditionExpression="store_id = :s",
                       ExpressionAttributeValues={":s": {"S": "s_demo1"}})["Items"]
     assert goods and all(int(g["stock"]["N"]) > 0 for g in goods)
     events = Client(stack.api_url).login("res1").call("GET", "/v1/events").json()["items"]

@@ -1,5 +1,5 @@
 """Check-in and check-out under contention, on the real local stack over HTTP (issue 9): 8 concurrent check-out
-scans by one volunteer → one check-out, one ledger entry, the minutes credited once; 200 volunteers checking in
+scans by one volunteer → one check-out, one ledger entry, the minutes credited once; 120 volunteers checking in
 and out (two scans at once each time) → every attendance credited once, minutes clipped to the event's window,
 balance == sum(ledger) for every one of them. No answer is a 5xx.
 
@@ -32,11 +32,11 @@ pytestmark = pytest.mark.slow
 SHANGHAI = timezone(timedelta(hours=8))
 POINTS_PER_HOUR = 10
 SCANS = 8  # concurrent check-out scans by one volunteer
-# 200 volunteers, not the 300 first planned: with 300 the run took 96 s on 2 cores (300 volunteers registered over
-# HTTP in 22 s, 600 check-in scans in 34 s, 600 check-out scans in 47 s: the embedded DynamoDB's transactions copy
-# the tables they touch, so a scan costs more as they grow), and stopping the stack (it saves its tables) 28 s
-# more. With 200 the test takes about 53 s, under the 60 s asked for.
-VOLUNTEERS = 200
+# 120 volunteers: enough for every scan to race another's on the same tables, and the whole suite keeps under its
+# 15 minutes on 2 cores. (With 300 the run took 96 s; with 200, 53 s alone and over 5 minutes on a machine shared
+# with another test run: the embedded DynamoDB's transactions copy the tables they touch, so a scan costs more as
+# they grow.) Bursts of 300 are the load proof's (issue 13), not a test's.
+VOLUNTEERS = 120
 CLIENTS = 8  # concurrent HTTP clients of the many-volunteer run
 DATES = UTCDateTimeAttribute()
 
@@ -276,7 +276,7 @@ def test_eight_concurrent_check_out_scans_credit_once(stack):
     assert volunteer.call("GET", "/v1/me").json()["volunteer_minutes"] == minutes
 
 
-# --- (b) 200 volunteers check in and out, every scan sent twice at once ------------------------------------
+# --- (b) 120 volunteers check in and out, every scan sent twice at once ------------------------------------
 
 def _scan_twice_each(people: list[Client], code: RotatingCode) -> dict[str, list]:
     """Every person scans twice, the two scans on two of the ``CLIENTS`` threads at the same moment (their tasks
@@ -293,7 +293,7 @@ def _scan_twice_each(people: list[Client], code: RotatingCode) -> dict[str, list
     return answers
 
 
-def test_two_hundred_volunteers_check_in_and_out_and_each_is_credited_once(stack):
+def test_a_hundred_and_twenty_volunteers_check_in_and_out_and_each_is_credited_once(stack):
     started = time.monotonic()
     run = uuid.uuid4().hex[:6]
     admin = Client(stack.api_url).login("admin")
