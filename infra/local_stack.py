@@ -139,6 +139,8 @@ class LocalStack:
             "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "cn-north-1"),
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            # CloudWatch metrics (EMF lines on stdout) mean nothing locally; the sender's outcomes are in its log.
+            "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
         })
         os.environ.pop("AWS_PROFILE", None)
 
@@ -173,6 +175,11 @@ class LocalStack:
         self._serving = True
         self.scheduler = _load_function("scheduler")
         self._spawn(self._tick, "scheduler")
+        from infra.local_stream import OutboxStreamReader
+        self.sender = _load_function("sender")
+        reader = OutboxStreamReader(self.dynamodb.url, os.environ["AWS_DEFAULT_REGION"],
+                                    settings.table_name("outbox"), self.sender.handler)
+        self._spawn(lambda: reader.run(self._stop), "sender")
         return self
 
     def _client(self):
@@ -204,8 +211,8 @@ class LocalStack:
             self.api.server.shutdown()  # no new writes from here on
             self.api.server.server_close()
         for thread in self._threads:
-            if thread.name == "scheduler":
-                thread.join(timeout=30)  # let a scheduler run in progress finish its writes
+            if thread.name in ("scheduler", "sender"):
+                thread.join(timeout=30)  # let a run in progress finish its writes
         if save and self._serving and self.data_file is not None:
             try:
                 tables = local_data.dump(self._client())

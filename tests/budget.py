@@ -70,6 +70,7 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
                                                    why="the store, so another community's is 404, not an empty shelf"),
     ("GET", "/v1/stores/{store_id}/redemptions"): Budget(
         reads=3, writes=0, why="the store, so another community's is 404, not an empty queue"),
+    ("GET", "/v1/admin/messages"): Budget(reads=3, writes=0, why="the page's recipients' names: one BatchGetItem"),
     ("POST", "/v1/redemptions/verify"): Budget(reads=3, writes=1, why="the pickup code, then its redemption"),
 }
 

@@ -1,6 +1,8 @@
 """The scheduler function (EventBridge schedule, every few minutes): wish escalation (吹哨) and expiry, event
-reminders and waitlist filling, and the expansion of fan-out messages (``usecases.schedule``)."""
+reminders, waitlist filling and closing attendance, redemption reminders and expiry, and the push sweep (fan-outs
+expanded, messages due delivered: new ones the stream missed, retries, expired leases) — ``usecases.schedule``."""
 from tongxin.usecases import schedule
+from tongxin.usecases.push.metrics import flush
 from tongxin.config import load_settings
 from tongxin.wiring import get_container
 
@@ -9,4 +11,7 @@ load_settings()  # fail closed at cold start, as the API function does
 
 def handler(event, context):
     get_container()
-    return schedule.run()
+    try:
+        return schedule.run()
+    finally:
+        flush()

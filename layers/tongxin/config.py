@@ -33,6 +33,11 @@ class Settings:
     idempotency_ttl_seconds: int = 24 * 3600
     # Timeout (s) for DynamoDB calls: a hung connection must not eat the whole Lambda budget.
     dynamodb_timeout_seconds: float = 5.0
+    # Subscribe messages (订阅消息): kind → the template id this deployment chose in WeChat's console; a kind left
+    # out is recorded ``skipped`` (no_template). The local stack and the tests use ``tmpl_<kind>``.
+    wechat_templates: dict = field(default_factory=lambda: dev_templates())
+    miniprogram_state: str = "developer"  # formal | trial | developer: which version a message opens
+    wechat_lang: str = "zh_CN"
 
     @property
     def is_dev(self) -> bool:
@@ -107,4 +112,40 @@ def load_settings(env: dict | None = None) -> Settings:
         wechat_checkin_page=env.get("WECHAT_CHECKIN_PAGE", defaults.wechat_checkin_page),
         token_ttl_seconds=int(env.get("TOKEN_TTL_SECONDS", defaults.token_ttl_seconds)),
         dynamodb_timeout_seconds=float(env.get("DYNAMODB_TIMEOUT_SECONDS", defaults.dynamodb_timeout_seconds)),
+        wechat_templates=_templates(env.get("WECHAT_TEMPLATES"), dev),
+        miniprogram_state=_choice(env, "WECHAT_MINIPROGRAM_STATE", "developer" if dev else "formal",
+                                  ("formal", "trial", "developer")),
+        wechat_lang=_choice(env, "WECHAT_LANG", "zh_CN", ("zh_CN", "en_US", "zh_HK", "zh_TW")),
     )
+
+
+def _choice(env: dict, key: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(key) or default
+    if value not in allowed:
+        raise ConfigurationError(f"{key} must be one of {', '.join(allowed)}")
+    return value
+
+
+def dev_templates() -> dict:
+    """The local stack's and the tests' template ids: one per kind, ``tmpl_<kind>`` (the stand-in takes any)."""
+    from .domain.push import KINDS
+    return {kind: f"tmpl_{kind}" for kind in KINDS}
+
+
+def _templates(raw: str | None, dev: bool) -> dict:
+    """``WECHAT_TEMPLATES``: a JSON object, message kind → template id. An unknown kind or a malformed value stops
+    the start (a typo would silently skip every message of that kind); kinds left out are skipped when sent."""
+    import json
+    from .domain.push import KINDS
+    if not raw:
+        return dev_templates() if dev else {}
+    try:
+        mapping = json.loads(raw)
+    except ValueError:
+        raise ConfigurationError("WECHAT_TEMPLATES must be a JSON object: message kind → template id") from None
+    if not isinstance(mapping, dict) or not all(isinstance(v, str) and v.strip() for v in mapping.values()):
+        raise ConfigurationError("WECHAT_TEMPLATES must map each message kind to a template id (text)")
+    unknown = sorted(set(mapping) - set(KINDS))
+    if unknown:
+        raise ConfigurationError(f"WECHAT_TEMPLATES names unknown message kinds: {', '.join(unknown)}")
+    return {kind: value.strip() for kind, value in mapping.items()}

@@ -119,6 +119,10 @@ TABLE = {
                                                         row({"author"}, denied="404", other_admin="404")),
     ("POST", "/v1/redemptions/verify"): (None, "pickup", row({"admin", "store_keeper"}, other_admin="404")),
     ("GET", "/v1/stores/{store_id}/redemptions"): (None, None, row({"admin", "store_keeper"}, other_admin="404")),
+    # 订阅消息: my own quotas (before joining a community too); what did not arrive is the admins'.
+    ("GET", "/v1/me/subscriptions"): (None, None, row(USERS)),
+    ("POST", "/v1/me/subscriptions"): (None, {"accepted": ["tmpl_wish_claimed"]}, row(USERS)),
+    ("GET", "/v1/admin/messages"): (None, None, row({"admin"})),
 }
 QUERIES = {("GET", "/v1/admin/exports/volunteer-hours"): "?month=2026-12"}
 

@@ -8,8 +8,10 @@ from datetime import datetime, timedelta, timezone
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
+from tongxin.adapters.dynamo.models import OutboxModel
 from tongxin.domain.clock import travel
-from tongxin.usecases import schedule
+from tongxin.usecases import events, push
+from tongxin.wiring import get_container
 from tests.support import make_community
 
 
@@ -227,7 +229,7 @@ def test_real_answers_conform_to_the_document(api, wechat):
         code = worker.get(f"/v1/events/{service['id']}/qrcode").json["code"]
         check(volunteer.post("/v1/checkins", {"code": code}), "POST", "/v1/checkins", 200)
     with travel(timedelta(hours=6, minutes=1)):
-        schedule.run()
+        events.run_schedule()  # the scheduler's event step (its whole run would sweep every test's messages too)
         check(worker.get("/v1/grid/tasks?limit=100"), "GET", "/v1/grid/tasks", 200)
         check(worker.get(f"/v1/events/{service['id']}/roster"), "GET", ev + "/roster", 200)
         check(worker.post(f"/v1/events/{service['id']}/attendance/{second.id}/adjust",
@@ -281,6 +283,15 @@ def test_real_answers_conform_to_the_document(api, wechat):
     for query in ("", "?period=year&scope=grid&metric=minutes", "?period=all&scope=community&metric=points"):
         check(volunteer.get("/v1/leaderboard" + query), "GET", "/v1/leaderboard")
     check(admin.get("/v1/admin/stats"), "GET", "/v1/admin/stats")
+    # 订阅消息: what to ask for, accepts, the sweep delivering (or skipping) what the story wrote, what did not arrive.
+    asked = check(volunteer.get("/v1/me/subscriptions"), "GET", "/v1/me/subscriptions").json["ask"]
+    check(volunteer.post("/v1/me/subscriptions", {"accepted": asked[:2] + asked[:1]}), "POST", "/v1/me/subscriptions")
+    check(volunteer.post("/v1/me/subscriptions", {"accepted": ["tmpl_nobody_configured"]}), "POST",
+          "/v1/me/subscriptions", 400)
+    for message in OutboxModel.scan(OutboxModel.recipient_id == volunteer.id):  # what the sweep would deliver
+        push.deliver(get_container(), message.id)
+    check(admin.get("/v1/admin/messages?status=skipped&limit=5"), "GET", "/v1/admin/messages")
+    check(admin.get("/v1/admin/messages"), "GET", "/v1/admin/messages")
     check(admin.put(f"/v1/admin/members/{volunteer.id}/roles", {"roles": ["volunteer", "grid_worker"],
                                                                 "grid_ids": community.grid_ids[:1]}),
           "PUT", "/v1/admin/members/{user_id}/roles")

@@ -844,10 +844,6 @@ def test_admin_stats_count_redemptions_cancels_and_expiry(shop):
     assert balance(resident) == 100 - 20 - 10 - 15 + 15 + 10
 
 
-def test_the_schedulers_run_includes_the_redemption_step():
-    from tongxin.usecases import schedule
-    assert set(schedule.run()["redemptions"]) == {"reminded", "expired", "skipped"}
-
 
 # --- one popular item under DynamoDB's conflicts ------------------------------------------------------------------
 

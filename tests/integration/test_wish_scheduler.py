@@ -97,7 +97,12 @@ def test_pending_review_past_deadline_expires(community):
     assert WishModel.get(wish["id"]).status == "expired"
 
 
-def test_scheduler_function_handler_runs(container):
+def test_scheduler_function_handler_runs(container, monkeypatch):
     from infra.local_stack import _load_function
+    from tongxin.usecases.push import sender
+    # Its push sweep would work through every message the session's other tests left; two seconds show it runs.
+    monkeypatch.setattr(sender, "SWEEP_BUDGET_SECONDS", 2.0)
     result = _load_function("scheduler").handler({"source": "aws.events"}, None)
+    assert set(result) == {"wishes", "events", "redemptions", "push"}  # every area's step, then the push sweep
     assert set(result["wishes"]) == {"escalated", "expired", "skipped"}
+    assert set(result["redemptions"]) == {"reminded", "expired", "skipped"}

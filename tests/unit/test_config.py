@@ -70,3 +70,17 @@ def test_outside_dev_the_check_in_key_must_be_set_strong_and_its_own(secret):
         env["CHECKIN_SECRET"] = secret  # "k" * 40 is the TOKEN_SECRET of PROD: one leaked key must not give both
     with pytest.raises(ConfigurationError, match="CHECKIN_SECRET"):
         load_settings(env)
+
+
+def test_push_templates_come_from_configuration_and_a_typo_stops_the_start():
+    assert load_settings(PROD).wechat_templates == {}  # no embedded template ids outside dev: every kind skipped
+    assert load_settings(PROD).miniprogram_state == "formal"
+    chosen = load_settings({**PROD, "WECHAT_TEMPLATES": '{"wish_claimed": " TPL-abc "}'})
+    assert chosen.wechat_templates == {"wish_claimed": "TPL-abc"}
+    dev = load_settings({"TONGXIN_STAGE": "dev"})
+    assert dev.wechat_templates["wish_claimed"] == "tmpl_wish_claimed" and dev.miniprogram_state == "developer"
+    for bad in ('{"wish_claimd": "TPL"}', "not json", '["TPL"]', '{"wish_claimed": ""}'):
+        with pytest.raises(ConfigurationError, match="WECHAT_TEMPLATES"):
+            load_settings({**PROD, "WECHAT_TEMPLATES": bad})
+    with pytest.raises(ConfigurationError, match="WECHAT_MINIPROGRAM_STATE"):
+        load_settings({**PROD, "WECHAT_MINIPROGRAM_STATE": "beta"})

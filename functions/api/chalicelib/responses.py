@@ -168,10 +168,11 @@ class VolunteerHoursView(Answer):
     total_minutes: int
 
 
-# The points area's answers live in their own module (imported here: its models need Answer and PersonRef above,
+# The points and push areas' answers live in their own modules (imported here: its models need Answer and PersonRef above,
 # and StatsView below needs its PointsStatsView); every name resolves from this module, as openapi.py expects.
 from .responses_points import *  # noqa: E402,F401,F403
 from .responses_points import PointsStatsView  # noqa: E402
+from .responses_push import *  # noqa: E402,F401,F403
 
 
 class StatsView(Answer):

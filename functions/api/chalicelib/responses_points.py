@@ -143,3 +143,4 @@ class PointsStatsView(Answer):
     refunded: int = Field(description="取消和过期退回的积分")
     redemptions: RedemptionCounts
     by_goods: list[GoodsQuantity] = Field(description="各商品兑出件数（扣除退回的）")
+

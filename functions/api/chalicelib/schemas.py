@@ -302,3 +302,14 @@ class RedemptionQrQuery(Query):
 
 class StoreQueueQuery(PageQuery):
     status: RedemptionStatus = "pending_pickup"
+
+
+# --- push (订阅消息) ----------------------------------------------------------------------------------------
+
+class SubscriptionsBody(Body):
+    accepted: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
+        max_length=20, description="wx.requestSubscribeMessage 回调中值为 accept 的模板 id（可重复：同意几次记几次）")
+
+
+class MessageProblemsQuery(PageQuery):
+    status: Literal["failed", "skipped"] = "failed"

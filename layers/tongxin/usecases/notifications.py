@@ -19,6 +19,7 @@ from pynamodb.transactions import TransactWrite
 from ..adapters.dynamo import binding
 from ..adapters.dynamo.models import GridModel, OutboxModel, SignupModel
 from ..adapters.dynamo.tx import Tx
+from ..domain import push as push_rules
 from ..domain.clock import utcnow
 from ..domain.errors import Conflict, DomainError
 from ..domain.ids import new_id
@@ -35,10 +36,19 @@ EXPANSION_BATCH = 50
 def enqueue(tx: Tx, *, kind: str, recipient_id: str, data: dict, page: str | None = None,
             community_id: str | None = None, key: str | None = None,
             duplicate_error: Conflict | None = None) -> OutboxModel:
-    item = OutboxModel(key or new_id("msg"), recipient_id=recipient_id, kind=kind, data=data, page=page,
-                       status="pending", attempts=0, community_id=community_id, created_at=utcnow())
+    item = new_message(key or new_id("msg"), recipient_id=recipient_id, kind=kind, data=data, page=page,
+                       community_id=community_id, now=utcnow())
     tx.put(item, condition=OutboxModel.id.does_not_exist(), error=duplicate_error)
     return item
+
+
+def new_message(message_id: str, *, recipient_id: str, kind: str, data: dict, page: str | None,
+                community_id: str | None, now) -> OutboxModel:
+    """A pending message, due at once on the sender's index (the stream delivers it within seconds in AWS; the
+    sweep finds it if the stream did not)."""
+    return OutboxModel(message_id, recipient_id=recipient_id, kind=kind, data=data, page=page, status="pending",
+                       attempts=0, community_id=community_id, created_at=now, retry_shard=push_rules.retry_shard(
+                           message_id), next_attempt_at=now)
 
 
 # --- fan-out -------------------------------------------------------------------------------------------
@@ -132,9 +142,9 @@ def expand(item: OutboxModel) -> int:
     for people, cursor in pages:
         now = utcnow()
         if people:
-            total += _put_new([OutboxModel(f"{item.id}#{person}", recipient_id=person, kind=item.kind,
-                                           data=item.data, page=item.page, status="pending", attempts=0,
-                                           community_id=item.community_id, created_at=now) for person in people])
+            total += _put_new([new_message(f"{item.id}#{person}", recipient_id=person, kind=item.kind,
+                                           data=item.data, page=item.page, community_id=item.community_id, now=now)
+                               for person in people])
             if item.audience.get("sync_starts_at"):
                 _sync_starts_at(item.audience["event_id"], people, item.audience["sync_starts_at"])
         OutboxModel(item.id).update(actions=[OutboxModel.fanout_cursor.set(cursor),

@@ -56,6 +56,18 @@ def _upstream(errcodes: dict[int, DomainError] | None = None):
         raise UpstreamUnavailable() from None
 
 
+NETWORK_ERROR = -2  # ours, not WeChat's: no answer (timeout, connection refused, HTTP 5xx)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What WeChat answered a subscribe message: errcode 0 and its msgid, WeChat's errcode and errmsg, or
+    ``NETWORK_ERROR`` when no answer came."""
+    errcode: int
+    errmsg: str
+    msgid: str | None = None
+
+
 class MiniProgramClient(WeChatClient):
     def __init__(self, appid: str, secret: str, *, base_url: str | None, timeout: float, session=None):
         # wechatpy's own auto_retry recurses without bound while WeChat keeps answering 40001:
@@ -137,10 +149,24 @@ class MiniProgramClient(WeChatClient):
 
     # --- subscribe messages -----------------------------------------------------------------
     def send_subscribe(self, openid: str, template_id: str, data: dict, page: str | None = None,
-                       state: str = "formal") -> dict:
-        """Raw send; callers decide what each errcode means (43101: no quota, never retry)."""
+                       state: str = "formal", lang: str = "zh_CN") -> dict:
+        """Raw send (raises wechatpy's WeChatClientException for an errcode, requests' exceptions for the network);
+        the sender decides what each means (43101: no quota, never retry)."""
         body = {"touser": openid, "template_id": template_id, "data": data,
-                "miniprogram_state": state, "lang": "zh_CN"}
+                "miniprogram_state": state, "lang": lang}
         if page:
             body["page"] = page
         return self._call("POST", "cgi-bin/message/subscribe/send", data=body)
+
+    def deliver_subscribe(self, openid: str, template_id: str, data: dict, page: str | None, *, state: str,
+                          lang: str) -> SendResult:
+        """``send_subscribe`` with every outcome as a value: the sender records each, nothing escapes."""
+        try:
+            answer = self.send_subscribe(openid, template_id, data, page, state=state, lang=lang)
+        except WeChatClientException as exc:
+            if exc.errcode is None:  # wechatpy wraps HTTP errors (a 5xx) without an errcode
+                return SendResult(NETWORK_ERROR, "HTTP error")
+            return SendResult(int(exc.errcode), str(exc.errmsg or ""))
+        except requests.RequestException as exc:
+            return SendResult(NETWORK_ERROR, type(exc).__name__)
+        return SendResult(0, "ok", str(answer.get("msgid")) if answer.get("msgid") is not None else None)

@@ -17,6 +17,25 @@ class OutboxFanouts(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class OutboxRetries(GlobalSecondaryIndex):
+    """Sparse, sharded: messages the sender must still look at — pending ones by the time they are due (a new one
+    at once, a retried one after its backoff) and claimed ones by the end of their lease. Final ones drop out."""
+    class Meta:
+        index_name = "by_retry"
+        projection = AllProjection()
+    retry_shard = UnicodeAttribute(hash_key=True)
+    next_attempt_at = UTCDateTimeAttribute(range_key=True)
+
+
+class OutboxProblems(GlobalSecondaryIndex):
+    """Sparse: what did not arrive, by community and outcome (``<community>#failed``), for the admins."""
+    class Meta:
+        index_name = "by_problem"
+        projection = AllProjection()
+    problem_key = UnicodeAttribute(hash_key=True)
+    updated_at = UTCDateTimeAttribute(range_key=True)
+
+
 class OutboxModel(BaseModel):
     """A message to push, written in the transaction of the change that causes it; the stream feeds the sender.
 
@@ -34,8 +53,20 @@ class OutboxModel(BaseModel):
     kind = UnicodeAttribute()
     data = JSONAttribute()
     page = UnicodeAttribute(null=True)
-    status = UnicodeAttribute(default="pending")  # pending | sent | skipped | failed; fanout | expanded
+    # pending → sending (claimed, leased) → sent | skipped | failed, or back to pending; fanout → expanded
+    status = UnicodeAttribute(default="pending")
     attempts = NumberAttribute(default=0)
+    retry_shard = UnicodeAttribute(null=True)
+    next_attempt_at = UTCDateTimeAttribute(null=True)
+    lease_until = UTCDateTimeAttribute(null=True)
+    lease_token = UnicodeAttribute(null=True)
+    template_id = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    errcode = NumberAttribute(null=True)
+    msgid = UnicodeAttribute(null=True)
+    sent_at = UTCDateTimeAttribute(null=True)
+    problem_key = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
     community_id = UnicodeAttribute(null=True)
     audience = JSONAttribute(null=True)
     fanout_key = UnicodeAttribute(null=True)
@@ -44,3 +75,5 @@ class OutboxModel(BaseModel):
     created_at = UTCDateTimeAttribute()
 
     by_fanout = OutboxFanouts()
+    by_retry = OutboxRetries()
+    by_problem = OutboxProblems()
