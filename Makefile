@@ -43,12 +43,13 @@ test-fast: $(STAMP)  ## everything but the slow contention and e2e tests
 template: $(STAMP)  ## regenerate template.yaml from the Chalice routes and the models
 	$(BIN)/python -m infra.template_gen
 
-bench: $(STAMP)  ## cold start, list/stats cost at 20,000 users, sign-ups/s, scans/s, redemptions/s (printed)
+bench: $(STAMP)  ## cold start, list/stats cost at 20,000 users, sign-ups/s, scans/s, redemptions/s, messages/s (printed)
 	$(BIN)/python -m infra.bench
 	$(BIN)/python -m infra.bench_lists
 	$(BIN)/python -m infra.bench_signup
 	$(BIN)/python -m infra.bench_checkin
 	$(BIN)/python -m infra.bench_redeem
+	$(BIN)/python -m infra.bench_push
 
 .PHONY: layer
 layer:  ## the Lambda layer as `sam build` makes it (arm64, precompiled) in .cache/build/layer

@@ -1,0 +1,347 @@
+"""订阅消息 value shaping (issue 11): every keyword type's rule, and for EVERY message kind the fields built from
+realistic and from hostile data, checked against WeChat's type rules as platform-notes.md states them — written out
+here on their own, not by calling ``shape`` again — and against the WeChat stand-in's own validation of
+``message/subscribe/send`` (what answers 47003 in the tests over HTTP). Pure: no DynamoDB, no HTTP.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from infra.wechat_standin import WeChatStandIn
+from tongxin.domain import push
+from tongxin.domain.push import KINDS, TEMPLATES, shape
+
+# --- WeChat's rules, independently of the code under test ------------------------------------------------------
+
+# platform-notes.md: thing ≤20 chars, character_string ≤32, number ≤32 digits, letter ≤32, phrase ≤5,
+# name ≤10 Chinese (or 20 letters), phone_number ≤17, amount ≤10 digits.
+MAX_LENGTH = {"thing": 20, "phrase": 5, "name": 10, "character_string": 32, "number": 32, "letter": 32,
+              "phone_number": 17, "amount": 10}
+TIME_VALUE = re.compile(r"\d{4}年\d{2}月\d{2}日 \d{2}:\d{2}")
+DATE_VALUE = re.compile(r"\d{4}年\d{2}月\d{2}日")
+ELLIPSIS = "…"
+# The keywords every template of the table uses (domain/push.py's docstring; docs/push.md).
+KEYWORDS = {"thing1": "thing", "phrase2": "phrase", "time3": "time", "thing4": "thing"}
+
+UTC = timezone.utc
+CREATED = datetime(2026, 11, 30, 17, 45, 12, tzinfo=UTC)  # 2026-12-01 01:45 in Shanghai: across midnight UTC
+STARTS = "2026-12-31T16:30:00+00:00"  # 2027-01-01 00:30 in Shanghai: across the year too
+EXPIRES = "2026-12-05T23:59:00+08:00"
+
+TITLE_50 = "帮独居的张奶奶每周二和周五上午去社区卫生服务中心取降压药并送到家里顺便陪她聊聊天看看身体情况和家里的水电煤气是否安全"[:50]
+HOSTILE = "🎉紧急！！\n帮忙\t修\r\n水管\x00\x07\x1b[31m 👨‍👩‍👧 楼下\u2028漏水\u200b了🙏" + "很严重" * 10
+
+
+def shanghai(moment: datetime) -> tuple[int, int, int, int, int]:
+    """UTC+8 by arithmetic (China has had no daylight saving since 1991), not through the code's SHANGHAI zone."""
+    local = moment.astimezone(UTC).replace(tzinfo=None) + timedelta(hours=8)
+    return local.year, local.month, local.day, local.hour, local.minute
+
+
+def as_time(moment: datetime) -> str:
+    y, m, d, hh, mm = shanghai(moment)
+    return f"{y:04d}年{m:02d}月{d:02d}日 {hh:02d}:{mm:02d}"
+
+
+def problems(value: str) -> list[str]:
+    """What in ``value`` WeChat refuses in any keyword (no control characters, no line breaks; no emoji)."""
+    found = []
+    for char in value:
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cf", "Cs", "Zl", "Zp", "Co", "Cn"):
+            found.append(f"{category} U+{ord(char):04X}")
+        elif ord(char) > 0xFFFF:
+            found.append(f"non-BMP U+{ord(char):04X}")
+    if value != value.strip():
+        found.append("leading or trailing whitespace")
+    if "  " in value:
+        found.append("double space")
+    return found
+
+
+def check_keyword(keyword: str, value: str) -> None:
+    kind = keyword.rstrip("0123456789")
+    assert isinstance(value, str) and value, f"{keyword}: empty"
+    assert not problems(value), f"{keyword}={value!r}: {problems(value)}"
+    if kind == "time":
+        assert TIME_VALUE.fullmatch(value), f"{keyword}={value!r} is not WeChat's time format"
+    elif kind == "date":
+        assert DATE_VALUE.fullmatch(value), f"{keyword}={value!r} is not WeChat's date format"
+    else:
+        assert len(value) <= MAX_LENGTH[kind], f"{keyword}={value!r}: {len(value)} > {MAX_LENGTH[kind]}"
+
+
+def check_fields(fields: dict) -> None:
+    assert set(fields) == set(KEYWORDS), fields
+    for keyword, entry in fields.items():
+        assert set(entry) == {"value"}, entry
+        check_keyword(keyword, entry["value"])
+    # The stand-in's validation of message/subscribe/send: what answers 47003 in the tests over HTTP.
+    WeChatStandIn._validate_subscribe_data(fields)
+
+
+# --- realistic data per kind: the shape each producer in usecases/ writes -------------------------------------
+
+def realistic(kind: str) -> dict:
+    wish = {"wish_id": "wsh_01JD", "title": "帮忙买药", "category": "助老"}
+    event = {"event_id": "evt_01JD", "title": "重阳节敬老志愿服务", "starts_at": STARTS}
+    return {
+        "wish_to_review": wish,
+        "wish_overdue": wish,
+        "wish_claimed": wish,
+        "wish_released": wish,
+        "wish_fulfilled": wish,
+        "wish_cancelled": wish,
+        "wish_confirmed": {**wish, "rating": 5, "points": 20},
+        "wish_expired": wish,
+        "wish_reviewed": {**wish, "result": "rejected", "reason": "内容含有联系方式，请修改后重新提交"},
+        "event_promoted": event,
+        "event_reminder": {**event, "address": "幸福小区党群服务中心二楼活动室"},
+        "event_cancelled": {**event, "reason": "天气原因"},
+        "event_changed": {**event, "ends_at": "2026-12-31T18:30:00+00:00"},
+        "checkin_unsettled": {"event_id": "evt_01JD", "title": "重阳节敬老志愿服务"},
+        "points_awarded": {"award_id": "awd_1", "points": 30, "category": "charity", "reason": "楼道义务清扫"},
+        "award_reversed": {"award_id": "awd_1", "points": 30, "reason": "重复发放"},
+        "redemption_expiring": {"redemption_id": "rdm_1", "goods": "洗衣液", "expires_at": EXPIRES},
+        "redemption_expired": {"redemption_id": "rdm_1", "goods": "洗衣液", "points": 10},
+    }.get(kind, wish)
+
+
+def hostile(kind: str) -> dict:
+    """Every text the kind's data may hold, at its worst: 50 characters, emoji, line breaks, control characters."""
+    data = {key: (TITLE_50 + HOSTILE if isinstance(value, str) and not key.endswith(("_at", "_id")) else value)
+            for key, value in realistic(kind).items()}
+    data.update({"title": HOSTILE, "reason": "\n\n" + TITLE_50 + "\r\n🙏", "goods": "🎁" + TITLE_50,
+                 "address": "幸福小区\n3栋\t2单元\x0b201室" + "🏠" * 30, "category": "\x00" + TITLE_50,
+                 "points": 10 ** 12})
+    return data
+
+
+# --- one keyword type at a time ------------------------------------------------------------------------------
+
+def test_a_50_character_title_is_cut_to_20_ending_with_an_ellipsis():
+    assert len(TITLE_50) == 50
+    value = shape("thing", TITLE_50)
+    assert len(value) == 20 and value.endswith(ELLIPSIS)
+    assert value[:-1] == TITLE_50[:19]
+    check_keyword("thing1", value)
+
+
+@pytest.mark.parametrize("text", ["帮忙买药", "a" * 20, "二十个字的标题刚好二十个字的标题刚好二十"])
+def test_a_thing_within_the_limit_is_kept_whole(text):
+    assert len(text) <= 20
+    assert shape("thing", text) == text
+
+
+def test_a_thing_one_over_the_limit_is_cut():
+    value = shape("thing", "一" * 21)
+    assert value == "一" * 19 + ELLIPSIS
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("帮忙🎉买药", "帮忙买药"),
+    ("🙏🙏谢谢大家", "谢谢大家"),
+    ("家庭👨‍👩‍👧聚会", "家庭聚会"),  # a ZWJ sequence leaves no joiner behind
+    ("加油💪🏽", "加油"),  # skin-tone modifier
+    ("国旗🇨🇳升旗", "国旗升旗"),  # regional indicators
+])
+def test_emoji_are_dropped(text, expected):
+    assert shape("thing", text) == expected
+
+
+@pytest.mark.parametrize("text", ["谢谢❤️", "晴天☀️", "完成✅", "好评⭐", "足球⚽"])
+def test_emoji_of_the_basic_plane_are_dropped_too(text):
+    """✅ ⭐ ⚽ ❤ ☀ are emoji below U+FFFF: the contract says emoji are dropped, not only astral ones."""
+    value = shape("thing", text)
+    assert value == text[:2], f"{text!r} → {value!r}"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("第一行\n第二行", "第一行 第二行"),
+    ("第一行\r\n第二行", "第一行 第二行"),
+    ("一\n\n\n二", "一 二"),
+    ("一\u2028二\u2029三", "一 二 三"),
+    ("一\t二", "一 二"),
+    ("\n前后有换行\n", "前后有换行"),
+])
+def test_line_breaks_become_one_space(text, expected):
+    assert shape("thing", text) == expected
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9f", "\u200b", "\u202e", "\ufeff",
+                                  "\u2066", "\x0b", "\x0c"])
+def test_control_and_format_characters_are_gone(char):
+    value = shape("thing", f"修{char}水管")
+    assert not problems(value), (char, value)
+    assert value.replace(" ", "") == "修水管"
+
+
+@pytest.mark.parametrize("kind", ["thing", "phrase", "name"])
+@pytest.mark.parametrize("empty", ["", None, "   ", "\n\r\n", "\x00\x07", "🎉🙏", "\u200b"])
+def test_nothing_left_becomes_wu(kind, empty):
+    assert shape(kind, empty) == "无"
+
+
+def test_phrase_is_at_most_five():
+    assert shape("phrase", "待审核") == "待审核"
+    assert shape("phrase", "候补成功") == "候补成功"
+    value = shape("phrase", "审核未通过请修改")
+    assert len(value) <= 5 and value.endswith(ELLIPSIS)
+    check_keyword("phrase2", value)
+
+
+def test_name_is_at_most_ten():
+    assert shape("name", "王志愿") == "王志愿"
+    value = shape("name", "欧阳" + "娜" * 20)
+    assert len(value) <= 10 and value.endswith(ELLIPSIS)
+
+
+@pytest.mark.parametrize("moment, expected", [
+    (datetime(2026, 11, 30, 16, 0, tzinfo=UTC), "2026年12月01日 00:00"),  # midnight in Shanghai
+    (datetime(2026, 11, 30, 15, 59, 59, tzinfo=UTC), "2026年11月30日 23:59"),  # still the day before
+    (datetime(2026, 12, 1, 1, 30, tzinfo=UTC), "2026年12月01日 09:30"),
+    (datetime(2026, 12, 31, 16, 30, tzinfo=UTC), "2027年01月01日 00:30"),  # across the year
+    (datetime(2028, 2, 28, 20, 0, tzinfo=UTC), "2028年02月29日 04:00"),  # leap day
+    ("2026-11-30T23:10:00+00:00", "2026年12月01日 07:10"),  # ISO text, as stored in a message's data
+    ("2026-12-01T01:30:00+08:00", "2026年12月01日 01:30"),  # already Shanghai time
+    ("2026-11-30T20:15:00Z", "2026年12月01日 04:15"),
+    (datetime(2026, 12, 1, 9, 30, tzinfo=timezone(timedelta(hours=-5))), "2026年12月01日 22:30"),
+])
+def test_time_is_shown_in_shanghai(moment, expected):
+    assert shape("time", moment) == expected
+    check_keyword("time3", expected)
+
+
+def test_time_agrees_with_arithmetic_over_a_whole_day():
+    start = datetime(2026, 11, 30, 0, 7, tzinfo=UTC)
+    for minutes in range(0, 24 * 60, 17):
+        moment = start + timedelta(minutes=minutes)
+        assert shape("time", moment) == as_time(moment)
+
+
+@pytest.mark.parametrize("moment, expected", [
+    (datetime(2026, 11, 30, 16, 30, tzinfo=UTC), "2026年12月01日"),
+    (datetime(2026, 11, 30, 15, 30, tzinfo=UTC), "2026年11月30日"),
+    ("2026-12-31T17:00:00+00:00", "2027年01月01日"),
+])
+def test_date_is_shown_in_shanghai(moment, expected):
+    assert shape("date", moment) == expected
+
+
+@pytest.mark.parametrize("text", ["RDM-2026-0001", "订单号 AB12 🎉", "\n\x00" + "x" * 40, "全中文没有字母", "",
+                                  "a\u00e9b\u00fc"])
+def test_character_string_is_printable_ascii_within_32(text):
+    value = shape("character_string", text)
+    assert value and len(value) <= 32, value
+    assert all(" " <= c <= "~" for c in value), value
+    assert not problems(value), value
+
+
+def test_character_string_keeps_what_is_ascii():
+    assert shape("character_string", "RDM-2026-0001") == "RDM-2026-0001"
+    assert shape("character_string", "订单AB-12🎉") == "AB-12"
+    assert shape("character_string", "x" * 40) == "x" * 32
+
+
+@pytest.mark.parametrize("kind, text, expected", [
+    ("number", 20, "20"),
+    ("number", "共 12 次", "12"),
+    ("amount", "¥12.50", "12.50"),
+    ("amount", 10 ** 15, "1000000000"),
+])
+def test_number_and_amount_are_digits(kind, text, expected):
+    value = shape(kind, text)
+    assert value == expected
+    assert re.fullmatch(r"-?[0-9.]+", value) and len(value) <= MAX_LENGTH[kind]
+
+
+def test_clean_and_cut():
+    assert push.clean(" 一\n二\x00三🎉 ") == "一 二 三"
+    assert push.clean(None) == ""
+    assert push.cut("一二三", 3) == "一二三"
+    assert push.cut("一二三四", 3) == "一二" + ELLIPSIS
+    assert len(push.cut("x" * 100, 20)) == 20
+
+
+# --- the template table: every kind ------------------------------------------------------------------------
+
+def test_the_table_has_one_entry_for_every_kind_the_code_writes():
+    """Every ``kind`` a use case puts in the outbox has its template entry (a missing one is never sendable)."""
+    from pathlib import Path
+    root = Path(push.__file__).resolve().parents[1] / "usecases"
+    source = "\n".join(p.read_text(encoding="utf-8") for p in root.rglob("*.py"))
+    written = set(re.findall(r'enqueue\([^)]*?kind="(\w+)"', source, re.S))
+    written |= set(re.findall(r'fan_out\([^)]*?kind="(\w+)"', source, re.S))
+    written |= set(re.findall(r'notify(?:_grid)?\(tx, wish, "(\w+)"', source))
+    assert len(written) >= 15, written
+    assert written <= set(KINDS), written - set(KINDS)
+    assert KINDS == tuple(TEMPLATES) and len(set(KINDS)) == len(KINDS)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fields_from_realistic_data_follow_the_rules(kind):
+    fields = TEMPLATES[kind].fields(realistic(kind), CREATED)
+    check_fields(fields)
+    assert fields["thing1"]["value"] != "无", fields  # the subject is there
+    assert ELLIPSIS not in fields["phrase2"]["value"], fields  # the table's own states fit without cutting
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fields_from_hostile_data_follow_the_rules(kind):
+    check_fields(TEMPLATES[kind].fields(hostile(kind), CREATED))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fields_with_every_key_missing_follow_the_rules(kind):
+    fields = TEMPLATES[kind].fields({}, CREATED)
+    check_fields(fields)
+    assert fields["time3"]["value"] == as_time(CREATED)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fields_with_null_values_follow_the_rules(kind):
+    data = {key: None for key in realistic(kind)}
+    check_fields(TEMPLATES[kind].fields(data, CREATED))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_time_keyword_is_the_right_moment_in_shanghai(kind):
+    data = realistic(kind)
+    value = TEMPLATES[kind].fields(data, CREATED)["time3"]["value"]
+    if kind.startswith("event_"):
+        expected = as_time(datetime.fromisoformat(STARTS))
+    elif kind == "redemption_expiring":
+        expected = as_time(datetime.fromisoformat(EXPIRES))
+    else:
+        expected = as_time(CREATED)
+    assert value == expected, (kind, value)
+
+
+def test_the_subject_of_a_wish_message_is_its_title_cut():
+    fields = TEMPLATES["wish_claimed"].fields({"title": TITLE_50, "wish_id": "w"}, CREATED)
+    assert fields["thing1"]["value"] == TITLE_50[:19] + ELLIPSIS
+    fields = TEMPLATES["wish_claimed"].fields({"title": "帮忙\n买药🎉", "wish_id": "w"}, CREATED)
+    assert fields["thing1"]["value"] == "帮忙 买药"
+
+
+def test_kinds_for_roles():
+    resident = set(push.kinds_for({"resident"}))
+    volunteer = set(push.kinds_for({"resident", "volunteer"}))
+    worker = set(push.kinds_for({"grid_worker"}))
+    assert {"wish_claimed", "event_reminder", "points_awarded"} <= resident
+    assert not {"wish_to_review", "wish_overdue", "wish_cancelled", "wish_confirmed"} & resident
+    assert {"wish_cancelled", "wish_confirmed", "checkin_unsettled"} <= volunteer - resident
+    assert {"wish_to_review", "wish_overdue"} <= worker
+    assert "wish_to_review" not in volunteer
+    assert set(push.kinds_for({"resident", "volunteer", "grid_worker"})) == set(KINDS)
+    assert set(push.kinds_for({"party_member"})) >= volunteer - resident
+
+
+def test_outcome_constants():
+    assert push.MAX_ATTEMPTS == 6 and push.LEASE_SECONDS == 60
+    assert set(push.PERMANENT_ERRCODES) == {40003, 40037, 41030, 47003}
+    assert push.NO_QUOTA_ERRCODE == 43101
