@@ -108,6 +108,12 @@ def container(settings, dynamodb_faults):
 
 
 @pytest.fixture(autouse=True)
+def moto_outbox_stream_trimmed(container):
+    from tests.support import trim_moto_outbox_stream
+    trim_moto_outbox_stream(container)
+
+
+@pytest.fixture(autouse=True)
 def clean_wechat(request, wechat):
     yield
     wechat.set_fault("none")

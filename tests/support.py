@@ -184,3 +184,17 @@ def make_community(api: Api, *, grids: int = 2, review: bool = False, wish_point
                                            wish_review_required=review, wish_points=wish_points)
     founder.relogin()
     return Community(api, made["id"], founder, [g["id"] for g in made["grids"]])
+
+
+def trim_moto_outbox_stream(container) -> None:
+    """moto keeps every stream record of the outbox table (nothing consumes its stream in-process: the sender's
+    stream handler is fed built records), and its TransactWriteItems deep-copies the whole table, those records
+    included, for every transaction that touches the outbox — so each change costs more the more the session has
+    written. Dropping the records (before each test, conftest) keeps a transaction's cost what the table holds."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+    from tongxin.adapters.dynamo.models import OutboxModel
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][container.settings.aws_region].tables.get(
+        OutboxModel.Meta.table_name)
+    if table is not None and table.stream_shard is not None:
+        table.stream_shard.items.clear()

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from infra.wechat_standin import WeChatStandIn, fake_openid
-from tests.support import Community, Member, make_community
+from tests.support import Community, Member, make_community, trim_moto_outbox_stream
 from tongxin.adapters.dynamo import binding
 from tongxin.adapters.dynamo.models import OutboxModel
 from tongxin.adapters.dynamo.tx import Tx
@@ -138,25 +138,6 @@ def assert_final_off_the_index(message: OutboxModel) -> None:
     assert message.status in FINAL, message.status
     assert message.retry_shard is None and message.next_attempt_at is None, "a final message stays on by_retry"
     assert message.lease_until is None and message.lease_token is None
-
-
-def trim_moto_outbox_stream(container) -> None:
-    """moto keeps every stream record of the outbox table (nothing consumes its stream in-process: the stream
-    handler is fed built records here), and its TransactWriteItems deep-copies the whole table, those records
-    included, for every transaction that touches the outbox — so each send costs more the more the session has
-    written. Dropping the records keeps the cost of a transaction what the table holds."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.dynamodb.models import dynamodb_backends
-    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][container.settings.aws_region].tables.get(
-        OutboxModel.Meta.table_name)
-    if table is not None and table.stream_shard is not None:
-        table.stream_shard.items.clear()
-
-
-@pytest.fixture(autouse=True)
-def moto_outbox_stream_trimmed(container):
-    trim_moto_outbox_stream(container)
-    yield
 
 
 @pytest.fixture(scope="module")
