@@ -67,9 +67,10 @@ class DynamoMeter:
             if (parsed or {}).get("Error", {}).get("Code") == "TransactionCanceledException":
                 self.cancelled += 1
 
-    def after_call_error(self, model=None, **_):  # no answer at all (a timeout, a refused connection)
+    def after_call_error(self, event_name: str = "", **_):  # no answer at all (a timeout, a refused connection)
+        # botocore passes no ``model`` to this event: the operation is the event name's last part.
         with self.lock:
-            self.calls[model.name + " (no answer)"] += 1
+            self.calls[event_name.rsplit(".", 1)[-1] + " (no answer)"] += 1
 
     def before_send(self, **_):
         with self.lock:

@@ -20,6 +20,14 @@ from werkzeug.serving import make_server
 from infra.transaction_tokens import TransactionTokens
 
 
+def forget_model_instances() -> None:
+    """moto registers every model object it creates in a class-level list for its dashboard, and never lets go;
+    a TransactWriteItems deep-copies the tables it touches (stream records included), so without this the process
+    grows by every copy (a push bench reached 11 GB). Nothing of ours reads that registry."""
+    from moto.core.model_instances import reset_model_data
+    reset_model_data()
+
+
 class _OneRequestAtATime:
     """moto's app, one request at a time, with DynamoDB's ClientRequestToken semantics in front: a transaction
     re-sent by botocore after a timeout is answered from its first attempt (infra/transaction_tokens.py)."""
@@ -49,6 +57,7 @@ class _OneRequestAtATime:
 
             chunks = list(self.app(environ, remember_status))  # finish the body inside the lock
             self.tokens.remember(target, body, seen.get("status", 0), b"".join(chunks).decode("utf-8", "replace"))
+            forget_model_instances()
             return chunks
 
 

@@ -65,6 +65,7 @@ def container(settings, dynamodb_faults):
     from botocore.exceptions import ReadTimeoutError
     from moto import mock_aws
     from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
+    from infra.embedded_dynamodb import forget_model_instances
     from infra.transaction_tokens import TransactionTokens
     from tests import budget
     from tongxin.adapters.dynamo.binding import create_tables
@@ -87,6 +88,7 @@ def container(settings, dynamodb_faults):
                 budget.count_dynamo(operation + " (re-sent)")
                 return AWSResponse(request.url, earlier[0], {}, MockRawResponse(earlier[1]))
             response = handle(self, event_name, request, **kwargs)
+            forget_model_instances()  # moto's dashboard registry would keep every copy a transaction makes
             if response is None:
                 return None
             answer = response.content

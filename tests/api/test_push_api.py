@@ -1,7 +1,7 @@
 """订阅消息 over the API (issue 11): what a user accepted (``POST/GET /v1/me/subscriptions``: one accept = one
 send, the ``ask`` list by role) and what an admin sees of the messages that did not arrive (``GET
 /v1/admin/messages?status=failed|skipped``), over HTTP against moto and the WeChat stand-in. Messages are delivered
-by the scheduler's step, ``tongxin.usecases.sweep(container)``; time moves with ``now=``, never by sleeping.
+by the scheduler's step, ``tongxin.usecases.push.sweep(container)``; time moves with ``now=``, never by sleeping.
 
 The stand-in's message list and the outbox table are shared by the whole session (other tests' messages are swept
 too), so every check here is filtered by recipient (the stand-in's ``touser``, our user id).

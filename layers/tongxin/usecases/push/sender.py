@@ -199,9 +199,11 @@ def sweep(container: Container, now: datetime | None = None, budget_seconds: flo
     done: dict[str, int] = {"expanded": notifications.expand_fanouts()["messages"]}
     now = max(now, utcnow())  # the messages just expanded are due too
     for shard in range(rules.RETRY_SHARDS):
+        if done.get("left_for_next_run"):
+            break
         for message in OutboxModel.by_retry.query(f"retry#{shard}", OutboxModel.next_attempt_at <= now):
-            if time.monotonic() > stop_at:
-                done["left_for_next_run"] = done.get("left_for_next_run", 0) + 1
+            if time.monotonic() > stop_at:  # out of time: what is left stays due for the next run
+                done["left_for_next_run"] = 1
                 break
             try:
                 outcome = deliver_item(container, message, now)
