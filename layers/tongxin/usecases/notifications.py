@@ -1,12 +1,13 @@
 """Outbox items: messages to push (订阅消息), written inside the transaction of the change that causes them.
 
-The sender (push issue) maps ``kind`` to a template and ``data`` to its fields. An item with a ``key``
+The sender (``usecases/push``) maps ``kind`` to a template and ``data`` to its fields. An item with a ``key``
 derived from its cause (e.g. ``wish#<id>#overdue#<worker>``) can be written only once.
 
 A change that must tell many people (an event cancelled for 300, a grid with many workers) writes ONE fan-out
 item (``fan_out``) in its transaction: a DynamoDB transaction holds at most 100 items, so no audience size can
-break the change. ``expand_fanouts`` (the scheduler, later the sender) turns it into one message per person, each
-keyed ``<fan-out id>#<person>``: a repeated or resumed expansion adds nothing.
+break the change. ``expand`` (the sender, from the outbox stream) or ``expand_fanouts`` (the scheduler's sweep, for
+what the stream missed) turns it into one message per person, each keyed ``<fan-out id>#<person>``: a repeated or
+resumed expansion adds nothing.
 """
 from __future__ import annotations
 
@@ -156,7 +157,7 @@ def expand(item: OutboxModel) -> int:
 
 
 def expand_fanouts() -> dict:
-    """Expand every fan-out item waiting (the scheduler's step until the push sender does it on the stream)."""
+    """Expand every fan-out item still waiting (the sweep's first step: the stream handler expands new ones)."""
     done = {"fanouts": 0, "messages": 0}
     for item in OutboxModel.by_fanout.query(FANOUT_PENDING):
         try:
