@@ -109,6 +109,20 @@ def container(settings, dynamodb_faults):
         set_container(None)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def fresh_tables_per_module(container):
+    """Every test module starts with empty tables. moto's TransactWriteItems deep-copies each table it touches, and
+    every write of ours is a transaction: with one session-wide database a write cost more the more every earlier
+    module had written (counters, scores, ledger and outbox are touched by most changes), and the suite slowed
+    quadratically. Tests share nothing across modules; the WeChat access_token lives on in the client's memory."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+    for table in dynamodb_backends[DEFAULT_ACCOUNT_ID][container.settings.aws_region].tables.values():
+        table.items.clear()
+        if table.stream_shard is not None:
+            table.stream_shard.items.clear()
+
+
 @pytest.fixture(autouse=True)
 def moto_outbox_stream_trimmed(container):
     from tests.support import trim_moto_outbox_stream
