@@ -168,11 +168,7 @@ class LocalStack:
         from infra.local_server import create_server
         import app as api_app
 
-        self.api = self._listen("api", self.api_port, lambda: create_server(
-            api_app.app, Config.create(chalice_stage="dev"), self.host, self.api_port))
-        self.api_port = self.api.server.server_port
-        self._spawn(self.api.server.serve_forever, "api")
-        self._serving = True
+        # The scheduler and the sender first: once the API answers, the stack is up (tests wait for that).
         self.scheduler = _load_function("scheduler")
         self._spawn(self._tick, "scheduler")
         from infra.local_stream import OutboxStreamReader
@@ -180,6 +176,11 @@ class LocalStack:
         reader = OutboxStreamReader(self.dynamodb.url, os.environ["AWS_DEFAULT_REGION"],
                                     settings.table_name("outbox"), self.sender.handler)
         self._spawn(lambda: reader.run(self._stop), "sender")
+        self.api = self._listen("api", self.api_port, lambda: create_server(
+            api_app.app, Config.create(chalice_stage="dev"), self.host, self.api_port))
+        self.api_port = self.api.server.server_port
+        self._spawn(self.api.server.serve_forever, "api")
+        self._serving = True
         return self
 
     def _client(self):
@@ -279,7 +280,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     sys.stdout.write(stack.banner() + "\n")
     sys.stdout.flush()
-    stopping.wait()
+    # Wait in short steps: the kernel may deliver a signal to any of the stack's threads, and Python runs handlers
+    # only in the main thread — one blocked in a wait without a timeout would never get to run it.
+    while not stopping.wait(0.5):
+        pass
     sys.stdout.write("stopping...\n")
     sys.stdout.flush()
     note = stack.stop()
