@@ -11,13 +11,17 @@ the contention tests see DynamoDB's semantics rather than moto's races.
 from __future__ import annotations
 
 import io
+import json
 import threading
 
 from moto.moto_server.threaded_moto_server import MotoRequestHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
+from infra import moto_transactions
 from infra.transaction_tokens import TransactionTokens
+
+moto_transactions.install()  # a transaction costs what it touches, not the tables it touches (see the module)
 
 
 def forget_model_instances() -> None:
@@ -26,6 +30,35 @@ def forget_model_instances() -> None:
     grows by every copy (a push bench reached 11 GB). Nothing of ours reads that registry."""
     from moto.core.model_instances import reset_model_data
     reset_model_data()
+
+
+def trim_read_stream_records(request_body: bytes, answer: bytes) -> None:
+    """Drop the stream records a GetRecords has just handed out, as DynamoDB drops them after 24 hours.
+
+    moto keeps every stream record for the life of the process and a TransactWriteItems deep-copies the tables it
+    touches, records included, so each transaction on the outbox cost more than the last: the slow suite's fan-out
+    and contention tests took minutes. The local stack has one reader (infra/local_stream.py) that never reads
+    behind its own position, so what it has read is gone for good. moto indexes the shard's list by sequence number
+    minus the shard's starting number: raising the start by what is dropped keeps every later sequence number.
+    """
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+    try:
+        read_with = json.loads(request_body)["ShardIterator"]
+        next_iterator = json.loads(answer)["NextShardIterator"]
+    except (ValueError, KeyError, TypeError):
+        return  # a refused read: nothing was handed out
+    for regions in list(dynamodbstreams_backends.values()):
+        for backend in list(regions.values()):
+            following = backend.shard_iterators.get(next_iterator)
+            if following is None:
+                continue
+            backend.shard_iterators.pop(read_with, None)  # moto keeps every iterator too
+            shard = following.stream_shard
+            consumed = following.sequence_number - shard.starting_sequence_number
+            if consumed > 0:
+                del shard.items[:consumed]
+                shard.starting_sequence_number += consumed
+            return
 
 
 class _OneRequestAtATime:
@@ -56,7 +89,10 @@ class _OneRequestAtATime:
                 return start_response(status, headers, exc_info)
 
             chunks = list(self.app(environ, remember_status))  # finish the body inside the lock
-            self.tokens.remember(target, body, seen.get("status", 0), b"".join(chunks).decode("utf-8", "replace"))
+            answer = b"".join(chunks)
+            self.tokens.remember(target, body, seen.get("status", 0), answer.decode("utf-8", "replace"))
+            if target and target.endswith(".GetRecords") and seen.get("status") == 200:
+                trim_read_stream_records(body, answer)
             forget_model_instances()
             return chunks
 

@@ -71,9 +71,9 @@ def container(settings, dynamodb_faults):
     from tongxin.adapters.dynamo.binding import create_tables
     from tongxin.wiring import Container, set_container
 
-    # moto takes no lock, and a cancelled TransactWriteItems restores whole-table snapshots over writes
-    # other threads committed meanwhile; DynamoDB applies each request atomically. Serialise moto's
-    # handling so threaded tests see DynamoDB's semantics (infra/embedded_dynamodb.py: the same for the server),
+    # moto takes no lock; DynamoDB applies each request atomically. Serialise moto's handling so threaded tests
+    # see DynamoDB's semantics (infra/embedded_dynamodb.py: the same for the server; importing it also installs
+    # infra/moto_transactions.py, transactions that copy the items they write, not the tables they touch),
     # answer a re-sent transaction by its ClientRequestToken as DynamoDB does, and count every call for the
     # budget of the request that made it (tests/budget.py).
     lock, handle, tokens = threading.Lock(), BotocoreStubber.__call__, TransactionTokens()

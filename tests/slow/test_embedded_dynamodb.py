@@ -80,3 +80,46 @@ def test_a_transaction_sent_again_with_its_token_is_answered_from_the_first():
         assert client.scan(TableName="tokens")["Count"] == 1
     finally:
         server.stop()
+
+
+def test_stream_records_once_read_are_dropped_and_later_ones_keep_their_order():
+    """The local stack's stream reader reads each record once; the embedded DynamoDB then drops it (moto would keep
+    it, and copy it in every later transaction on the table). Later records still come, in order, with rising
+    sequence numbers, and a reader that starts at LATEST afterwards sees only what follows."""
+    from moto.dynamodb.models import dynamodb_backends
+    server = EmbeddedDynamoDB(port=free_port()).start()
+    try:
+        kw = dict(endpoint_url=server.url, region_name="cn-north-1", aws_access_key_id="x", aws_secret_access_key="x")
+        client, streams = boto3.client("dynamodb", **kw), boto3.client("dynamodbstreams", **kw)
+        arn = client.create_table(
+            TableName="outbox_trim", BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )["TableDescription"]["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+        stored = dynamodb_backends["123456789012"]["cn-north-1"].tables["outbox_trim"].stream_shard
+
+        def read():
+            nonlocal iterator
+            answer = streams.get_records(ShardIterator=iterator)
+            iterator = answer["NextShardIterator"]
+            return [(r["dynamodb"]["Keys"]["id"]["S"], int(r["dynamodb"]["SequenceNumber"])) for r in answer["Records"]]
+
+        for n in range(3):
+            client.put_item(TableName="outbox_trim", Item={"id": {"S": f"m{n}"}})
+        first = read()
+        assert [key for key, _ in first] == ["m0", "m1", "m2"]
+        assert stored.items == []  # read, so dropped
+        assert read() == []  # an empty read keeps the position
+        client.put_item(TableName="outbox_trim", Item={"id": {"S": "m3"}})
+        client.put_item(TableName="outbox_trim", Item={"id": {"S": "m4"}})
+        second = read()
+        assert [key for key, _ in second] == ["m3", "m4"]
+        assert [seq for _, seq in first + second] == list(range(first[0][1], first[0][1] + 5))
+        late = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+        client.put_item(TableName="outbox_trim", Item={"id": {"S": "m5"}})
+        assert [r["dynamodb"]["Keys"]["id"]["S"] for r in streams.get_records(ShardIterator=late)["Records"]] == ["m5"]
+    finally:
+        server.stop()
