@@ -238,7 +238,8 @@ class LocalStack:
             f"  Data             {self.data_note}",
             "  Log in:  curl -s -X POST %s/v1/auth/login -H 'Content-Type: application/json' \\" % self.api_url,
             "                -d '{\"code\": \"dev:res1\"}'",
-            "  Demo users: admin, grid1, store1, vol1..vol5, res1..res5 (res1 has 200 points);",
+            "  Demo users: admin, grid1, store1, vol1..vol5, res1..res5 (res1 has 200 points),",
+            "  street1 (street staff of 同心街道, above the demo community);",
             "  any other dev:<name> is a new user; join with invite DEMOGRID1 or DEMOGRID2.",
             "  Ctrl-C stops everything (and saves the data).",
         ])

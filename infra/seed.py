@@ -1,5 +1,6 @@
 """The demo community of the local development contract (api.md): admin, grid1, store1, vol1..vol5,
-res1..res5 (res1 with 200 points), two grids, a store with goods, upcoming events of both kinds.
+res1..res5 (res1 with 200 points), two grids, a store with goods, upcoming events of both kinds; and the demo
+street 同心街道 above it, with its staff member street1 (who belongs to no community: street staff work above them).
 
 Demo users are bound to the openids the WeChat stand-in gives ``dev:<name>``, so logging in with
 ``{"code": "dev:res1"}`` is logging in as the seeded res1. Run against empty tables.
@@ -13,13 +14,14 @@ from pynamodb.expressions.operand import Path, Value
 
 from tongxin.adapters.dynamo.models import (
     CommunityModel, CounterModel, EventModel, GoodsModel, GridModel, IdentityModel, InviteModel, LedgerEntryModel,
-    ScoreModel, StoreModel, UserModel,
+    ScoreModel, StoreModel, StreetModel, UserModel,
 )
 from tongxin.domain import events as event_rules
 from tongxin.domain.clock import utcnow
 from tongxin.domain.points import boards_for
 
 COMMUNITY_ID = "c_demo"
+STREET_ID = "st_demo"
 GRID_IDS = ("g_demo1", "g_demo2")
 STORE_ID = "s_demo1"
 DEMO_INVITES = {"DEMOGRID1": "g_demo1", "DEMOGRID2": "g_demo2"}
@@ -38,7 +40,14 @@ RES1_POINTS = 200
 
 def seed() -> dict:
     now = utcnow()
-    CommunityModel(COMMUNITY_ID, name="同心示范社区", wish_review_required=False, wish_points=20, created_at=now).save()
+    CommunityModel(COMMUNITY_ID, name="同心示范社区", wish_review_required=False, wish_points=20, street_id=STREET_ID,
+                   admin_ids={"u_demo_admin"}, created_at=now).save()
+    StreetModel(STREET_ID, name="同心街道", community_ids={COMMUNITY_ID}, staff_ids={"u_demo_street1"},
+                created_at=now).save()
+    IdentityModel(fake_openid("street1"), user_id="u_demo_street1", unionid=fake_unionid("street1"), created_at=now).save()
+    UserModel("u_demo_street1", status="active", nickname="街道工作人员小周", openid=fake_openid("street1"),
+              roles={"street_staff"}, street_ids={STREET_ID}, points_balance=0, earned_total=0, volunteer_minutes=0,
+              created_at=now).save()
     for index, grid_id in enumerate(GRID_IDS, start=1):
         workers = {"u_demo_grid1"} if index == 1 else None
         GridModel(COMMUNITY_ID, grid_id, name=f"第{index}网格", worker_ids=workers, created_at=now).save()
@@ -88,4 +97,5 @@ def seed() -> dict:
         for key in event_rules.stats_keys(COMMUNITY_ID, now):
             CounterModel(key).update(actions=[Path(name).add(Value({"N": str(n)})) for name, n in
                                               event_rules.stats_deltas({"published": 1, "capacity": capacity}).items()])
-    return {"community_id": COMMUNITY_ID, "users": sorted(DEMO_USERS), "invites": DEMO_INVITES}
+    return {"community_id": COMMUNITY_ID, "street_id": STREET_ID, "users": sorted([*DEMO_USERS, "street1"]),
+            "invites": DEMO_INVITES}

@@ -33,6 +33,15 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
     ("POST", "/v1/auth/login"): Budget(reads=2, writes=1, wechat=1, total=2,
                                        why="code2session + the identity and the user (or the new user's write)"),
     ("POST", "/v1/wishes"): Budget(reads=2, writes=1, wechat=1, why="WeChat's content check"),
+    ("POST", "/v1/requests"): Budget(reads=2, writes=1, wechat=1, why="WeChat's content check (content, address)"),
+    ("GET", "/v1/admin/requests/stats"): Budget(
+        reads=12, writes=0, why="a street's: the street, its communities' names (one BatchGetItem) and their "
+                                "counters, ⌈communities × buckets / 100⌉ BatchGetItems (74 buckets at most a "
+                                "community: 9 calls cover a street of 12 communities over a year); an admin's: "
+                                "one BatchGetItem"),
+    ("GET", "/v1/grid/tasks"): Budget(reads=4, writes=0, why="a page reads on into the next section while it has "
+                                                             "room: one Query per section (requests, wishes, "
+                                                             "check-ins), three at most"),
     ("POST", "/v1/me/phone"): Budget(reads=2, writes=1, wechat=1, why="WeChat's phone number"),
     ("GET", "/v1/admin/invites/{code}/qrcode"): Budget(reads=2, writes=0, wechat=1,
                                                        why="a mini-program code (format=wxacode)"),
@@ -60,8 +69,9 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
                                                why="the first waitlisted (a Query) when capacity is raised; past "
                                                    "40 promotions a second transaction"),
     ("DELETE", "/v1/me"): Budget(reads=12, writes=60,
-                                 why="注销 walks the user's wishes and pending redemptions (a Query, and the "
-                                     "balance for each refund): one write per item touched, then the account"),
+                                 why="注销 walks the user's wishes, requests (接诉即办: name, phone and "
+                                     "address erased) and pending redemptions (a Query each, and the balance for "
+                                     "each refund): one write per item touched, then the account"),
     ("POST", "/v1/points/awards/{award_id}/reverse"): Budget(
         reads=3, writes=1, why="the award, and the awarded user's balance (ledger balance_after)"),
     ("GET", "/v1/leaderboard"): Budget(reads=3, writes=0,

@@ -10,18 +10,22 @@ from datetime import timedelta
 
 import pytest
 
-from tongxin.adapters.dynamo.models import StoreModel
+from tongxin.adapters.dynamo.models import CounterModel, StoreModel
 from tongxin.config import DEV_CHECKIN_SECRET
 from tongxin.domain import checkin
-from tongxin.domain.clock import to_api, utcnow
+from tongxin.domain import requests as request_rules
+from tongxin.domain.clock import SHANGHAI, to_api, utcnow
+from tongxin.usecases import streets
 from tests.support import make_community
 
 ROLES = ("anonymous", "outsider", "resident", "volunteer", "party_member", "grid_worker", "other_grid_worker",
-         "admin", "store_keeper", "author", "claimer", "other_admin")
+         "admin", "store_keeper", "author", "claimer", "other_admin", "street_staff")
 MEMBERS = {"resident", "volunteer", "party_member", "grid_worker", "other_grid_worker", "admin", "store_keeper",
            "author", "claimer"}
-USERS = MEMBERS | {"outsider", "other_admin"}
+# street_staff: staff of the street the table's community belongs to, themselves in no community.
+USERS = MEMBERS | {"outsider", "other_admin", "street_staff"}
 WISH = {"title": "表格心愿", "content": "授权表测试", "category": "其他"}
+REQUEST = {"category": "设施维修", "content": "授权表测试：楼道灯坏了"}
 EVENT = {"title": "表格活动", "kind": "activity", "capacity": 50,
          "location": {"address": "服务中心", "lat": 30.0, "lng": 103.8, "radius_m": 200}}
 
@@ -29,11 +33,22 @@ EVENT = {"title": "表格活动", "kind": "activity", "capacity": 50,
 def row(allowed: set[str], *, outsider: str = "nic", other_admin: str = "ok", public: bool = False,
         denied: str = "403") -> dict:
     """Expected outcome per role: ``allowed`` → ok, other members → ``denied`` (403, or 404 where the thing is
-    private to some)."""
+    private to some). Street staff belong to no community: unless the route is theirs they get what an outsider
+    gets."""
     cells = {role: ("ok" if role in allowed else denied) for role in MEMBERS}
     cells["anonymous"] = "ok" if public else "401"
     cells["outsider"] = "ok" if "outsider" in allowed else outsider
     cells["other_admin"] = other_admin
+    cells["street_staff"] = "ok" if "street_staff" in allowed else cells["outsider"]
+    return cells
+
+
+def private_row(allowed: set[str], *, seen_by: set[str]) -> dict:
+    """A request is never public: those who see it (``seen_by``) but may not take this step → 403; to everyone else
+    (other members, outsiders, another community's admin, the street before it reached the street) it does not
+    exist → 404."""
+    cells = row(allowed, denied="404", outsider="404", other_admin="404")
+    cells.update({role: "403" for role in seen_by - allowed})
     return cells
 
 
@@ -123,6 +138,25 @@ TABLE = {
     ("GET", "/v1/me/subscriptions"): (None, None, row(USERS)),
     ("POST", "/v1/me/subscriptions"): (None, {"accepted": ["tmpl_wish_claimed"]}, row(USERS)),
     ("GET", "/v1/admin/messages"): (None, None, row({"admin"})),
+    # 接诉即办: residents submit (to their grid); a request is seen by its author, the community's admins and the
+    # handlers of the levels it reached (here grid 0's worker); the handler of the current level takes each step.
+    ("POST", "/v1/requests"): (None, "request", row(MEMBERS)),
+    ("GET", "/v1/requests/mine"): (None, None, row(USERS)),
+    ("GET", "/v1/requests/{request_id}"): ("request:submitted", None,
+                                           private_row({"author", "admin", "grid_worker"}, seen_by=set())),
+    ("POST", "/v1/requests/{request_id}/accept"): ("request:submitted", None,
+                                                   private_row({"grid_worker"}, seen_by={"author", "admin"})),
+    ("POST", "/v1/requests/{request_id}/escalate"): ("request:submitted", {"reason": "需要社区协调"},
+                                                     private_row({"grid_worker"}, seen_by={"author", "admin"})),
+    ("POST", "/v1/requests/{request_id}/resolve"): ("request:accepted", {"note": "已更换灯泡"},
+                                                    private_row({"grid_worker"}, seen_by={"author", "admin"})),
+    ("POST", "/v1/requests/{request_id}/rate"): ("request:resolved", {"satisfaction": 5},
+                                                 private_row({"author"}, seen_by={"admin", "grid_worker"})),
+    # The street's queue is its staff's only; the community's lists are its admins'; the three rates are the
+    # admins' (their community) and the street staff's (their street). Neither needs a community to be refused.
+    ("GET", "/v1/street/tasks"): (None, None, row({"street_staff"}, outsider="403", other_admin="403")),
+    ("GET", "/v1/admin/requests"): (None, None, row({"admin"})),
+    ("GET", "/v1/admin/requests/stats"): (None, None, row({"admin", "street_staff"}, outsider="403")),
 }
 QUERIES = {("GET", "/v1/admin/exports/volunteer-hours"): "?month=2026-12"}
 
@@ -145,6 +179,8 @@ class World:
         self.api = api
         self.c = make_community(api)
         self.other = make_community(api)
+        self.street_id = streets.create_street("表格街道")["id"]
+        streets.attach_community(self.street_id, self.c.id)
         self.store_id = f"s_{uuid.uuid4().hex[:8]}"
         StoreModel(self.c.id, self.store_id, name="表格超市", created_at=utcnow()).save()
         self.people = {role: self.make(role) for role in ROLES}
@@ -164,7 +200,33 @@ class World:
             "admin": lambda: c.with_roles(c.resident(0), ["admin"]),
             "store_keeper": lambda: c.with_roles(c.resident(0), ["store_keeper"], store_ids=[self.store_id]),
             "other_admin": lambda: self.other.with_roles(self.other.resident(0), ["admin"]),
+            "street_staff": lambda: self.street_staff(),
         }[role]()
+
+    def street_staff(self):
+        """A user the operator names staff of the table's street (tongxin.usecases.streets: the CLI's use case)."""
+        staff = self.api.login()
+        streets.add_staff(self.street_id, staff.id)
+        return staff.relogin()
+
+    def request_in(self, state: str) -> str:
+        """A fresh request of the table's author (grid 0), taken by grid 0's worker to ``state``."""
+        author, worker = self.people["author"], self.people["grid_worker"]
+        # The table submits far more than a resident's daily cap: the author's count for today starts again.
+        day = utcnow().astimezone(SHANGHAI).strftime("%Y-%m-%d")
+        CounterModel(request_rules.submit_counter(author.id, day)).delete()
+        resp = author.post("/v1/requests", REQUEST)
+        assert resp.status == 201, resp.body
+        request_id = resp.json["id"]
+        admin, staff = self.people["admin"], self.people["street_staff"]
+        up = [(worker, "escalate", {"reason": "网格解决不了"}), (admin, "escalate", {"reason": "需要街道协调"})]
+        steps = {"submitted": [], "accepted": [(worker, "accept", {})],
+                 "resolved": [(worker, "accept", {}), (worker, "resolve", {"note": "已处理"})],
+                 "at_street": up, "accepted_at_street": up + [(staff, "accept", {})]}[state]
+        for person, step, body in steps:
+            resp = person.post(f"/v1/requests/{request_id}/{step}", body)
+            assert resp.status == 200, resp.body
+        return request_id
 
     def event_in(self, kind: str) -> str:
         """A fresh event of grid 0 published by the table's admin, starting in two days."""
@@ -242,6 +304,8 @@ def test_route_by_role(world, route):
             path = path.replace("{award_id}", world.award(target))
         elif state == "redemption":
             path = path.replace("{redemption_id}", world.redemption()["id"])
+        elif state and state.startswith("request:"):
+            path = path.replace("{request_id}", world.request_in(state.split(":", 1)[1]))
         elif state:
             path = path.replace("{wish_id}", world.wish_in(state))
         payload = {"grid_id": world.c.grid_ids[0]} if body == "grid0" else body
@@ -254,6 +318,8 @@ def test_route_by_role(world, route):
             payload = {"goods_id": world.goods(), "quantity": 1}
         if body == "pickup":
             payload = {"pickup_code": world.redemption()["pickup_code"]}
+        if body == "request":
+            payload = REQUEST
         path += QUERIES.get(route, "")
         if body == "event":
             start = utcnow() + timedelta(days=2)
@@ -263,3 +329,35 @@ def test_route_by_role(world, route):
         got[role] = outcome(resp)
     mismatches = {role: (got[role], expected[role]) for role in ROLES if got[role] != expected[role]}
     assert not mismatches, f"{method} {template}: (got, expected) {mismatches}"
+
+
+# A request 吹哨 up to the street: now the street's staff see it and take its steps; the grid's worker and the
+# community's admin, who saw it come through, still see it but are no longer its handlers; the staff of another
+# street (and everyone else) are told it does not exist.
+STREET_ROWS = {
+    ("GET", "/v1/requests/{request_id}"): ("at_street", None, {"author", "admin", "grid_worker", "street_staff"},
+                                           set()),
+    ("POST", "/v1/requests/{request_id}/accept"): ("at_street", None, {"street_staff"},
+                                                   {"author", "admin", "grid_worker"}),
+    ("POST", "/v1/requests/{request_id}/resolve"): ("accepted_at_street", {"note": "街道协调物业已修复"},
+                                                    {"street_staff"}, {"author", "admin", "grid_worker"}),
+}
+
+
+@pytest.mark.parametrize("route", sorted(STREET_ROWS), ids=lambda r: f"{r[0]} {r[1]} at the street")
+def test_request_at_the_street_by_role(world, route):
+    method, template = route
+    state, body, allowed, seen_by = STREET_ROWS[route]
+    other_street = streets.create_street("别的街道")["id"]
+    stranger = world.api.login()
+    streets.add_staff(other_street, stranger.id)
+    people = {**world.people, "other_street_staff": stranger.relogin()}
+    expected = {role: "ok" if role in allowed else "403" if role in seen_by else "404" for role in people}
+    expected["anonymous"] = "401"
+    got = {}
+    for role, person in people.items():
+        path = template.replace("{request_id}", world.request_in(state))
+        resp = world.api.request(method, path, token=person.token if person else None, json_body=body)
+        got[role] = outcome(resp)
+    mismatches = {role: (got[role], expected[role]) for role in people if got[role] != expected[role]}
+    assert not mismatches, f"{method} {template} at the street: (got, expected) {mismatches}"

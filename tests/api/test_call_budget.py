@@ -174,3 +174,138 @@ def test_the_passbook_and_a_leaderboard_read_once_past_the_caller(community):
     assert resp.status == 200 and resp.json["me"] == {"score": 30, "points": 30, "minutes": None, "rank": 1}
     # The board's top (one Query), their names and my own score (one BatchGetItem).
     assert meter.dynamo == {"GetItem": 1, "Query": 1, "BatchGetItem": 1}, meter.dynamo
+
+
+# --- 接诉即办 (issue 12) ---------------------------------------------------------------------------------------
+
+REQUEST = {"category": "设施维修", "content": "3栋2单元楼道灯坏了", "location": {"address": "3栋2单元", "lat": 30.5,
+                                                                           "lng": 103.8}}
+
+
+def _key():
+    return {"Idempotency-Key": str(uuid.uuid4())}
+
+
+def _submitted(author):
+    resp = author.post("/v1/requests", REQUEST)
+    assert resp.status == 201, resp.body
+    return resp.json["id"]
+
+
+def _street_of(api, *communities):
+    """A street with ``communities`` attached and one staff member (the operator's use cases, as the CLI calls
+    them)."""
+    from tongxin.usecases import streets
+    street = streets.create_street("计数街道")
+    for community in communities:
+        streets.attach_community(street["id"], community.id)
+    staff = api.login()
+    streets.add_staff(street["id"], staff.id)
+    return street["id"], staff.relogin()
+
+
+def test_a_submitted_request_is_two_reads_one_content_check_and_one_write(community):
+    author = community.resident(0)
+    _submitted(author)  # the deployment's access_token is fetched once, before
+    key = _key()
+    resp, meter = metered(author, "POST", "/v1/requests", REQUEST, headers=key)
+    assert resp.status == 201
+    # The caller and the record (one BatchGetItem), the community's limits and my day's count (one); one
+    # transaction (the request, its statistics, the count, the grid's message, the key's record).
+    assert meter.dynamo == {"BatchGetItem": 2, "TransactWriteItems": 1}, meter.dynamo
+    assert meter.wechat == {"wxa/msg_sec_check": 1}, meter.wechat  # content and address in one check
+    replay, meter = metered(author, "POST", "/v1/requests", REQUEST, headers=key)
+    assert replay.status == 201 and replay.json == resp.json
+    assert meter.dynamo == {"BatchGetItem": 1} and not meter.wechat, (meter.dynamo, meter.wechat)
+
+
+def test_each_step_of_a_request_is_two_reads_and_one_write(api, community):
+    """Accept, escalate, resolve, rate: the caller, the request (one GetItem), one transaction — the step, the
+    timeline, the statistics, the message and the key's record inside it; with a key the caller and the record
+    are one BatchGetItem."""
+    street_id, staff = _street_of(api, community)
+    author, worker, admin = community.resident(0), community.grid_worker(0), community.admin
+    first, second = _submitted(author), _submitted(author)
+    plain = {"GetItem": 2, "TransactWriteItems": 1}
+    keyed = {"BatchGetItem": 1, "GetItem": 1, "TransactWriteItems": 1}
+    steps = [(worker, first, "accept", None), (worker, first, "resolve", {"note": "换了灯泡"}),
+             (author, first, "rate", {"satisfaction": 1, "comment": "还是暗"}),  # reopened: the level is told
+             (worker, first, "resolve", {"note": "换了灯座"}), (author, first, "rate", {"satisfaction": 5}),
+             (worker, second, "escalate", {"reason": "需要物业配合"}), (admin, second, "accept", None),
+             (admin, second, "escalate", {"reason": "需要街道协调"}), (staff, second, "accept", None),
+             (staff, second, "resolve", {"note": "街道协调物业修好了"})]
+    for number, (person, request_id, step, body) in enumerate(steps):
+        headers = _key() if number % 2 else None
+        resp, meter = metered(person, "POST", f"/v1/requests/{request_id}/{step}", body, headers=headers)
+        assert resp.status == 200, (step, resp.body)
+        assert meter.dynamo == (keyed if headers else plain), (step, meter.dynamo)
+    assert author.get(f"/v1/requests/{first}").json["outcome"] == "satisfied"
+    assert author.get(f"/v1/requests/{second}").json["level"] == "street"
+
+
+def test_a_refused_step_is_refused_from_what_was_read_without_a_write(community):
+    author, worker = community.resident(0), community.grid_worker(0)
+    request_id = _submitted(author)
+    for person, step, body, status in ((author, "accept", None, 403), (community.resident(0), "accept", None, 404),
+                                       (worker, "resolve", {"note": "还没响应"}, 409),
+                                       (author, "rate", {"satisfaction": 5}, 409)):
+        resp, meter = metered(person, "POST", f"/v1/requests/{request_id}/{step}", body)
+        assert resp.status == status, (step, resp.body)
+        assert meter.dynamo == {"GetItem": 2}, (step, meter.dynamo)
+
+
+def test_a_request_and_the_request_lists_read_once_past_the_caller(community):
+    author, worker = community.resident(0), community.grid_worker(0)
+    request_id = _submitted(author)
+    for person, path, read in ((author, f"/v1/requests/{request_id}", "GetItem"),
+                               (worker, f"/v1/requests/{request_id}", "GetItem"),
+                               (community.admin, f"/v1/requests/{request_id}", "GetItem"),
+                               (author, "/v1/requests/mine", "Query"),
+                               (community.admin, "/v1/admin/requests?view=all", "Query")):
+        resp, meter = metered(person, "GET", path)
+        assert resp.status == 200, (path, resp.body)
+        assert meter.dynamo == ({"GetItem": 2} if read == "GetItem" else {"GetItem": 1, "Query": 1}), \
+            (path, meter.dynamo)
+
+
+def test_the_admins_request_stats_are_one_read_of_counters(community):
+    author = community.resident(0)
+    _submitted(author)
+    resp, meter = metered(community.admin, "GET", "/v1/admin/requests/stats")
+    assert resp.status == 200 and resp.json["scope"] == "community" and resp.json["received"] == 1
+    assert meter.dynamo == {"GetItem": 1, "BatchGetItem": 1}, meter.dynamo  # the caller, the window's counters
+
+
+def test_a_streets_request_stats_grow_with_its_communities_not_its_requests(api):
+    """The caller; the street; its communities' counters, 100 keys a BatchGetItem; their names (one more)."""
+    import math
+    from datetime import datetime, timedelta, timezone
+    from tests.support import make_community
+    from tongxin.domain.stats import window_buckets
+    communities = [make_community(api, grids=1) for _ in range(3)]
+    street_id, staff = _street_of(api, *communities)
+    for community in communities:
+        author = community.resident(0)
+        for _ in range(2):
+            _submitted(author)
+    resp, meter = metered(staff, "GET", "/v1/admin/requests/stats")
+    assert resp.status == 200 and resp.json["scope"] == "street" and resp.json["received"] == 6
+    buckets = len(window_buckets(*_default_window()))
+    assert meter.dynamo == {"GetItem": 1, "BatchGetItem": 2 + math.ceil(3 * buckets / 100)}, meter.dynamo
+    # A window of more buckets than one call takes for three communities: one BatchGetItem more per 100 keys.
+    shanghai = timezone(timedelta(hours=8))
+    start, end = datetime(2026, 1, 15, tzinfo=shanghai), datetime(2026, 12, 20, tzinfo=shanghai)
+    buckets = len(window_buckets(start, end))
+    assert 100 < 3 * buckets <= 200, buckets
+    query = f"from={start.isoformat()}&to={end.isoformat()}&street_id={street_id}".replace("+", "%2B")
+    resp, meter = metered(staff, "GET", f"/v1/admin/requests/stats?{query}")
+    assert resp.status == 200 and resp.json["street_id"] == street_id
+    assert meter.dynamo == {"GetItem": 1, "BatchGetItem": 4}, meter.dynamo
+    assert [c["community_id"] for c in resp.json["by_community"]] == sorted(c.id for c in communities)
+
+
+def _default_window():
+    from tongxin.domain.clock import utcnow
+    from tongxin.usecases.stats import DEFAULT_WINDOW
+    end = utcnow()
+    return end - DEFAULT_WINDOW, end

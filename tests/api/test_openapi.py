@@ -97,12 +97,19 @@ def test_every_error_a_route_can_give_is_documented(api):
             if "{" in path:
                 assert "NOT_FOUND" in codes(path, method, 404), (method, path)
     community_routes = [("/v1/wishes", "get"), ("/v1/wishes", "post"), ("/v1/admin/grids", "get"),
-                        ("/v1/grid/tasks", "get"), ("/v1/me/volunteer", "post")]
+                        ("/v1/grid/tasks", "get"), ("/v1/me/volunteer", "post"), ("/v1/requests", "post"),
+                        ("/v1/admin/requests", "get")]
     for path, method in community_routes:
         assert "NOT_IN_COMMUNITY" in codes(path, method, 409), (method, path)
     for path, method in (("/v1/me", "get"), ("/v1/me/community", "post"), ("/v1/auth/login", "post")):
         assert "NOT_IN_COMMUNITY" not in codes(path, method, 409), (method, path)
     assert "RATE_LIMITED" in codes("/v1/wishes", "post", 429)
+    assert "CONTENT_REJECTED" in codes("/v1/requests", "post", 400)
+    for step in ("accept", "escalate", "resolve", "rate"):  # 接诉即办's refusals: not seen, not the handler, state
+        path = f"/v1/requests/{{request_id}}/{step}"
+        assert "NOT_FOUND" in codes(path, "post", 404) and "FORBIDDEN" in codes(path, "post", 403), step
+        assert "INVALID_STATE" in codes(path, "post", 409), step
+    assert "FORBIDDEN" in codes("/v1/street/tasks", "get", 403)
     assert "FORBIDDEN" in codes("/v1/me/volunteer", "post", 403)
     assert document["paths"]["/v1/me"]["patch"]["requestBody"]["required"] is False  # every field optional
     assert document["paths"]["/v1/wishes"]["post"]["requestBody"]["required"] is True
@@ -283,6 +290,56 @@ def test_real_answers_conform_to_the_document(api, wechat):
     for query in ("", "?period=year&scope=grid&metric=minutes", "?period=all&scope=community&metric=points"):
         check(volunteer.get("/v1/leaderboard" + query), "GET", "/v1/leaderboard")
     check(admin.get("/v1/admin/stats"), "GET", "/v1/admin/stats")
+    # 接诉即办: a request answered late at no level, 吹哨 to the community and to the street, solved there, rated low
+    # once (reopened) and then closed; another solved at the grid; the lists, the queues and the three rates; and
+    # the refusals (403 not the handler, 404 not seen, 409 wrong state, 400 content) in the error envelope.
+    from tongxin.usecases import streets
+    street = streets.create_street("同心街道")
+    streets.attach_community(street["id"], community.id)
+    staff = api.login()
+    streets.add_staff(street["id"], staff.id)
+    staff.relogin()
+    rq = "/v1/requests/{request_id}"
+    lamp = check(author.post("/v1/requests", {"category": "设施维修", "content": "3栋2单元楼道灯坏了\n晚上很黑",
+                                              "location": {"address": "幸福小区3栋", "lat": 30.5, "lng": 103.8},
+                                              "urgent": True}), "POST", "/v1/requests", 201).json
+    bare_request = check(author.post("/v1/requests", {"category": "其他", "content": "小区门口有积水"}), "POST",
+                         "/v1/requests", 201).json
+    check(author.post("/v1/requests", {"category": "其他", "content": "违禁"}), "POST", "/v1/requests", 400)
+    check(author.post("/v1/requests", {"category": "火箭", "content": "x"}), "POST", "/v1/requests", 400)
+    check(newcomer.post("/v1/requests", {"category": "其他", "content": "x"}), "POST", "/v1/requests", 409)
+    check(worker.get("/v1/grid/tasks"), "GET", "/v1/grid/tasks", 200)  # with its requests section
+    check(author.post(f"/v1/requests/{lamp['id']}/accept"), "POST", rq + "/accept", 403)
+    check(volunteer.get(f"/v1/requests/{lamp['id']}"), "GET", rq, 404)
+    check(worker.post(f"/v1/requests/{lamp['id']}/resolve", {"note": "还没响应"}), "POST", rq + "/resolve", 409)
+    check(worker.post(f"/v1/requests/{lamp['id']}/accept"), "POST", rq + "/accept", 200)
+    check(worker.post(f"/v1/requests/{lamp['id']}/escalate", {"reason": "需要物业维修基金"}), "POST",
+          rq + "/escalate", 200)
+    check(admin.get("/v1/admin/requests"), "GET", "/v1/admin/requests", 200)
+    check(admin.post(f"/v1/requests/{lamp['id']}/escalate", {"reason": "需要街道协调"}), "POST", rq + "/escalate", 200)
+    check(staff.get("/v1/street/tasks"), "GET", "/v1/street/tasks", 200)
+    check(staff.post(f"/v1/requests/{lamp['id']}/escalate", {"reason": "没有更高一级"}), "POST", rq + "/escalate", 409)
+    check(staff.post(f"/v1/requests/{lamp['id']}/accept"), "POST", rq + "/accept", 200)
+    check(staff.post(f"/v1/requests/{lamp['id']}/resolve", {"note": "协调物业换了灯"}), "POST", rq + "/resolve", 200)
+    check(worker.post(f"/v1/requests/{lamp['id']}/rate", {"satisfaction": 5}), "POST", rq + "/rate", 403)
+    check(author.post(f"/v1/requests/{lamp['id']}/rate", {"satisfaction": 2, "comment": "只修了一盏"}), "POST",
+          rq + "/rate", 200)
+    check(staff.post(f"/v1/requests/{lamp['id']}/resolve", {"note": "全部换了"}), "POST", rq + "/resolve", 200)
+    check(author.post(f"/v1/requests/{lamp['id']}/rate", {"satisfaction": 4}), "POST", rq + "/rate", 200)
+    check(worker.post(f"/v1/requests/{bare_request['id']}/resolve", {"note": "已疏通"}), "POST", rq + "/resolve", 409)
+    check(worker.post(f"/v1/requests/{bare_request['id']}/accept"), "POST", rq + "/accept", 200)
+    check(worker.post(f"/v1/requests/{bare_request['id']}/resolve", {"note": "已疏通"}), "POST", rq + "/resolve", 200)
+    check(worker.get(f"/v1/requests/{bare_request['id']}"), "GET", rq, 200)  # no location, a handler, no rating
+    for member in (author, staff, worker):
+        check(member.get(f"/v1/requests/{lamp['id']}"), "GET", rq, 200)  # the whole timeline
+    check(author.get("/v1/requests/mine"), "GET", "/v1/requests/mine", 200)
+    check(author.get("/v1/requests/mine?limit=1"), "GET", "/v1/requests/mine", 200)
+    check(admin.get("/v1/admin/requests?view=all&limit=1"), "GET", "/v1/admin/requests", 200)
+    check(volunteer.get("/v1/street/tasks"), "GET", "/v1/street/tasks", 403)
+    check(admin.get("/v1/admin/requests/stats"), "GET", "/v1/admin/requests/stats", 200)
+    check(staff.get("/v1/admin/requests/stats"), "GET", "/v1/admin/requests/stats", 200)
+    check(staff.get("/v1/admin/requests/stats?street_id=st_nothing"), "GET", "/v1/admin/requests/stats", 403)
+    check(volunteer.get("/v1/admin/requests/stats"), "GET", "/v1/admin/requests/stats", 403)
     # 订阅消息: what to ask for, accepts, the sweep delivering (or skipping) what the story wrote, what did not arrive.
     asked = check(volunteer.get("/v1/me/subscriptions"), "GET", "/v1/me/subscriptions").json["ask"]
     check(volunteer.post("/v1/me/subscriptions", {"accepted": asked[:2] + asked[:1]}), "POST", "/v1/me/subscriptions")

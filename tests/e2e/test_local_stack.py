@@ -71,6 +71,41 @@ def test_wish_story_over_http(stack):
     assert volunteer.call("GET", "/v1/me").json()["points_balance"] == 20
 
 
+def test_request_tour_over_http(stack):
+    """The README's 接诉即办: res1 raises a request in grid 1; grid1 answers and blows the whistle; the community
+    passes it to the street; the street's staff (street1, in no community) answer and solve it; res1's first low
+    rating sends it back once, the second rating closes it. Every step is on the timeline; the rates count it."""
+    res1, grid1, admin, street1 = (Client(stack.api_url).login(n) for n in ("res1", "grid1", "admin", "street1"))
+    assert street1.user["roles"] == ["street_staff"] and street1.user["community_id"] is None
+    submitted = res1.call("POST", "/v1/requests", {"category": "设施维修", "content": "3号楼路灯不亮",
+                                                   "location": {"address": "3号楼前", "lat": 30.0, "lng": 103.8}})
+    assert submitted.status_code == 201, submitted.text
+    request_id, path = submitted.json()["id"], f"/v1/requests/{submitted.json()['id']}"
+    assert (submitted.json()["status"], submitted.json()["level"]) == ("submitted", "grid")
+    assert street1.call("GET", path).status_code == 404  # not the street's business yet
+    assert grid1.call("POST", f"{path}/accept").json()["status"] == "accepted"
+    assert grid1.call("POST", f"{path}/escalate", {"reason": "需要电力部门"}).json()["level"] == "community"
+    queue = admin.call("GET", "/v1/admin/requests").json()["items"]
+    assert [(t["task"], t["request"]["id"]) for t in queue if t["request"]["id"] == request_id] == [
+        ("answer_request", request_id)]
+    assert admin.call("POST", f"{path}/escalate", {"reason": "协调供电所"}).json()["level"] == "street"
+    tasks = street1.call("GET", "/v1/street/tasks").json()["items"]
+    assert request_id in [t["request"]["id"] for t in tasks]
+    assert street1.call("POST", f"{path}/accept").json()["handler"]["id"] == street1.user["id"]
+    assert street1.call("POST", f"{path}/resolve", {"note": "已更换灯具"}).json()["status"] == "resolved"
+    assert res1.call("POST", f"{path}/rate", {"satisfaction": 2}).json()["status"] == "reopened"
+    assert street1.call("POST", f"{path}/resolve", {"note": "加装了感应灯"}).status_code == 200
+    closed = res1.call("POST", f"{path}/rate", {"satisfaction": 5, "comment": "谢谢"}).json()
+    assert (closed["status"], closed["outcome"]) == ("closed", "satisfied")
+    assert [(e["action"], e["level"]) for e in closed["timeline"]] == [
+        ("submit", "grid"), ("accept", "grid"), ("escalate", "grid"), ("escalate", "community"),
+        ("accept", "street"), ("resolve", "street"), ("reopen", "street"), ("resolve", "street"),
+        ("close", "street")]
+    stats = street1.call("GET", "/v1/admin/requests/stats").json()
+    assert stats["scope"] == "street" and stats["by_community"][0]["community_id"] == "c_demo"
+    assert stats["satisfied"] >= 1 and stats["reopened"] >= 1
+
+
 def test_check_in_tour_over_http(stack):
     """The README's check-in: an event starting in 20 minutes, the organiser's rotating code, a scan, a double
     scan, the record and the month's export."""

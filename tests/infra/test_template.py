@@ -314,3 +314,42 @@ def _requirement_lines(path: Path) -> list[str]:
 def test_layer_requirements_match_the_runtime_requirements():
     assert _requirement_lines(REPO_ROOT / "layers" / "requirements.txt") == \
         _requirement_lines(REPO_ROOT / "requirements.txt")
+
+
+def _grants(template: dict, function: str) -> dict[str, set[str]]:
+    """What ``function``'s policy allows, by resource: ``<Table>`` (its items) or ``<Table>/index`` (its indexes)."""
+    granted: dict[str, set[str]] = {}
+    for policy in template["Resources"][function]["Properties"]["Policies"]:
+        for statement in policy["Statement"]:
+            assert statement["Effect"] == "Allow"
+            for resource in statement["Resource"]:
+                if "Fn::GetAtt" in resource:
+                    name = resource["Fn::GetAtt"][0]
+                else:
+                    name = resource["Fn::Sub"].removeprefix("${").replace(".Arn}/index/*", "/index")
+                granted.setdefault(name, set()).update(statement["Action"])
+    return granted
+
+
+def test_the_request_and_street_tables_are_declared_and_granted(template):
+    """接诉即办 (issue 12): the requests table with the four indexes its lists and the scheduler query, the streets
+    table; the API and the scheduler work on both, and the sender reads who a fan-out reaches — a community's admins
+    and a street's staff — and nothing more of them."""
+    from tongxin.adapters.dynamo.models import CommunityModel, RequestModel, StreetModel
+    requests, streets = _table(template, RequestModel), _table(template, StreetModel)
+    assert requests["TableName"] == {"Fn::Sub": "tongxin-${Stage}-requests"}
+    assert streets["TableName"] == {"Fn::Sub": "tongxin-${Stage}-streets"}
+    assert {index["IndexName"] for index in requests["GlobalSecondaryIndexes"]} == \
+        {"by_author", "by_community", "by_handler", "by_due"}
+    assert streets["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    requests_id, streets_id = template_gen.table_id(RequestModel), template_gen.table_id(StreetModel)
+    for function in (template_gen.API_FUNCTION, template_gen.SCHEDULER_FUNCTION):
+        granted = _grants(template, function)
+        assert {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"} <= granted[requests_id]
+        assert "dynamodb:Query" in granted[f"{requests_id}/index"]  # the lists, the queues, the due index
+        assert "dynamodb:GetItem" in granted[streets_id]
+        assert "dynamodb:Scan" not in granted[requests_id] | granted[f"{requests_id}/index"]
+    sender = _grants(template, template_gen.SENDER_FUNCTION)
+    assert sender[streets_id] == {"dynamodb:GetItem"}
+    assert sender[template_gen.table_id(CommunityModel)] == {"dynamodb:GetItem"}
+    assert requests_id not in sender

@@ -84,3 +84,20 @@ def test_push_templates_come_from_configuration_and_a_typo_stops_the_start():
             load_settings({**PROD, "WECHAT_TEMPLATES": bad})
     with pytest.raises(ConfigurationError, match="WECHAT_MINIPROGRAM_STATE"):
         load_settings({**PROD, "WECHAT_MINIPROGRAM_STATE": "beta"})
+
+
+def test_every_message_kind_has_a_development_template_and_can_be_configured():
+    """The request kinds (接诉即办) are configured like every other: dev has a template id for each kind, and a
+    deployment names its own per kind."""
+    import json
+    from tongxin.domain.push import KINDS
+    requests_kinds = ("request_new", "request_escalated", "request_reopened", "request_overdue", "request_accepted",
+                      "request_resolved")
+    assert set(requests_kinds) <= set(KINDS)
+    dev = load_settings({"TONGXIN_STAGE": "dev"})
+    assert dev.wechat_templates == {kind: f"tmpl_{kind}" for kind in KINDS}
+    chosen = load_settings({**PROD, "WECHAT_TEMPLATES": json.dumps({kind: f"TPL-{n}"
+                                                                    for n, kind in enumerate(requests_kinds)})})
+    assert chosen.wechat_templates == {kind: f"TPL-{n}" for n, kind in enumerate(requests_kinds)}
+    with pytest.raises(ConfigurationError, match="request_news"):
+        load_settings({**PROD, "WECHAT_TEMPLATES": '{"request_news": "TPL"}'})

@@ -26,11 +26,17 @@ DATE_VALUE = re.compile(r"\d{4}年\d{2}月\d{2}日")
 ELLIPSIS = "…"
 # The keywords every template of the table uses (domain/push.py's docstring; docs/push.md).
 KEYWORDS = {"thing1": "thing", "phrase2": "phrase", "time3": "time", "thing4": "thing"}
+# 接诉即办's kinds by audience, stated here (api.md, docs/push.md): the level's handlers, and the author.
+HANDLER_KINDS = {"request_new", "request_escalated", "request_reopened", "request_overdue"}
+AUTHOR_KINDS = {"request_accepted", "request_resolved"}
 
 UTC = timezone.utc
 CREATED = datetime(2026, 11, 30, 17, 45, 12, tzinfo=UTC)  # 2026-12-01 01:45 in Shanghai: across midnight UTC
 STARTS = "2026-12-31T16:30:00+00:00"  # 2027-01-01 00:30 in Shanghai: across the year too
 EXPIRES = "2026-12-05T23:59:00+08:00"
+ANSWER_DUE = "2026-11-30T18:15:12+00:00"  # 2026-12-01 02:15 in Shanghai: half an hour after CREATED
+SOLVE_DUE = "2026-12-03T17:45:12+00:00"  # 2026-12-04 01:45 in Shanghai: 72 h after CREATED
+REQUEST_SUMMARY = "设施维修：3栋2单元楼道灯坏了一个星期，晚上上下楼很危险，老人摔倒过一次"[:40]
 
 TITLE_50 = "帮独居的张奶奶每周二和周五上午去社区卫生服务中心取降压药并送到家里顺便陪她聊聊天看看身体情况和家里的水电煤气是否安全"[:50]
 HOSTILE = "🎉紧急！！\n帮忙\t修\r\n水管\x00\x07\x1b[31m 👨‍👩‍👧 楼下\u2028漏水\u200b了🙏" + "很严重" * 10
@@ -89,6 +95,7 @@ def check_fields(fields: dict) -> None:
 def realistic(kind: str) -> dict:
     wish = {"wish_id": "wsh_01JD", "title": "帮忙买药", "category": "助老"}
     event = {"event_id": "evt_01JD", "title": "重阳节敬老志愿服务", "starts_at": STARTS}
+    request = {"request_id": "rq_01JD", "summary": REQUEST_SUMMARY, "category": "设施维修", "urgent": True}
     return {
         "wish_to_review": wish,
         "wish_overdue": wish,
@@ -108,12 +115,19 @@ def realistic(kind: str) -> dict:
         "award_reversed": {"award_id": "awd_1", "points": 30, "reason": "重复发放"},
         "redemption_expiring": {"redemption_id": "rdm_1", "goods": "洗衣液", "expires_at": EXPIRES},
         "redemption_expired": {"redemption_id": "rdm_1", "goods": "洗衣液", "points": 10},
-    }.get(kind, wish)
+        # 接诉即办: the data usecases/requests/steps.py writes (``summary`` is "category：content" cut to 40).
+        "request_new": {**request, "answer_due": ANSWER_DUE},
+        "request_escalated": {**request, "reason": "涉及物业维修基金，需社区协调", "answer_due": ANSWER_DUE},
+        "request_reopened": {**request, "comment": "灯还是不亮", "solve_due": SOLVE_DUE},
+        "request_overdue": {**request, "level_label": "网格", "solve_due": SOLVE_DUE},
+        "request_accepted": {**request, "handler": "李网格员"},
+        "request_resolved": request,
+    }[kind]
 
 
 def hostile(kind: str) -> dict:
     """Every text the kind's data may hold, at its worst: 50 characters, emoji, line breaks, control characters."""
-    data = {key: (TITLE_50 + HOSTILE if isinstance(value, str) and not key.endswith(("_at", "_id")) else value)
+    data = {key: (TITLE_50 + HOSTILE if isinstance(value, str) and not key.endswith(("_at", "_id", "_due")) else value)
             for key, value in realistic(kind).items()}
     data.update({"title": HOSTILE, "reason": "\n\n" + TITLE_50 + "\r\n🙏", "goods": "🎁" + TITLE_50,
                  "address": "幸福小区\n3栋\t2单元\x0b201室" + "🏠" * 30, "category": "\x00" + TITLE_50,
@@ -277,7 +291,9 @@ def test_the_table_has_one_entry_for_every_kind_the_code_writes():
     written = set(re.findall(r'enqueue\([^)]*?kind="(\w+)"', source, re.S))
     written |= set(re.findall(r'fan_out\([^)]*?kind="(\w+)"', source, re.S))
     written |= set(re.findall(r'notify(?:_grid)?\(tx, wish, "(\w+)"', source))
+    written |= set(re.findall(r'tell_(?:level|author)\(tx,[^"]*?"(\w+)"', source))  # 接诉即办's two writers
     assert len(written) >= 15, written
+    assert HANDLER_KINDS | AUTHOR_KINDS <= written, (HANDLER_KINDS | AUTHOR_KINDS) - written
     assert written <= set(KINDS), written - set(KINDS)
     assert KINDS == tuple(TEMPLATES) and len(set(KINDS)) == len(KINDS)
 
@@ -316,6 +332,10 @@ def test_the_time_keyword_is_the_right_moment_in_shanghai(kind):
         expected = as_time(datetime.fromisoformat(STARTS))
     elif kind == "redemption_expiring":
         expected = as_time(datetime.fromisoformat(EXPIRES))
+    elif kind in ("request_new", "request_escalated"):  # the handlers' deadline to answer (响应 / 报到)
+        expected = as_time(datetime.fromisoformat(ANSWER_DUE))
+    elif kind in ("request_reopened", "request_overdue"):  # the deadline to solve
+        expected = as_time(datetime.fromisoformat(SOLVE_DUE))
     else:
         expected = as_time(CREATED)
     assert value == expected, (kind, value)
@@ -339,6 +359,32 @@ def test_kinds_for_roles():
     assert "wish_to_review" not in volunteer
     assert set(push.kinds_for({"resident", "volunteer", "grid_worker"})) == set(KINDS)
     assert set(push.kinds_for({"party_member"})) >= volunteer - resident
+
+
+def test_request_kinds_reach_handlers_and_the_author_only():
+    """The handlers' kinds are asked of grid workers, admins and street staff (each a level's handler), never of a
+    plain resident, volunteer or store keeper; the author's two kinds of every resident."""
+    for roles in ({"resident"}, {"resident", "volunteer"}, {"resident", "party_member"}, {"resident", "store_keeper"}):
+        kinds = set(push.kinds_for(roles))
+        assert AUTHOR_KINDS <= kinds, roles
+        assert not HANDLER_KINDS & kinds, (roles, HANDLER_KINDS & kinds)
+    for roles in ({"resident", "grid_worker"}, {"resident", "admin"}, {"street_staff"}):
+        assert HANDLER_KINDS <= set(push.kinds_for(roles)), roles
+
+
+def test_a_request_message_says_what_when_and_why():
+    new = TEMPLATES["request_new"].fields({"summary": REQUEST_SUMMARY, "urgent": True, "answer_due": ANSWER_DUE},
+                                         CREATED)
+    assert len(REQUEST_SUMMARY) > 20 and new["thing1"]["value"] == REQUEST_SUMMARY[:19] + ELLIPSIS
+    assert new["phrase2"]["value"] == "待响应" and "紧急" in new["thing4"]["value"]
+    assert "紧急" not in TEMPLATES["request_new"].fields({"summary": "x", "urgent": False}, CREATED)["thing4"]["value"]
+    reason = "物业不配合，需要社区出面协调维修基金的使用问题"
+    escalated = TEMPLATES["request_escalated"].fields({"summary": "设施维修：楼道灯", "reason": reason}, CREATED)
+    assert escalated["thing4"]["value"] == reason[:19] + ELLIPSIS
+    reopened = TEMPLATES["request_reopened"].fields({"summary": "设施维修：楼道灯", "comment": "还是不亮"}, CREATED)
+    assert reopened["thing4"]["value"] == "还是不亮"
+    accepted = TEMPLATES["request_accepted"].fields({"summary": "设施维修：楼道灯", "handler": "李网格员"}, CREATED)
+    assert "李网格员" in accepted["thing4"]["value"] and accepted["time3"]["value"] == as_time(CREATED)
 
 
 def test_outcome_constants():

@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from .schemas import EventKind, RosterStatus, WishCategory, WishStatusName
 
-RoleName = Literal["resident", "volunteer", "party_member", "grid_worker", "admin", "store_keeper"]
+RoleName = Literal["resident", "volunteer", "party_member", "grid_worker", "admin", "store_keeper", "street_staff"]
 
 
 class Answer(BaseModel):
@@ -32,6 +32,7 @@ class UserView(Answer):
     grid_id: str | None
     grid_ids: list[str]
     store_ids: list[str]
+    street_ids: list[str] = Field(description="街道工作人员负责的街道（由平台运营方指定）")
     phone: str | None = Field(description="打码后的手机号，如 138****5678；未绑定为 null")
     phone_bound: bool
     points_balance: int
@@ -108,7 +109,7 @@ class SettleTaskView(Answer):
 
 
 class GridTaskPage(Answer):
-    items: list[GridTaskView | SettleTaskView]
+    items: list["GridTaskView | SettleTaskView | RequestTaskView"]
     next_cursor: str | None
 
 
@@ -173,6 +174,7 @@ class VolunteerHoursView(Answer):
 from .responses_points import *  # noqa: E402,F401,F403
 from .responses_points import PointsStatsView  # noqa: E402
 from .responses_push import *  # noqa: E402,F401,F403
+from .responses_requests import *  # noqa: E402,F401,F403
 
 
 class StatsView(Answer):

@@ -313,3 +313,47 @@ class SubscriptionsBody(Body):
 
 class MessageProblemsQuery(PageQuery):
     status: Literal["failed", "skipped"] = "failed"
+
+
+# --- requests (接诉即办) --------------------------------------------------------------------------------------
+
+from tongxin.domain import requests as request_rules  # noqa: E402  (kept beside the request schemas it feeds)
+
+RequestCategory = Literal["环境卫生", "设施维修", "邻里纠纷", "治安隐患", "物业服务", "其他"]
+assert set(RequestCategory.__args__) == set(request_rules.CATEGORIES)
+
+
+class RequestLocation(Body):
+    address: SingleLine = Field(min_length=1, max_length=request_rules.ADDRESS_MAX)
+    lat: float | None = Field(None, ge=-90, le=90, description="纬度（GCJ-02）")
+    lng: float | None = Field(None, ge=-180, le=180)
+
+    _whole_numbers_too = field_validator("lat", "lng", mode="before")(_float)
+
+
+class RequestBody(Body):
+    category: RequestCategory
+    content: MultiLine = Field(min_length=1, max_length=request_rules.CONTENT_MAX)
+    location: RequestLocation | None = None
+    urgent: bool = Field(False, description="紧急：30 分钟内响应（否则 2 小时，按社区设置）")
+
+
+class ResolveBody(Body):
+    note: MultiLine = Field(min_length=1, max_length=request_rules.NOTE_MAX, description="办理结果")
+
+
+class EscalateBody(Body):
+    reason: MultiLine = Field(min_length=1, max_length=request_rules.REASON_MAX, description="吹哨理由")
+
+
+class RateBody(Body):
+    satisfaction: int = Field(ge=1, le=5, description="1–2 不满意（第一次退回重办），3–5 满意")
+    comment: MultiLine | None = Field(None, max_length=request_rules.COMMENT_MAX)
+
+
+class CommunityRequestsQuery(PageQuery):
+    view: Literal["queue", "all"] = Field("queue", description="queue 待社区响应/办理的（最急在前）· all 本社区全部（新在前）")
+
+
+class RequestStatsQuery(StatsQuery):
+    street_id: Id | None = Field(None, description="街道工作人员：统计哪个街道（只负责一个街道时可省略）")

@@ -1,7 +1,8 @@
 """Roles, scopes and the one authorisation rule every route uses.
 
 A user belongs to one community. ``grid_worker`` is scoped to grid ids, ``store_keeper`` to store ids,
-``admin`` to the whole community. The token carries what the user held at login; writes re-check the
+``admin`` to the whole community. ``street_staff`` (街道工作人员) sits above communities, scoped to street ids
+and named by the platform operator; they need not belong to any community. The token carries what the user held at login; writes re-check the
 role inside their DynamoDB transaction (see ``adapters.dynamo.guards``), so a removed role stops working at once.
 """
 from __future__ import annotations
@@ -19,10 +20,12 @@ class Role(str, Enum):
     GRID_WORKER = "grid_worker"
     ADMIN = "admin"
     STORE_KEEPER = "store_keeper"
+    STREET_STAFF = "street_staff"
 
 
-# Roles an admin may grant through PUT /v1/admin/members/{id}/roles. ``resident`` follows membership.
-ASSIGNABLE_ROLES = frozenset(r.value for r in Role if r is not Role.RESIDENT)
+# Roles an admin may grant through PUT /v1/admin/members/{id}/roles. ``resident`` follows membership;
+# ``street_staff`` is the operator's to name (command line), and an admin's role change keeps it.
+ASSIGNABLE_ROLES = frozenset(r.value for r in Role if r not in (Role.RESIDENT, Role.STREET_STAFF))
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class Principal:
     roles: frozenset[str] = field(default_factory=frozenset)
     grid_ids: frozenset[str] = field(default_factory=frozenset)
     store_ids: frozenset[str] = field(default_factory=frozenset)
+    street_ids: frozenset[str] = field(default_factory=frozenset)
 
     def has(self, role: Role | str) -> bool:
         return Role(role).value in self.roles
@@ -46,6 +50,7 @@ class Grant:
     role: str
     grid_id: str | None = None
     store_id: str | None = None
+    street_id: str | None = None
 
 
 def require_member(principal: Principal) -> str:
@@ -87,3 +92,10 @@ def require_role(principal: Principal, *roles: Role, community_id: str | None = 
         scoped_store = store_id if role is Role.STORE_KEEPER and store_id is not ANY else None
         return Grant(principal.user_id, own, role.value, scoped_grid, scoped_store)
     raise Forbidden()
+
+
+def require_street(principal: Principal, street_id: str | None) -> Grant:
+    """Street staff of ``street_id`` (their community, if any, plays no part), else ``Forbidden``."""
+    if street_id is None or Role.STREET_STAFF.value not in principal.roles or street_id not in principal.street_ids:
+        raise Forbidden()
+    return Grant(principal.user_id, "", Role.STREET_STAFF.value, street_id=street_id)

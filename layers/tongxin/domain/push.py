@@ -75,7 +75,7 @@ Source = Callable[[dict, datetime], Any]
 @dataclass(frozen=True)
 class Template:
     kind: str
-    audience: str  # who receives it: resident | volunteer | grid_worker (GET /v1/me/subscriptions asks by role)
+    audience: str  # who receives it: resident | volunteer | grid_worker | handler (GET /v1/me/subscriptions asks by role)
     subject: Source  # thing1
     state: str  # phrase2
     when: Source  # time3
@@ -130,12 +130,25 @@ TEMPLATES: dict[str, Template] = {t.kind: t for t in (
              lambda d, at: d.get("expires_at") or at, _text("请在过期前到积分超市领取")),
     Template("redemption_expired", "resident", _field("goods"), "已过期", _sent,
              lambda d, _at: f"{d.get('points', 0)} 积分已退回"),
+    # 接诉即办: ``summary`` is the request's category and the start of its content.
+    Template("request_new", "handler", _field("summary"), "待响应", lambda d, at: d.get("answer_due") or at,
+             lambda d, _at: "紧急诉求，请尽快响应" if d.get("urgent") else "居民诉求，请按时响应"),
+    Template("request_escalated", "handler", _field("summary"), "吹哨报到", lambda d, at: d.get("answer_due") or at,
+             lambda d, _at: d.get("reason") or "下级吹哨，请按时报到"),
+    Template("request_reopened", "handler", _field("summary"), "退回重办", lambda d, at: d.get("solve_due") or at,
+             _field("comment", "居民不满意，请重新办理")),
+    Template("request_overdue", "handler", _field("summary"), "已超时", lambda d, at: d.get("solve_due") or at,
+             lambda d, _at: f"{d.get('level_label') or ''}超时未办结，请督办"),
+    Template("request_accepted", "resident", _field("summary"), "已响应", _sent,
+             lambda d, _at: f"{d.get('handler') or '工作人员'}已响应，正在处理"),
+    Template("request_resolved", "resident", _field("summary"), "已办结", _sent, _text("请对办理结果进行评价")),
 )}
 KINDS = tuple(TEMPLATES)
 
 # Who may be sent what: a resident gets the resident kinds, a volunteer (or party member) also the volunteer kinds,
 # a grid worker also the grid's tasks.
-AUDIENCE_ROLES = {"resident": {"resident"}, "volunteer": {"volunteer", "party_member"}, "grid_worker": {"grid_worker"}}
+AUDIENCE_ROLES = {"resident": {"resident"}, "volunteer": {"volunteer", "party_member"}, "grid_worker": {"grid_worker"},
+                  "handler": {"grid_worker", "admin", "street_staff"}}
 
 
 def kinds_for(roles: set[str]) -> list[str]:

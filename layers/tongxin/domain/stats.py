@@ -24,17 +24,18 @@ def hour_bucket(seconds: float) -> int:
     return bisect_left(HOUR_EDGES, seconds / 3600)
 
 
-def median_from_histogram(counts: dict[int, int]) -> float | None:
-    """The median of a histogram over ``HOUR_EDGES``, interpolated linearly within its bucket (hours)."""
+def median_from_histogram(counts: dict[int, int], edges: tuple[int, ...] = HOUR_EDGES) -> float | None:
+    """The median of a histogram over ``edges`` (``HOUR_EDGES`` unless told), interpolated linearly within its
+    bucket, in the edges' unit."""
     total = sum(n for n in counts.values() if n > 0)
     if not total:
         return None
     half, seen = total / 2, 0
-    for bucket in range(len(HOUR_EDGES) + 1):
+    for bucket in range(len(edges) + 1):
         n = max(counts.get(bucket, 0), 0)
         if n and seen + n >= half:
-            low = HOUR_EDGES[bucket - 1] if bucket else 0
-            high = HOUR_EDGES[bucket] if bucket < len(HOUR_EDGES) else low * 2
+            low = edges[bucket - 1] if bucket else 0
+            high = edges[bucket] if bucket < len(edges) else low * 2
             return round(low + (high - low) * (half - seen) / n, 2)
         seen += n
     return None

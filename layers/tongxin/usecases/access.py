@@ -26,7 +26,8 @@ _user: ContextVar[UserModel | None] = ContextVar("caller", default=None)
 
 def principal_of(user: UserModel) -> Principal:
     return Principal(user_id=user.id, community_id=user.community_id, roles=frozenset(user.roles or ()),
-                     grid_ids=frozenset(user.grid_ids or ()), store_ids=frozenset(user.store_ids or ()))
+                     grid_ids=frozenset(user.grid_ids or ()), store_ids=frozenset(user.store_ids or ()),
+                     street_ids=frozenset(user.street_ids or ()))
 
 
 def _active(user: UserModel | None) -> UserModel:

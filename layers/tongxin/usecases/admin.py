@@ -114,7 +114,7 @@ def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: li
     cid, now = grant.community_id, utcnow()
 
     unchanged = (UserModel.status == "active") & (UserModel.community_id == cid) \
-        & _same_set(UserModel.grid_ids, old_grids) & _same_set(UserModel.roles, old_roles)
+        & same_set(UserModel.grid_ids, old_grids) & same_set(UserModel.roles, old_roles)
     is_self = user_id == grant.user_id
     if is_self:  # one item cannot take two operations in a transaction: fold the admin check in
         unchanged &= grant_condition(grant)
@@ -124,7 +124,8 @@ def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: li
             return NotFound("成员不存在")
         return Conflict("成员信息刚刚被修改，请刷新后重试")
 
-    all_roles = wanted | {Role.RESIDENT.value}
+    # The operator's street_staff is not an admin's to take away (nor to give: ASSIGNABLE_ROLES leaves it out).
+    all_roles = wanted | {Role.RESIDENT.value} | (old_roles & {Role.STREET_STAFF.value})
     actions = [UserModel.roles.set(all_roles), UserModel.updated_at.set(now),
                UserModel.grid_ids.set(new_grids) if new_grids else UserModel.grid_ids.remove(),
                UserModel.store_ids.set(new_stores) if new_stores else UserModel.store_ids.remove()]
@@ -139,6 +140,10 @@ def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: li
                   condition=GridModel.id.exists(), error=NotFound("网格不存在", details={"field": "grid_ids", "id": gid}))
     for gid in sorted(old_grids - new_grids):
         tx.update(GridModel(cid, gid), [GridModel.worker_ids.delete({user_id})])
+    if Role.ADMIN.value in wanted and Role.ADMIN.value not in old_roles:  # who is told what reaches the community
+        tx.update(CommunityModel(cid), [CommunityModel.admin_ids.add({user_id})])
+    elif Role.ADMIN.value in old_roles and Role.ADMIN.value not in wanted:
+        tx.update(CommunityModel(cid), [CommunityModel.admin_ids.delete({user_id})])
     for sid in sorted(new_stores):
         tx.check(StoreModel, cid, sid, condition=StoreModel.id.exists(),
                  error=NotFound("积分超市不存在", details={"field": "store_ids", "id": sid}))
@@ -148,7 +153,7 @@ def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: li
     return answer
 
 
-def _same_set(attribute, expected: set):
+def same_set(attribute, expected: set):
     """The stored set is ``expected``; an empty set is absent (or NULL, as an earlier version wrote it)."""
     if expected:
         return attribute == expected
@@ -160,7 +165,7 @@ def create_community(name: str, *, admin_user_id: str, grid_names: list[str], wi
     """Platform operator only (command line): a community, its grids, and its first admin."""
     now = utcnow()
     community = CommunityModel(new_id("c"), name=name, wish_review_required=wish_review_required,
-                               wish_points=wish_points, created_at=now)
+                               wish_points=wish_points, admin_ids={admin_user_id}, created_at=now)
     grids = [GridModel(community.id, new_id("g"), name=g, created_at=now) for g in grid_names]
     tx = Tx().put(community, condition=CommunityModel.id.does_not_exist())
     for grid in grids:

@@ -6,7 +6,7 @@ import logging
 from pynamodb.exceptions import DoesNotExist
 
 from ..adapters import tokens
-from ..adapters.dynamo.models import GridModel, IdentityModel, InviteModel, UserModel, CommunityModel
+from ..adapters.dynamo.models import CommunityModel, GridModel, IdentityModel, InviteModel, StreetModel, UserModel
 from ..adapters.dynamo.tx import Tx, conditional_update
 from ..domain.access import Principal, Role
 from ..domain.clock import to_api, utcnow
@@ -35,6 +35,7 @@ def present_user(user: UserModel) -> dict:
         "grid_id": user.grid_id,
         "grid_ids": sorted(user.grid_ids or ()),
         "store_ids": sorted(user.store_ids or ()),
+        "street_ids": sorted(user.street_ids or ()),
         "phone": mask_phone(user.phone),
         "phone_bound": bool(user.phone),
         "points_balance": int(user.points_balance or 0),
@@ -181,8 +182,9 @@ def delete_me(principal: Principal) -> None:
     is completed by calling it again. The ledger stays (it names only the opaque user id).
     """
     user = current_user(principal)
-    from . import points, wishes  # each area adds its release step here
+    from . import points, requests, wishes  # each area adds its release step here
     wishes.forget_deleted_user(user.id)
+    requests.forget_deleted_user(user.id)
     points.cancel_all_pending(user.id)  # stock and allowance back to the store, points back to the closed account
 
     now = utcnow()
@@ -192,11 +194,16 @@ def delete_me(principal: Principal) -> None:
     for grid_id in user.grid_ids or ():
         tx.update(GridModel(user.community_id, grid_id), [GridModel.worker_ids.delete({user.id})],
                   condition=GridModel.id.exists())
+    if Role.ADMIN.value in (user.roles or ()) and user.community_id:
+        tx.update(CommunityModel(user.community_id), [CommunityModel.admin_ids.delete({user.id})],
+                  condition=CommunityModel.id.exists())
+    for street_id in user.street_ids or ():
+        tx.update(StreetModel(street_id), [StreetModel.staff_ids.delete({user.id})], condition=StreetModel.id.exists())
     tx.update(UserModel(user.id), [
         UserModel.status.set("deleted"), UserModel.deleted_at.set(now), UserModel.updated_at.set(now),
         UserModel.nickname.remove(), UserModel.avatar_url.remove(), UserModel.phone.remove(),
         UserModel.real_name.remove(), UserModel.skills.remove(), UserModel.openid.remove(),
-        UserModel.roles.remove(), UserModel.grid_ids.remove(), UserModel.store_ids.remove(),
+        UserModel.roles.remove(), UserModel.grid_ids.remove(), UserModel.store_ids.remove(), UserModel.street_ids.remove(),
         UserModel.volunteer_since.remove(), UserModel.volunteer_revoked_at.remove(),
     ], condition=UserModel.status == "active", error=Unauthenticated("账号已注销"))
     tx.commit(answer=None)  # 204: no body

@@ -18,7 +18,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from ..adapters.dynamo import binding
-from ..adapters.dynamo.models import GridModel, OutboxModel, SignupModel
+from ..adapters.dynamo.models import CommunityModel, GridModel, OutboxModel, SignupModel, StreetModel
 from ..adapters.dynamo.tx import Tx
 from ..domain import push as push_rules
 from ..domain.clock import utcnow
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 WISH_PAGE = "pages/wish/detail?id={id}"
 EVENT_PAGE = "pages/event/detail?id={id}"
+REQUEST_PAGE = "pages/request/detail?id={id}"
 FANOUT_PENDING = "pending"
 # Messages written per transaction while expanding (DynamoDB's limit is 100 items).
 EXPANSION_BATCH = 50
@@ -68,12 +69,22 @@ def grid_audience(community_id: str, grid_id: str | None) -> dict:
     return {"type": "grid_workers", "community_id": community_id, "grid_id": grid_id}
 
 
+def community_admins_audience(community_id: str) -> dict:
+    """The community's admins when the item is expanded (``CommunityModel.admin_ids``)."""
+    return {"type": "community_admins", "community_id": community_id}
+
+
+def street_staff_audience(street_id: str) -> dict:
+    """The street's staff when the item is expanded (``StreetModel.staff_ids``)."""
+    return {"type": "street_staff", "street_id": street_id}
+
+
 def fan_out(tx: Tx, *, key: str, kind: str, audience: dict, data: dict, page: str | None,
-            community_id: str | None) -> OutboxModel:
+            community_id: str | None, duplicate_error: DomainError | None = None) -> OutboxModel:
     """Add to ``tx`` one fan-out item, written once per ``key`` (a cause already told is not told again)."""
     item = OutboxModel(key, recipient_id="*", kind=kind, data=data, page=page, status="fanout", attempts=0,
                        community_id=community_id, audience=audience, fanout_key=FANOUT_PENDING, created_at=utcnow())
-    tx.put(item, condition=OutboxModel.id.does_not_exist(), error=Conflict("这个通知已经发出"))
+    tx.put(item, condition=OutboxModel.id.does_not_exist(), error=duplicate_error or Conflict("这个通知已经发出"))
     return item
 
 
@@ -93,18 +104,38 @@ def _roster_pages(audience: dict, cursor: dict | None) -> Iterator[tuple[list[st
         yield people, {"section": section, "key": key}
 
 
+def _set_pages(people: set | None) -> Iterator[tuple[list[str], dict | None]]:
+    """A set kept on one item (a grid's workers, a community's admins, a street's staff), in pages."""
+    ordered = sorted(people or ())
+    for start in range(0, len(ordered), EXPANSION_BATCH):
+        yield ordered[start:start + EXPANSION_BATCH], {"section": 1, "key": None}
+
+
+def _item_set(model_cls, keys: tuple, attribute: str) -> set | None:
+    try:
+        return getattr(model_cls.get(*keys), attribute)
+    except DoesNotExist:
+        return None
+
+
 def _grid_pages(audience: dict, cursor: dict | None) -> Iterator[tuple[list[str], dict | None]]:
     if cursor or not audience.get("grid_id"):
         return
-    try:
-        workers = sorted(GridModel.get(audience["community_id"], audience["grid_id"]).worker_ids or ())
-    except DoesNotExist:
-        workers = []
-    for start in range(0, len(workers), EXPANSION_BATCH):
-        yield workers[start:start + EXPANSION_BATCH], {"section": 1, "key": None}
+    yield from _set_pages(_item_set(GridModel, (audience["community_id"], audience["grid_id"]), "worker_ids"))
 
 
-AUDIENCES = {"roster": _roster_pages, "grid_workers": _grid_pages}
+def _admin_pages(audience: dict, cursor: dict | None) -> Iterator[tuple[list[str], dict | None]]:
+    if not cursor:
+        yield from _set_pages(_item_set(CommunityModel, (audience["community_id"],), "admin_ids"))
+
+
+def _street_pages(audience: dict, cursor: dict | None) -> Iterator[tuple[list[str], dict | None]]:
+    if not cursor and audience.get("street_id"):
+        yield from _set_pages(_item_set(StreetModel, (audience["street_id"],), "staff_ids"))
+
+
+AUDIENCES = {"roster": _roster_pages, "grid_workers": _grid_pages, "community_admins": _admin_pages,
+             "street_staff": _street_pages}
 
 
 def _put_new(messages: list[OutboxModel]) -> int:

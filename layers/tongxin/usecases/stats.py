@@ -27,7 +27,7 @@ EVENT_COUNTS = ("published", "cancelled", "capacity", "signed", "signups", "wait
                 "checked_in", "walk_ins", "no_show", "unsettled")
 
 
-def _window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+def window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
     end = end or utcnow()
     start = start or end - DEFAULT_WINDOW
     if start >= end:
@@ -100,7 +100,7 @@ def points_stats(community_id: str, start: datetime, end: datetime) -> dict:
 
 def community_stats(principal: Principal, start: datetime | None, end: datetime | None) -> dict:
     grant = require_role(principal, Role.ADMIN)
-    start, end = _window(start, end)
+    start, end = window(start, end)
     return {"from": to_api(start), "to": to_api(end), "wishes": wish_stats(grant.community_id, start, end),
             "events": event_stats(grant.community_id, start, end),
             "volunteer_hours": volunteer_hours(grant.community_id, start, end),

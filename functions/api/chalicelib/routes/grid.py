@@ -10,7 +10,7 @@ bp = Blueprint(__name__)
 
 
 @endpoint(bp, "/v1/grid/tasks", "GET", query=PageQuery, tags=("grid",), response="GridTaskPage",
-          summary="我负责网格中待处理的事：待审核心愿、超时未认领心愿（吹哨）、未签退待补录的签到；分页逐个网格进行")
+          summary="我负责网格中待处理的事：待审核心愿、超时未认领心愿（吹哨）、未签退待补录的签到、待响应和办理的居民诉求；分页逐个网格进行")
 def grid_tasks(query: PageQuery):
     return grid.grid_tasks(current_principal(), limit=query.limit, cursor=query.cursor)
 

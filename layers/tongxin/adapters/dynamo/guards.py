@@ -11,6 +11,9 @@ ROLE_CHANGED = Forbidden("您的权限已变更，请重新登录后再试")
 
 
 def grant_condition(grant: Grant):
+    if grant.street_id is not None:  # street staff: scoped to the street, whatever community they live in
+        return (UserModel.status == "active") & UserModel.roles.contains(grant.role) \
+            & UserModel.street_ids.contains(grant.street_id)
     condition = (UserModel.status == "active") & (UserModel.community_id == grant.community_id) \
         & UserModel.roles.contains(grant.role)
     if grant.grid_id is not None:

@@ -5,21 +5,23 @@ Table names are bound at start-up (``binding.bind``) to ``<prefix>-<name>``; ``T
 version-less update would reset it).
 """
 from .base import BaseModel
-from .community import CommunityModel, GridModel, InviteModel
+from .community import CommunityModel, GridModel, InviteModel, StreetModel
 from .events import EventModel, SignupModel
 from .identity import IdentityModel, UserModel
 from .infra import CounterModel, IdempotencyModel, KeyValueModel
 from .outbox import OutboxModel
 from .points import AwardModel, LedgerEntryModel, ScoreModel
+from .requests import RequestModel, TimelineEntry
 from .store import GoodsModel, PickupCodeModel, RedemptionModel, StoreModel
 from .wishes import WishModel
 
 __all__ = ["ALL_MODELS", "AwardModel", "BaseModel", "CommunityModel", "CounterModel", "EventModel", "GoodsModel", "GridModel",
            "IdempotencyModel", "IdentityModel", "InviteModel", "KeyValueModel", "LedgerEntryModel", "OutboxModel",
-           "PickupCodeModel", "RedemptionModel", "ScoreModel", "SignupModel", "StoreModel", "UserModel", "WishModel"]
+           "PickupCodeModel", "RedemptionModel", "RequestModel", "ScoreModel", "SignupModel", "StoreModel", "StreetModel",
+           "TimelineEntry", "UserModel", "WishModel"]
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     UserModel, IdentityModel, CommunityModel, GridModel, InviteModel, WishModel, LedgerEntryModel,
     OutboxModel, EventModel, SignupModel, StoreModel, GoodsModel, RedemptionModel, PickupCodeModel, AwardModel,
-    ScoreModel, IdempotencyModel, CounterModel, KeyValueModel,
+    ScoreModel, StreetModel, RequestModel, IdempotencyModel, CounterModel, KeyValueModel,
 )

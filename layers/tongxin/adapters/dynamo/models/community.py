@@ -1,4 +1,4 @@
-"""Communities (社区), their grids (网格) and invites."""
+"""Streets (街道), communities (社区), their grids (网格) and invites."""
 from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
@@ -26,6 +26,32 @@ class CommunityModel(BaseModel):
     award_cap_mediation = NumberAttribute(null=True)
     award_cap_participation = NumberAttribute(null=True)
     award_daily_cap = NumberAttribute(null=True)
+    # 接诉即办 time limits (None: the defaults in domain/requests.py).
+    request_answer_minutes = NumberAttribute(null=True)
+    request_answer_minutes_urgent = NumberAttribute(null=True)
+    request_solve_hours = NumberAttribute(null=True)
+    request_submit_daily_cap = NumberAttribute(null=True)
+    # The street above (接诉即办 escalates to its staff); set by the operator.
+    street_id = UnicodeAttribute(null=True)
+    # Kept in the same transaction as role assignment: who is pushed what reaches the community level.
+    admin_ids = UnicodeSetAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+
+class StreetModel(BaseModel):
+    """A street (街道) above communities: its staff answer the requests its communities escalate (吹哨报到).
+    Created, attached and staffed by the platform operator (command line)."""
+    TABLE = "streets"
+
+    class Meta(BaseModel.Meta):
+        abstract = False
+        table_name = "streets"
+
+    id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    community_ids = UnicodeSetAttribute(null=True)
+    # Kept in the same transaction as naming staff: who is pushed what reaches the street.
+    staff_ids = UnicodeSetAttribute(null=True)
     created_at = UTCDateTimeAttribute()
 
 

@@ -25,6 +25,7 @@ class UserModel(BaseModel):
     roles = UnicodeSetAttribute(null=True)
     grid_ids = UnicodeSetAttribute(null=True)
     store_ids = UnicodeSetAttribute(null=True)
+    street_ids = UnicodeSetAttribute(null=True)  # street_staff (街道工作人员): the streets they work
     points_balance = NumberAttribute(default=0)
     earned_total = NumberAttribute(default=0)
     volunteer_minutes = NumberAttribute(default=0)

@@ -1,0 +1,126 @@
+"""Success bodies of the request area (接诉即办): see responses.py for the rules every model here follows."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from .responses import Answer, PersonRef
+from .schemas import RequestCategory
+
+RequestStatusName = Literal["submitted", "accepted", "escalated", "resolved", "reopened", "closed"]
+LevelName = Literal["grid", "community", "street"]
+Outcome = Literal["satisfied", "unsatisfied", "unrated"]
+TaskName = Literal["answer_request", "solve_request"]
+
+
+class RequestLocationView(Answer):
+    address: str | None
+    lat: float | None
+    lng: float | None
+
+
+class RequestAuthorView(PersonRef):
+    phone: str | None = Field(description="居民的手机号（未绑定为 null）：只有本人和办理人员能看到这条诉求")
+
+
+class TimelineEntryView(Answer):
+    at: AwareDatetime
+    action: Literal["submit", "accept", "escalate", "auto_escalate", "mark_late", "mark_overdue", "resolve", "reopen",
+                    "close", "close_unrated"]
+    action_label: str
+    level: LevelName
+    level_label: str
+    actor: "TimelineActorView | None" = Field(description="操作人；系统（定时任务）为 null")
+    note: str | None
+
+
+class TimelineActorView(PersonRef):
+    role: str = Field(description="操作时的身份：resident、grid_worker、admin、street_staff")
+
+
+class RequestView(Answer):
+    """``requests.reading.present``: a request in a list."""
+    id: str
+    category: RequestCategory
+    content: str
+    location: RequestLocationView | None
+    urgent: bool
+    status: RequestStatusName
+    status_label: str
+    outcome: Outcome | None = Field(description="关闭时的结果：满意、不满意、未评价")
+    level: LevelName = Field(description="当前层级：网格 → 社区 → 街道")
+    level_label: str
+    levels_reached: list[LevelName]
+    community_id: str
+    grid_id: str | None
+    author: RequestAuthorView
+    handler: PersonRef | None = Field(description="当前层级响应/办理的人")
+    answer_due: AwareDatetime | None = Field(description="当前层级的响应时限（待响应时）")
+    solve_due: AwareDatetime | None = Field(description="当前层级的办结时限（办理中）")
+    late: bool = Field(description="曾超时未响应")
+    overdue: bool = Field(description="曾超时未办结")
+    reopened: bool
+    resolve_note: str | None
+    rating: int | None
+    comment: str | None
+    created_at: AwareDatetime
+    first_answered_at: AwareDatetime | None
+    resolved_at: AwareDatetime | None
+    closed_at: AwareDatetime | None
+
+
+class RequestDetailView(RequestView):
+    """A request with its whole timeline: every step, who (and in which role), when, what, with what note."""
+    timeline: list[TimelineEntryView]
+
+
+class RequestPage(Answer):
+    items: list[RequestView]
+    next_cursor: str | None
+
+
+class RequestTaskView(Answer):
+    """A request on a handler's list, with what its level must do (null once resolved or closed)."""
+    task: TaskName | None
+    request: RequestView
+
+
+class RequestTaskPage(Answer):
+    items: list[RequestTaskView]
+    next_cursor: str | None
+
+
+class RequestRatesView(Answer):
+    received: int
+    answered: int
+    answered_on_time: int
+    late: int
+    escalated: int
+    resolved: int
+    overdue: int
+    reopened: int
+    satisfied: int
+    unsatisfied: int
+    unrated: int
+    response_rate: float | None = Field(description="响应率：首次响应已见分晓的诉求中按时响应的比例")
+    resolution_rate: float | None = Field(description="解决率：收到的诉求中已办结的比例")
+    satisfaction_rate: float | None = Field(description="满意率：评价关闭的诉求中满意的比例")
+
+
+class RequestCommunityRatesView(RequestRatesView):
+    community_id: str
+    name: str | None
+
+
+class RequestStatsView(RequestRatesView):
+    scope: Literal["community", "street"]
+    community_id: str | None = Field(description="scope=community 时；否则 null")
+    street_id: str | None = Field(description="scope=street 时；否则 null")
+    from_: AwareDatetime = Field(alias="from")
+    to: AwareDatetime
+    median_minutes_to_answer: float | None
+    median_hours_to_resolve: float | None
+    by_category: dict[str, RequestRatesView]
+    by_grid: dict[str, RequestRatesView] | None = Field(description="scope=community：各网格；否则 null")
+    by_community: list[RequestCommunityRatesView] | None = Field(description="scope=street：各社区；否则 null")

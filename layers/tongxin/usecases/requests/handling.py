@@ -1,0 +1,204 @@
+"""接诉即办 steps a person takes: submit (resident), accept (响应 / 报到), escalate (吹哨), resolve (办结) by the
+handler at the current level, rate (回访评价) by the author.
+
+Every step is ONE transaction: the request's update conditioned on the state and level it was read in, the
+actor's grant re-checked on their user item, the timeline entry, the statistics, and the outbox messages. The
+wrong person is told so (403) before the state is looked at (409 INVALID_STATE); anyone who may not see the
+request gets 404.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from ...adapters.dynamo import batch, counters
+from ...adapters.dynamo.guards import check_active, check_grant
+from ...adapters.dynamo.models import CommunityModel, CounterModel, RequestModel
+from ...adapters.dynamo.tx import Tx
+from ...domain import requests as rules
+from ...domain.access import Principal, Role, require_role
+from ...domain.clock import SHANGHAI, utcnow
+from ...domain.errors import ContentRejected, Forbidden, InvalidState, NotFound, RateLimited
+from ...domain.ids import new_id
+from ...domain.requests import Level as L, RequestStatus as S
+from ...wiring import Container
+from ..access import current_user
+from ..wishes.lifecycle import setting
+from .reading import DEFAULT_NICKNAME, handler_grant, load, present
+from .steps import arrive, count, derived, entry, refusal, same_state, tell_author, tell_level, write_step
+
+log = logging.getLogger(__name__)
+
+
+def limits(community: CommunityModel | None) -> rules.Limits:
+    return rules.Limits(
+        answer_minutes=setting(community, "request_answer_minutes", rules.DEFAULT_ANSWER_MINUTES),
+        answer_minutes_urgent=setting(community, "request_answer_minutes_urgent", rules.DEFAULT_ANSWER_MINUTES_URGENT),
+        solve_hours=setting(community, "request_solve_hours", rules.DEFAULT_SOLVE_HOURS))
+
+
+def _cap_reached(cap: int) -> RateLimited:
+    return RateLimited(f"今天提交的诉求已达上限（{cap} 条），请明天再来或直接联系网格员", details={"cap": cap})
+
+
+def submit(container: Container, principal: Principal, *, category: str, content: str, location: dict | None,
+           urgent: bool) -> dict:
+    grant = require_role(principal, Role.RESIDENT)
+    now = utcnow()
+    author = current_user(principal)
+    counter_key = rules.submit_counter(author.id, now.astimezone(SHANGHAI).strftime("%Y-%m-%d"))
+    community, counter = batch.get_many((CommunityModel, grant.community_id), (CounterModel, counter_key))
+    if community is None:
+        raise NotFound("社区不存在")
+    cap = setting(community, "request_submit_daily_cap", rules.DEFAULT_SUBMIT_DAILY_CAP)
+    if counters.current(counter, now) >= cap:  # refused before WeChat's check is spent; the condition holds it
+        raise _cap_reached(cap)
+    address = (location or {}).get("address")
+    if container.wechat.check_text("\n".join(filter(None, (content, address))), author.openid or "") == "risky":
+        raise ContentRejected()
+    limit = limits(community)
+    answer_minutes, solve_minutes = limit.answer_within(urgent), limit.solve_hours * 60
+    level = rules.first_level(author.grid_id)
+    answer_due, solve_due = rules.clocks(now, answer_minutes, solve_minutes)
+    request = RequestModel(
+        new_id("rq"), community_id=grant.community_id, grid_id=author.grid_id, street_id=community.street_id,
+        author_id=author.id, author_nickname=author.nickname or DEFAULT_NICKNAME, author_phone=author.phone,
+        category=category, content=content, address=address, lat=(location or {}).get("lat"),
+        lng=(location or {}).get("lng"), urgent=urgent, answer_minutes=answer_minutes, solve_minutes=solve_minutes,
+        status=S.SUBMITTED.value, level=level.value, levels_reached={level.value}, level_since=now,
+        answer_due=answer_due, solve_due=solve_due, late_here=False, overdue_here=False, late=False, overdue=False,
+        created_at=now, updated_at=now)
+    request.timeline = [entry("submit", level.value, now, actor_id=author.id, actor_role=Role.RESIDENT.value,
+                              actor_nickname=request.author_nickname)]
+    for name, value in derived(request).items():
+        setattr(request, name, value)
+    tx = check_grant(Tx(), grant).put(request, condition=RequestModel.id.does_not_exist())
+    count(tx, None, request)
+    counters.bump(tx, counter_key, cap=cap, expires_at=now + timedelta(days=2), error=_cap_reached(cap))
+    tell_level(tx, request, level, "request_new", answer_due=answer_due.isoformat())
+    answer = present(request, detail=True)
+    tx.commit(answer)
+    log.info("request submitted", extra={"request_id": request.id, "level": level.value, "urgent": urgent})
+    return answer
+
+
+def _actor(principal: Principal, role: str) -> dict[str, Any]:
+    me = current_user(principal)
+    return {"actor_id": me.id, "actor_role": role, "actor_nickname": me.nickname or DEFAULT_NICKNAME}
+
+
+def _require_state(request: RequestModel, action: str) -> None:
+    if S(request.status) not in rules.FROM_STATES[action]:
+        raise rules.invalid_state(action, request.status)
+
+
+def _answer_changes(request: RequestModel, now: datetime) -> dict[str, Any]:
+    """A handler's first move at a level waiting for them is its answer: late if past the level's limit; the
+    request's first answer decides whether it was answered in time (响应率)."""
+    changes: dict[str, Any] = {}
+    if S(request.status) not in rules.WAITING_ANSWER:
+        return changes
+    in_time = request.answer_due is None or now <= request.answer_due
+    if not in_time and not request.late_here:
+        changes.update(late=True, late_here=True)
+    if request.first_answered_at is None:
+        changes.update(first_answered_at=now, answered_on_time=in_time and not request.late)
+    return changes
+
+
+def _not_own(principal: Principal, request: RequestModel) -> None:
+    """A handler may blow the whistle on their own request (it moves up) but not answer or solve it: they would
+    then rate their own work (满意率)."""
+    if request.author_id == principal.user_id:
+        raise Forbidden("不能办理自己提出的诉求，可吹哨交上一级办理")
+
+
+def accept(principal: Principal, request_id: str) -> dict:
+    request = load(principal, request_id)
+    grant = handler_grant(principal, request)
+    _not_own(principal, request)
+    _require_state(request, "accept")
+    now, actor = utcnow(), _actor(principal, grant.role)
+    tx = check_grant(Tx(), grant)
+    after = write_step(tx, request, {**_answer_changes(request, now), "status": S.ACCEPTED.value,
+                                     "handler_id": actor["actor_id"], "handler_nickname": actor["actor_nickname"],
+                                     "updated_at": now},
+                       entry("accept", request.level, now, **actor),
+                       condition=same_state(request), error=refusal("accept"))
+    tell_author(tx, request, "request_accepted", handler=actor["actor_nickname"])
+    answer = present(after, detail=True)
+    tx.commit(answer)
+    return answer
+
+
+def escalate(principal: Principal, request_id: str, reason: str) -> dict:
+    request = load(principal, request_id)
+    grant = handler_grant(principal, request)
+    _require_state(request, "escalate")
+    target = rules.level_above(request.level, request.street_id)
+    if target is None:
+        message = rules.NO_STREET if L(request.level) is L.COMMUNITY else rules.NO_LEVEL_ABOVE
+        raise InvalidState(message, details={"status": request.status, "action": "escalate", "level": request.level})
+    now, actor = utcnow(), _actor(principal, grant.role)
+    tx = check_grant(Tx(), grant)
+    after = write_step(tx, request, {**_answer_changes(request, now), **arrive(request, target, now), "updated_at": now},
+                       entry("escalate", request.level, now, note=reason, **actor),
+                       condition=same_state(request), error=refusal("escalate"))
+    tell_level(tx, request, target, "request_escalated", reason=reason, answer_due=after.answer_due.isoformat())
+    answer = present(after, detail=True)
+    tx.commit(answer)
+    log.info("request escalated", extra={"request_id": request.id, "to": target.value})
+    return answer
+
+
+def resolve(principal: Principal, request_id: str, note: str) -> dict:
+    request = load(principal, request_id)
+    grant = handler_grant(principal, request)
+    _not_own(principal, request)
+    _require_state(request, "resolve")
+    now, actor = utcnow(), _actor(principal, grant.role)
+    tx = check_grant(Tx(), grant)
+    after = write_step(tx, request, {"status": S.RESOLVED.value, "resolved_at": now,
+                                     "first_resolved_at": request.first_resolved_at or now, "resolve_note": note,
+                                     "handler_id": actor["actor_id"], "handler_nickname": actor["actor_nickname"],
+                                     "updated_at": now},
+                       entry("resolve", request.level, now, note=note, **actor),
+                       condition=same_state(request), error=refusal("resolve"))
+    tell_author(tx, request, "request_resolved")
+    answer = present(after, detail=True)
+    tx.commit(answer)
+    return answer
+
+
+def rate(principal: Principal, request_id: str, satisfaction: int, comment: str | None) -> dict:
+    """The author rates the result: 3–5 closes it satisfied; 1–2 sends it back once to the level that resolved
+    it (a new solve clock there), and closes it unsatisfied the second time."""
+    request = load(principal, request_id)
+    if request.author_id != principal.user_id:
+        raise Forbidden("只有提出诉求的居民可以评价")
+    _require_state(request, "rate")
+    now = utcnow()
+    status, outcome = rules.rating_result(satisfaction, request.reopened_at is not None)
+    changes: dict[str, Any] = {"status": status.value, "rating": satisfaction, "comment": comment, "updated_at": now}
+    if status is S.REOPENED:
+        changes.update(reopened_at=now, solve_due=now + timedelta(minutes=int(request.solve_minutes)),
+                       overdue_here=False)
+    else:
+        changes.update(outcome=outcome, closed_at=now)
+    note = f"{satisfaction} 分" + (f"：{comment}" if comment else "")
+    tx = check_active(Tx(), principal.user_id)
+    after = write_step(tx, request, changes,
+                       entry("reopen" if status is S.REOPENED else "close", request.level, now,
+                             actor_id=principal.user_id, actor_role=Role.RESIDENT.value,
+                             actor_nickname=request.author_nickname, note=note),
+                       # the resolution rated is still the one read: a stale double tap cannot reopen twice
+                       condition=same_state(request) & (RequestModel.author_id == principal.user_id)
+                       & (RequestModel.resolved_at == request.resolved_at), error=refusal("rate"))
+    if status is S.REOPENED:
+        tell_level(tx, request, request.level, "request_reopened", comment=comment,
+                   solve_due=after.solve_due.isoformat())
+    answer = present(after, detail=True)
+    tx.commit(answer)
+    log.info("request rated", extra={"request_id": request.id, "satisfaction": satisfaction, "status": status.value})
+    return answer

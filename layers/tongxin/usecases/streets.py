@@ -1,0 +1,98 @@
+"""Streets (街道), the platform operator's (command line only): create one, attach communities to it, name and
+remove its staff (``street_staff``). Each change is one transaction that keeps both sides in step: the
+community's ``street_id`` and the street's ``community_ids``; the user's role and ``street_ids`` and the street's
+``staff_ids`` (whom the street's messages reach). A removal works at once: every request reads the caller as
+stored, and every write re-checks the grant on the user item."""
+from __future__ import annotations
+
+from pynamodb.exceptions import DoesNotExist
+
+from ..adapters.dynamo.models import CommunityModel, StreetModel, UserModel
+from ..adapters.dynamo.tx import Tx
+from ..domain.access import Role
+from ..domain.clock import utcnow
+from ..domain.errors import Conflict, NotFound
+from ..domain.ids import new_id
+from .admin import same_set
+
+STREET_NOT_FOUND = NotFound("街道不存在")
+CHANGED = Conflict("数据刚刚被修改，请重试")
+
+
+def present_street(street: StreetModel) -> dict:
+    return {"id": street.id, "name": street.name, "community_ids": sorted(street.community_ids or ()),
+            "staff_ids": sorted(street.staff_ids or ())}
+
+
+def create_street(name: str, *, street_id: str | None = None) -> dict:
+    street = StreetModel(street_id or new_id("st"), name=name, created_at=utcnow())
+    Tx().put(street, condition=StreetModel.id.does_not_exist(), error=Conflict("街道已存在")).commit()
+    return present_street(street)
+
+
+def _street(street_id: str) -> StreetModel:
+    try:
+        return StreetModel.get(street_id, consistent_read=True)
+    except DoesNotExist:
+        raise STREET_NOT_FOUND from None
+
+
+def attach_community(street_id: str, community_id: str) -> dict:
+    """The community now belongs to ``street_id`` (moved from its former street, if any). Requests submitted from
+    now on escalate there; those already submitted keep the street they were submitted under."""
+    street = _street(street_id)
+    try:
+        community = CommunityModel.get(community_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound("社区不存在") from None
+    former = community.street_id
+    tx = Tx().update(CommunityModel(community_id), [CommunityModel.street_id.set(street_id)],
+                     condition=CommunityModel.street_id == former if former else
+                     CommunityModel.street_id.does_not_exist(), error=CHANGED)
+    tx.update(StreetModel(street_id), [StreetModel.community_ids.add({community_id})],
+              condition=StreetModel.id.exists(), error=STREET_NOT_FOUND)
+    if former and former != street_id:
+        tx.update(StreetModel(former), [StreetModel.community_ids.delete({community_id})])
+    tx.commit()
+    street.community_ids = set(street.community_ids or ()) | {community_id}
+    return present_street(street)
+
+
+def _user(user_id: str) -> UserModel:
+    try:
+        user = UserModel.get(user_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound("用户不存在") from None
+    if user.status != "active":
+        raise NotFound("用户不存在")
+    return user
+
+
+def add_staff(street_id: str, user_id: str) -> dict:
+    street = _street(street_id)
+    _user(user_id)
+    Tx().update(UserModel(user_id), [UserModel.roles.add({Role.STREET_STAFF.value}),
+                                     UserModel.street_ids.add({street_id}), UserModel.updated_at.set(utcnow())],
+                condition=UserModel.status == "active", error=NotFound("用户不存在")) \
+        .update(StreetModel(street_id), [StreetModel.staff_ids.add({user_id})], condition=StreetModel.id.exists(),
+                error=STREET_NOT_FOUND).commit()
+    street.staff_ids = set(street.staff_ids or ()) | {user_id}
+    return present_street(street)
+
+
+def remove_staff(street_id: str, user_id: str) -> dict:
+    """Takes the street away from the user (and the role with their last street), at once."""
+    street = _street(street_id)
+    user = _user(user_id)
+    streets = set(user.street_ids or ())
+    left = streets - {street_id}
+    actions = [UserModel.updated_at.set(utcnow()),
+               UserModel.street_ids.set(left) if left else UserModel.street_ids.remove()]
+    if not left:
+        actions.append(UserModel.roles.delete({Role.STREET_STAFF.value}))
+    Tx().update(UserModel(user_id), actions, condition=(UserModel.status == "active")
+                & same_set(UserModel.street_ids, streets), error=CHANGED) \
+        .update(StreetModel(street_id), [StreetModel.staff_ids.delete({user_id})], condition=StreetModel.id.exists(),
+                error=STREET_NOT_FOUND).commit()
+    street.staff_ids = set(street.staff_ids or ()) - {user_id}
+    return present_street(street)
