@@ -51,6 +51,22 @@ bench: $(STAMP)  ## cold start, list/stats cost at 20,000 users, sign-ups/s, sca
 	$(BIN)/python -m infra.bench_redeem
 	$(BIN)/python -m infra.bench_push
 
+.PHONY: burst
+burst: $(STAMP)  ## issue 13's bursts over HTTP (300 sign-ups/100 places, 300 check-ins and outs, 200 redemptions/stock 20), invariants checked, figures printed; SCENARIO=signup|checkin|redeem SCALE=0.5
+	$(BIN)/python -m infra.burst $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(SCALE),--scale $(SCALE)) $(ARGS)
+
+.PHONY: cost invariants faults
+cost: $(STAMP)  ## DynamoDB read/write units per route, measured (docs/cost.md), then a month of each persona and of Heping
+	@mkdir -p .cache
+	$(BIN)/python -m infra.cost_units --json .cache/units.json
+	$(BIN)/python -m infra.cost_month .cache/units.json
+
+invariants: $(STAMP)  ## every invariant of design.md over the tables of a running `make dev` (exit 1 on a violation)
+	$(BIN)/python -m infra.invariants --endpoint http://127.0.0.1:8002
+
+faults: $(STAMP)  ## injected faults: DynamoDB throttling/conflicts/lost answers on every route, WeChat down/hanging, killed runs
+	$(BIN)/python -m pytest tests/api/test_faults_dynamodb.py tests/api/test_faults_wechat.py tests/integration/test_killed_runs.py
+
 .PHONY: layer
 layer:  ## the Lambda layer as `sam build` makes it (arm64, precompiled) in .cache/build/layer
 	$(PYTHON) infra/build_layer.py --out .cache/build/layer

@@ -63,6 +63,9 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
     ("GET", "/v1/events"): Budget(reads=3, writes=0, why="my status on the page's events: one BatchGetItem"),
     ("GET", "/v1/me/events"): Budget(reads=3, writes=0, why="the page's events: one BatchGetItem"),
     ("GET", "/v1/events/{event_id}/roster"): Budget(reads=3, writes=0, why="the event, to know its organisers"),
+    ("POST", "/v1/events/{event_id}/signup"): Budget(reads=2, writes=2,
+                                                     why="a waitlisted sign-up takes its ticket first (one atomic "
+                                                         "ADD on the event), then its transaction"),
     ("DELETE", "/v1/events/{event_id}/signup"): Budget(reads=3, writes=1,
                                                        why="the first waitlisted (a Query) to promote in the change"),
     ("PATCH", "/v1/events/{event_id}"): Budget(reads=3, writes=2,

@@ -6,6 +6,7 @@ every test is checked the same way (``no_secrets_in_logs``).
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -15,7 +16,9 @@ import pytest
 
 os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                    "AWS_DEFAULT_REGION": "us-east-1", "TONGXIN_STAGE": "test",
-                   "POWERTOOLS_LOG_LEVEL": "INFO"})
+                   "POWERTOOLS_LOG_LEVEL": "INFO",
+                   # as the local stack: no EMF lines on stdout (tests/unit/test_metrics.py turns them on)
+                   "POWERTOOLS_METRICS_DISABLED": "true"})
 os.environ.pop("AWS_PROFILE", None)
 
 from tests.support import Api, SECRET_VALUE, make_community  # noqa: E402
@@ -38,11 +41,24 @@ def settings(wechat):
 
 
 class DynamoDBFaults:
-    """Faults DynamoDB really has that moto never shows: here, a write that takes effect and whose answer is lost
-    (the client times out and botocore sends it again)."""
+    """Faults DynamoDB really has that moto never shows: a write that takes effect and whose answer is lost (the
+    client times out and botocore sends it again); and a call refused without being applied — throttled
+    (``ThrottlingException``, ``ProvisionedThroughputExceededException``, ``RequestLimitExceeded``) or a
+    transaction cancelled for a reason other than a condition (``TransactionConflict``, ``ThrottlingError``)."""
+
+    PLAIN = {"ThrottlingException": "Rate of requests exceeds the allowed throughput.",
+             "ProvisionedThroughputExceededException": "The level of configured provisioned throughput for the "
+                                                       "table was exceeded.",
+             "RequestLimitExceeded": "Throughput exceeds the current throughput limit for your account."}
+    CANCELLATIONS = {"TransactionConflict": "Transaction is ongoing for the item",
+                     "ThrottlingError": "Throughput exceeds the current capacity for one or more global secondary "
+                                        "indexes."}
 
     def __init__(self) -> None:
         self.timeouts_after_write: dict[str, int] = {}
+        self._refusals: dict[str, list] = {}  # operation -> [error, times left (None: until cleared), calls to let by]
+        self.refused: dict[str, int] = {}  # operation -> calls refused so far
+        self._lock = threading.Lock()
 
     def time_out_after(self, operation: str, times: int = 1) -> None:
         self.timeouts_after_write[operation] = times
@@ -52,6 +68,51 @@ class DynamoDBFaults:
         if left:
             self.timeouts_after_write[operation] = left - 1
         return bool(left)
+
+    def refuse(self, operations, error: str = "ThrottlingException", times: int | None = None,
+               after: int = 0) -> None:
+        """Answer the next ``times`` calls (every call while set if None) of each of ``operations`` with ``error``,
+        without applying them; the first ``after`` calls of each still go through. A cancellation reason
+        (``TransactionConflict``, ``ThrottlingError``) is for TransactWriteItems only."""
+        if error not in self.PLAIN and error not in self.CANCELLATIONS:
+            raise ValueError(f"unknown error {error}")
+        for operation in ([operations] if isinstance(operations, str) else operations):
+            if error in self.CANCELLATIONS and operation != "TransactWriteItems":
+                raise ValueError(f"{error} is a cancellation reason of TransactWriteItems, not of {operation}")
+            with self._lock:
+                self._refusals[operation] = [error, times, after]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._refusals.clear()
+            self.refused.clear()
+        self.timeouts_after_write.clear()
+
+    def refusal(self, operation: str, body) -> tuple[int, str] | None:
+        """(status, body) DynamoDB answers instead of applying this call, or None to let it through."""
+        with self._lock:
+            rule = self._refusals.get(operation)
+            if rule is None:
+                return None
+            error, left, after = rule
+            if after:
+                rule[2] -= 1
+                return None
+            if left is not None:
+                if left <= 0:
+                    return None
+                rule[1] -= 1
+            self.refused[operation] = self.refused.get(operation, 0) + 1
+        prefix = "com.amazonaws.dynamodb.v20120810#"
+        if error in self.PLAIN:
+            return 400, json.dumps({"__type": prefix + error, "message": self.PLAIN[error]})
+        raw = body.decode() if isinstance(body, bytes) else (body or "{}")
+        items = len(json.loads(raw).get("TransactItems", [])) or 1
+        reasons = [{"Code": error, "Message": self.CANCELLATIONS[error]}] + [{"Code": "None"}] * (items - 1)
+        codes = ", ".join(r["Code"] for r in reasons)
+        return 400, json.dumps({"__type": prefix + "TransactionCanceledException", "CancellationReasons": reasons,
+                                "Message": f"Transaction cancelled, please refer cancellation reasons for specific "
+                                           f"reasons [{codes}]"})
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +143,10 @@ def container(settings, dynamodb_faults):
         operation = event_name.rsplit(".", 1)[-1]
         target = request.headers.get("X-Amz-Target")
         target = target.decode() if isinstance(target, bytes) else target
+        refused = dynamodb_faults.refusal(operation, request.body) if ".dynamodb." in event_name else None
+        if refused is not None:  # refused before it reached the table: nothing applied, nothing billed
+            return AWSResponse(request.url, refused[0], {"Content-Type": "application/x-amz-json-1.0"},
+                               MockRawResponse(refused[1]))
         with lock:
             earlier = tokens.earlier_answer(target, request.body)
             if earlier is not None:  # a re-send answered from the first attempt: no second write

@@ -37,6 +37,20 @@ class RunningStack:
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
+    def invariant_violations(self, **kwargs) -> list[str]:
+        """What infra/invariants.py finds in this stack's tables (every table read once)."""
+        from infra.invariants import check
+        return check(self.dynamodb(), self.table, **kwargs)
+
+    def check_invariants(self, *, ignore: tuple[str, ...] = (), **kwargs) -> None:
+        """Every invariant of design.md holds over the stored data (``stock_issued``: see ``infra.invariants``).
+        ``ignore``: patterns (regular expressions, searched) of violations a module's own arranging explains — each
+        with its reason where it is passed."""
+        import re
+        found = [v for v in self.invariant_violations(**kwargs) if not any(re.search(p, v) for p in ignore)]
+        shown = "\n".join(found[:40]) + (f"\n... and {len(found) - 40} more" if len(found) > 40 else "")
+        assert not found, f"{len(found)} invariant violation(s) in the stack's tables:\n{shown}"
+
     def stop(self, signum: int = signal.SIGINT, timeout: float = 30) -> tuple[int, str]:
         """Stop it as Ctrl-C (or ``signum``) does; kill it and fail if it has not stopped in ``timeout``."""
         self.process.send_signal(signum)

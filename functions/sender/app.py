@@ -3,8 +3,8 @@ stream's filter selects them) → WeChat subscribe messages (``usecases.push``).
 busy, an unexpected error) is returned in ``batchItemFailures``, so Lambda retries that record and those after it,
 not the whole batch; the scheduler's sweep also finds every message still due."""
 from tongxin.config import load_settings
+from tongxin.metrics import flush
 from tongxin.usecases import notifications, push
-from tongxin.usecases.push.metrics import flush
 from tongxin.wiring import get_container
 
 load_settings()  # fail closed at cold start, as the API function does

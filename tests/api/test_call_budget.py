@@ -75,15 +75,16 @@ def _event(admin, capacity):
     return resp.json["id"]
 
 
-def test_a_sign_up_is_two_reads_and_one_write_signed_or_waitlisted(community):
+def test_a_sign_up_is_two_reads_and_one_write_and_a_waitlisted_one_takes_its_ticket_first(community):
     event_id = _event(community.admin, capacity=1)
-    for expected in ("signed", "waitlisted"):
+    for expected, ticket in (("signed", {}), ("waitlisted", {"UpdateItem": 1})):
         member = community.resident(0)
         resp, meter = metered(member, "POST", f"/v1/events/{event_id}/signup",
                               headers={"Idempotency-Key": str(uuid.uuid4())})
         assert resp.status == 201 and resp.json["status"] == expected
-        # The caller and the record (one BatchGetItem), the event and my sign-up (one), one transaction.
-        assert meter.dynamo == {"BatchGetItem": 2, "TransactWriteItems": 1}, meter.dynamo
+        # The caller and the record (one BatchGetItem), the event and my sign-up (one), one transaction; when
+        # full, the ticket from the event's dispenser before it (one atomic ADD).
+        assert meter.dynamo == {"BatchGetItem": 2, **ticket, "TransactWriteItems": 1}, meter.dynamo
 
 
 def test_giving_up_a_place_promotes_with_one_query_and_one_write(community):

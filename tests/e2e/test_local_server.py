@@ -22,7 +22,10 @@ def stack(tmp_path_factory):
     running = start_stack(tmp_path_factory.mktemp("server") / "stack.log")
     yield running
     if running.process.poll() is None:
-        running.stop()
+        try:
+            running.check_invariants()
+        finally:
+            running.stop()
 
 
 def _envelope(status: int, headers, body: bytes, code: str) -> dict:

@@ -134,6 +134,10 @@ def test_check_in_tour_over_http(stack):
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
 
 
+def test_every_invariant_holds_after_the_tours(stack):  # before the stack stops
+    stack.check_invariants()
+
+
 def test_ctrl_c_stops_everything(stack):  # last: it stops the module's stack
     code, output = stack.stop()
     assert code == 0 and "local stack is up" in output and "stopped" in output

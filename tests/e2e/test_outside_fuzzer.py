@@ -117,7 +117,10 @@ def stack(tmp_path_factory):
     running = start_stack(tmp_path_factory.mktemp("fuzz") / "stack.log")
     yield running
     if running.process.poll() is None:
-        running.process.kill()
+        try:
+            running.check_invariants()  # whatever the fuzzer sent, the stored data still holds every invariant
+        finally:
+            running.process.kill()
 
 
 @pytest.fixture

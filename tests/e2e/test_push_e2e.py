@@ -27,7 +27,10 @@ def stack(tmp_path_factory):
     running = start_stack(tmp_path_factory.mktemp("push-stack") / "stack.log")
     yield running
     if running.process.poll() is None:
-        running.stop()
+        try:
+            running.check_invariants()
+        finally:
+            running.stop()
 
 
 def login(stack, name: str) -> Client:

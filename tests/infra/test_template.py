@@ -353,3 +353,133 @@ def test_the_request_and_street_tables_are_declared_and_granted(template):
     assert sender[streets_id] == {"dynamodb:GetItem"}
     assert sender[template_gen.table_id(CommunityModel)] == {"dynamodb:GetItem"}
     assert requests_id not in sender
+
+
+# --- alarms (issue 13; docs/operations.md is the runbook) ----------------------------------------------------------
+
+def _alarms(template: dict) -> dict[str, dict]:
+    return {name: resource["Properties"] for name, resource in _of_type(template, "AWS::CloudWatch::Alarm").items()}
+
+
+def _metric_stats(alarm: dict) -> list[tuple[str, str, dict, str, int]]:
+    """(namespace, metric, dimensions, statistic, period) of each metric an alarm reads, plain or metric math."""
+    if "Metrics" not in alarm:
+        return [(alarm["Namespace"], alarm["MetricName"], {d["Name"]: d["Value"] for d in alarm["Dimensions"]},
+                 alarm["Statistic"], alarm["Period"])]
+    return [(m["MetricStat"]["Metric"]["Namespace"], m["MetricStat"]["Metric"]["MetricName"],
+             {d["Name"]: d["Value"] for d in m["MetricStat"]["Metric"]["Dimensions"]}, m["MetricStat"]["Stat"],
+             m["MetricStat"]["Period"]) for m in alarm["Metrics"] if "MetricStat" in m]
+
+
+def _expression(alarm: dict) -> str:
+    [returned] = [m for m in alarm["Metrics"] if m.get("ReturnData", True)]
+    return returned["Expression"]
+
+
+def _alarm_on(template: dict, namespace: str, metric: str, **dimensions) -> dict:
+    found = [alarm for alarm in _alarms(template).values()
+             if any(ns == namespace and name == metric and all(dims.get(k) == v for k, v in dimensions.items())
+                    for ns, name, dims, _, _ in _metric_stats(alarm))]
+    assert len(found) == 1, f"{len(found)} alarms on {namespace} {metric} {dimensions}"
+    return found[0]
+
+
+def test_every_alarm_notifies_the_topic_which_emails_the_optional_address(template):
+    alarms = _alarms(template)
+    assert alarms
+    for name, alarm in alarms.items():
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}] and alarm["OKActions"] == [{"Ref": "AlarmTopic"}], name
+        assert "docs/operations.md" in alarm["AlarmDescription"], name
+    topic = template["Resources"]["AlarmTopic"]
+    assert topic["Type"] == "AWS::SNS::Topic"
+    condition, subscribed, unsubscribed = topic["Properties"]["Subscription"]["Fn::If"]
+    assert subscribed == [{"Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}]
+    assert unsubscribed == {"Ref": "AWS::NoValue"}
+    assert template["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
+    parameter = template["Parameters"]["AlarmEmail"]
+    assert parameter["Default"] == ""  # optional: a stack deploys without one
+    for address, allowed in (("", True), ("ops@heping.gov.cn", True), ("ops", False), ("a b@c.cn", False)):
+        assert bool(re.fullmatch(parameter["AllowedPattern"], address)) is allowed, address
+
+
+def test_the_api_5xx_alarm_is_a_rate_over_five_minutes(template):
+    api = template["Resources"][template_gen.API]["Properties"]
+    alarm = _alarm_on(template, "AWS/ApiGateway", "5XXError")
+    stats = {name: (dims, stat, period) for _, name, dims, stat, period in _metric_stats(alarm)}
+    dimensions = {"ApiName": api["Name"], "Stage": {"Ref": "Stage"}}  # a REST API's metrics are by name and stage
+    assert stats == {"5XXError": (dimensions, "Sum", 300), "Count": (dimensions, "Sum", 300)}
+    ids = {m["MetricStat"]["Metric"]["MetricName"]: m["Id"] for m in alarm["Metrics"] if "MetricStat" in m}
+    assert f"100 * {ids['5XXError']} / {ids['Count']}" in _expression(alarm)
+    assert (alarm["Threshold"], alarm["ComparisonOperator"], alarm["EvaluationPeriods"]) == \
+        (1, "GreaterThanOrEqualToThreshold", 1)  # 1 % of the requests
+
+
+def test_every_table_has_a_throttle_alarm_over_the_operations_we_send(template):
+    for model in ALL_MODELS:
+        table = {"Ref": template_gen.table_id(model)}
+        alarm = _alarm_on(template, "AWS/DynamoDB", "ThrottledRequests", TableName=table, Operation="Query")
+        operations = {dims["Operation"] for ns, name, dims, stat, _ in _metric_stats(alarm)
+                      if (ns, name, stat, dims["TableName"]) == ("AWS/DynamoDB", "ThrottledRequests", "Sum", table)}
+        assert {"GetItem", "BatchGetItem", "Query", "TransactWriteItems"} <= operations, model.TABLE
+        ids = [m["Id"] for m in alarm["Metrics"] if "MetricStat" in m]
+        assert all(f"FILL({metric_id}, 0)" in _expression(alarm) for metric_id in ids)  # summed, none left out
+        assert (alarm["Threshold"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (10, 2, 2)
+    # The outbox's fan-out cursor is the one write that is not a transaction.
+    from tongxin.adapters.dynamo.models import OutboxModel
+    _alarm_on(template, "AWS/DynamoDB", "ThrottledRequests", TableName={"Ref": template_gen.table_id(OutboxModel)},
+              Operation="UpdateItem")
+
+
+def test_every_function_has_an_errors_and_a_throttles_alarm(template):
+    functions = _of_type(template, "AWS::Serverless::Function")
+    assert set(functions) == {template_gen.API_FUNCTION, template_gen.SCHEDULER_FUNCTION,
+                              template_gen.SENDER_FUNCTION}
+    for function in functions:
+        for metric in ("Errors", "Throttles"):
+            alarm = _alarm_on(template, "AWS/Lambda", metric, FunctionName={"Ref": function})
+            assert alarm["Statistic"] == "Sum" and alarm["Period"] == 300
+            assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" and alarm["Threshold"] >= 1
+    assert _alarm_on(template, "AWS/Lambda", "Throttles",
+                     FunctionName={"Ref": template_gen.API_FUNCTION})["Threshold"] == 1
+
+
+def test_the_push_alarms_watch_the_stream_the_failures_and_the_backlog(template):
+    age = _alarm_on(template, "AWS/Lambda", "IteratorAge", FunctionName={"Ref": template_gen.SENDER_FUNCTION})
+    assert (age["Statistic"], age["Threshold"]) == ("Maximum", 120_000)  # milliseconds
+    # Our own metrics (tongxin.metrics; tests/unit/test_metrics.py checks the EMF the code writes).
+    failed = _alarm_on(template, "Tongxin", "message_failed", service="tongxin")
+    assert (failed["Statistic"], failed["Period"], failed["Threshold"]) == ("Sum", 900, 10)
+    backlog = _alarm_on(template, "Tongxin", "outbox_backlog", service="tongxin")
+    # The smallest backlog of 15 minutes' sweeps (three runs): it has not come down for a quarter of an hour.
+    assert (backlog["Statistic"], backlog["Period"], backlog["Threshold"]) == ("Minimum", 900, 10)
+    silent = _alarm_on(template, "AWS/Lambda", "Invocations", FunctionName={"Ref": template_gen.SCHEDULER_FUNCTION})
+    assert (silent["ComparisonOperator"], silent["Threshold"], silent["TreatMissingData"]) == \
+        ("LessThanThreshold", 1, "breaching")  # no run at all is what it is there for
+
+
+def test_the_metric_names_alarmed_on_are_the_ones_the_code_counts(monkeypatch):
+    from tongxin import metrics
+    from tongxin.usecases.push import metrics as push_metrics
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    metrics.flush()
+    push_metrics.count("failed")
+    assert metrics.pending() == {"message_failed": 1}
+    metrics.flush()
+
+
+def test_alarm_references_resolve_after_sams_transform(transformed):
+    """What an alarm names (a function, a table, the topic) exists once SAM has expanded the template."""
+    def refs(node):
+        if isinstance(node, dict):
+            if set(node) == {"Ref"}:
+                yield node["Ref"]
+            for value in node.values():
+                yield from refs(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from refs(value)
+    known = set(transformed["Resources"]) | set(transformed["Parameters"]) | {"AWS::NoValue"}
+    alarms = _of_type(transformed, "AWS::CloudWatch::Alarm")
+    assert len(alarms) == len(ALL_MODELS) + 3 * 2 + 5  # tables, functions × (errors, throttles), API and push
+    for name, alarm in alarms.items():
+        assert set(refs(alarm)) <= known, name

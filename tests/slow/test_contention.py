@@ -16,7 +16,10 @@ pytestmark = pytest.mark.slow
 def stack(tmp_path_factory):
     running = start_stack(tmp_path_factory.mktemp("stack") / "stack.log")
     yield running
-    running.stop()
+    try:
+        running.check_invariants()  # every invariant of design.md over what the module's races left
+    finally:
+        running.stop()
 
 
 def _in_parallel(calls):

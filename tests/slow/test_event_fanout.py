@@ -22,6 +22,16 @@ pytestmark = pytest.mark.slow
 THREADS = 8
 
 
+@pytest.fixture(scope="module", autouse=True)
+def invariants_hold(container, fresh_tables_per_module):
+    """After the module: every invariant of design.md over what it left in the tables (infra/invariants.py)."""
+    yield
+    from infra.invariants import check
+    from tongxin.adapters.dynamo.binding import connection
+    found = check(connection().client, container.settings.table_name)
+    assert not found, "\n".join(found[:40])
+
+
 def _at(**delta) -> str:
     return (datetime.now(SHANGHAI).replace(microsecond=0) + timedelta(**delta)).isoformat()
 

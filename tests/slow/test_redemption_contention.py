@@ -42,9 +42,12 @@ PAGE = 5  # the passbook's page size: most users' passbooks take more than one p
 def stack(tmp_path_factory):
     running = start_stack(tmp_path_factory.mktemp("stack") / "stack.log")
     yield running
-    # Stopping saves every table (as a developer's Ctrl-C does): after hundreds of users that takes tens of
-    # seconds on a busy 2-core machine, which is not what this module measures.
-    running.stop(timeout=180)
+    try:
+        running.check_invariants()  # every invariant of design.md over what the module's races left
+    finally:
+        # Stopping saves every table (as a developer's Ctrl-C does): after hundreds of users that takes tens of
+        # seconds on a busy 2-core machine, which is not what this module measures.
+        running.stop(timeout=180)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from chalice import Blueprint, Response
 
+from tongxin.adapters.dynamo.tx import storage_refusal
 from tongxin.domain.access import Principal
 from tongxin.domain.errors import DomainError, NotFound, Unauthenticated
 
@@ -156,6 +157,12 @@ def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, body: type[
                 result = fn(**kwargs)
             except DomainError as exc:
                 return error_response(exc)
+            except Exception as exc:  # a read (or a plain write) DynamoDB kept refusing: 503, not Chalice's 500
+                busy = storage_refusal(exc)
+                if busy is None:
+                    raise
+                log.warning("storage refused", extra={"error": type(exc).__name__})
+                return error_response(busy)
             if isinstance(result, Response):
                 return result
             return json_response(result, status)

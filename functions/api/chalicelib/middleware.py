@@ -14,8 +14,10 @@ import uuid
 from aws_lambda_powertools import Logger
 from chalice import Chalice, Response
 
+from tongxin import metrics
 from tongxin.adapters import tokens
 from tongxin.adapters.dynamo import idempotency
+from tongxin.adapters.dynamo.tx import storage_refusal
 from tongxin.usecases import access
 from tongxin.domain.errors import (
     DomainError, InternalError, MethodNotAllowed, NotFound, Unauthenticated, ValidationFailed,
@@ -94,14 +96,19 @@ def install(app: Chalice) -> None:
         try:
             # Chalice's own refusals are put in our envelope before anything (idempotency) stores them.
             response = _handle(request, lambda r: _envelope_chalice_error(get_response(r)), resource, method)
-        except Exception:  # never a stack trace or a Chalice body to the client
-            logger.exception("unhandled error")
-            response = error_response(InternalError())
+        except Exception as exc:  # never a stack trace or a Chalice body to the client
+            busy = storage_refusal(exc)  # the caller's read, refused by DynamoDB past the retries: 503
+            if busy is None:
+                logger.exception("unhandled error")
+            else:
+                logger.warning("storage refused", extra={"error": type(exc).__name__})
+            response = error_response(busy or InternalError())
         finally:
             leave_request(context_tokens)
             access.forget()
         logger.info("request", extra={"method": method, "route": resource, "status": response.status_code,
                                       "ms": round((time.perf_counter() - started) * 1000, 1)})
+        metrics.flush()  # the business outcomes this request committed (tongxin.metrics), one EMF line
         return response
 
 

@@ -22,7 +22,7 @@ from ..adapters.dynamo.models import CommunityModel, GridModel, OutboxModel, Sig
 from ..adapters.dynamo.tx import Tx
 from ..domain import push as push_rules
 from ..domain.clock import utcnow
-from ..domain.errors import Conflict, DomainError
+from ..domain.errors import Conflict, DomainError, StorageBusy
 from ..domain.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -163,6 +163,8 @@ def _sync_starts_at(event_id: str, people: list[str], starts_at: str) -> None:
         try:
             Tx().update(SignupModel(event_id, user_id), [SignupModel.event_starts_at.set(moment)],
                         condition=SignupModel.user_id.exists()).commit()
+        except StorageBusy:
+            raise  # not "gone": the expansion stays pending and is resumed
         except DomainError:
             pass  # the sign-up is gone: nothing to move
 

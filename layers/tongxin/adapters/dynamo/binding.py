@@ -12,6 +12,11 @@ from pynamodb.connection import Connection
 from ...config import Settings
 from .models import ALL_MODELS
 
+# botocore's own attempts at a throttled call (standard retry mode: waits of up to 1 s, then 2 s). Kept low so the
+# retries of one request — these, inside each of Tx's (tx.py) — end with a 503 well within the API function's
+# timeout rather than with API Gateway's own 5xx after it.
+BOTOCORE_ATTEMPTS = 3
+
 _lock = threading.Lock()
 _bound: tuple | None = None
 _connection: Connection | None = None
@@ -34,6 +39,7 @@ def bind(settings: Settings) -> Connection:
             connect_timeout_seconds=settings.dynamodb_timeout_seconds,
             read_timeout_seconds=settings.dynamodb_timeout_seconds,
             max_pool_connections=64,
+            retry_configuration={"mode": "standard", "total_max_attempts": BOTOCORE_ATTEMPTS},
         )
         shared_client = connection.client
         for model in ALL_MODELS:

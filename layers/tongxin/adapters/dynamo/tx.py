@@ -41,6 +41,10 @@ RETRYABLE_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThrou
 RETRYABLE_CODES = RETRYABLE_REASONS | {"ThrottlingException", "ProvisionedThroughputExceededException",
                                        "TransactionInProgressException", "InternalServerError"}
 MAX_ATTEMPTS = 5
+# A call throttled at the request level was already tried binding.BOTOCORE_ATTEMPTS times by botocore: one more
+# round is all a user can wait for (two rounds of botocore's waits stay far below the API function's timeout).
+THROTTLED_CODES = {"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded"}
+MAX_THROTTLED_ATTEMPTS = 2
 BACKOFF_BASE_SECONDS = 0.05
 NO_ANSWER = object()
 
@@ -124,6 +128,7 @@ class Tx:
             self.put(record, condition=condition, error=taken)
         if not self._ops:
             return
+        throttled = 0
         for attempt in range(MAX_ATTEMPTS):
             try:
                 # A token per attempt: botocore's own re-sends of this attempt reuse it (DynamoDB de-duplicates),
@@ -145,10 +150,35 @@ class Tx:
                         raise
                 elif exc.cause_response_code not in RETRYABLE_CODES:
                     raise
+                throttled += exc.cause_response_code in THROTTLED_CODES
+                if throttled >= MAX_THROTTLED_ATTEMPTS or attempt + 1 == MAX_ATTEMPTS:
+                    break  # no pause before giving up: the user's 503 goes out at once
                 log.warning("transaction retried", extra={"attempt": attempt + 1, "reasons": codes,
                                                           "cause": exc.cause_response_code})
                 _backoff(attempt)
         raise StorageBusy()
+
+
+def storage_refusal(exc: BaseException) -> StorageBusy | None:
+    """A DynamoDB refusal that outlived the retries (throttling, a conflict, DynamoDB unreachable), raised as
+    PynamoDB's or botocore's own error by a read or a plain write: the 503 it stands for (None: not one)."""
+    from botocore.exceptions import ClientError, ConnectionError as EndpointUnreachable, ReadTimeoutError
+    from pynamodb.exceptions import PynamoDBException
+    seen = exc
+    for _ in range(4):  # PynamoDB wraps botocore's error: look through the causes
+        if isinstance(seen, (EndpointUnreachable, ReadTimeoutError)):
+            return StorageBusy()
+        code = None
+        if isinstance(seen, PynamoDBException):
+            code = seen.cause_response_code
+        elif isinstance(seen, ClientError):
+            code = seen.response.get("Error", {}).get("Code")
+        if code in RETRYABLE_CODES:
+            return StorageBusy()
+        seen = seen.__cause__ or seen.__context__
+        if seen is None:
+            break
+    return None
 
 
 def conditional_put(model: Model, *, condition, error: ErrorFor, answer: Any = NO_ANSWER) -> None:

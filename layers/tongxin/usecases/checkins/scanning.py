@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from ... import metrics
 from ...adapters.dynamo.guards import check_active, check_grant
 from ...adapters.dynamo.models import EventModel, SignupModel, UserModel
 from ...adapters.dynamo.tx import Tx
@@ -118,6 +119,7 @@ def check_in(event: EventModel, mine: SignupModel, principal: Principal, grant, 
     count_event(tx, event, {"checked_in": 1})
     answer = {"action": "check_in", "attendance": present(as_changed(mine, fields))}
     tx.commit(answer)
+    metrics.count("checkin_checked_in")
     log.info("checked in", extra={"event_id": event.id})
     return answer
 
@@ -153,6 +155,7 @@ def walk_in(event: EventModel, mine: SignupModel | None, principal: Principal, g
     count_event(tx, event, {"signups": 1, "signed": 1, "checked_in": 1, "walk_ins": 1})
     answer = {"action": "check_in", "attendance": present(after)}
     tx.commit(answer)
+    metrics.count("checkin_walked_in")
     log.info("walked in", extra={"event_id": event.id})
     return answer
 
@@ -199,5 +202,6 @@ def check_out(event: EventModel, mine: SignupModel, now: datetime) -> dict:
         ledger.run_with_balance(mine.user_id, build, answer)
     else:
         build(ledger.Account(mine.user_id, 0)).commit(answer)
+    metrics.count("checkin_checked_out")
     log.info("checked out", extra={"event_id": event.id, "minutes": minutes, "points": points})
     return answer

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from ... import metrics
 from ...adapters.dynamo.models import EventModel, SignupModel, UserModel
 from ...adapters.dynamo.tx import Tx
 from ...domain import checkin, events as event_rules
@@ -53,6 +54,7 @@ def close_attendance(event: EventModel, now: datetime) -> dict:
             try:
                 tx.commit()
                 done[target.value] += 1
+                metrics.count(f"checkin_{target.value}")  # unsettled or no_show
             except DomainError:  # checked out (or changed) since selected
                 continue
     Tx().update(EventModel(event.id), [EventModel.closed_at.set(now), EventModel.due_shard.remove(),
@@ -123,5 +125,6 @@ def adjust(principal: Principal, event_id: str, user_id: str, minutes: int, reas
         ledger.run_with_balance(user_id, build, answer)
     else:
         build(ledger.Account(user_id, 0)).commit(answer)
+    metrics.count("checkin_adjusted")
     log.info("attendance adjusted", extra={"event_id": event_id, "minutes": minutes, "points": points})
     return answer

@@ -10,6 +10,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from ... import metrics
 from ...adapters.dynamo.guards import check_active, check_grant
 from ...adapters.dynamo.models import EventModel, GridModel
 from ...adapters.dynamo.tx import Tx
@@ -21,7 +22,7 @@ from ...domain.ids import new_id
 from .. import notifications
 from ..access import current_user
 from .reading import DEFAULT_NICKNAME, EVENT_NOT_FOUND, load, organiser_grant, present
-from .signups import (MAX_ATTEMPTS, CandidateGone, EventMoved, as_changed, backoff, count, fill, next_due,
+from .signups import (CandidateGone, EventMoved, as_changed, backoff, count, fill, next_due, rounds,
                       not_cancelled, promotion_batch, reread)
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ def publish(principal: Principal, *, title: str, kind: str, starts_at: datetime,
     count(tx, event, {"published": 1, "capacity": capacity})
     answer = present(event, manage=True, now=now)
     tx.commit(answer)
+    metrics.count("event_published")
     log.info("event published", extra={"event_id": event.id, "kind": kind, "capacity": capacity})
     return answer
 
@@ -112,7 +114,7 @@ def update(principal: Principal, event_id: str, changes: dict[str, Any]) -> dict
     first batch in this transaction, the rest right after); lowering it below the signed is refused."""
     event = load(principal, event_id)
     grant = organiser_grant(principal, event)
-    for attempt in range(MAX_ATTEMPTS):
+    for attempt in rounds():
         now = utcnow()
         refusal = rules.manage_refusal(event.status or "open", event.ends_at, now)
         if refusal:
@@ -164,6 +166,7 @@ def update(principal: Principal, event_id: str, changes: dict[str, Any]) -> dict
             backoff(attempt)
             event = reread(event.id)
             continue
+        metrics.count("signup_promoted", k)
         if more:
             fill(event.id, now)
         log.info("event changed", extra={"event_id": event.id, "promoted": k, "fields": sorted(changes)})
@@ -175,7 +178,7 @@ def cancel(principal: Principal, event_id: str, reason: str) -> dict:
     """Cancel before the end: everyone signed or waiting is told (one fan-out item)."""
     event = load(principal, event_id)
     grant = organiser_grant(principal, event)
-    for attempt in range(MAX_ATTEMPTS):
+    for attempt in rounds():
         now = utcnow()
         refusal = rules.manage_refusal(event.status or "open", event.ends_at, now)
         if refusal:
@@ -201,6 +204,7 @@ def cancel(principal: Principal, event_id: str, reason: str) -> dict:
             backoff(attempt)
             event = reread(event.id)
             continue
+        metrics.count("event_cancelled")
         log.info("event cancelled", extra={"event_id": event.id, "signed": signed})
         return answer
     raise StorageBusy()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from ... import metrics
 from ...adapters.dynamo import batch, counters
 from ...adapters.dynamo.guards import check_grant
 from ...adapters.dynamo.models import AwardModel, CommunityModel, UserModel
@@ -94,6 +95,7 @@ def award(principal: Principal, user_id: str, category: str, points: int, reason
         return tx
 
     ledger.run_with_balance(target.id, build, answer, first=ledger.account_of(target))
+    metrics.count("award_granted")
     log.info("points awarded", extra={"award_id": item.id, "points": points, "category": category})
     return answer
 
@@ -143,5 +145,6 @@ def reverse(principal: Principal, award_id: str, reason: str) -> dict:
         ledger.run_with_balance(item.user_id, build, answer)
     except Unauthenticated:  # the awarded account is gone: nothing to take back from
         raise InvalidState("获奖用户已注销，无法撤销") from None
+    metrics.count("award_reversed")
     log.info("award reversed", extra={"award_id": item.id, "points": points})
     return answer

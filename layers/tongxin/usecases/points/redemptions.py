@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from ... import metrics
 from ...adapters.dynamo import counters
 from ...adapters.dynamo.guards import check_grant
 from ...adapters.dynamo.models import CounterModel, GoodsModel, PickupCodeModel, RedemptionModel, UserModel
@@ -139,6 +140,7 @@ def redeem(principal: Principal, goods_id: str, quantity: int) -> dict:
             ledger.run_with_balance(me.id, build, answer, first=ledger.account_of(me))
         except _CodeTaken:  # one in a billion per draw at a community's scale; draw again
             continue
+        metrics.count("redemption_created")
         log.info("redeemed", extra={"redemption_id": redemption_id, "goods_id": goods.id, "quantity": quantity,
                                     "points": total})
         return answer
@@ -234,6 +236,7 @@ def verify(principal: Principal, code_text: str) -> dict:
     for key in ledger.points_stats_keys(redemption.community_id, now):
         counters.add(tx, key, {"rd:picked_up": 1})
     tx.commit(answer)
+    metrics.count("redemption_picked_up")
     log.info("picked up", extra={"redemption_id": redemption.id, "store_id": redemption.store_id})
     return answer
 
@@ -279,6 +282,7 @@ def give_back(redemption: RedemptionModel, status: str, now: datetime, answer: d
         return tx
 
     ledger.run_with_balance(redemption.user_id, build, answer, first=first)
+    metrics.count(f"redemption_{status}")  # cancelled or expired
     log.info("redemption given back", extra={"redemption_id": redemption.id, "status": status})
     return answer
 

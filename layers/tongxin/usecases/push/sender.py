@@ -22,6 +22,7 @@ import time
 import uuid
 from datetime import datetime, timedelta
 
+from ... import metrics
 from ...adapters.dynamo import batch
 from ...adapters.dynamo.models import CounterModel, OutboxModel, UserModel
 from ...adapters.dynamo.tx import Tx
@@ -37,6 +38,9 @@ log = logging.getLogger(__name__)
 FINAL = ("sent", "skipped", "failed")
 # The scheduler function has 60 s; the sweep is its last step and WeChat's timeout is 3 s a call.
 SWEEP_BUDGET_SECONDS = 30.0
+# A message due this long and still not sent, skipped or failed after the sweep tried it is the outbox's backlog
+# (``outbox_backlog``); younger ones are the stream's, in flight.
+BACKLOG_AFTER = timedelta(minutes=1)
 
 
 class _Lost(DomainError):
@@ -193,21 +197,30 @@ def sweep(container: Container, now: datetime | None = None, budget_seconds: flo
     """The scheduler's step: fan-outs waiting are expanded, then every message due — new ones the stream missed,
     retries whose backoff ended, claims whose lease ran out — is delivered, oldest due first, for at most
     ``budget_seconds`` (a run must end within the function's timeout even if WeChat hangs on every call; what is
-    left stays due for the next run)."""
+    left stays due for the next run). Its metrics: ``outbox_due`` (found due), ``outbox_backlog`` (of those, due for
+    over ``BACKLOG_AFTER`` and still not final after this run) and ``outbox_sweep_unfinished`` (ran out of time)."""
     now = now or utcnow()
     stop_at = time.monotonic() + (SWEEP_BUDGET_SECONDS if budget_seconds is None else budget_seconds)
     done: dict[str, int] = {"expanded": notifications.expand_fanouts()["messages"]}
     now = max(now, utcnow())  # the messages just expanded are due too
+    due = backlog = 0  # the outbox's metrics: messages found due, and those of them still not final after
     for shard in range(rules.RETRY_SHARDS):
         if done.get("left_for_next_run"):
             break
         for message in OutboxModel.by_retry.query(f"retry#{shard}", OutboxModel.next_attempt_at <= now):
             if time.monotonic() > stop_at:  # out of time: what is left stays due for the next run
                 done["left_for_next_run"] = 1
+                backlog += 1  # at least this one (the backlog is then a lower bound)
                 break
+            due += 1
             try:
                 outcome = deliver_item(container, message, now)
             except DomainError:  # storage busy: the message stays due for the next run
                 outcome = "busy"
             done[outcome] = done.get(outcome, 0) + 1
+            if outcome not in FINAL and outcome != "done" and message.next_attempt_at <= now - BACKLOG_AFTER:
+                backlog += 1
+    metrics.count("outbox_due", due)
+    metrics.count("outbox_backlog", backlog)
+    metrics.count("outbox_sweep_unfinished", done.get("left_for_next_run", 0))
     return done

@@ -12,6 +12,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from ... import metrics
 from ...adapters.dynamo import batch, counters
 from ...adapters.dynamo.guards import check_active, check_grant
 from ...adapters.dynamo.models import CommunityModel, CounterModel, RequestModel
@@ -79,6 +80,7 @@ def submit(container: Container, principal: Principal, *, category: str, content
     tell_level(tx, request, level, "request_new", answer_due=answer_due.isoformat())
     answer = present(request, detail=True)
     tx.commit(answer)
+    metrics.count("request_submitted")
     log.info("request submitted", extra={"request_id": request.id, "level": level.value, "urgent": urgent})
     return answer
 
@@ -129,6 +131,7 @@ def accept(principal: Principal, request_id: str) -> dict:
     tell_author(tx, request, "request_accepted", handler=actor["actor_nickname"])
     answer = present(after, detail=True)
     tx.commit(answer)
+    metrics.count("request_accepted")
     return answer
 
 
@@ -148,6 +151,7 @@ def escalate(principal: Principal, request_id: str, reason: str) -> dict:
     tell_level(tx, request, target, "request_escalated", reason=reason, answer_due=after.answer_due.isoformat())
     answer = present(after, detail=True)
     tx.commit(answer)
+    metrics.count("request_escalated")
     log.info("request escalated", extra={"request_id": request.id, "to": target.value})
     return answer
 
@@ -168,6 +172,7 @@ def resolve(principal: Principal, request_id: str, note: str) -> dict:
     tell_author(tx, request, "request_resolved")
     answer = present(after, detail=True)
     tx.commit(answer)
+    metrics.count("request_resolved")
     return answer
 
 
@@ -200,5 +205,6 @@ def rate(principal: Principal, request_id: str, satisfaction: int, comment: str 
                    solve_due=after.solve_due.isoformat())
     answer = present(after, detail=True)
     tx.commit(answer)
+    metrics.count("request_reopened" if status is S.REOPENED else f"request_closed_{outcome}")
     log.info("request rated", extra={"request_id": request.id, "satisfaction": satisfaction, "status": status.value})
     return answer

@@ -10,17 +10,20 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from ... import metrics
 from ...adapters.dynamo.models import RequestModel
 from ...adapters.dynamo.tx import Tx
 from ...domain import requests as rules
 from ...domain.clock import utcnow
-from ...domain.errors import DomainError
+from ...domain.errors import DomainError, StorageBusy
 from ...domain.requests import Level as L, RequestStatus as S
 from .reading import DELETED_NICKNAME
 from .steps import arrive, entry, refusal, same_state, tell_level, write_step
 
 log = logging.getLogger(__name__)
 STEPS = ("auto_escalate", "mark_late", "mark_overdue", "close_unrated")
+METRICS = {"auto_escalate": "request_auto_escalated", "mark_late": "request_late", "mark_overdue": "request_overdue",
+           "close_unrated": "request_closed_unrated"}  # tongxin.metrics
 
 
 def _selected(request: RequestModel):
@@ -71,6 +74,7 @@ def run_schedule(now: datetime | None = None) -> dict:
             try:
                 _step(request, action, now)
                 done[action] += 1
+                metrics.count(METRICS[action])
             except DomainError:  # changed since selected (a handler acted, or another run did it)
                 done["skipped"] += 1
     if any(done[name] for name in STEPS):
@@ -94,5 +98,7 @@ def forget_deleted_user(user_id: str) -> None:
             actions += [RequestModel.timeline[i].actor_nickname.set(DELETED_NICKNAME)
                         for i, step in enumerate(request.timeline or ()) if step.actor_id == user_id]
             Tx().update(RequestModel(request.id), actions, condition=RequestModel.author_id == user_id).commit()
+        except StorageBusy:
+            raise  # DynamoDB refused past the retries: 503, and the DELETE is called again
         except DomainError:
             log.info("request changed during account deletion", extra={"request_id": request.id})

@@ -13,6 +13,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from ... import metrics
 from ...adapters.dynamo import batch, counters
 from ...adapters.dynamo.guards import check_active, check_grant
 from ...adapters.dynamo.models import CommunityModel, CounterModel, WishModel
@@ -188,6 +189,7 @@ def publish(container: Container, principal: Principal, *, title: str, content: 
         notify_grid(tx, wish, "wish_to_review")
     answer = present_for(principal, wish)
     tx.commit(answer)
+    metrics.count("wish_published")
     log.info("wish published", extra={"wish_id": wish.id, "status": status.value})
     return answer
 
@@ -208,6 +210,7 @@ def review(principal: Principal, wish_id: str, *, approve: bool, reason: str | N
     notify(tx, wish, "wish_reviewed", wish.author_id, result="approved" if approve else "rejected", reason=reason)
     answer = present_for(principal, after)
     tx.commit(answer)
+    metrics.count("wish_approved" if approve else "wish_rejected")
     return answer
 
 
@@ -238,6 +241,7 @@ def claim(principal: Principal, wish_id: str) -> dict:
     notify(tx, wish, "wish_claimed", wish.author_id)
     answer = present_for(principal, after)
     tx.commit(answer)
+    metrics.count("wish_claimed")
     log.info("wish claimed", extra={"wish_id": wish.id})
     return answer
 
@@ -256,6 +260,7 @@ def release(principal: Principal, wish_id: str) -> dict:
     tx = check_active(Tx(), principal.user_id)
     answer = present_for(principal, release_step(tx, wish, principal.user_id, utcnow()))
     tx.commit(answer)
+    metrics.count("wish_released")
     return answer
 
 
@@ -269,6 +274,7 @@ def fulfil(principal: Principal, wish_id: str, note: str) -> dict:
     notify(tx, wish, "wish_fulfilled", wish.author_id)
     answer = present_for(principal, after)
     tx.commit(answer)
+    metrics.count("wish_fulfilled")
     return answer
 
 
@@ -328,6 +334,7 @@ def confirm(principal: Principal, wish_id: str, rating: int, comment: str | None
     except _CapReached as reached:
         capped = reached.which
         ledger.run_with_balance(claimer_id, lambda account: build(account, capped), answer)
+    metrics.count("wish_confirmed")
     log.info("wish confirmed", extra={"wish_id": wish.id, "points": 0 if capped else base_points, "capped": capped})
     return answer
 
@@ -346,4 +353,5 @@ def cancel(principal: Principal, wish_id: str) -> dict:
     tx = check_active(Tx(), principal.user_id)
     answer = present_for(principal, cancel_step(tx, wish, principal.user_id, utcnow()))
     tx.commit(answer)
+    metrics.count("wish_cancelled")
     return answer

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from ... import metrics
 from ...adapters.dynamo.models import WishModel
 from ...adapters.dynamo.tx import Tx
 from ...domain import wishes as rules
 from ...domain.clock import utcnow
-from ...domain.errors import DomainError
+from ...domain.errors import DomainError, StorageBusy
 from ...domain.wishes import WishStatus as S
 from .lifecycle import apply, cancel_step, notify, notify_grid, release_step, status_attributes, step
 from .reading import DELETED_NICKNAME, present
@@ -51,6 +52,7 @@ def run_schedule(now: datetime | None = None) -> dict:
                     done["skipped"] += 1
                     continue
                 done["escalated" if action == "escalate" else "expired"] += 1
+                metrics.count("wish_escalated" if action == "escalate" else "wish_expired")
             except DomainError:  # changed since selected (claimed, or another run did it)
                 done["skipped"] += 1
     if done["escalated"] or done["expired"]:
@@ -92,6 +94,8 @@ def forget_deleted_user(user_id: str) -> None:
                 apply(tx, wish, {"claimer_nickname": DELETED_NICKNAME}, condition=WishModel.claimer_id == user_id,
                       error=None)
             tx.commit()
+        except StorageBusy:
+            raise  # DynamoDB refused past the retries: 503, and the DELETE is called again
         except DomainError:
             log.info("claim changed during account deletion", extra={"wish_id": wish.id})
     cancellable = rules.transition("cancel")[0]
@@ -103,5 +107,7 @@ def forget_deleted_user(user_id: str) -> None:
             else:
                 apply(tx, wish, erased_author, condition=WishModel.author_id == user_id, error=None)
             tx.commit()
+        except StorageBusy:
+            raise  # DynamoDB refused past the retries: 503, and the DELETE is called again
         except DomainError:
             log.info("wish changed during account deletion", extra={"wish_id": wish.id})

@@ -52,6 +52,9 @@ class EventModel(BaseModel):
     waitlist_count = NumberAttribute(default=0)
     waitlist_seq = NumberAttribute(default=0)
     promotions = NumberAttribute(default=0)
+    # Tickets that left the waitlist by giving up (promotions are counted above): with ``promotions``, the
+    # departures a new ticket's position is counted from (usecases/events/signups.take_ticket).
+    waitlist_left = NumberAttribute(null=True)
     points_per_hour = NumberAttribute(default=0)
     allow_walk_ins = BooleanAttribute(default=False)
     organiser_id = UnicodeAttribute()
