@@ -38,7 +38,7 @@ class RunningStack:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
     def invariant_violations(self, **kwargs) -> list[str]:
-        """What infra/invariants.py finds in this stack's tables (every table read once)."""
+        """What infra/invariants/ finds in this stack's tables (every table read once)."""
         from infra.invariants import check
         return check(self.dynamodb(), self.table, **kwargs)
 

@@ -43,8 +43,10 @@ from tests.stack import Client, start_stack
 pytestmark = pytest.mark.e2e
 
 SEED = 20_260_611
-BUDGET_SECONDS = 170.0
-RANDOM_CASES = {GenerationMode.POSITIVE: 10, GenerationMode.NEGATIVE: 8}
+# The suite's 15 minutes on 2 cores: the coverage phase (every constraint's boundaries) is whole; random cases
+# were cut from 10 + 8 to 6 + 5 per operation and role when the request routes brought ~80 operations.
+BUDGET_SECONDS = 150.0
+RANDOM_CASES = {GenerationMode.POSITIVE: 6, GenerationMode.NEGATIVE: 5}
 ROLES = ("anonymous", "res1", "vol1", "grid1", "admin", "newcomer")
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance, negative_data_rejection]
 ENVELOPE_KEYS = {"code", "message", "details"}
@@ -307,4 +309,4 @@ def test_schemathesis_against_the_served_document(stack, edge_dates):
               f"    {finding.repro}")
     assert not run.findings, f"{len(run.findings)} distinct failures (see the printed reproductions)"
     # A budget cut is reported above, not failed on (a slow machine is not a defect); a full run sends ~8000.
-    assert cut or run.cases > 5000
+    assert cut or run.cases > 4000

@@ -1,4 +1,4 @@
-"""The invariant checker (infra/invariants.py, issue 13): a community driven through the real API — wishes,
+"""The invariant checker (infra/invariants/, issue 13): a community driven through the real API — wishes,
 events with a waitlist and attendance, awards, the store, 接诉即办 up to the street, messages — satisfies every
 invariant; then each kind of violation, planted in the table directly (and put back after), is reported under its
 own tag, so no invariant can pass silently. Every violation is planted at once, each on items no other plant

@@ -16,7 +16,7 @@ WeChat call.
 
 Then every step is checked done exactly once: each wish escalated or expired once, each redemption expired and
 refunded once, each attendance closed once, each fan-out expanded once, each message sent to WeChat once (the
-stand-in's own record); a further run changes nothing; and every invariant of design.md holds (infra/invariants.py).
+stand-in's own record); a further run changes nothing; and every invariant of design.md holds (infra/invariants/).
 """
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ def _load(name: str):
 
 @pytest.fixture(scope="module", autouse=True)
 def invariants_hold(container, fresh_tables_per_module):
-    """After the module: every invariant of design.md over what it left in the tables (infra/invariants.py)."""
+    """After the module: every invariant of design.md over what it left in the tables (infra/invariants/)."""
     yield
     from infra.invariants import check
     found = check(binding.connection().client, container.settings.table_name,

@@ -1,4 +1,4 @@
-"""The bursts of issue 13 on the real local stack over HTTP (infra/burst.py), at a scale the suite can afford: an
+"""The bursts of issue 13 on the real local stack over HTTP (infra/burst/), at a scale the suite can afford: an
 event opening for sign-up, volunteers checking in and out of one event (every third scan sent twice at once), a
 popular item redeemed by many at once. Each ends with its invariant read from the stored data and with
 infra.invariants.check over every table; every answer must be a documented status of its route with the error

@@ -24,7 +24,7 @@ THREADS = 8
 
 @pytest.fixture(scope="module", autouse=True)
 def invariants_hold(container, fresh_tables_per_module):
-    """After the module: every invariant of design.md over what it left in the tables (infra/invariants.py)."""
+    """After the module: every invariant of design.md over what it left in the tables (infra/invariants/)."""
     yield
     from infra.invariants import check
     from tongxin.adapters.dynamo.binding import connection

@@ -1,0 +1,67 @@
+"""``check``, the entry point, and ``_Checker``: the tables loaded once and indexed (users, ledger entries by user,
+by key and by source, events, sign-ups by event, communities, streets, grids, counters by key), ``fail`` that
+writes one violation line ``[<invariant>] <where>: <what>``, and ``run``, every area's checks in a fixed order.
+The checks themselves are the area classes it is made of, one module each (``ledger``, ``wishes``, ``events``,
+``attendance``, ``scores``, ``store``, ``outbox``, ``requests``, ``statistics``, ``structure``)."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timezone
+from typing import Callable
+
+from infra.invariants.attendance import AttendanceChecks
+from infra.invariants.events import EventChecks
+from infra.invariants.ledger import LedgerChecks
+from infra.invariants.outbox import OutboxChecks
+from infra.invariants.requests import RequestChecks
+from infra.invariants.scores import ScoreChecks
+from infra.invariants.statistics import StatisticsChecks
+from infra.invariants.store import StoreChecks
+from infra.invariants.structure import StructureChecks
+from infra.invariants.tables import _load
+from infra.invariants.wishes import WishChecks
+
+
+def check(client, table_name: Callable[[str], str], *, now: datetime | None = None,
+          stock_issued: dict[str, int] | None = None) -> list[str]:
+    """Every violation found in the stack whose tables ``client`` (a boto3/botocore DynamoDB client) reaches, with
+    ``table_name("users")`` the physical name of each table; empty when every invariant holds.
+
+    ``now``: the time "due" is judged at (default: the wall clock). ``stock_issued``: goods id → every unit ever
+    put on its shelf (initial stock plus restocks), when the caller knows it: then the stock must be exact."""
+    now = now or datetime.now(timezone.utc)
+    data, problems = _load(client, table_name)
+    return problems + _Checker(data, now, stock_issued or {}).run()
+
+
+class _Checker(LedgerChecks, WishChecks, EventChecks, AttendanceChecks, ScoreChecks, StoreChecks, OutboxChecks,
+               RequestChecks, StatisticsChecks, StructureChecks):
+    def __init__(self, data: dict[str, list], now: datetime, stock_issued: dict[str, int]):
+        self.d, self.now, self.stock_issued = data, now, stock_issued
+        self.out: list[str] = []
+        self.users = {u.id: u for u in data["users"]}
+        self.ledger: dict[str, list] = defaultdict(list)
+        for entry in data["ledger"]:
+            self.ledger[entry.user_id].append(entry)
+        self.entries = {(e.user_id, e.entry_key): e for e in data["ledger"]}
+        self.by_source: dict[tuple[str, str], list] = defaultdict(list)  # (kind, source) → entries
+        for entry in data["ledger"]:
+            self.by_source[(entry.kind, entry.source)].append(entry)
+        self.events = {e.id: e for e in data["events"]}
+        self.signups: dict[str, list] = defaultdict(list)
+        for signup in data["signups"]:
+            self.signups[signup.event_id].append(signup)
+        self.communities = {c.id: c for c in data["communities"]}
+        self.streets = {s.id: s for s in data["streets"]}
+        self.grids = {(g.community_id, g.id): g for g in data["grids"]}
+        self.counters = {c["key"]["S"]: c for c in data["counters"] if "key" in c}
+
+    def fail(self, rule: str, where: str, what: str) -> None:
+        self.out.append(f"[{rule}] {where}: {what}")
+
+    def run(self) -> list[str]:
+        for step in (self.users_and_ledger, self.ledger_keys, self.wishes, self.events_and_signups,
+                     self.attendance, self.scores, self.store, self.awards, self.outbox, self.requests,
+                     self.statistics, self.structure, self.identities):
+            step()
+        return self.out
