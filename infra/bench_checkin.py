@@ -27,8 +27,7 @@ waits an hour. Those writes go to DynamoDB directly, not through the stack's cli
   (CODE_INVALID), and the organiser's rotating code. Every call the request makes is counted, the caller's
   authorisation read included.
 
-Caveat: the embedded DynamoDB applies one request at a time and its TransactWriteItems deep-copies every table it
-touches, and the whole stack is one Python process: scans per second measure this machine's local stack, not
+Caveat: the embedded DynamoDB applies one request at a time, and the whole stack is one Python process: scans per second measure this machine's local stack, not
 DynamoDB or Lambda. The calls per scan are the application's and carry over.
 """
 from __future__ import annotations
@@ -355,8 +354,7 @@ def _print(results: dict) -> None:
             detail += f", {row['cancelled_transactions']} cancelled"
         spread = f" ({row['min']}..{row['max']})" if row["min"] != row["max"] else ""
         print(f"  {what:<66} {row['calls']:>4}{spread}{detail}")
-    print("Caveats: the embedded DynamoDB (moto) applies one request at a time, and its TransactWriteItems\n"
-          "deep-copies every table it touches, so a scan costs more as the tables grow; the stack is one Python\n"
+    print("Caveats: the embedded DynamoDB (moto) applies one request at a time; the stack is one Python\n"
           "process. Scans per second are this machine's local stack, not DynamoDB; the call counts carry over.")
 
 

@@ -30,8 +30,8 @@ starts. Then, each counted from the meter before to the meter after:
   pending with a backoff, the accept given back), a second sweep past the backoff sends them. Calls per message
   over both sweeps.
 
-Caveat: the embedded DynamoDB (moto) applies one request at a time, its TransactWriteItems deep-copies every
-table it touches (the outbox's stream records included) and its index Query walks the whole table, so each write costs more as the tables grow (the users,
+Caveat: the embedded DynamoDB (moto) applies one request at a time, its index Query walks the
+whole table, so each write costs more as the tables grow (the users,
 the quota counters and the outbox all grow here); the stand-in answers at once and WeChat does not. Messages per
 second measure this machine's sender against local stand-ins, not DynamoDB or WeChat (whose subscribe-send
 latency, tens of milliseconds and more, would dominate in production). The calls per message are the
@@ -89,8 +89,8 @@ def serve(args) -> int:
 
 def _forget_moto_instances(stopping: threading.Event) -> None:
     """moto's ``BaseModel.__new__`` appends every model instance it ever makes to a class list (for its dashboard),
-    and each TransactWriteItems deep-copies every table it touches — items, stream shard and stream records
-    included. On the outbox table (streamed, written twice per message) that keeps every copy alive: memory grows
+    and moto's own TransactWriteItems deep-copies every table it touches (infra/moto_transactions.py now copies
+    only the written items). On the outbox table (streamed, written twice per message) that keeps every copy alive: memory grows
     with the square of the writes (a 500-message run passed 11 GB and was killed). Dropping those lists (moto's own
     ``reset_model_data``, which touches no table) keeps the server's memory flat."""
     from moto.core.model_instances import reset_model_data
@@ -444,9 +444,8 @@ def _print(results: dict) -> None:
         print(f"  {what:<38} {ops}{extra}")
         print(f"  {'':<38} WeChat calls {row['wechat_calls']}, received by the stand-in {row['received_by_wechat']};"
               f" returned {row['returned']}")
-    print("Caveats: the embedded DynamoDB (moto) applies one request at a time, its TransactWriteItems deep-copies\n"
-          "every table it touches (the outbox's stream records included) and its index Query walks the whole table,\n"
-          "so writes cost more as the tables and the stream grow;\n"
+    print("Caveats: the embedded DynamoDB (moto) applies one request at a time, its index Query walks\n"
+          "the whole table, so reads cost more as the tables grow;\n"
           "the stand-in answers at once, WeChat does not (its latency would dominate a real sender). Messages per\n"
           "second are this machine's sender against local stand-ins, not DynamoDB or WeChat; the call counts carry\n"
           "over.")

@@ -24,8 +24,8 @@ bench can hand out the points it spends; that write goes to DynamoDB directly an
   included.
 
 Caveat: the embedded DynamoDB applies one request at a time (so it never answers TransactionConflict: concurrent
-redemptions of one item queue instead of conflicting and being retried as on DynamoDB), its TransactWriteItems
-deep-copies every table it touches, and the whole stack is one Python process: redemptions per second measure
+redemptions of one item queue instead of conflicting and being retried as on DynamoDB), and the whole stack
+is one Python process: redemptions per second measure
 this machine's local stack, not DynamoDB or Lambda. The calls per request are the application's and carry over.
 """
 from __future__ import annotations
@@ -368,8 +368,7 @@ def _print(results: dict) -> None:
     for problem in results["problems"]:
         print(f"  problem: {problem}")
     print("Caveats: the embedded DynamoDB (moto) applies one request at a time — concurrent redemptions of one item\n"
-          "queue there instead of conflicting (TransactionConflict) and being retried as on DynamoDB — and its\n"
-          "TransactWriteItems deep-copies every table it touches, so a write costs more as the tables grow; the\n"
+          "queue there instead of conflicting (TransactionConflict) and being retried as on DynamoDB; the\n"
           "stack is one Python process. Redemptions per second are this machine's local stack, not DynamoDB; the\n"
           "call counts carry over.")
 

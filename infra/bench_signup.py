@@ -22,8 +22,8 @@ meter port. The scheduler's timer is set to an hour, so nothing else calls Dynam
   someone waiting (the promotion happens in that request). Every call the request makes is counted, the
   caller's authorisation read included.
 
-Caveat: the embedded DynamoDB applies one request at a time (infra/embedded_dynamodb.py), its TransactWriteItems
-deep-copies every table it touches, and the whole stack is one Python process: sign-ups per second measure this
+Caveat: the embedded DynamoDB applies one request at a time (infra/embedded_dynamodb.py), and the whole stack is
+one Python process: sign-ups per second measure this
 machine's local stack, not DynamoDB or Lambda. The calls per request are the application's and carry over.
 """
 from __future__ import annotations
@@ -81,10 +81,12 @@ class DynamoMeter:
             return {"calls": dict(self.calls), "cancelled": self.cancelled, "attempts": self.attempts}
 
 
-def _meter_server(meter: DynamoMeter, host: str, port: int) -> ThreadingHTTPServer:
+def json_endpoint(answer, host: str, port: int, name: str) -> ThreadingHTTPServer:
+    """A tiny HTTP server on ``port``: every GET is answered ``answer(path)`` as JSON (the meter the load generator
+    reads from the stack's process)."""
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
-            body = json.dumps(meter.snapshot()).encode()
+            body = json.dumps(answer(self.path), default=str).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -95,11 +97,14 @@ def _meter_server(meter: DynamoMeter, host: str, port: int) -> ThreadingHTTPServ
             pass
 
     server = ThreadingHTTPServer((host, port), Handler)
-    threading.Thread(target=server.serve_forever, name="meter", daemon=True).start()
+    threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
     return server
 
 
-def serve(args) -> int:
+def serve(args, meter: DynamoMeter | None = None, hooks: dict | None = None, answer=None) -> int:
+    """The local stack in this process until SIGINT/SIGTERM, with ``meter``'s botocore hooks (and ``hooks``:
+    event name → handler) on its DynamoDB client, and ``answer(path)`` (default: the meter's snapshot) served on
+    the meter port."""
     from infra.local_stack import LocalStack, StartupError
 
     stopping = threading.Event()
@@ -114,15 +119,17 @@ def serve(args) -> int:
         sys.stderr.write(f"{exc}\n")
         return 1
     from tongxin.adapters.dynamo import binding
-    meter = DynamoMeter()
+    meter = meter or DynamoMeter()
     events = binding.connection().client.meta.events
-    events.register("after-call.dynamodb", meter.after_call)
-    events.register("after-call-error.dynamodb", meter.after_call_error)
-    events.register("before-send.dynamodb", meter.before_send)
-    server = _meter_server(meter, args.host, args.meter_port)
+    for name, handler in {**(hooks or {}), "after-call.dynamodb": meter.after_call,
+                          "after-call-error.dynamodb": meter.after_call_error,
+                          "before-send.dynamodb": meter.before_send}.items():
+        events.register(name, handler)
+    server = json_endpoint(answer or (lambda _path: meter.snapshot()), args.host, args.meter_port, "meter")
     sys.stdout.write(stack.banner() + "\n")
     sys.stdout.flush()
-    stopping.wait()
+    while not stopping.wait(0.5):  # short steps: a signal delivered to another thread still ends the wait
+        pass
     server.shutdown()
     stack.stop(save=False)
     return 0
@@ -403,8 +410,7 @@ def _print(results: dict) -> None:
         if row.get("min", row["calls"]) != row.get("max", row["calls"]):
             spread = f" ({row['min']}..{row['max']})"
         print(f"  {what:<64} {row['calls']:>4}{spread}{detail}")
-    print("Caveats: the embedded DynamoDB (moto) applies one request at a time, and its TransactWriteItems\n"
-          "deep-copies every table it touches, so a write costs more as the tables grow (users included); the stack\n"
+    print("Caveats: the embedded DynamoDB (moto) applies one request at a time; the stack\n"
           "is one Python process. Sign-ups per second are this machine's local stack, not DynamoDB; the call counts\n"
           "carry over.")
 

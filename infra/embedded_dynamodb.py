@@ -26,8 +26,8 @@ moto_transactions.install()  # a transaction costs what it touches, not the tabl
 
 def forget_model_instances() -> None:
     """moto registers every model object it creates in a class-level list for its dashboard, and never lets go;
-    a TransactWriteItems deep-copies the tables it touches (stream records included), so without this the process
-    grows by every copy (a push bench reached 11 GB). Nothing of ours reads that registry."""
+    moto's own TransactWriteItems deep-copied the tables it touched (infra/moto_transactions.py replaces it), so
+    without this the process grew by every copy (a push bench reached 11 GB). Nothing of ours reads that registry."""
     from moto.core.model_instances import reset_model_data
     reset_model_data()
 
@@ -35,8 +35,9 @@ def forget_model_instances() -> None:
 def trim_read_stream_records(request_body: bytes, answer: bytes) -> None:
     """Drop the stream records a GetRecords has just handed out, as DynamoDB drops them after 24 hours.
 
-    moto keeps every stream record for the life of the process and a TransactWriteItems deep-copies the tables it
-    touches, records included, so each transaction on the outbox cost more than the last: the slow suite's fan-out
+    moto keeps every stream record for the life of the process, and its own TransactWriteItems deep-copied the
+    tables it touched, records included (infra/moto_transactions.py replaces it), so each transaction on the outbox
+    cost more than the last: the slow suite's fan-out
     and contention tests took minutes. The local stack has one reader (infra/local_stream.py) that never reads
     behind its own position, so what it has read is gone for good. moto indexes the shard's list by sequence number
     minus the shard's starting number: raising the start by what is dropped keeps every later sequence number.

@@ -7,12 +7,8 @@ port (``/``: the counts, ``/record/start``, ``/record/stop``: the transactions r
 """
 from __future__ import annotations
 
-import json
-import signal
-import sys
 import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from infra.bench_signup import DynamoMeter
 
@@ -58,57 +54,18 @@ class Recorder(DynamoMeter):
         return taken
 
 
-def _recorder_server(recorder: Recorder, host: str, port: int) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            if self.path == "/record/start":
-                recorder.record(True)
-                payload = {"recording": True}
-            elif self.path == "/record/stop":
-                payload = {"transactions": recorder.record(False)}
-            else:
-                payload = recorder.snapshot()
-            body = json.dumps(payload, default=str).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    threading.Thread(target=server.serve_forever, name="recorder", daemon=True).start()
-    return server
-
-
 def serve(args) -> int:
-    from infra.local_stack import LocalStack, StartupError
-
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
-    stack = LocalStack(args.host, args.api_port, args.dynamodb_port, args.wechat_port, tick_seconds=3600.0,
-                       data_dir=None, fresh=True)
-    try:
-        stack.start()
-    except StartupError as exc:
-        stack.stop(save=False)
-        sys.stderr.write(f"{exc}\n")
-        return 1
-    from tongxin.adapters.dynamo import binding
+    """The stack with the recorder on its DynamoDB client, answering /record/start, /record/stop and the meter."""
+    from infra.bench_signup import serve as serve_metered
     recorder = Recorder()
-    events = binding.connection().client.meta.events
-    events.register("before-parameter-build.dynamodb.TransactWriteItems", recorder.before_parameter_build)
-    events.register("after-call.dynamodb", recorder.after_call)
-    events.register("after-call-error.dynamodb", recorder.after_call_error)
-    events.register("before-send.dynamodb", recorder.before_send)
-    server = _recorder_server(recorder, args.host, args.meter_port)
-    sys.stdout.write(stack.banner() + "\n")
-    sys.stdout.flush()
-    while not stopping.wait(0.5):  # short steps: a signal delivered to another thread still ends the wait
-        pass
-    server.shutdown()
-    stack.stop(save=False)
-    return 0
+
+    def answer(path: str) -> dict:
+        if path == "/record/start":
+            recorder.record(True)
+            return {"recording": True}
+        if path == "/record/stop":
+            return {"transactions": recorder.record(False)}
+        return recorder.snapshot()
+
+    return serve_metered(args, meter=recorder, answer=answer,
+                         hooks={"before-parameter-build.dynamodb.TransactWriteItems": recorder.before_parameter_build})

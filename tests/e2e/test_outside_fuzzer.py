@@ -308,5 +308,5 @@ def test_schemathesis_against_the_served_document(stack, edge_dates):
         print(f"FOUND [{finding.kind}] {finding.operation} as {finding.role}: {finding.status} {finding.detail}\n"
               f"    {finding.repro}")
     assert not run.findings, f"{len(run.findings)} distinct failures (see the printed reproductions)"
-    # A budget cut is reported above, not failed on (a slow machine is not a defect); a full run sends ~8000.
+    # A budget cut is reported above, not failed on (a slow machine is not a defect); a full run sends several thousand.
     assert cut or run.cases > 4000
