@@ -138,6 +138,9 @@ def assert_final_off_the_index(message: OutboxModel) -> None:
     assert message.status in FINAL, message.status
     assert message.retry_shard is None and message.next_attempt_at is None, "a final message stays on by_retry"
     assert message.lease_until is None and message.lease_token is None
+    # DynamoDB's TTL deletes it FINAL_KEPT_DAYS after it became final (the outbox does not keep every message ever)
+    kept = message.expires_at - (message.updated_at or message.created_at)
+    assert abs(kept - timedelta(days=rules.FINAL_KEPT_DAYS)) < timedelta(minutes=1), message.expires_at
 
 
 @pytest.fixture(scope="module")

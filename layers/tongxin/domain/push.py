@@ -164,6 +164,10 @@ NO_QUOTA_ERRCODE = 43101
 MAX_ATTEMPTS = 6
 RETRY_BASE_SECONDS = 30
 LEASE_SECONDS = 60
+# How long a final outbox item (sent, skipped, failed, expanded) is kept before DynamoDB's TTL deletes it: long
+# enough for an admin to see what did not arrive (GET /v1/admin/messages) and for an inquiry; the outbox otherwise
+# grows by every message ever sent (docs/cost.md).
+FINAL_KEPT_DAYS = 90
 RETRY_SHARDS = 4
 
 

@@ -184,7 +184,10 @@ def expand(item: OutboxModel) -> int:
         OutboxModel(item.id).update(actions=[OutboxModel.fanout_cursor.set(cursor),
                                              OutboxModel.expanded_count.set(total)],
                                     condition=OutboxModel.status == "fanout")
-    OutboxModel(item.id).update(actions=[OutboxModel.status.set("expanded"), OutboxModel.fanout_key.remove()],
+    from datetime import timedelta
+    expires = utcnow() + timedelta(days=push_rules.FINAL_KEPT_DAYS)  # final: kept as long as its messages
+    OutboxModel(item.id).update(actions=[OutboxModel.status.set("expanded"), OutboxModel.fanout_key.remove(),
+                                         OutboxModel.expires_at.set(expires)],
                                 condition=OutboxModel.status == "fanout")
     return total
 

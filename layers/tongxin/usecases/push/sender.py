@@ -139,6 +139,11 @@ def _claim(message: OutboxModel, template_id: str, token: str, lease_until: date
     tx.commit()
 
 
+def final_expiry(now: datetime) -> datetime:
+    """When DynamoDB may delete an item that became final ``now`` (its TTL)."""
+    return now + timedelta(days=rules.FINAL_KEPT_DAYS)
+
+
 def _record(message: OutboxModel, token: str, outcome: str, reason: str | None, result, attempts: int,
             template_id: str, give_back: bool, now: datetime) -> None:
     actions = [OutboxModel.attempts.set(attempts), OutboxModel.updated_at.set(now), OutboxModel.lease_token.remove(),
@@ -151,7 +156,7 @@ def _record(message: OutboxModel, token: str, outcome: str, reason: str | None, 
         actions += [OutboxModel.status.set("pending"), OutboxModel.next_attempt_at.set(now + timedelta(seconds=wait))]
     else:
         actions += [OutboxModel.status.set(outcome), OutboxModel.retry_shard.remove(),
-                    OutboxModel.next_attempt_at.remove()]
+                    OutboxModel.next_attempt_at.remove(), OutboxModel.expires_at.set(final_expiry(now))]
         if outcome == "sent":
             actions += [OutboxModel.sent_at.set(now), OutboxModel.reason.remove()]
             if result.msgid:
@@ -172,7 +177,8 @@ def _finish_unclaimed(message: OutboxModel, outcome: str, reason: str, now: date
     as_read = (OutboxModel.status == message.status) & (OutboxModel.attempts == int(message.attempts or 0))
     actions = [OutboxModel.status.set(outcome), OutboxModel.reason.set(reason), OutboxModel.updated_at.set(now),
                OutboxModel.retry_shard.remove(), OutboxModel.next_attempt_at.remove(),
-               OutboxModel.lease_token.remove(), OutboxModel.lease_until.remove()]
+               OutboxModel.lease_token.remove(), OutboxModel.lease_until.remove(),
+               OutboxModel.expires_at.set(final_expiry(now))]
     if message.community_id:
         actions.append(OutboxModel.problem_key.set(f"{message.community_id}#{outcome}"))
     try:

@@ -1,7 +1,7 @@
 """Push outbox (订阅消息)."""
 from __future__ import annotations
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.constants import STREAM_NEW_IMAGE
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
@@ -73,6 +73,9 @@ class OutboxModel(BaseModel):
     fanout_cursor = JSONAttribute(null=True)  # where the expansion got to (a re-run resumes there)
     expanded_count = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    # Set when the item becomes final (sent, skipped, failed, expanded): DynamoDB deletes it that long after
+    # (domain/push.FINAL_KEPT), so the outbox holds what is moving and the recent past, not every message ever.
+    expires_at = TTLAttribute(null=True)
 
     by_fanout = OutboxFanouts()
     by_retry = OutboxRetries()
