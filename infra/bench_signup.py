@@ -142,33 +142,49 @@ def _free_port() -> int:
     return free_port()
 
 
+def add_serve_arguments(parser) -> None:
+    """The hidden arguments of ``--serve``: the stack's own process, started by a bench (not for direct use)."""
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
+    for name in ("api", "dynamodb", "wechat", "meter"):
+        parser.add_argument(f"--{name}-port", type=int, default=0, help=argparse.SUPPRESS)
+
+
+def spawn_metered_stack(stack, module: str, work: Path, timeout: float, error=SystemExit) -> dict[str, int]:
+    """Start ``python -m <module> --serve`` on free ports (its log in ``work``) and wait until the API and the
+    meter answer; sets ``api_url``, ``meter_url``, ``log`` and ``process`` on ``stack`` and returns the ports.
+    ``error`` is raised (with the log's end) if it exits early or stays unhealthy."""
+    import requests
+    ports = {name: _free_port() for name in ("api", "dynamodb", "wechat", "meter")}
+    stack.api_url, stack.meter_url = f"http://127.0.0.1:{ports['api']}", f"http://127.0.0.1:{ports['meter']}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TONGXIN_", "TABLE_", "WECHAT_"))}
+    env["PYTHONPATH"] = os.pathsep.join(str(ROOT / p) for p in ("layers", "functions/api", ""))
+    stack.log = work / "stack.log"
+    stack.process = subprocess.Popen(
+        [sys.executable, "-m", module, "--serve", "--api-port", str(ports["api"]),
+         "--dynamodb-port", str(ports["dynamodb"]), "--wechat-port", str(ports["wechat"]),
+         "--meter-port", str(ports["meter"])],
+        cwd=ROOT, env=env, stdout=stack.log.open("w"), stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if stack.process.poll() is not None:
+            raise error(f"the local stack exited early:\n{stack.log.read_text()[-3000:]}")
+        try:
+            if (requests.get(stack.api_url + "/v1/health", timeout=1).status_code == 200
+                    and requests.get(stack.meter_url, timeout=1).status_code == 200):
+                return ports
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    stack.stop()
+    raise error(f"the local stack did not become healthy in {timeout:.0f} s")
+
+
 class RunningStack:
     def __init__(self, work: Path):
         import requests
         self.http = requests
-        ports = {name: _free_port() for name in ("api", "dynamodb", "wechat", "meter")}
-        self.api_url, self.meter_url = f"http://127.0.0.1:{ports['api']}", f"http://127.0.0.1:{ports['meter']}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TONGXIN_", "TABLE_", "WECHAT_"))}
-        env["PYTHONPATH"] = os.pathsep.join(str(ROOT / p) for p in ("layers", "functions/api", ""))
-        self.log = work / "stack.log"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "infra.bench_signup", "--serve", "--api-port", str(ports["api"]),
-             "--dynamodb-port", str(ports["dynamodb"]), "--wechat-port", str(ports["wechat"]),
-             "--meter-port", str(ports["meter"])],
-            cwd=ROOT, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"the local stack exited early:\n{self.log.read_text()[-3000:]}")
-            try:
-                if (requests.get(self.api_url + "/v1/health", timeout=1).status_code == 200
-                        and requests.get(self.meter_url, timeout=1).status_code == 200):
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise SystemExit("the local stack did not become healthy in 90 s")
+        spawn_metered_stack(self, "infra.bench_signup", work, 90)
 
     def meter(self) -> dict:
         return self.http.get(self.meter_url, timeout=10).json()
@@ -423,11 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--capacity", type=int, default=5000, help="the events' capacity (1..5000)")
     parser.add_argument("--kind", choices=("activity", "volunteer_service"), default="activity")
     parser.add_argument("--json", action="store_true")
-    # --serve: the stack's own process, started by the bench (not for direct use)
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
-    for name in ("api", "dynamodb", "wechat", "meter"):
-        parser.add_argument(f"--{name}-port", type=int, default=0, help=argparse.SUPPRESS)
+    add_serve_arguments(parser)
     args = parser.parse_args(argv)
     if args.serve:
         return serve(args)

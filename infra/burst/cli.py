@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import infra.burst
+from infra.bench_signup import add_serve_arguments
 
 from .scenarios import CLIENTS, RUNNERS, SCENARIOS
 from .serve import serve
@@ -86,11 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=CLIENTS, help="concurrent HTTP clients (threads)")
     parser.add_argument("--no-raw", action="store_true", help="skip the raw storage ceiling")
     parser.add_argument("--json", action="store_true")
-    # --serve: the stack's own process, started by this module (not for direct use)
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
-    for name in ("api", "dynamodb", "wechat", "meter"):
-        parser.add_argument(f"--{name}-port", type=int, default=0, help=argparse.SUPPRESS)
+    add_serve_arguments(parser)  # --serve: the stack's own process, started by this package
     args = parser.parse_args(argv)
     if args.serve:
         return serve(args)

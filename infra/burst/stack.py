@@ -5,15 +5,13 @@ volunteers of the demo community, made over HTTP as the scenarios need them and 
 """
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from infra.bench_signup import ROOT, User, _make_user
+from infra.bench_signup import User, _make_user
 
 SETUP_THREADS = 8
 TABLE_PREFIX = "tongxin-dev"  # the local stack's (started with no TABLE_PREFIX of its own)
@@ -25,33 +23,11 @@ class BurstStack:
     def __init__(self, work: Path, timeout: float = 90.0):
         import requests
 
-        from infra.local_stack import free_port
+        from infra.bench_signup import spawn_metered_stack
         self.http = requests
-        ports = {name: free_port() for name in ("api", "dynamodb", "wechat", "meter")}
-        self.api_url, self.meter_url = f"http://127.0.0.1:{ports['api']}", f"http://127.0.0.1:{ports['meter']}"
-        self.dynamodb_url = f"http://127.0.0.1:{ports['dynamodb']}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TONGXIN_", "TABLE_", "WECHAT_"))}
-        env["PYTHONPATH"] = os.pathsep.join(str(ROOT / p) for p in ("layers", "functions/api", ""))
-        self.log = work / "stack.log"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "infra.burst", "--serve", "--api-port", str(ports["api"]),
-             "--dynamodb-port", str(ports["dynamodb"]), "--wechat-port", str(ports["wechat"]),
-             "--meter-port", str(ports["meter"])],
-            cwd=ROOT, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT, text=True)
         self._client = None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the local stack exited early:\n{self.log.read_text()[-3000:]}")
-            try:
-                if (requests.get(self.api_url + "/v1/health", timeout=1).status_code == 200
-                        and requests.get(self.meter_url, timeout=1).status_code == 200):
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"the local stack did not become healthy in {timeout:.0f} s")
+        ports = spawn_metered_stack(self, "infra.burst", work, timeout, error=RuntimeError)
+        self.dynamodb_url = f"http://127.0.0.1:{ports['dynamodb']}"
 
     def dynamodb(self):
         """A boto3 client of the stack's embedded DynamoDB (thread-safe; one for the reads of the checks)."""
