@@ -4,6 +4,10 @@ written back into the fresh (empty) tables on the next start.
 moto keeps everything in memory and has no persistence of its own, so this goes through the DynamoDB API
 (Scan, BatchWriteItem). It is development tooling, run at start and stop, never on a request path.
 The file is replaced whole (temp file, fsync, rename): a crash while saving leaves the previous file as it was.
+
+Beside it, ``endpoints.json`` names the running stack (its pid, the API, DynamoDB and WeChat stand-in URLs, the table
+prefix and region): written when the stack is up, removed when it stops. The operator CLI (``python -m tongxin.cli``,
+which reads it: ``tongxin.cli.running_local_stack``) and ``make invariants`` find the stack there, whatever its ports.
 """
 from __future__ import annotations
 
@@ -106,15 +110,13 @@ def load(path: Path) -> dict[str, list[dict]] | None:
     return data["tables"]
 
 
-def save(path: Path, tables: dict[str, list[dict]]) -> None:
-    """Write ``tables`` to ``path`` atomically: the old file stays whole until the new one is complete."""
+def _replace(path: Path, write) -> None:
+    """Write a file whole: a temp file beside it, ``write(out)``, fsync, rename (then the directory, best effort)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"format": FORMAT, "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-               "tables": tables}
     fd, temp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(payload, out, ensure_ascii=False, separators=(",", ":"))
+            write(out)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp, path)
@@ -128,6 +130,32 @@ def save(path: Path, tables: dict[str, list[dict]]) -> None:
         finally:
             os.close(dir_fd)
     except OSError:
+        pass
+
+
+def save(path: Path, tables: dict[str, list[dict]]) -> None:
+    """Write ``tables`` to ``path`` atomically: the old file stays whole until the new one is complete."""
+    payload = {"format": FORMAT, "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+               "tables": tables}
+    _replace(path, lambda out: json.dump(payload, out, ensure_ascii=False, separators=(",", ":")))
+
+
+def write_endpoints(path: Path, *, api: str, dynamodb: str, wechat: str, table_prefix: str, region: str) -> None:
+    """Name this process's stack as the running one (``tongxin.cli.running_local_stack`` reads it)."""
+    from tongxin.cli import ENDPOINTS_FORMAT
+    payload = {"format": ENDPOINTS_FORMAT, "pid": os.getpid(), "api": api, "dynamodb": dynamodb, "wechat": wechat,
+               "table_prefix": table_prefix, "region": region,
+               "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    _replace(path, lambda out: json.dump(payload, out, ensure_ascii=False, indent=2))
+
+
+def remove_endpoints(path: Path) -> None:
+    """Remove the endpoints file if it names this process (never another stack's)."""
+    try:
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") != os.getpid():
+            return
+        path.unlink()
+    except (OSError, ValueError, AttributeError):
         pass
 
 

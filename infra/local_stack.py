@@ -4,9 +4,18 @@ from the models, the demo seed, the scheduler on a timer, and the API on http://
     python -m infra.local_stack [--api-port 8000] [--dynamodb-port 8002] [--wechat-port 8081]
                                 [--data-dir .local-data] [--fresh]
 
-The tables are saved to ``<data-dir>/dynamodb.json`` on a clean stop (Ctrl-C or SIGTERM) and loaded on the
-next start; the demo seed is written only when nothing was loaded. ``--fresh`` starts empty (and the file
-is replaced at the next stop). The e2e tests start this same entry point on free ports and a temp data dir.
+The tables are saved to ``<data-dir>/dynamodb.json`` on a clean stop and loaded on the next start; the demo seed
+is written only when nothing was loaded. ``--fresh`` starts empty (and the file is replaced at the next stop).
+
+A clean stop is SIGINT or SIGTERM, once or more, to this process or to its whole process group (Ctrl-C in a
+terminal; ``kill -TERM -- -<pgid>``, where make, which forwards SIGTERM to its child, sends the stack a second one):
+the first starts the stop, any later one is noted and ignored, so nothing interrupts the save. Every part of the
+stack (DynamoDB, the stand-in, the API, the scheduler, the sender) is a thread of this process, so a signal to the
+group stops nothing behind the save's back. Only SIGKILL or SIGQUIT (Ctrl-\\) quit without saving.
+
+While it is up, ``<data-dir>/endpoints.json`` names it (pid, API, DynamoDB and stand-in URLs, table prefix, region),
+for the operator CLI (``python -m tongxin.cli``) and ``make invariants``; the stop removes it before saving, and a
+second stack on the same data dir is refused. The e2e tests start this entry point on free ports and a temp data dir.
 """
 from __future__ import annotations
 
@@ -26,6 +35,8 @@ for sub in ("layers", "functions/api", ""):
     path = str(ROOT / sub)
     if path not in sys.path:
         sys.path.insert(0, path)
+
+from tongxin.cli import ENDPOINTS_FILE  # noqa: E402 (the CLI reads what the stack writes: one name)
 
 DEFAULT_DATA_DIR = ROOT / ".local-data"
 DATA_FILE = "dynamodb.json"
@@ -96,6 +107,7 @@ class LocalStack:
         self.host, self.api_port, self.dynamodb_port, self.wechat_port = host, api_port, dynamodb_port, wechat_port
         self.tick_seconds, self.should_seed, self.fresh = tick_seconds, seed, fresh
         self.data_file = Path(data_dir) / DATA_FILE if data_dir is not None else None
+        self.endpoints_file = Path(data_dir) / ENDPOINTS_FILE if data_dir is not None else None
         self.api = self.wechat = self.dynamodb = None
         self.data_note = ""
         self._stop = threading.Event()
@@ -119,6 +131,7 @@ class LocalStack:
         from infra.wechat_standin import WeChatStandIn
 
         check_ports(self.host, {"api": self.api_port, "dynamodb": self.dynamodb_port, "wechat": self.wechat_port})
+        self._refuse_a_second_stack()
         saved = None
         if self.data_file is not None and not self.fresh:
             try:  # read before starting anything: an unreadable file stops here, and is never overwritten
@@ -181,7 +194,25 @@ class LocalStack:
         self.api_port = self.api.server.server_port
         self._spawn(self.api.server.serve_forever, "api")
         self._serving = True
+        if self.endpoints_file is not None:  # up: the CLI and the invariant checker find it here
+            local_data.write_endpoints(self.endpoints_file, api=self.api_url, dynamodb=self.dynamodb.url,
+                                       wechat=self.wechat.base_url, table_prefix=settings.table_prefix,
+                                       region=settings.aws_region)
         return self
+
+    def _refuse_a_second_stack(self) -> None:
+        """Two stacks on one data dir would overwrite each other's saves and endpoints: the second stops here."""
+        if self.endpoints_file is None:
+            return
+        from tongxin.cli import NoLocalStack, running_local_stack
+        try:
+            other = running_local_stack(self.endpoints_file.parent)
+        except NoLocalStack:  # none, or a stale file (killed): overwritten once this one is up
+            return
+        if other["pid"] != os.getpid():
+            raise StartupError(f"error: another local stack (pid {other['pid']}, API {other['api']}) is running on "
+                               f"{_shown(self.endpoints_file.parent)}; stop it first, or give this one its own "
+                               f"--data-dir")
 
     def _client(self):
         import boto3
@@ -207,6 +238,8 @@ class LocalStack:
         from infra import local_data
 
         note = ""
+        if self.endpoints_file is not None:  # stopping: no client may write what the save below would miss
+            local_data.remove_endpoints(self.endpoints_file)
         self._stop.set()
         if self.api is not None:
             self.api.server.shutdown()  # no new writes from here on
@@ -236,12 +269,14 @@ class LocalStack:
             f"  DynamoDB (moto)  {self.dynamodb.url}",
             f"  WeChat stand-in  {self.wechat.base_url}   (pushed messages: {self.wechat.base_url}__dev/messages)",
             f"  Data             {self.data_note}",
+            *([f"  Endpoints        {_shown(self.endpoints_file)} (for python -m tongxin.cli and make invariants)"]
+              if self.endpoints_file is not None else []),
             "  Log in:  curl -s -X POST %s/v1/auth/login -H 'Content-Type: application/json' \\" % self.api_url,
             "                -d '{\"code\": \"dev:res1\"}'",
             "  Demo users: admin, grid1, store1, vol1..vol5, res1..res5 (res1 has 200 points),",
             "  street1 (street staff of 同心街道, above the demo community);",
             "  any other dev:<name> is a new user; join with invite DEMOGRID1 or DEMOGRID2.",
-            "  Ctrl-C stops everything (and saves the data).",
+            "  Ctrl-C (or SIGTERM) stops everything and saves the data; a second one does not interrupt the save.",
         ])
 
 
@@ -261,12 +296,22 @@ def main(argv: list[str] | None = None) -> int:
     # Our own handlers, not inherited ones: started under nohup or by a CI runner, SIGINT may arrive
     # ignored (SIG_IGN), and the stack would never stop.
     stopping = threading.Event()
+    noted = []
 
     def on_signal(signum, _frame):
-        if stopping.is_set():  # a second Ctrl-C while stopping: quit now (the saved file is never half-written)
-            sys.stderr.write("stopped without saving\n")
-            os._exit(128 + signum)
-        stopping.set()
+        if not stopping.is_set():
+            stopping.set()
+            return
+        # Again while stopping: Ctrl-C pressed twice, or a signal to the group (make forwards SIGTERM to us, so one
+        # `kill -TERM -- -<pgid>` arrives twice). Never abort the save for it. os.write, not sys.stderr: a handler
+        # runs between any two bytecodes of the main thread, maybe inside a buffered write of its own.
+        if not noted:
+            noted.append(signum)
+            try:
+                os.write(2, f"{signal.Signals(signum).name} again: still stopping, the data is saved first "
+                            "(SIGKILL or Ctrl-\\ quits without saving)\n".encode())
+            except OSError:  # no stderr (closed terminal): the note is all that is lost
+                pass
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)

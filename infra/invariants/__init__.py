@@ -1,9 +1,10 @@
 """The invariant checker: reads every table of a stack and reports each invariant of design.md that does not hold.
 
-    python -m infra.invariants [--endpoint http://127.0.0.1:8002] [--prefix tongxin-dev] [--region cn-north-1]
+    python -m infra.invariants [--endpoint URL] [--prefix tongxin-dev] [--region cn-north-1] [--data-dir DIR]
 
 prints one violation a line and exits 1 if there is any (0 and "all invariants hold" otherwise): for ``make dev``
-users after trying something, and for operators. Tests call ``check`` (``tests/stack.py``:
+users after trying something (without ``--endpoint``: the running local stack, found in ``.local-data/endpoints.json``;
+``cli.py``), and for operators. Tests call ``check`` (``tests/stack.py``:
 ``RunningStack.check_invariants()`` after every e2e, contention and burst module).
 
 ``check(client, table_name)`` Scans every table (paginated, consistent reads): a test and operations tool, never

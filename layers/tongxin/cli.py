@@ -8,18 +8,107 @@
 
 The first admin and street staff are existing users (they logged in once and read their id from ``GET /v1/me``).
 Configuration (table prefix, endpoint, region) comes from the same environment as the functions.
+
+Which DynamoDB (``resolve_endpoint``): ``--endpoint URL`` (before the command), else ``DYNAMODB_ENDPOINT`` when it is
+set, else — for the local stages (``TONGXIN_STAGE=dev``/``test``) only — the running local stack's, read from the
+file ``make dev`` writes when it is up and removes when it stops (``.local-data/endpoints.json``, or
+``$TONGXIN_LOCAL_DATA/endpoints.json`` for a stack started with ``--data-dir``). No file, or a file naming a stack
+that is gone, is a one-line error: never a guessed default port. Other stages are untouched (AWS, as configured).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import socket
 import sys
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from .domain.errors import DomainError
+
+# The local stack's endpoints file (written by infra/local_stack.py through infra/local_data.py).
+ENDPOINTS_FILE = "endpoints.json"
+ENDPOINTS_FORMAT = "tongxin-local-endpoints/1"
+LOCAL_DATA_ENV = "TONGXIN_LOCAL_DATA"
+_HINT = "start one with `make dev`, or name the DynamoDB endpoint (--endpoint URL or DYNAMODB_ENDPOINT)"
+
+
+class NoLocalStack(Exception):
+    """No running local stack to talk to: the one-line reason."""
+
+
+def local_data_dir(env=os.environ) -> Path:
+    """Where ``make dev`` keeps its files: ``$TONGXIN_LOCAL_DATA``, else the repository's ``.local-data``."""
+    return Path(env.get(LOCAL_DATA_ENV) or Path(__file__).resolve().parents[2] / ".local-data")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    except (OSError, OverflowError, ValueError):
+        return False
+    return True
+
+
+def _answers(url: str, timeout: float = 1.0) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 80), timeout=timeout):
+            return True
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def running_local_stack(data_dir: Path | None = None) -> dict:
+    """The running local stack's endpoints file, checked: its process is alive and its DynamoDB takes connections.
+    Keys: ``pid``, ``api``, ``dynamodb``, ``wechat`` (URLs), ``table_prefix``, ``region``. Raises NoLocalStack."""
+    path = Path(data_dir or local_data_dir()) / ENDPOINTS_FILE
+    try:
+        stack = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NoLocalStack(f"no local stack is running (no {path}): {_HINT}") from None
+    except (OSError, ValueError) as exc:
+        raise NoLocalStack(f"cannot read {path} ({exc}): {_HINT}") from None
+    if not (isinstance(stack, dict) and stack.get("format") == ENDPOINTS_FORMAT and isinstance(stack.get("pid"), int)
+            and all(isinstance(stack.get(k), str) for k in ("api", "dynamodb", "wechat", "table_prefix", "region"))):
+        raise NoLocalStack(f"cannot read {path} (not a {ENDPOINTS_FORMAT} file): {_HINT}")
+    if not _pid_alive(stack["pid"]):
+        raise NoLocalStack(f"the local stack named in {path} (pid {stack['pid']}) is not running: {_HINT}")
+    if not _answers(stack["dynamodb"]):
+        raise NoLocalStack(f"the local stack named in {path} (pid {stack['pid']}) refuses connections at "
+                           f"{stack['dynamodb']}: {_HINT}")
+    return stack
+
+
+def resolve_endpoint(explicit: str | None, env=os.environ) -> None:
+    """Point the configuration (``env``) at the DynamoDB to use: see the module's docstring. Raises NoLocalStack."""
+    if explicit is not None:
+        env["DYNAMODB_ENDPOINT"] = explicit
+        return
+    if "DYNAMODB_ENDPOINT" in env:
+        return
+    from .config import DEV_STAGES
+    if env.get("TONGXIN_STAGE", "").strip() not in DEV_STAGES:
+        return  # a deployed stage: its configuration decides (and fails closed)
+    stack = running_local_stack(local_data_dir(env))
+    env["DYNAMODB_ENDPOINT"] = stack["dynamodb"]
+    env.setdefault("WECHAT_BASE_URL", stack["wechat"])
+    env.setdefault("TABLE_PREFIX", stack["table_prefix"])
+    env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = stack["region"]  # moto's tables live in the stack's region
+    env.setdefault("AWS_ACCESS_KEY_ID", "local")
+    env.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tongxin.cli")
+    parser.add_argument("--endpoint", metavar="URL",
+                        help="the DynamoDB endpoint (default: DYNAMODB_ENDPOINT; in the dev/test stages, the running "
+                             "local stack's, from .local-data/endpoints.json)")
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create-community", help="create a community, its grids and its first admin")
     create.add_argument("--name", required=True)
@@ -40,9 +129,16 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--user-id", required=True)
     args = parser.parse_args(argv)
 
+    from . import wiring
+    from .config import ConfigurationError
     from .usecases import admin, streets
-    from .wiring import get_container
-    get_container()
+    try:
+        if wiring._container is None:  # installed already: the tests' in-process DynamoDB
+            resolve_endpoint(args.endpoint)
+        wiring.get_container()
+    except (NoLocalStack, ConfigurationError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
     try:
         if args.command == "create-community":
             result = admin.create_community(args.name, admin_user_id=args.admin_user_id, grid_names=args.grid,
