@@ -61,8 +61,8 @@ cost: $(STAMP)  ## DynamoDB read/write units per route, measured (docs/cost.md),
 	$(BIN)/python -m infra.cost_units --json .cache/units.json
 	$(BIN)/python -m infra.cost_month .cache/units.json
 
-invariants: $(STAMP)  ## every invariant of design.md over the tables of a running `make dev` (exit 1 on a violation)
-	$(BIN)/python -m infra.invariants --endpoint http://127.0.0.1:8002
+invariants: $(STAMP)  ## every invariant of docs/design.md over the tables of a running `make dev` (exit 1 on a violation)
+	$(BIN)/python -m infra.invariants
 
 faults: $(STAMP)  ## injected faults: DynamoDB throttling/conflicts/lost answers on every route, WeChat down/hanging, killed runs
 	$(BIN)/python -m pytest tests/api/test_faults_dynamodb.py tests/api/test_faults_wechat.py tests/integration/test_killed_runs.py

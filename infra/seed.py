@@ -1,4 +1,4 @@
-"""The demo community of the local development contract (api.md): admin, grid1, store1, vol1..vol5,
+"""The demo community of the local stack's contract (docs/contract.md, "The local stack"): admin, grid1, store1, vol1..vol5,
 res1..res5 (res1 with 200 points), two grids, a store with goods, upcoming events of both kinds; and the demo
 street 同心街道 above it, with its staff member street1 (who belongs to no community: street staff work above them).
 

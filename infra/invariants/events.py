@@ -65,6 +65,8 @@ class EventChecks:
             self.fail("signup-keys", where, f"unknown status {signup.status!r}")
         if signup.roster_key != f"{signup.event_id}#{signup.status}":
             self.fail("signup-keys", where, f"roster_key {signup.roster_key!r} for status {signup.status}")
-        standing = signup.status != "cancelled"
-        if (signup.mine_key == signup.user_id) != standing or (signup.mine_key not in (None, signup.user_id)):
+        # Standing: in the user's list; given up: findable under <user>#cancelled (注销 erases every name), or
+        # absent (given up before that key existed).
+        expected = (signup.user_id,) if signup.status != "cancelled" else (f"{signup.user_id}#cancelled", None)
+        if signup.mine_key not in expected:
             self.fail("signup-keys", where, f"mine_key {signup.mine_key!r} for status {signup.status}")

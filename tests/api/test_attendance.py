@@ -153,7 +153,8 @@ def test_scheduler_closes_open_check_ins_as_unsettled_and_marks_no_shows(communi
                      "ends_at": event["ends_at"]}
     assert settle_tasks(community.grid_worker(1)) == []
     # Once settled, it is no longer a task.
-    assert adjust(worker, event, forgot.id, {"minutes": 40, "reason": "核实后补签退"}).status == 200
+    with at(when(event, "ends_at") + timedelta(hours=2) + 2 * MIN):
+        assert adjust(worker, event, forgot.id, {"minutes": 40, "reason": "核实后补签退"}).status == 200
     assert settle_tasks(worker) == []
 
 
@@ -166,25 +167,30 @@ def test_adjustment_bounds_who_and_states(community):
     for member in (forgot, open_):
         sign_up(member, event)
     attend(forgot, worker, event, 5 * MIN, None)
-    run_scheduler(when(event, "ends_at") + timedelta(hours=2) + MIN)
+    after = when(event, "ends_at") + timedelta(hours=2) + MIN
+    run_scheduler(after)
     reason = "忘记签退，组织者核实"
-    for minutes in (-1, 91, "六十"):
-        assert_refused(adjust(worker, event, forgot.id, {"minutes": minutes, "reason": reason}), 400,
+    with at(after):
+        for minutes in (-1, 91):  # outside 0 … the event's 90 minutes (test_trust_events: the elapsed bound)
+            assert_refused(adjust(worker, event, forgot.id, {"minutes": minutes, "reason": reason}), 409,
+                           "ADJUSTMENT_OUT_OF_RANGE", "minutes")
+        assert_refused(adjust(worker, event, forgot.id, {"minutes": "六十", "reason": reason}), 400,
                        "VALIDATION_FAILED", "minutes")
-    for body in ({"minutes": 30}, {"minutes": 30, "reason": ""}):
-        assert_refused(adjust(worker, event, forgot.id, body), 400, "VALIDATION_FAILED", "reason")
-    for outsider in (forgot, community.resident(0), community.volunteer(0), community.grid_worker(1)):
-        assert_refused(adjust(outsider, event, forgot.id, {"minutes": 30, "reason": reason}), 403, "FORBIDDEN")
-    assert_refused(adjust(worker, event, stranger.id, {"minutes": 30, "reason": reason}), 409, "NOT_SIGNED_UP")
-    assert roster(worker, event, "unsettled")[0]["user"]["id"] == forgot.id  # nothing above changed it
-    for minutes in (0, 90):  # both bounds are allowed
-        assert adjust(worker, event, forgot.id, {"minutes": minutes, "reason": reason}).status == 200
+        for body in ({"minutes": 30}, {"minutes": 30, "reason": ""}):
+            assert_refused(adjust(worker, event, forgot.id, body), 400, "VALIDATION_FAILED", "reason")
+        for outsider in (forgot, community.resident(0), community.volunteer(0), community.grid_worker(1)):
+            assert_refused(adjust(outsider, event, forgot.id, {"minutes": 30, "reason": reason}), 403, "FORBIDDEN")
+        assert_refused(adjust(worker, event, stranger.id, {"minutes": 30, "reason": reason}), 409, "NOT_SIGNED_UP")
+        assert roster(worker, event, "unsettled")[0]["user"]["id"] == forgot.id  # nothing above changed it
+        for minutes in (0, 90):  # both bounds are allowed
+            assert adjust(worker, event, forgot.id, {"minutes": minutes, "reason": reason}).status == 200
 
     # An open check-in is not settled by an adjustment (the volunteer may still check out).
     later = publish(worker)
     sign_up(open_, later)
     attend(open_, worker, later, 5 * MIN, None)
-    assert_refused(adjust(worker, later, open_.id, {"minutes": 30, "reason": reason}), 409, "INVALID_STATE")
+    with at(when(later) + 30 * MIN):
+        assert_refused(adjust(worker, later, open_.id, {"minutes": 30, "reason": reason}), 409, "INVALID_STATE")
 
 
 def test_adjustments_are_audited_and_credit_the_difference(community):
@@ -197,38 +203,39 @@ def test_adjustments_are_audited_and_credit_the_difference(community):
     run_scheduler(when(event, "ends_at") + timedelta(hours=2) + MIN)
     assert me(done) == (45, 9)
 
-    first = adjust(worker, event, done.id, {"minutes": 60, "reason": "提前到场布置，补记"})
-    assert first.status == 200, first.body
-    assert (first.json["status"], first.json["minutes"], first.json["points"]) == ("checked_out", 60, 12)
-    [entry] = first.json["adjustments"]
-    assert entry["by"] == {"id": worker.id, "nickname": worker.user["nickname"]}
-    assert (entry["minutes_before"], entry["minutes_after"], entry["points_before"], entry["points_after"]) == \
-        (45, 60, 9, 12)
-    assert entry["reason"] == "提前到场布置，补记" and entry["at"].endswith("+08:00")
-    second = community.admin.post(f"/v1/events/{event['id']}/attendance/{done.id}/adjust",
-                                  {"minutes": 30, "reason": "中途离开一个半小时\n已核实"})
-    assert second.status == 200, second.body
-    assert (second.json["minutes"], second.json["points"]) == (30, 6)
-    assert second.json["adjustments"][0] == entry  # appended, the first kept as it was
-    latest = second.json["adjustments"][1]
-    assert latest["by"]["id"] == community.admin.id
-    assert (latest["minutes_before"], latest["minutes_after"], latest["points_before"], latest["points_after"]) == \
-        (60, 30, 12, 6)
-    assert me(done) == (30, 6)
-    entries = ledger(done.id)
-    assert sorted(e.amount for e in entries if e.source == f"adjust:{event['id']}") == [-6, 3]
-    assert [e.amount for e in entries if e.source.startswith("checkout:")] == [9]
-    assert sum(e.amount for e in entries) == 6
+    with at(when(event, "ends_at") + timedelta(hours=2) + 2 * MIN):
+        first = adjust(worker, event, done.id, {"minutes": 60, "reason": "提前到场布置，补记"})
+        assert first.status == 200, first.body
+        assert (first.json["status"], first.json["minutes"], first.json["points"]) == ("checked_out", 60, 12)
+        [entry] = first.json["adjustments"]
+        assert entry["by"] == {"id": worker.id, "nickname": worker.user["nickname"]}
+        assert (entry["minutes_before"], entry["minutes_after"], entry["points_before"], entry["points_after"]) == \
+            (45, 60, 9, 12)
+        assert entry["reason"] == "提前到场布置，补记" and entry["at"].endswith("+08:00")
+        second = community.admin.post(f"/v1/events/{event['id']}/attendance/{done.id}/adjust",
+                                      {"minutes": 30, "reason": "中途离开一个半小时\n已核实"})
+        assert second.status == 200, second.body
+        assert (second.json["minutes"], second.json["points"]) == (30, 6)
+        assert second.json["adjustments"][0] == entry  # appended, the first kept as it was
+        latest = second.json["adjustments"][1]
+        assert latest["by"]["id"] == community.admin.id
+        assert (latest["minutes_before"], latest["minutes_after"], latest["points_before"], latest["points_after"]) == \
+            (60, 30, 12, 6)
+        assert me(done) == (30, 6)
+        entries = ledger(done.id)
+        assert sorted(e.amount for e in entries if e.source == f"adjust:{event['id']}") == [-6, 3]
+        assert [e.amount for e in entries if e.source.startswith("checkout:")] == [9]
+        assert sum(e.amount for e in entries) == 6
 
-    # A no-show who did come after all.
-    settled = adjust(worker, event, absent.id, {"minutes": 50, "reason": "签到码没扫上，现场确认到场"})
-    assert settled.status == 200, settled.body
-    assert (settled.json["status"], settled.json["minutes"], settled.json["points"]) == ("checked_out", 50, 10)
-    assert settled.json["adjustments"][0]["minutes_before"] in (None, 0)
-    assert me(absent) == (50, 10)
-    assert sum(e.amount for e in ledger(absent.id)) == 10
-    assert {x["user"]["id"] for x in roster(worker, event, "checked_out")} == {done.id, absent.id}
-    assert roster(worker, event, "no_show") == []
+        # A no-show who did come after all.
+        settled = adjust(worker, event, absent.id, {"minutes": 50, "reason": "签到码没扫上，现场确认到场"})
+        assert settled.status == 200, settled.body
+        assert (settled.json["status"], settled.json["minutes"], settled.json["points"]) == ("checked_out", 50, 10)
+        assert settled.json["adjustments"][0]["minutes_before"] in (None, 0)
+        assert me(absent) == (50, 10)
+        assert sum(e.amount for e in ledger(absent.id)) == 10
+        assert {x["user"]["id"] for x in roster(worker, event, "checked_out")} == {done.id, absent.id}
+        assert roster(worker, event, "no_show") == []
 
 
 # --- the volunteer record ---------------------------------------------------------------------------------------------

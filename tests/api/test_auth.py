@@ -125,3 +125,32 @@ def test_deleted_account_token_cannot_write(community):
     assert member.delete("/v1/me").status == 204
     resp = community.api.patch("/v1/me", {"nickname": "还在吗"}, token=token)
     assert resp.status == 401
+
+
+def test_why_a_token_is_refused_is_in_details_reason(community, settings):
+    """The mini-program's rule: 401 with ``details.reason: token_expired`` → ``wx.login``, ``POST
+    /v1/auth/login`` again, silently, and the request retried once with the new token."""
+    api, secret = community.api, settings.token_secret
+    member = community.resident()
+    claims = _claims(member) | {"iat": int(time.time()) - 7300, "exp": int(time.time()) - 1}
+    expired = api.get("/v1/wishes", token=jwt.encode(claims, secret, algorithm="HS256"))
+    assert expired.status == 401 and expired.error_code == "UNAUTHENTICATED"
+    assert expired.json["error"]["details"]["reason"] == "token_expired"
+    assert "过期" in expired.json["error"]["message"]
+    # a write is refused the same way, before anything changes
+    write = api.post("/v1/wishes", {"title": "灯坏了", "content": "楼道灯", "category": "维修"},
+                     token=jwt.encode(claims, secret, algorithm="HS256"))
+    assert write.status == 401 and write.json["error"]["details"]["reason"] == "token_expired"
+    # what the mini-program does next: log in again (a new wx.login code) and retry once
+    again = member.relogin()
+    retried = api.get("/v1/wishes", token=again.token)
+    assert retried.status == 200
+    # the other reasons
+    assert api.get("/v1/me").json["error"]["details"]["reason"] == "missing_token"
+    assert api.get("/v1/me", token="not.a.jwt").json["error"]["details"]["reason"] == "malformed"
+    forged = jwt.encode(_claims(member), "not-our-key-" * 3, algorithm="HS256")
+    assert api.get("/v1/me", token=forged).json["error"]["details"]["reason"] == "bad_signature"
+    token = again.token
+    assert again.delete("/v1/me").status == 204
+    gone = api.get("/v1/me", token=token)
+    assert gone.status == 401 and gone.json["error"]["details"]["reason"] == "account_deleted"

@@ -110,6 +110,7 @@ TABLE = {
                                                                    row({"admin", "grid_worker"}, other_admin="404")),
     ("GET", "/v1/me/volunteer-record"): (None, None, row(USERS)),
     ("GET", "/v1/admin/exports/volunteer-hours"): (None, None, row({"admin"})),
+    ("GET", "/v1/admin/audit"): (None, None, row({"admin"})),
     # 积分: awards by an admin or the grid's workers (the target lives in grid 0); the reversal is the admins'.
     ("POST", "/v1/points/awards"): (None, "award", row({"admin", "grid_worker"}, other_admin="403")),
     ("POST", "/v1/points/awards/{award_id}/reverse"): ("award", {"reason": "发错了"}, row({"admin"}, other_admin="404")),

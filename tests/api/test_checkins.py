@@ -1,5 +1,5 @@
 """签到/签退 (issue 9), the codes and the scan: the qrcode route, every refusal of POST /v1/checkins, walk-ins —
-over HTTP against moto, as /work/shared/api.md (活动) and the check-in contract say.
+over HTTP against moto, as docs/contract.md (活动) and docs/checkins.md say.
 
 Time is driven with ``tongxin.domain.clock.travel`` (never by sleeping): events are published an hour or more
 ahead (the API refuses a past start) and ``at(moment)`` moves the whole process's clock, the in-process API

@@ -241,6 +241,7 @@ def test_real_answers_conform_to_the_document(api, wechat):
         check(worker.get(f"/v1/events/{service['id']}/roster"), "GET", ev + "/roster", 200)
         check(worker.post(f"/v1/events/{service['id']}/attendance/{second.id}/adjust",
                           {"minutes": 60, "reason": "忘记签退"}), "POST", ev + "/attendance/{user_id}/adjust", 200)
+    check(admin.get("/v1/admin/audit"), "GET", "/v1/admin/audit", 200)
     check(second.get("/v1/me/volunteer-record"), "GET", "/v1/me/volunteer-record", 200)
     check(admin.get("/v1/admin/exports/volunteer-hours?month=" + soon[:7]), "GET",
           "/v1/admin/exports/volunteer-hours", 200)
@@ -408,3 +409,83 @@ def test_odd_path_ids_are_404_not_500(community):
         assert admin.post(f"/v1/wishes/{bad}/claim").status in (403, 404), bad
         assert admin.put(f"/v1/admin/members/{bad}/roles", {"roles": []}).status == 404, bad
         assert admin.get(f"/v1/admin/invites/{bad}/qrcode").status == 404, bad
+
+
+# --- descriptions, response headers, servers, the token's story -----------------------------------------------
+
+def _operations(document):
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            yield path, method, operation
+
+
+def test_every_operation_has_a_description_longer_than_its_summary(api):
+    document = api.get("/v1/openapi.json").json
+    for path, method, operation in _operations(document):
+        label = f"{method.upper()} {path}"
+        description = operation.get("description")
+        assert isinstance(description, str) and description.strip(), f"{label} has no description"
+        assert len(description) > len(operation["summary"]), label
+        # roles are read on every request: nothing may say a role waits for the next login
+        assert "下次登录" not in operation["summary"] + description, label
+        assert "next login" not in description.lower(), label
+
+
+def test_response_headers_are_declared(api):
+    document = api.get("/v1/openapi.json").json
+    headers = document["components"]["headers"]
+    assert {"x-amzn-RequestId", "Retry-After", "Idempotent-Replayed"} <= set(headers)
+    assert headers["Retry-After"]["schema"]["type"] == "integer"
+    ref = {name: {"$ref": f"#/components/headers/{name}"} for name in headers}
+    for path, method, operation in _operations(document):
+        label = f"{method.upper()} {path}"
+        for status, response in operation["responses"].items():
+            declared = response.get("headers", {})
+            assert declared.get("x-amzn-RequestId") == ref["x-amzn-RequestId"], (label, status)
+            if status in ("429", "503"):
+                assert declared.get("Retry-After") == ref["Retry-After"], (label, status)
+            else:
+                assert "Retry-After" not in declared, (label, status)
+        success = next(s for s in operation["responses"] if s.startswith("2"))
+        replayed = operation["responses"][success].get("headers", {}).get("Idempotent-Replayed")
+        if method in ("post", "put", "patch", "delete") and "security" in operation:
+            assert replayed == ref["Idempotent-Replayed"], label
+        else:  # reads, and login (public: no Idempotency-Key record)
+            assert replayed is None, label
+    assert "429" in document["paths"]["/v1/wishes"]["post"]["responses"]
+    assert "503" in document["paths"]["/v1/health"]["get"]["responses"]
+
+
+def test_servers_name_the_local_stack_and_the_deployed_api(api):
+    document = api.get("/v1/openapi.json").json
+    servers = document["servers"]
+    assert servers and all(server.get("description") for server in servers)
+    assert servers[0]["url"] == "http://127.0.0.1:8000"
+    deployed = [s for s in servers if s.get("variables")]
+    assert deployed and deployed[0]["url"].startswith("https://")
+    for server in deployed:
+        for name, variable in server["variables"].items():
+            assert "{" + name + "}" in server["url"] and variable["default"]
+
+
+def test_info_tells_the_mini_program_what_to_do_with_an_expired_token(api):
+    info = api.get("/v1/openapi.json").json["info"]["description"]
+    for words in ("token_expired", "wx.login", "POST /v1/auth/login", "401", "expires_in", "重试一次"):
+        assert words in info, words
+
+
+def test_real_answers_carry_the_documented_headers(community):
+    member = community.resident()
+    ok = member.get("/v1/me")
+    refused = community.api.get("/v1/me")  # no token: 401
+    for resp in (ok, refused):
+        request_id = {k.lower(): v for k, v in resp.headers.items()}.get("x-amzn-requestid")
+        assert request_id, resp.headers
+    assert ok.headers["x-amzn-RequestId"] != refused.headers["x-amzn-RequestId"]
+    key = {"Idempotency-Key": "openapi-headers-1"}
+    body = {"title": "换灯泡", "content": "楼道灯坏了", "category": "维修"}
+    first = member.post("/v1/wishes", body, headers=key)
+    again = member.post("/v1/wishes", body, headers=key)
+    assert first.status == again.status == 201 and first.json == again.json
+    assert "Idempotent-Replayed" not in first.headers and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.headers["x-amzn-RequestId"] != first.headers["x-amzn-RequestId"]

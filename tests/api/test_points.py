@@ -1,5 +1,5 @@
 """积分 (issue 10): awards and their caps, reversal, the 积分存折 (passbook) and its paging, leaderboards and their
-periods — over HTTP against moto, as docs/points.md and /work/shared/api.md (积分) say.
+periods — over HTTP against moto, as docs/points.md and docs/contract.md (积分) say.
 
 Time is driven with ``tongxin.domain.clock.travel`` (never by sleeping). Tokens live two hours and invites some
 days, so a test that jumps the clock far makes its community (or logs its members in again) at the moment it

@@ -657,7 +657,7 @@ def test_who_may_verify_and_unknown_codes(shop, api):
     owner = shop.resident(points=20)
     r = redeemed(owner, goods)
     _, other_keeper = shop.another_store()
-    assert_refused(verify(other_keeper, r), 403, "FORBIDDEN")
+    assert_refused(verify(other_keeper, r), 404, "NOT_FOUND")  # another store's code: as if it did not exist
     assert_refused(verify(owner, r), 403, "FORBIDDEN")
     assert_refused(verify(shop.resident(), r), 403, "FORBIDDEN")
     elsewhere = make_community(api)

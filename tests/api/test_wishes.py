@@ -360,3 +360,25 @@ def test_admin_wish_stats(cast):
     assert cast.worker.get("/v1/admin/stats").status == 403
     start = (utcnow() + timedelta(days=1)).isoformat()
     assert cast.community.admin.get(f"/v1/admin/stats?from={start.replace('+', '%2B')}").status == 400
+
+
+# --- a value outside a closed set names the allowed ones ------------------------------------------------------
+
+def test_an_unknown_category_is_refused_with_the_allowed_values(cast):
+    categories = ["生活帮扶", "助老", "助残", "助学", "医疗健康", "维修", "物资", "其他"]
+    resp = cast.author.post("/v1/wishes", {**WISH, "category": "foo"})
+    assert resp.status == 400 and resp.error_code == "VALIDATION_FAILED"
+    error = resp.json["error"]
+    assert error["details"]["field"] == "category" and error["details"]["allowed"] == categories
+    assert error["details"]["errors"][0]["allowed"] == categories
+    assert error["message"] == "category：取值不在允许范围内，可选：" + "、".join(categories)
+    # the same for the list's filter (a query string) and for a request's categories
+    listed = cast.author.get("/v1/wishes?category=foo")
+    assert listed.status == 400 and listed.json["error"]["details"]["allowed"] == categories
+    request = cast.author.post("/v1/requests", {"category": "foo", "content": "路灯不亮"})
+    assert request.status == 400 and request.json["error"]["details"]["allowed"] == [
+        "环境卫生", "设施维修", "邻里纠纷", "治安隐患", "物业服务", "其他"]
+    assert "环境卫生、设施维修" in request.json["error"]["message"]
+    # a value of the wrong type in a closed set is refused the same way, not as a type error
+    wrong_type = cast.author.post("/v1/wishes", {**WISH, "category": 3})
+    assert wrong_type.status == 400 and wrong_type.json["error"]["details"]["allowed"] == categories

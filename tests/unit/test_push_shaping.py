@@ -1,5 +1,5 @@
 """订阅消息 value shaping (issue 11): every keyword type's rule, and for EVERY message kind the fields built from
-realistic and from hostile data, checked against WeChat's type rules as platform-notes.md states them — written out
+realistic and from hostile data, checked against WeChat's type rules as docs/design.md states them — written out
 here on their own, not by calling ``shape`` again — and against the WeChat stand-in's own validation of
 ``message/subscribe/send`` (what answers 47003 in the tests over HTTP). Pure: no DynamoDB, no HTTP.
 """
@@ -17,7 +17,7 @@ from tongxin.domain.push import KINDS, TEMPLATES, shape
 
 # --- WeChat's rules, independently of the code under test ------------------------------------------------------
 
-# platform-notes.md: thing ≤20 chars, character_string ≤32, number ≤32 digits, letter ≤32, phrase ≤5,
+# docs/design.md (WeChat): thing ≤20 chars, character_string ≤32, number ≤32 digits, letter ≤32, phrase ≤5,
 # name ≤10 Chinese (or 20 letters), phone_number ≤17, amount ≤10 digits.
 MAX_LENGTH = {"thing": 20, "phrase": 5, "name": 10, "character_string": 32, "number": 32, "letter": 32,
               "phone_number": 17, "amount": 10}
@@ -26,7 +26,7 @@ DATE_VALUE = re.compile(r"\d{4}年\d{2}月\d{2}日")
 ELLIPSIS = "…"
 # The keywords every template of the table uses (domain/push.py's docstring; docs/push.md).
 KEYWORDS = {"thing1": "thing", "phrase2": "phrase", "time3": "time", "thing4": "thing"}
-# 接诉即办's kinds by audience, stated here (api.md, docs/push.md): the level's handlers, and the author.
+# 接诉即办's kinds by audience, stated here (docs/contract.md, docs/push.md): the level's handlers, and the author.
 HANDLER_KINDS = {"request_new", "request_escalated", "request_reopened", "request_overdue"}
 AUTHOR_KINDS = {"request_accepted", "request_resolved"}
 

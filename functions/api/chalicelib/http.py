@@ -6,6 +6,7 @@ A route is: parse (done here from its declared body/query models) → one use ca
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
 import re
@@ -44,6 +45,9 @@ class Route:
     # the class: the response models only document, so they are imported when the document is built, not at
     # every cold start.
     response: str | None = None
+    # Longer than the summary: who may call it, what it does, its notable errors (the view's docstring, or
+    # ``description=``); the OpenAPI operation's description.
+    description: str = ""
 
     @property
     def mutating(self) -> bool:
@@ -101,8 +105,17 @@ def _json_text(payload: Any) -> str:
 RETRY_AFTER_SECONDS = "1"  # a 503 (storage busy after retries, WeChat down) is worth trying again shortly
 
 
+def _retry_after(error: DomainError) -> str | None:
+    """503: shortly. A 429 that knows when its window ends says so (``details.retry_after``, seconds)."""
+    if error.status == 503:
+        return RETRY_AFTER_SECONDS
+    seconds = error.details.get("retry_after") if error.status == 429 else None
+    return str(int(seconds)) if isinstance(seconds, (int, float)) and seconds > 0 else None
+
+
 def error_response(error: DomainError, headers: dict | None = None) -> Response:
-    extra = {"Retry-After": RETRY_AFTER_SECONDS} if error.status == 503 else {}
+    retry_after = _retry_after(error)
+    extra = {"Retry-After": retry_after} if retry_after else {}
     return Response(body=_json_text(error.to_body()), status_code=error.status,
                     headers={"Content-Type": JSON_UTF8, **extra, **(headers or {})})
 
@@ -130,15 +143,16 @@ def csv_response(data: bytes, filename: str) -> Response:
 def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, body: type[Body] | None = None,
              query: type[Query] | None = None, status: int = 200, public: bool = False,
              produces: tuple[str, ...] = ("application/json",), errors: tuple[str, ...] = (),
-             tags: tuple[str, ...] = (), response: str | None = None) -> Callable:
+             tags: tuple[str, ...] = (), response: str | None = None, description: str | None = None) -> Callable:
     """Register a route on ``bp``. The decorated function receives the path parameters, ``body=`` and
     ``query=`` (validated models) when declared, and returns a JSON-able value or a ``Response``.
     ``response`` documents the success body; ``errors`` the codes particular to this route (the generic
-    ones — authentication, idempotency, community membership, … — are derived in openapi.py)."""
+    ones — authentication, idempotency, community membership, … — are derived in openapi.py);
+    ``description`` (else the function's docstring) says who may call it, what it does and its notable errors."""
 
     def decorate(fn: Callable) -> Callable:
         ROUTES.append(Route(path, method, summary, fn.__name__, public, body, query, status, produces,
-                            errors, tags, response))
+                            errors, tags, response, description or inspect.cleandoc(fn.__doc__ or "")))
 
         @functools.wraps(fn)
         def view(**path_params):

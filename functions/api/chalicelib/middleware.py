@@ -31,6 +31,7 @@ from .http import (
 logger = Logger(service="tongxin")
 
 IDEMPOTENCY_KEY_MAX = 128
+REQUEST_ID_HEADER = "x-amzn-RequestId"
 
 _CHALICE_ERRORS = {
     "BadRequestError": lambda m: ValidationFailed("请求格式不正确", details={"reason": m}),
@@ -91,7 +92,10 @@ def install(app: Chalice) -> None:
         resource, method = context.get("resourcePath", ""), request.method
         # Thread-safe keys: the local server runs requests in threads (Lambda runs one at a time).
         logger.thread_safe_clear_keys()
-        logger.thread_safe_append_keys(request_id=context.get("requestId") or uuid.uuid4().hex)
+        # API Gateway's id for the request (a fresh one locally): in the log line and in the answer's
+        # x-amzn-RequestId, so a user's report can be matched to its log (API Gateway sends the same id).
+        request_id = context.get("requestId") or uuid.uuid4().hex
+        logger.thread_safe_append_keys(request_id=request_id)
         context_tokens = enter_request(request)
         try:
             # Chalice's own refusals are put in our envelope before anything (idempotency) stores them.
@@ -106,6 +110,7 @@ def install(app: Chalice) -> None:
         finally:
             leave_request(context_tokens)
             access.forget()
+        response.headers = {**(response.headers or {}), REQUEST_ID_HEADER: request_id}
         logger.info("request", extra={"method": method, "route": resource, "status": response.status_code,
                                       "ms": round((time.perf_counter() - started) * 1000, 1)})
         metrics.flush()  # the business outcomes this request committed (tongxin.metrics), one EMF line

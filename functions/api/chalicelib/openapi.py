@@ -74,9 +74,43 @@ def error_codes(route: Route) -> list[str]:
     return list(dict.fromkeys(codes))
 
 
+# Response headers (components.headers). x-amzn-RequestId: every answer the app gives carries the request id its
+# log line has (middleware.py; API Gateway's own id in AWS, which the gateway also sends on its own answers).
+# Retry-After: http.error_response sets it on every 503 and on a 429 that knows when its window ends.
+# Idempotent-Replayed: middleware.py's replay of a stored answer (a success or a refusal) of a mutating route.
+HEADERS = {
+    "x-amzn-RequestId": {
+        "description": "本次请求的 ID（与服务端日志中的 request_id 相同）；反馈问题时请附上",
+        "schema": {"type": "string"}},
+    "Retry-After": {
+        "description": "建议等待的秒数后再重试：503 总是带（1 秒）；429 在限制的解除时间已知时带"
+                       "（如取货码连续输错后的锁定），按日上限的 429 不带（次日再试），API 网关自身的限流也不带",
+        "schema": {"type": "integer", "minimum": 1}},
+    "Idempotent-Replayed": {
+        "description": "true：这是同一用户 24 小时内以同一 Idempotency-Key 发出的先前请求的原样答复，本次未再执行",
+        "schema": {"type": "string", "enum": ["true"]}},
+}
+# Answered before the Idempotency-Key is looked at (no token, a method the path lacks): never a replay; nor is a
+# public route's answer (login keeps no Idempotency-Key record).
+NOT_REPLAYED = {401, 405}
+
+
+def _headers(*names: str) -> dict:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
+
+
 def _error_response(codes: list[str]) -> dict:
     return {"description": "错误码：" + "、".join(codes),
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _response_headers(route: Route, status: int) -> dict:
+    names = ["x-amzn-RequestId"]
+    if status in (429, 503):
+        names.append("Retry-After")
+    if route.mutating and not route.public and status < 500 and status not in NOT_REPLAYED:
+        names.append("Idempotent-Replayed")
+    return _headers(*names)
 
 
 def response_model(route: Route):
@@ -114,7 +148,8 @@ def document() -> dict:
     schemas = {**defs.get("$defs", {}), "Error": ERROR_SCHEMA}
     paths: dict[str, dict] = {}
     for route in ROUTES:
-        operation: dict = {"operationId": route.handler, "summary": route.summary, "tags": list(route.tags)}
+        operation: dict = {"operationId": route.handler, "summary": route.summary, "description": route.description,
+                           "tags": list(route.tags)}
         parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                       for name in re.findall(r"{(\w+)}", route.path)]
         if route.query:
@@ -141,16 +176,49 @@ def document() -> dict:
             by_status.setdefault(STATUS_OF[code], []).append(code)
         for status, group in sorted(by_status.items()):
             responses[str(status)] = _error_response(group)
+        for status, response in responses.items():
+            response["headers"] = _response_headers(route, int(status))
         operation["responses"] = responses
         if not route.public:
             operation["security"] = [{"bearer": []}]
         paths.setdefault(route.path, {})[route.method.lower()] = operation
     return {
         "openapi": "3.1.0",
-        "info": {"title": "同心 Tongxin API", "version": "1.0.0",
-                 "description": "社区治理微信小程序后端：微心愿、活动与志愿服务、积分存折与积分超市、网格员推送。"},
-        "servers": [{"url": "/"}],
+        "info": {"title": "同心 Tongxin API", "version": "1.0.0", "description": INFO_DESCRIPTION},
+        "servers": SERVERS,
         "paths": paths,
-        "components": {"schemas": schemas,
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        "components": {"schemas": schemas, "headers": HEADERS,
+                       "securitySchemes": {"bearer": {
+                           "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                           "description": "POST /v1/auth/login 返回的 token，放在 Authorization: Bearer <token>；"
+                                          "有效期为 expires_in 秒（7200）"}}},
     }
+
+
+# The local stack (make dev; another port with API_PORT) and the deployed API behind its ICP-filed HTTPS domain,
+# mapped to the API Gateway stage (the paths already start with /v1).
+SERVERS = [
+    {"url": "http://127.0.0.1:8000", "description": "本地开发栈（make dev）：内置 DynamoDB 与微信接口替身，示范社区数据"},
+    {"url": "https://{domain}", "description": "部署的 API：已备案的 HTTPS 域名，映射到 API Gateway 的 stage",
+     "variables": {"domain": {"default": "api.example.cn",
+                              "description": "小程序后台「request 合法域名」中配置的域名"}}},
+]
+
+# Paragraphs without line breaks inside (a soft break between Chinese characters renders as a space).
+INFO_DESCRIPTION = "\n\n".join([
+    "社区治理微信小程序后端：微心愿、活动与志愿服务（签到/签退）、积分存折与积分超市、接诉即办、订阅消息推送。",
+    '**登录与令牌过期。** 小程序调用 `wx.login` 取得 code，`POST /v1/auth/login {"code"}` 换取 `{token, expires_in, user}`，'
+    "之后每个请求带 `Authorization: Bearer <token>`。令牌有效期为 `expires_in` 秒（7200，"
+    "即 2 小时）。令牌过期后，任何需要登录的请求都答 401 `UNAUTHENTICATED`，`details.reason` 为 `token_expired`："
+    "小程序此时静默地再调用一次 `wx.login` 和 `POST /v1/auth/login`，换上新令牌后把原请求重试一次（只重试一次；"
+    "再次 401 则请用户重新进入）。`details.reason` 的其他取值：`missing_token`（没带令牌）"
+    "、`malformed`（格式不对）、`bad_signature`（不是本服务签发的）——同样重新登录即可；"
+    "`account_deleted`（账号已注销：不要静默重新登录，那会建立一个新账号，应提示用户）。角色与权限在每个请求时读取，"
+    "授予或撤销立即生效，无需重新登录。",
+    "**答复头。** 每个答复都带 `x-amzn-RequestId`（与服务端日志一致）；503 带 `Retry-After`（秒）"
+    "，429 在解除时间已知时也带；变更类请求（POST/PUT/PATCH/DELETE）可带 `Idempotency-Key`，"
+    "24 小时内以同一键重复提交时原样返回首次答复，并带 `Idempotent-Replayed: true`。",
+    '**错误。** `{"error": {"code", "message", "details"}}`，'
+    "message 为可直接展示给用户的中文；400 `VALIDATION_FAILED` 的 `details.field` 指出字段，"
+    "取值限定在若干选项中的字段（如心愿和诉求的 category）另有 `details.allowed` 列出全部可选值。",
+])

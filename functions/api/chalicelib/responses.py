@@ -162,6 +162,32 @@ class EventStatsView(Answer):
     unsettled: int = Field(description="签到后未签退、尚未补录的人次")
     attendance_rate: float | None = Field(description="签到 / 已报名")
     no_show_rate: float | None = Field(description="缺席 / 已报名")
+    adjustments: int = Field(description="组织者补录/更正服务时长的次数（每次都在 GET /v1/admin/audit 留痕）")
+    adjusted_minutes: int = Field(description="补录/更正净增的服务分钟数（可为负）")
+    adjusted_points: int = Field(description="补录/更正净增的积分（可为负）")
+
+
+class AuditTargetRef(Answer):
+    id: str
+    title: str | None
+
+
+class AuditEntryView(Answer):
+    """``audit.present``: one audited act (留痕)."""
+    id: str
+    kind: Literal["attendance_adjusted"] = Field(description="attendance_adjusted：服务时长补录/更正")
+    at: AwareDatetime
+    actor: PersonRef = Field(description="谁做的")
+    subject: PersonRef = Field(description="为谁（谁的记录被更改）")
+    target: AuditTargetRef | None = Field(description="涉及的活动")
+    before: dict[str, Any] | None = Field(description="更改前：status, minutes, points")
+    after: dict[str, Any] | None = Field(description="更改后：status, minutes, points")
+    reason: str | None
+
+
+class AuditPage(Answer):
+    items: list[AuditEntryView]
+    next_cursor: str | None
 
 
 class VolunteerHoursView(Answer):

@@ -121,6 +121,11 @@ class StatsQuery(Query):
     to: ApiDatetime | None = None
 
 
+class AuditQuery(PageQuery):
+    from_: ApiDatetime | None = Field(None, alias="from", description="只看此时刻及以后的记录")
+    to: ApiDatetime | None = Field(None, description="只看此时刻及以前的记录")
+
+
 # --- events (活动 / 招募令) -------------------------------------------------------------------------
 
 from tongxin.domain import events as event_rules  # noqa: E402  (kept beside the event schemas it feeds)
@@ -205,7 +210,9 @@ class CheckinBody(Body):
 
 
 class AdjustBody(Body):
-    minutes: int = Field(ge=0, le=event_rules.LONGEST.days * 24 * 60, description="更正后的服务时长（分钟），不超过活动时长")
+    # No bounds here: outside 0 … min(scheduled, elapsed) is a state conflict (409 ADJUSTMENT_OUT_OF_RANGE), since
+    # the bound moves with the clock.
+    minutes: int = Field(description="更正后的服务时长（分钟）：0 到 活动计划时长与开始至今已过时长中的较小者")
     reason: MultiLine = Field(min_length=1, max_length=event_rules.REASON_MAX)
 
 
@@ -323,12 +330,33 @@ RequestCategory = Literal["环境卫生", "设施维修", "邻里纠纷", "治�
 assert set(RequestCategory.__args__) == set(request_rules.CATEGORIES)
 
 
+_UNPAIRED = object()  # marks the coordinate a location lacks while it has the other one
+_COORDINATES = {"lat": ("纬度", "lng"), "lng": ("经度", "lat")}  # name → (its name in Chinese, the other one)
+
+
 class RequestLocation(Body):
     address: SingleLine = Field(min_length=1, max_length=request_rules.ADDRESS_MAX)
-    lat: float | None = Field(None, ge=-90, le=90, description="纬度（GCJ-02）")
-    lng: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90, description="纬度（GCJ-02）；与 lng 同时提供或都不提供")
+    lng: float | None = Field(None, ge=-180, le=180, description="经度；与 lat 同时提供或都不提供")
 
-    _whole_numbers_too = field_validator("lat", "lng", mode="before")(_float)
+    @model_validator(mode="before")
+    @classmethod
+    def _coordinates_in_pairs(cls, data):
+        """A point needs both coordinates: the one left out (or null) while the other is given is refused under
+        its own name (``location.lng``)."""
+        if isinstance(data, dict):
+            given = [name for name in _COORDINATES if data.get(name) is not None]
+            if len(given) == 1:
+                data = {**data, _COORDINATES[given[0]][1]: _UNPAIRED}
+        return data
+
+    @field_validator("lat", "lng", mode="before")
+    @classmethod
+    def _coordinate(cls, value, info):
+        if value is _UNPAIRED:
+            missing, (missing_cn, given) = info.field_name, _COORDINATES[info.field_name]
+            raise ValueError(f"提供{_COORDINATES[given][0]} {given} 时必须同时提供{missing_cn} {missing}")
+        return _float(value)  # 30 is as good a latitude as 30.0
 
 
 class RequestBody(Body):

@@ -4,10 +4,12 @@ The same pydantic models validate requests and generate the OpenAPI document: on
 """
 from __future__ import annotations
 
+import enum
+import types
 from datetime import datetime, timezone
-from typing import Annotated
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from tongxin.domain import text
 from tongxin.domain.errors import ValidationFailed
@@ -23,23 +25,26 @@ def _in_range(value: datetime) -> datetime:
     return value
 
 
-def _single_line(value: str) -> str:
-    problem = text.single_line_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-def _multi_line(value: str) -> str:
-    problem = text.multi_line_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
+def _user_text(problem_of):
+    """Before the field's own checks (type, length): refuse what text may not hold (``domain/text``: control and
+    direction characters, noncharacters, line breaks in a single line), then keep what is visible — blanks and
+    invisible characters (U+200B, U+FEFF, …) cut from the ends, "" when nothing visible remains — so the length
+    checks see it ("不能为空" for text made only of invisible characters)."""
+    def clean(value):
+        if not isinstance(value, str):
+            return value  # not text: the strict type check refuses it next
+        problem = problem_of(text.trim_blanks(value))
+        if problem:
+            raise ValueError(problem)
+        return text.visible(value)
+    return clean
 
 
 ApiDatetime = Annotated[AwareDatetime, AfterValidator(_in_range)]
-SingleLine = Annotated[str, AfterValidator(_single_line)]  # titles, names: no line breaks, no control characters
-MultiLine = Annotated[str, AfterValidator(_multi_line)]  # content, notes: newlines and tabs allowed
+# titles, names: no line breaks, no control characters
+SingleLine = Annotated[str, BeforeValidator(_user_text(text.single_line_problem))]
+# content, notes: newlines and tabs allowed
+MultiLine = Annotated[str, BeforeValidator(_user_text(text.multi_line_problem))]
 
 
 class Body(BaseModel):
@@ -107,22 +112,79 @@ def _field(loc: tuple) -> str:
     return ".".join(str(part) for part in loc) or "body"
 
 
-def to_domain_error(exc: ValidationError) -> ValidationFailed:
-    errors = [{"field": _field(e["loc"]), "reason": _reason(e), "type": e["type"]} for e in exc.errors()]
+def _choices(annotation: Any) -> list | None:
+    """The values a ``Literal`` (or Enum) annotation allows, through ``Annotated`` and ``X | None``."""
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return list(get_args(annotation))
+    if origin is Annotated:
+        return _choices(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        found = [c for arg in get_args(annotation) if arg is not type(None) for c in (_choices(arg) or [])]
+        return found or None
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return [member.value for member in annotation]
+    return None
+
+
+def _inner(annotation: Any) -> Any:
+    """What one step down a location means: a list's items, an optional model's model."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _inner(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        args = [arg for arg in get_args(annotation) if arg is not type(None)]
+        return _inner(args[0]) if len(args) == 1 else annotation
+    return annotation
+
+
+def allowed_values(model: type[BaseModel] | None, loc: tuple) -> list | None:
+    """The values the field at ``loc`` (an error's location) allows, when it is a closed set."""
+    annotation: Any = model
+    for part in loc:
+        annotation = _inner(annotation)
+        if isinstance(part, int):  # an item of a list (or a tuple/set)
+            args = get_args(annotation)
+            if not args:
+                return None
+            annotation = args[0]
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            fields = annotation.model_fields
+            field = fields.get(part) or next((f for f in fields.values() if f.alias == part), None)
+            if field is None:
+                return None
+            annotation = field.annotation
+        else:
+            return None
+    return _choices(annotation)
+
+
+def to_domain_error(exc: ValidationError, model: type[BaseModel] | None = None) -> ValidationFailed:
+    errors = []
+    for e in exc.errors():
+        error = {"field": _field(e["loc"]), "reason": _reason(e), "type": e["type"]}
+        allowed = allowed_values(model, e["loc"]) if e["type"] in ("literal_error", "enum") else None
+        if allowed:  # a closed set: name what may be sent (category 生活帮扶 … 其他, a status, a role)
+            error["allowed"] = allowed
+            error["reason"] += "，可选：" + "、".join(str(value) for value in allowed)
+        errors.append(error)
     first = errors[0]
     message = first["reason"] if first["field"] == "body" else f"{first['field']}：{first['reason']}"
-    return ValidationFailed(message, details={"field": first["field"], "errors": errors})
+    details = {"field": first["field"], "errors": errors}
+    if "allowed" in first:
+        details["allowed"] = first["allowed"]
+    return ValidationFailed(message, details=details)
 
 
 def parse_body(model: type[Body], raw: bytes | str | None) -> Body:
     try:
         return model.model_validate_json(raw or b"{}")
     except ValidationError as exc:
-        raise to_domain_error(exc) from None
+        raise to_domain_error(exc, model) from None
 
 
 def parse_query(model: type[Query], params: dict | None) -> Query:
     try:
         return model.model_validate(params or {})
     except ValidationError as exc:
-        raise to_domain_error(exc) from None
+        raise to_domain_error(exc, model) from None

@@ -153,6 +153,14 @@ class DailyCapExceeded(Conflict):
     code, message = "DAILY_CAP_EXCEEDED", "今天发放的奖励积分已达上限，请明天再发"
 
 
+class SelfAdjust(Conflict):
+    code, message = "SELF_ADJUST", "不能更正自己的服务时长，请由社区管理员更正"
+
+
+class AdjustmentOutOfRange(Conflict):
+    code, message = "ADJUSTMENT_OUT_OF_RANGE", "更正的时长超出了活动已进行的时长"
+
+
 class OutOfStock(Conflict):
     code, message = "OUT_OF_STOCK", "库存不足"
 

@@ -18,10 +18,13 @@ from .stats import bucket_names
 KINDS = ("activity", "volunteer_service")
 TITLE_MAX, DESCRIPTION_MAX, REASON_MAX, ADDRESS_MAX = 40, 2000, 200, 100
 CAPACITY_MAX = 5000
-POINTS_PER_HOUR_MAX = 100
+POINTS_PER_HOUR_MAX = 100  # the most a community's cap may be set to
+POINTS_PER_HOUR_CAP_DEFAULT = 20  # a community's cap unless its settings say otherwise
 RADIUS_MIN, RADIUS_MAX, RADIUS_DEFAULT = 50, 5000, 200
 START_MAX_AHEAD = timedelta(days=366)
-LONGEST = timedelta(days=31)  # a 招募令 may run for weeks; beyond a month it is a typo
+# Hours are credited for time inside the event's window: a window of days would let an organiser mint points for
+# time nobody served. A longer activity is published as one event a day.
+LONGEST = timedelta(hours=24)
 REMIND_BEFORE = timedelta(hours=24)
 CLOSE_AFTER_END = timedelta(hours=2)  # check-out is open this long after the end; then attendance is closed
 DUE_SHARDS = 4
@@ -63,12 +66,30 @@ def check_times(starts_at: datetime, ends_at: datetime, signup_deadline: datetim
     if ends_at <= starts_at:
         raise invalid("ends_at", "结束时间必须晚于开始时间")
     if ends_at - starts_at > LONGEST:
-        raise invalid("ends_at", "活动时长不能超过 31 天")
+        raise invalid("ends_at", "活动时长不能超过 24 小时，更长的活动请按天分别发布")
     if signup_deadline is not None:
         if signup_deadline > starts_at:
             raise invalid("signup_deadline", "报名截止时间不能晚于开始时间")
         if deadline_changed and signup_deadline <= now:
             raise invalid("signup_deadline", "报名截止时间必须晚于现在")
+
+
+def points_per_hour_cap(setting: int | None) -> int:
+    return POINTS_PER_HOUR_CAP_DEFAULT if setting is None else int(setting)
+
+
+def check_points_per_hour(points_per_hour: int, cap: int) -> None:
+    if points_per_hour > cap:
+        raise ValidationFailed(f"每小时积分不能超过本社区的上限 {cap}",
+                               details={"field": "points_per_hour", "max": cap})
+
+
+def adjustment_limit(starts_at: datetime, ends_at: datetime, now: datetime) -> int:
+    """The most minutes an adjustment may set: the event's scheduled minutes, and no more than have passed since
+    its start (nobody is credited for time that has not happened)."""
+    scheduled = int((ends_at - starts_at).total_seconds() // 60)
+    elapsed = max(0, int((now - starts_at).total_seconds() // 60))
+    return min(scheduled, elapsed)
 
 
 def signup_closes_at(starts_at: datetime, signup_deadline: datetime | None) -> datetime:
@@ -139,6 +160,11 @@ def roster_fields(event_id: str, status: str, at: datetime, position: int | None
     """The status and the roster's keys that go with it (every status change writes all of them)."""
     return {"status": status, "roster_key": roster_key(event_id, status),
             "roster_order": roster_order(status, position, at), "roster_sort": roster_sort(status, position, at)}
+
+
+def cancelled_mine_key(user_id: str) -> str:
+    """Where a given-up sign-up sits in the user index: out of the user's list, still findable by them."""
+    return f"{user_id}#cancelled"
 
 
 def due_shard(event_id: str) -> str:

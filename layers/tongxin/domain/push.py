@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from .clock import SHANGHAI
 
-# --- WeChat's keyword types (platform-notes.md) -------------------------------------------------------------
+# --- WeChat's keyword types (docs/design.md, WeChat) ---------------------------------------------------------
 
 LIMITS = {"thing": 20, "phrase": 5, "name": 10, "character_string": 32, "number": 32, "letter": 32,
           "phone_number": 17, "amount": 10, "symbol": 5, "car_number": 8}

@@ -33,8 +33,8 @@ def principal_of(user: UserModel) -> Principal:
 def _active(user: UserModel | None) -> UserModel:
     if user is None:
         raise Unauthenticated()
-    if user.status != "active":
-        raise Unauthenticated(ACCOUNT_DELETED)
+    if user.status != "active":  # the mini-program must not log in again silently: that would be a new account
+        raise Unauthenticated(ACCOUNT_DELETED, details={"reason": "account_deleted"})
     return user
 
 

@@ -182,7 +182,8 @@ def delete_me(principal: Principal) -> None:
     is completed by calling it again. The ledger stays (it names only the opaque user id).
     """
     user = current_user(principal)
-    from . import points, requests, wishes  # each area adds its release step here
+    from . import events, points, requests, wishes  # each area adds its release step here
+    events.forget_deleted_user(user.id)  # places given up (the next in line promoted), names erased
     wishes.forget_deleted_user(user.id)
     requests.forget_deleted_user(user.id)
     points.cancel_all_pending(user.id)  # stock and allowance back to the store, points back to the closed account

@@ -24,7 +24,9 @@ MAX_WINDOW = timedelta(days=366)
 FULFILLED = {S.FULFILLED.value, S.CONFIRMED.value}
 NOT_PUBLISHED = {S.PENDING_REVIEW.value, S.REJECTED.value}
 EVENT_COUNTS = ("published", "cancelled", "capacity", "signed", "signups", "waitlisted", "promotions", "left",
-                "checked_in", "walk_ins", "no_show", "unsettled")
+                "checked_in", "walk_ins", "no_show", "unsettled",
+                # the organisers' attendance adjustments (each also in GET /v1/admin/audit), and their net effect
+                "adjustments", "adjusted_minutes", "adjusted_points")
 
 
 def window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:

@@ -18,6 +18,11 @@ STEP_ERRORS = ("NOT_FOUND", "INVALID_STATE")
           errors=("CONTENT_REJECTED", "UPSTREAM_UNAVAILABLE", "RATE_LIMITED"),
           summary="居民提交诉求（经微信内容安全检查）：转到本网格，网格员须在时限内响应")
 def submit_request(body: RequestBody):
+    """A resident of the community. Raises a 接诉即办 request: its content and address pass WeChat's content
+    security check (400 CONTENT_REJECTED; 503 UPSTREAM_UNAVAILABLE when WeChat is down); it goes to the
+    author's grid (no grid: the community), whose handlers are told and must answer in time. 201 the request.
+    400 VALIDATION_FAILED for a category outside the list (`details.allowed` names the six); 429 RATE_LIMITED
+    past the daily cap (10 by default), before WeChat is asked."""
     return requests.submit(get_container(), current_principal(), category=body.category, content=body.content,
                            location=body.location.model_dump() if body.location else None, urgent=body.urgent)
 
@@ -25,48 +30,68 @@ def submit_request(body: RequestBody):
 @endpoint(bp, "/v1/requests/mine", "GET", query=PageQuery, tags=TAGS, response="RequestPage",
           summary="我提交的诉求，新提交在前")
 def list_my_requests(query: PageQuery):
+    """Any signed-in user. The requests I raised, newest first."""
     return requests.list_mine(current_principal(), limit=query.limit, cursor=query.cursor)
 
 
 @endpoint(bp, "/v1/requests/{request_id}", "GET", tags=TAGS, errors=("NOT_FOUND",), response="RequestDetailView",
           summary="诉求详情与全过程记录；只有提出人、所到各级的办理人员和社区管理员能看到")
 def get_request(request_id: str):
+    """The author, the community's admins, the grid's workers once it reached the grid, the street's staff once
+    it reached the street. The request with its timeline, every step with who and when; anyone else gets 404
+    NOT_FOUND."""
     return requests.get(current_principal(), request_id)
 
 
 @endpoint(bp, "/v1/requests/{request_id}/accept", "POST", tags=TAGS, errors=STEP_ERRORS, response="RequestDetailView",
           summary="当前层级的办理人员响应（报到）")
 def accept_request(request_id: str):
+    """A handler of the request's current level. 响应 (报到 after an escalation): → `accepted`, and the
+    author is told. 404 NOT_FOUND for who may not see it; 403 FORBIDDEN for who sees it but does not handle its
+    level (the author included); 409 INVALID_STATE unless it is submitted or escalated."""
     return requests.accept(current_principal(), request_id)
 
 
 @endpoint(bp, "/v1/requests/{request_id}/escalate", "POST", body=EscalateBody, tags=TAGS, errors=STEP_ERRORS,
           response="RequestDetailView", summary="吹哨：转到上一级（网格 → 社区 → 街道），上一级须在时限内报到")
 def escalate_request(request_id: str, body: EscalateBody):
+    """A handler of the request's current level (or its author). 吹哨: the request moves up a level (grid →
+    community → street) with a reason; that level's clocks start and its handlers are told. 404, 403 as for
+    accept; 409 INVALID_STATE when resolved or closed, at the street, or at a community that belongs to no
+    street."""
     return requests.escalate(current_principal(), request_id, body.reason)
 
 
 @endpoint(bp, "/v1/requests/{request_id}/resolve", "POST", body=ResolveBody, tags=TAGS, errors=STEP_ERRORS,
           response="RequestDetailView", summary="办结，写明办理结果；请居民评价")
 def resolve_request(request_id: str, body: ResolveBody):
+    """A handler of the request's current level. 办结 with a note of what was done: → `resolved`, and the
+    author is asked to rate. 404, 403 as for accept; 409 INVALID_STATE unless accepted or reopened."""
     return requests.resolve(current_principal(), request_id, body.note)
 
 
 @endpoint(bp, "/v1/requests/{request_id}/rate", "POST", body=RateBody, tags=TAGS, errors=STEP_ERRORS,
           response="RequestDetailView", summary="居民评价：1–2 分第一次退回重办，第二次以不满意关闭；3–5 分满意关闭")
 def rate_request(request_id: str, body: RateBody):
+    """The author. Rates a resolved request 1–5: 3–5 closes it satisfied; 1–2 reopens it the first time, at the
+    level that resolved it with a new solve clock, and closes it unsatisfied the second time. 403 FORBIDDEN for
+    anyone else who sees it; 409 INVALID_STATE unless resolved."""
     return requests.rate(current_principal(), request_id, body.satisfaction, body.comment)
 
 
 @endpoint(bp, "/v1/street/tasks", "GET", query=PageQuery, tags=("street",), response="RequestTaskPage",
           summary="街道工作人员：吹哨到我负责街道、待报到和办理中的诉求，最急在前")
 def street_tasks(query: PageQuery):
+    """Street staff (街道工作人员). The requests waiting on my streets, to answer and then to solve, most urgent
+    deadline first, street after street. 403 FORBIDDEN for anyone else."""
     return requests.street_tasks(current_principal(), limit=query.limit, cursor=query.cursor)
 
 
 @endpoint(bp, "/v1/admin/requests", "GET", query=CommunityRequestsQuery, tags=("admin",), response="RequestTaskPage",
           summary="社区管理员：待社区响应和办理的诉求（queue），或本社区全部诉求（all）")
 def community_requests(query: CommunityRequestsQuery):
+    """An admin of the community. `queue` (default): the requests waiting on the community level, most urgent
+    first; `all`: every request of the community, newest first."""
     return requests.community_list(current_principal(), view=query.view, limit=query.limit, cursor=query.cursor)
 
 
@@ -74,4 +99,9 @@ def community_requests(query: CommunityRequestsQuery):
           errors=("NOT_FOUND",), response="RequestStatsView",
           summary="接诉即办统计：响应率、解决率、满意率、用时中位数、超时数；管理员按网格，街道工作人员按社区")
 def request_stats(query: RequestStatsQuery):
+    """An admin (their community, per grid) or street staff (a street, per community; `street_id` names it when
+    they have several). Received, answered, on time, escalated, resolved, overdue, reopened, the three rates
+    (响应率, 解决率, 满意率) and median times, for the requests submitted on the Shanghai days of the window
+    (default the last 90 days, at most 366). 400 VALIDATION_FAILED for the window or a missing `street_id`; 403
+    FORBIDDEN for anyone else; 404 NOT_FOUND for a street that no longer exists."""
     return requests.request_stats(current_principal(), query.from_, query.to, query.street_id)

@@ -3,11 +3,13 @@
 - Period counters with a cap (fairness: wishes published per day, wish points per claimer per day and per
   author–claimer pair per month): the cap is the update's condition, so the count never passes it whatever the
   concurrency.
+- Rate limits over a short window (a store keeper's failed pickup codes: ``window``): the window is part of the
+  key and the item expires with it, so counting is the same capped ``bump``.
 - Statistics (``add``/``read_sums``): many named counts on one item per bucket, read back by the bucket.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from pynamodb.expressions.operand import Path, Value
 
@@ -32,6 +34,17 @@ def add_capped(tx: Tx, key: str, amount: int, *, cap: int, expires_at: datetime 
         actions.append(CounterModel.expires_at.set(expires_at))
     return tx.update(CounterModel(key), actions,
                      condition=CounterModel.n.does_not_exist() | (CounterModel.n <= cap - amount), error=error)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def window(prefix: str, now: datetime, length: timedelta) -> tuple[str, datetime]:
+    """The key of the fixed window of ``length`` that holds ``now`` (windows start at whole multiples of ``length``
+    since the epoch: 10-minute windows at …:00, …:10, … UTC) and when that window ends (the item's expiry)."""
+    size = int(length.total_seconds())
+    start = int((now - _EPOCH).total_seconds()) // size * size
+    return f"{prefix}#{start}", _EPOCH + timedelta(seconds=start + size)
 
 
 def current(counter: CounterModel | None, now: datetime) -> int:

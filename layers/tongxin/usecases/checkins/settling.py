@@ -6,12 +6,15 @@ import logging
 from datetime import datetime
 
 from ... import metrics
-from ...adapters.dynamo.models import EventModel, SignupModel, UserModel
+from ...adapters.dynamo.guards import check_grant
+from ...adapters.dynamo.models import AuditModel, EventModel, SignupModel, UserModel
+from ...adapters.dynamo.models.audit import time_key
 from ...adapters.dynamo.tx import Tx
 from ...domain import checkin, events as event_rules
 from ...domain.access import Principal
 from ...domain.clock import to_api, utcnow
-from ...domain.errors import DomainError, InvalidState, NotSignedUp, ValidationFailed
+from ...domain.errors import AdjustmentOutOfRange, DomainError, InvalidState, NotSignedUp, SelfAdjust
+from ...domain.ids import new_id
 from ...domain.events import SignupStatus as St
 from .. import ledger, notifications
 from ..access import current_user
@@ -67,13 +70,22 @@ def close_attendance(event: EventModel, now: datetime) -> dict:
 def adjust(principal: Principal, event_id: str, user_id: str, minutes: int, reason: str) -> dict:
     """The organiser sets the minutes of an attendance (a forgotten check-out, a no-show who was there, a
     correction): points follow the event's rate, the difference is a keyed ledger entry, and the change is
-    appended to the attendance's audit. Conditioned on the attendance as read (status and ``updated_at``), so two
-    organisers' adjustments do not both apply to the same "before"."""
+    appended to the attendance's audit and written to the community's audit log.
+
+    Bounded so that nobody mints points: within 0 … the event's scheduled minutes and the minutes elapsed since
+    its start (409 ``ADJUSTMENT_OUT_OF_RANGE``), never one's own attendance (409 ``SELF_ADJUST``: an admin adjusts
+    the organiser's). One transaction, conditioned on the attendance as read (status and ``updated_at``: two
+    organisers do not both apply to the same "before") and on the organiser's grant as it stands."""
     event = load(principal, event_id)
-    organiser_grant(principal, event)
-    length = checkin.event_minutes(event.starts_at, event.ends_at)
-    if minutes > length:
-        raise ValidationFailed(f"时长不能超过活动时长（{length} 分钟）", details={"field": "minutes", "max": length})
+    grant = organiser_grant(principal, event)
+    if user_id == principal.user_id:
+        raise SelfAdjust()
+    now = utcnow()
+    limit = event_rules.adjustment_limit(event.starts_at, event.ends_at, now)
+    if not 0 <= minutes <= limit:
+        raise AdjustmentOutOfRange(f"时长最多可填 {limit} 分钟（活动计划时长与已进行的时长取其小）",
+                                   details={"field": "minutes", "max": limit,
+                                            "scheduled_minutes": checkin.event_minutes(event.starts_at, event.ends_at)})
     try:
         signup = SignupModel.get(event_id, user_id, consistent_read=True)
     except SignupModel.DoesNotExist:
@@ -84,13 +96,18 @@ def adjust(principal: Principal, event_id: str, user_id: str, minutes: int, reas
     audit = list(signup.adjustments or [])
     if len(audit) >= MAX_ADJUSTMENTS:
         raise InvalidState(f"这条记录已更正 {MAX_ADJUSTMENTS} 次，请联系管理员")
-    now = utcnow()
     points = checkin.points_for(minutes, int(event.points_per_hour or 0))
     before_minutes, before_points = int(signup.minutes or 0), int(signup.points or 0)
     organiser = current_user(principal)
     entry = {"by": {"id": organiser.id, "nickname": organiser.nickname or DEFAULT_NICKNAME}, "at": to_api(now),
              "minutes_before": before_minutes, "minutes_after": minutes, "points_before": before_points,
              "points_after": points, "reason": reason}
+    audit_id = new_id("au")
+    record = AuditModel(event.community_id, f"{time_key(now)}#{audit_id}", id=audit_id, kind="attendance_adjusted", at=now,
+                        actor_id=organiser.id, actor_nickname=organiser.nickname, subject_id=user_id,
+                        subject_nickname=signup.nickname, target_id=event.id, target_title=event.title,
+                        before={"status": signup.status, "minutes": before_minutes, "points": before_points},
+                        after={"status": St.CHECKED_OUT.value, "minutes": minutes, "points": points}, reason=reason)
     at = signup.attended_at or signup.checked_in_at or event.starts_at
     fields = {"minutes": minutes, "points": points, "adjustments": audit + [entry], "attended_at": at,
               "attendee_key": user_id, "month_key": f"{event.community_id}#{month_of(at)}",
@@ -102,8 +119,10 @@ def adjust(principal: Principal, event_id: str, user_id: str, minutes: int, reas
     same = (SignupModel.status == signup.status) & (SignupModel.updated_at == signup.updated_at)
 
     def build(account: ledger.Account) -> Tx:
-        tx = Tx().update(SignupModel(event_id, user_id), _flip(signup, St.CHECKED_OUT, now, fields) + extra_remove,
-                         condition=same, error=InvalidState("记录刚刚有变化，请刷新后重试"))
+        tx = check_grant(Tx(), grant)
+        tx.update(SignupModel(event_id, user_id), _flip(signup, St.CHECKED_OUT, now, fields) + extra_remove,
+                  condition=same, error=InvalidState("记录刚刚有变化，请刷新后重试"))
+        tx.put(record, condition=AuditModel.audit_key.does_not_exist())
         minutes_action = UserModel.volunteer_minutes.add(delta_minutes)
         if delta_points:
             ledger.append(tx, account=account, amount=delta_points,
@@ -117,8 +136,10 @@ def adjust(principal: Principal, event_id: str, user_id: str, minutes: int, reas
         credited_before, credited_after = int(before_minutes > 0), int(minutes > 0)
         count_credit(tx, community_id=event.community_id, user_id=user_id, at=at, minutes=delta_minutes,
                      points=delta_points, attendances=credited_after - credited_before)
+        deltas = {"adjustments": 1, "adjusted_minutes": delta_minutes, "adjusted_points": delta_points}
         if signup.status != St.CHECKED_OUT.value:
-            count_event(tx, event, {signup.status: -1})
+            deltas[signup.status] = -1
+        count_event(tx, event, deltas)
         return tx
 
     if delta_points or delta_minutes:

@@ -11,13 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from ... import metrics
-from ...adapters.dynamo.guards import check_active, check_grant
-from ...adapters.dynamo.models import EventModel, GridModel
+from ...adapters.dynamo.guards import check_grant
+from ...adapters.dynamo.models import CommunityModel, EventModel, GridModel
 from ...adapters.dynamo.tx import Tx
 from ...domain import events as rules
 from ...domain.access import Grant, Principal, Role, require_role
 from ...domain.clock import utcnow
-from ...domain.errors import CapacityBelowSigned, DomainError, Forbidden, StorageBusy
+from ...domain.errors import CapacityBelowSigned, Conflict, DomainError, Forbidden, StorageBusy
 from ...domain.ids import new_id
 from .. import notifications
 from ..access import current_user
@@ -53,8 +53,23 @@ def _location(location: dict | None) -> dict | None:
             "radius_m": location.get("radius_m") or rules.RADIUS_DEFAULT}
 
 
-def _check(tx: Tx, grant: Grant | None, user_id: str) -> Tx:
-    return check_grant(tx, grant) if grant is not None else check_active(tx, user_id)
+def _within_cap(points_per_hour: int):
+    """The community's points-per-hour cap as the publication's condition (a setting changed meanwhile holds)."""
+    within = CommunityModel.points_per_hour_cap >= points_per_hour
+    if points_per_hour <= rules.POINTS_PER_HOUR_CAP_DEFAULT:
+        within |= CommunityModel.points_per_hour_cap.does_not_exist()
+    return within
+
+
+def _over_cap(points_per_hour: int):
+    def classify(current: CommunityModel | None) -> DomainError:
+        cap = rules.points_per_hour_cap(current.points_per_hour_cap if current is not None else None)
+        try:
+            rules.check_points_per_hour(points_per_hour, cap)
+        except DomainError as refusal:
+            return refusal
+        return Conflict("社区设置刚刚有变化，请重试")
+    return classify
 
 
 def publish(principal: Principal, *, title: str, kind: str, starts_at: datetime, ends_at: datetime,
@@ -76,6 +91,9 @@ def publish(principal: Principal, *, title: str, kind: str, starts_at: datetime,
     event.due_shard = rules.due_shard(event.id)
     event.due_at = rules.reminder_due(starts_at, None, now) or ends_at + rules.CLOSE_AFTER_END
     tx = check_grant(Tx(), grant).put(event, condition=EventModel.id.does_not_exist())
+    if points_per_hour:
+        tx.check(CommunityModel, grant.community_id, condition=_within_cap(points_per_hour),
+                 error=_over_cap(points_per_hour))
     if grid_id is not None:  # the grid exists in this community (an admin may name any id)
         tx.check(GridModel, grant.community_id, grid_id, condition=GridModel.id.exists(), error=GRID_UNKNOWN)
     count(tx, event, {"published": 1, "capacity": capacity})
@@ -144,7 +162,7 @@ def update(principal: Principal, event_id: str, changes: dict[str, Any]) -> dict
         if times_changed and merged["starts_at"] != event.starts_at:
             values["reminded_for"] = None  # a new start gets its own reminder
         after = as_changed(event, values)
-        tx = _check(Tx(), grant, principal.user_id)
+        tx = check_grant(Tx(), grant)
         free = capacity - signed if after.starts_at > now else 0  # no promotion once it has started
         k, more, promotion_actions, deltas = promotion_batch(tx, after, now, free=free)
         actions = [getattr(EventModel, name).remove() if value is None else getattr(EventModel, name).set(value)
@@ -185,7 +203,7 @@ def cancel(principal: Principal, event_id: str, reason: str) -> dict:
             raise refusal
         signed, capacity = int(event.signed_count or 0), int(event.capacity)
         values = {"status": "cancelled", "cancel_reason": reason, "cancelled_at": now, "updated_at": now}
-        tx = _check(Tx(), grant, principal.user_id)
+        tx = check_grant(Tx(), grant)
         # The counters as read are conditions: the statistics take this event's places and sign-ups out exactly.
         tx.update(EventModel(event.id), [getattr(EventModel, n).set(v) for n, v in values.items()]
                   + [EventModel.due_shard.remove(), EventModel.due_at.remove()],

@@ -33,14 +33,16 @@ def load(principal: Principal, event_id: str, *, with_mine: bool = False):
     return (event, mine) if with_mine else event
 
 
-def organiser_grant(principal: Principal, event: EventModel) -> Grant | None:
-    """How the caller organises ``event``: a role grant (admin, grid worker of its grid) to re-check in the write,
-    or None when they organise it as its creator. Forbidden if neither."""
+def organiser_grant(principal: Principal, event: EventModel) -> Grant:
+    """How the caller organises ``event``, as their roles stand now: an admin of its community, a grid worker of
+    its grid, or its creator while they still hold ``grid_worker`` there (an admin creator is covered as admin).
+    The grant is re-checked in every write's transaction. Forbidden otherwise: a creator whose role was taken
+    away keeps no power over what they created."""
     try:
         return require_role(principal, *ORGANISER_ROLES, community_id=event.community_id, grid_id=event.grid_id)
     except Forbidden:
         if principal.user_id == event.organiser_id:
-            return None
+            return require_role(principal, Role.GRID_WORKER, community_id=event.community_id)
         raise
 
 

@@ -21,7 +21,7 @@ import logging
 import random
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from ... import metrics
 from ...adapters.dynamo import counters
@@ -233,16 +233,19 @@ def promote(tx: Tx, event: EventModel, candidate: SignupModel, now: datetime) ->
                           duplicate_error=CandidateGone())
 
 
-def _cancel_mine(tx: Tx, mine: SignupModel, now: datetime) -> None:
+def _cancel_mine(tx: Tx, mine: SignupModel, now: datetime, extra: dict | None = None) -> None:
     def refused(current: SignupModel | None) -> DomainError:
         if current is None or current.status not in (St.SIGNED.value, St.WAITLISTED.value):
             return NotSignedUp()
         return EventMoved()  # promoted (or signed up again) since it was read: give up what is held now
 
-    tx.update(SignupModel(mine.event_id, mine.user_id), [
-        *_set(rules.roster_fields(mine.event_id, St.CANCELLED.value, now)), SignupModel.mine_key.remove(),
-        SignupModel.cancelled_at.set(now), SignupModel.updated_at.set(now)],
-        condition=(SignupModel.status == mine.status) & _same_position(mine), error=refused)
+    # A given-up sign-up leaves the user's list (GET /v1/me/events) but stays findable by its own key: 注销 erases
+    # the name on every sign-up the person ever made.
+    fields = {**rules.roster_fields(mine.event_id, St.CANCELLED.value, now),
+              "mine_key": rules.cancelled_mine_key(mine.user_id), "cancelled_at": now, "updated_at": now,
+              **(extra or {})}
+    tx.update(SignupModel(mine.event_id, mine.user_id), _set(fields),
+              condition=(SignupModel.status == mine.status) & _same_position(mine), error=refused)
 
 
 def _same_position(signup: SignupModel):
@@ -264,7 +267,15 @@ def _give_up_refusal(now: datetime):
 def give_up(principal: Principal, event_id: str) -> dict:
     """Give up a place (or leave the waitlist) until the start; the first waiting ticket takes the place."""
     event, mine = load(principal, event_id, with_mine=True)
-    manage = can_manage(principal, event)
+    return release(event, mine, lambda: load(principal, event_id, with_mine=True),
+                   manage=can_manage(principal, event))
+
+
+def release(event: EventModel, mine: SignupModel | None, reread_both: Callable[[], tuple], *, manage: bool = False,
+            erase: dict | None = None) -> dict:
+    """``mine`` gives up its place or its ticket (the first waiting ticket takes a place given up), in one
+    transaction that also checks the person is still active; ``erase`` adds fields to the cancelled sign-up (注销
+    erases the name in the same write). After a lost race, ``reread_both()`` gives the event and sign-up anew."""
     tried: set[str] = set()
     for attempt in rounds():
         if mine is None or mine.status not in (St.SIGNED.value, St.WAITLISTED.value):
@@ -273,8 +284,8 @@ def give_up(principal: Principal, event_id: str) -> dict:
         refusal = rules.give_up_refusal(event.status or "open", event.starts_at, now)
         if refusal:
             raise refusal
-        tx = check_active(Tx(), principal.user_id)
-        _cancel_mine(tx, mine, now)
+        tx = check_active(Tx(), mine.user_id)
+        _cancel_mine(tx, mine, now, erase)
         candidate = None
         waiting = int(event.waitlist_count or 0)
         if mine.status == St.WAITLISTED.value:
@@ -310,7 +321,9 @@ def give_up(principal: Principal, event_id: str) -> dict:
             if isinstance(lost, CandidateGone):
                 tried.add(candidate.user_id)  # promoted by another request, or gone: the next one
             backoff(attempt)
-            event, mine = load(principal, event_id, with_mine=True)
+            event, mine = reread_both()
+            if event is None:
+                raise EVENT_NOT_FOUND from None
             continue
         metrics.count("signup_given_up")
         metrics.count("signup_promoted", int(candidate is not None))

@@ -17,8 +17,8 @@ from ...adapters.dynamo.tx import Tx
 from ...domain import points as rules
 from ...domain.access import Principal, Role, require_member, require_role
 from ...domain.clock import to_api, utcnow
-from ...domain.errors import (AwardCapExceeded, DailyCapExceeded, DomainError, InvalidState, NotFound, SelfAward,
-                              Unauthenticated)
+from ...domain.errors import (AwardCapExceeded, DailyCapExceeded, DomainError, InsufficientPoints, InvalidState,
+                              NotFound, SelfAward, StorageBusy, Unauthenticated)
 from ...domain.ids import new_id
 from .. import ledger, notifications
 from ..access import current_user
@@ -29,6 +29,20 @@ USER_NOT_FOUND = NotFound("用户不存在或已注销")
 AWARD_NOT_FOUND = NotFound("奖励记录不存在")
 DEFAULT_NICKNAME = "微信用户"
 POINTS_PAGE = "pages/points/index"
+ALREADY_REVERSED = "这笔奖励已撤销"
+
+
+class _Short(DomainError):
+    """The balance read is below the award's points (internal: whether that is the answer is decided by a
+    transaction of conditions, see ``reverse``)."""
+
+    def __init__(self, account: ledger.Account):
+        super().__init__()
+        self.account = account
+
+
+class _ShortfallMoved(DomainError):
+    """The balance changed since it was read short (internal: read again)."""
 
 
 def cap_of(community: CommunityModel | None, category: str) -> int:
@@ -107,7 +121,12 @@ def _still_member(community_id: str):
 
 def reverse(principal: Principal, award_id: str, reason: str) -> dict:
     """Once, by an admin of the award's community: the points back as a negative entry (409 INSUFFICIENT_POINTS
-    when they were spent: a balance never goes below 0). The awarder's day total keeps what they handed out."""
+    when they were spent: a balance never goes below 0). The awarder's day total keeps what they handed out.
+
+    Reversals race: one that read the award active may read the balance after another reversal of the same award
+    took the points. A balance read short is therefore not the answer by itself: a transaction of conditions
+    decides — the award still active and the balance still what was read, at one moment → 409
+    INSUFFICIENT_POINTS; the award no longer active → 409 INVALID_STATE; the balance moved → read it again."""
     community_id = require_member(principal)
     try:
         item = AwardModel.get(award_id, consistent_read=True)
@@ -117,16 +136,20 @@ def reverse(principal: Principal, award_id: str, reason: str) -> dict:
         raise AWARD_NOT_FOUND
     grant = require_role(principal, Role.ADMIN)
     if item.status != "active":
-        raise InvalidState("这笔奖励已撤销")
+        raise InvalidState(ALREADY_REVERSED)
+    if item.user_id == principal.user_id:  # as no one awards themselves, no one reverses what they were awarded
+        raise SelfAward("不能撤销给自己的奖励，请由其他管理员撤销")
     now = utcnow()
     points = int(item.points)
     after = item.changed(status="reversed", reversed_at=now, reversed_by=principal.user_id, reverse_reason=reason)
     answer = present(after)
 
     def refused(current: AwardModel | None) -> DomainError:
-        return InvalidState("这笔奖励已撤销") if current is not None else AWARD_NOT_FOUND
+        return InvalidState(ALREADY_REVERSED) if current is not None else AWARD_NOT_FOUND
 
     def build(account: ledger.Account) -> Tx:
+        if account.balance < points:  # spent, or taken back by a reversal that committed since the award was read
+            raise _Short(account)
         tx = check_grant(Tx(), grant)
         tx.update(AwardModel(item.id), [AwardModel.status.set("reversed"), AwardModel.reversed_at.set(now),
                                         AwardModel.reversed_by.set(principal.user_id),
@@ -135,14 +158,34 @@ def reverse(principal: Principal, award_id: str, reason: str) -> dict:
         ledger.append(tx, account=account, amount=-points, source_key=rules.reversal_source(item.id),
                       kind="reversal", source=f"award:{item.id}", note=f"奖励撤销：{reason}",
                       community_id=item.community_id, earned_at=item.created_at,
-                      stats={f"cat:{item.category}": -points}, duplicate_error=InvalidState("这笔奖励已撤销"))
+                      stats={f"cat:{item.category}": -points}, duplicate_error=InvalidState(ALREADY_REVERSED))
         notifications.enqueue(tx, kind="award_reversed", recipient_id=item.user_id, page=POINTS_PAGE,
                               community_id=item.community_id, key=f"award#{item.id}#reversed",
                               data={"award_id": item.id, "points": points, "reason": reason})
         return tx
 
+    def shortfall(account: ledger.Account) -> InsufficientPoints:
+        """The refusal for a balance read short, if the award is still active and the balance still that at one
+        moment (conditions only: nothing is written, nothing stored under the Idempotency-Key here)."""
+        tx = check_grant(Tx(), grant)
+        tx.check(AwardModel, item.id, condition=AwardModel.status == "active", error=refused)
+        tx.check(UserModel, item.user_id, condition=UserModel.points_balance == account.balance,
+                 error=_ShortfallMoved())
+        tx.commit()
+        return InsufficientPoints(details={"balance": account.balance, "needed": points})
+
     try:
-        ledger.run_with_balance(item.user_id, build, answer)
+        for _ in range(ledger.MAX_BALANCE_RACES):
+            try:
+                ledger.run_with_balance(item.user_id, build, answer)
+                break
+            except _Short as short:
+                try:
+                    raise shortfall(short.account)
+                except _ShortfallMoved:
+                    continue
+        else:
+            raise StorageBusy()
     except Unauthenticated:  # the awarded account is gone: nothing to take back from
         raise InvalidState("获奖用户已注销，无法撤销") from None
     metrics.count("award_reversed")

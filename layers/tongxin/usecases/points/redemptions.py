@@ -5,14 +5,20 @@ price and limit as read), the user's allowance of that goods counted (condition:
 points debited with their ledger entry (condition: the balance as read), the redemption and its pickup code's
 uniqueness item put, and the request's Idempotency-Key record when it has one. A cancel or an expiry gives all of
 it back in one transaction conditioned on the redemption still pending, so it happens once.
+
+Pickup (核销) tells a keeper nothing about codes that are not theirs to verify: another store's code is 404 like an
+unknown one, and a keeper's failed verifications are counted (a capped counter per 10-minute window, one
+conditional write per failure): past ``VERIFY_FAILURES_MAX`` in a window every attempt is 429 until it ends, so
+codes cannot be guessed at the counter.
 """
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 
 from ... import metrics
-from ...adapters.dynamo import counters
+from ...adapters.dynamo import batch, counters
 from ...adapters.dynamo.guards import check_grant
 from ...adapters.dynamo.models import CounterModel, GoodsModel, PickupCodeModel, RedemptionModel, UserModel
 from ...adapters.dynamo.tx import Tx
@@ -20,7 +26,7 @@ from ...domain import points as rules
 from ...domain.access import Principal, Role, require_member, require_role
 from ...domain.clock import to_api, utcnow
 from ...domain.errors import (DomainError, InvalidState, LimitExceeded, NotFound, OffShelf, OutOfStock,
-                              StorageBusy)
+                              RateLimited, StorageBusy)
 from ...domain.ids import new_id
 from .. import ledger, notifications, paging
 from ..access import current_user
@@ -34,6 +40,10 @@ PENDING = "pending_pickup"
 REDEMPTION_PAGE = "pages/points/redemption?id={id}"
 CODE_ATTEMPTS = 5
 STATE_NAMES = {"picked_up": "已领取", "cancelled": "已取消", "expired": "已过期"}
+# A keeper's (or admin's) failed verifications (unknown codes, other stores' codes, codes used up) per window: past
+# the cap, every attempt is 429 until the window ends — guessing codes at the counter is not worth trying.
+VERIFY_FAILURES_MAX = 20
+VERIFY_WINDOW = timedelta(minutes=10)
 
 
 class _CodeTaken(DomainError):
@@ -206,23 +216,49 @@ def pickup_qrcode(principal: Principal, redemption_id: str, fmt: str):
 
 # --- pickup --------------------------------------------------------------------------------------------------
 
+def _too_many(window_ends: datetime, now: datetime) -> RateLimited:
+    wait = max(1, math.ceil((window_ends - now).total_seconds()))
+    return RateLimited(f"取货码核对失败次数过多，请 {math.ceil(wait / 60)} 分钟后再试",
+                       details={"limit": VERIFY_FAILURES_MAX, "retry_after": wait})
+
+
 def verify(principal: Principal, code_text: str) -> dict:
-    """核销: the store's keeper (or an admin) types or scans the code the resident shows."""
+    """核销: the store's keeper (or an admin) types or scans the code the resident shows.
+
+    A code the caller may not verify (another store's) is 404 like an unknown one: the answer never tells a keeper
+    that a code exists elsewhere. Every refusal of a code counts one failure for the caller (one conditional write,
+    capped); a caller at the cap is refused (429) before the code is looked at, until the window ends."""
     community_id = require_member(principal)
+    require_role(principal, *STAFF_ROLES)  # who keeps no store is refused before any code is looked at
+    now = utcnow()
+    failures_key, window_ends = counters.window(f"verify-fail#{principal.user_id}", now, VERIFY_WINDOW)
     code = rules.normalise_pickup_code(code_text)
-    if len(code) != rules.PICKUP_CODE_LENGTH or any(c not in rules.PICKUP_ALPHABET for c in code):
-        raise CODE_NOT_FOUND
-    try:
-        taken = PickupCodeModel.get(rules.pickup_key(community_id, code), consistent_read=True)
-    except PickupCodeModel.DoesNotExist:
-        raise CODE_NOT_FOUND from None
+    well_formed = len(code) == rules.PICKUP_CODE_LENGTH and all(c in rules.PICKUP_ALPHABET for c in code)
+    # The caller's failures and the code, in one read (a malformed code names no item: the failures alone).
+    wanted = [(CounterModel, failures_key)]
+    if well_formed:
+        wanted.append((PickupCodeModel, rules.pickup_key(community_id, code)))
+    failures, *found = batch.get_many(*wanted)
+    if counters.current(failures, now) >= VERIFY_FAILURES_MAX:
+        raise _too_many(window_ends, now)
+
+    def refuse(error: DomainError) -> DomainError:
+        """Count the failure (condition: below the cap; a caller who reached it meanwhile gets 429), then the
+        refusal itself."""
+        tx = counters.bump(Tx(), failures_key, cap=VERIFY_FAILURES_MAX, expires_at=window_ends,
+                           error=_too_many(window_ends, now))
+        tx.commit()
+        return error
+
+    taken = found[0] if found else None
+    if taken is None or not is_staff(principal, taken.store_id):
+        raise refuse(CODE_NOT_FOUND)
     grant = require_role(principal, *STAFF_ROLES, store_id=taken.store_id)
     redemption = _load(taken.redemption_id)
     if redemption.status != PENDING:
-        raise _not_pending(redemption)
-    now = utcnow()
+        raise refuse(_not_pending(redemption))
     if redemption.expires_at <= now:
-        raise InvalidState("兑换已过期，积分将自动退回", details={"status": "expired"})
+        raise refuse(InvalidState("兑换已过期，积分将自动退回", details={"status": "expired"}))
     after = redemption.changed(status="picked_up", store_status=f"{redemption.store_id}#picked_up",
                                picked_up_at=now, picked_up_by=principal.user_id, updated_at=now)
     answer = present(after, show_code=False)

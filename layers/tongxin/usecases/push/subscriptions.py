@@ -2,8 +2,9 @@
 
 WeChat counts one send per accept of a one-time subscription: after ``wx.requestSubscribeMessage`` the mini-program
 reports the template ids the user accepted, and each adds one to the counter ``quota#<user>#<template id>``; each
-send takes one (``sender._claim``). ``GET /v1/me/subscriptions`` tells the mini-program which templates relevant to
-the user's roles have none left, so it knows what to ask for next.
+send takes one (``sender._claim``). A template's quota holds at most ``QUOTA_MAX`` sends: accepts reported beyond it
+are not counted (one conditional update per template, conditioned on the cap). ``GET /v1/me/subscriptions`` tells
+the mini-program which templates relevant to the user's roles have none left, so it knows what to ask for next.
 """
 from __future__ import annotations
 
@@ -16,13 +17,21 @@ from ...adapters.dynamo.tx import Tx
 from ...domain import push as rules
 from ...domain.access import Principal, Role, require_role
 from ...domain.clock import to_api
-from ...domain.errors import ValidationFailed
+from ...domain.errors import DomainError, StorageBusy, ValidationFailed
 from ...wiring import Container
 from .. import paging
 from ..access import current_user
 from .sender import quota_key
 
 DEFAULT_NICKNAME = "微信用户"
+# Sends one template's quota holds at most: a client reporting accepts in a loop cannot pile up a count no one
+# will ever use (WeChat's own count of one-time accepts is the real limit; ours only saves calls it would refuse).
+QUOTA_MAX = 100
+QUOTA_ROUNDS = 5  # another report of the same user landing between our read and our write: read again
+
+
+class _QuotaMoved(DomainError):
+    """A quota grew between the read and the write (internal: read again and rebuild)."""
 
 
 def _view(container: Container, roles: set[str], counts: dict[str, int]) -> dict:
@@ -47,25 +56,39 @@ def subscriptions(container: Container, principal: Principal) -> dict:
 
 
 def accept(container: Container, principal: Principal, template_ids: list[str]) -> dict:
-    """One more send for each template id accepted (an id twice: two more)."""
+    """One more send for each template id accepted (an id twice: two more), up to ``QUOTA_MAX`` a template.
+
+    The read chooses how much each quota can still take; the update adds that much on the condition that the
+    quota is still low enough to take it (``n <= QUOTA_MAX - added``), so no interleaving of reports ever stores
+    more than the cap (a send lowers it; only a failed send's unit given back meanwhile can pass it, by the sends in
+    flight). A report that lost that race reads again."""
     known = set(container.settings.wechat_templates.values())
     unknown = sorted(set(template_ids) - known)
     if unknown:
         raise ValidationFailed("不认识的订阅消息模板", details={"field": "accepted", "unknown": unknown})
     me = current_user(principal)
     roles = set(me.roles or ()) | {Role.RESIDENT.value}
-    added = Counter(template_ids)
+    reported = Counter(template_ids)
     relevant = sorted({container.settings.wechat_templates[k] for k in rules.kinds_for(roles)
-                       if container.settings.wechat_templates.get(k)} | set(added))
-    counts = _counts(me.id, relevant)
-    for tid, n in added.items():
-        counts[tid] = counts.get(tid, 0) + n
-    answer = _view(container, roles, counts)
-    tx = check_active(Tx(), me.id)
-    for tid, n in sorted(added.items()):
-        tx.update(CounterModel(quota_key(me.id, tid)), [CounterModel.n.add(n)])
-    tx.commit(answer)
-    return answer
+                       if container.settings.wechat_templates.get(k)} | set(reported))
+    for _ in range(QUOTA_ROUNDS):
+        counts = _counts(me.id, relevant)
+        tx = check_active(Tx(), me.id)
+        for tid, n in sorted(reported.items()):
+            room = QUOTA_MAX - counts.get(tid, 0)
+            added = min(n, room) if room > 0 else 0
+            if added:
+                tx.update(CounterModel(quota_key(me.id, tid)), [CounterModel.n.add(added)],
+                          condition=CounterModel.n.does_not_exist() | (CounterModel.n <= QUOTA_MAX - added),
+                          error=_QuotaMoved())
+                counts[tid] = counts.get(tid, 0) + added
+        answer = _view(container, roles, counts)
+        try:
+            tx.commit(answer)
+            return answer
+        except _QuotaMoved:
+            continue
+    raise StorageBusy()
 
 
 def present_problem(message: OutboxModel, nicknames: dict[str, str | None]) -> dict:

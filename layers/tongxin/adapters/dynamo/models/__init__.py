@@ -4,6 +4,7 @@ Table names are bound at start-up (``binding.bind``) to ``<prefix>-<name>``; ``T
 ``<name>`` part. Hot counters (points, stock, counts) live on items without a VersionAttribute (a
 version-less update would reset it).
 """
+from .audit import AuditModel
 from .base import BaseModel
 from .community import CommunityModel, GridModel, InviteModel, StreetModel
 from .events import EventModel, SignupModel
@@ -15,7 +16,7 @@ from .requests import RequestModel, TimelineEntry
 from .store import GoodsModel, PickupCodeModel, RedemptionModel, StoreModel
 from .wishes import WishModel
 
-__all__ = ["ALL_MODELS", "AwardModel", "BaseModel", "CommunityModel", "CounterModel", "EventModel", "GoodsModel", "GridModel",
+__all__ = ["ALL_MODELS", "AuditModel", "AwardModel", "BaseModel", "CommunityModel", "CounterModel", "EventModel", "GoodsModel", "GridModel",
            "IdempotencyModel", "IdentityModel", "InviteModel", "KeyValueModel", "LedgerEntryModel", "OutboxModel",
            "PickupCodeModel", "RedemptionModel", "RequestModel", "ScoreModel", "SignupModel", "StoreModel", "StreetModel",
            "TimelineEntry", "UserModel", "WishModel"]
@@ -24,4 +25,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     UserModel, IdentityModel, CommunityModel, GridModel, InviteModel, WishModel, LedgerEntryModel,
     OutboxModel, EventModel, SignupModel, StoreModel, GoodsModel, RedemptionModel, PickupCodeModel, AwardModel,
     ScoreModel, StreetModel, RequestModel, IdempotencyModel, CounterModel, KeyValueModel,
+    AuditModel,
 )

@@ -26,6 +26,8 @@ class CommunityModel(BaseModel):
     award_cap_mediation = NumberAttribute(null=True)
     award_cap_participation = NumberAttribute(null=True)
     award_daily_cap = NumberAttribute(null=True)
+    # Events: the most points an hour of service may earn (None: the default in domain/events.py).
+    points_per_hour_cap = NumberAttribute(null=True)
     # 接诉即办 time limits (None: the defaults in domain/requests.py).
     request_answer_minutes = NumberAttribute(null=True)
     request_answer_minutes_urgent = NumberAttribute(null=True)
