@@ -50,6 +50,7 @@ bench: $(STAMP)  ## cold start, list/stats cost at 20,000 users, sign-ups/s, sca
 	$(BIN)/python -m infra.bench_checkin
 	$(BIN)/python -m infra.bench_redeem
 	$(BIN)/python -m infra.bench_push
+	$(BIN)/python -m infra.bench_token
 
 .PHONY: burst
 burst: $(STAMP)  ## issue 13's bursts over HTTP (300 sign-ups/100 places, 300 check-ins and outs, 200 redemptions/stock 20), invariants checked, figures printed; SCENARIO=signup|checkin|redeem SCALE=0.5

@@ -109,6 +109,7 @@ class LocalStack:
         self.data_file = Path(data_dir) / DATA_FILE if data_dir is not None else None
         self.endpoints_file = Path(data_dir) / ENDPOINTS_FILE if data_dir is not None else None
         self.api = self.wechat = self.dynamodb = None
+        self.wechat_url = ""  # the stand-in's, or an outside WeChat-compatible server's (WECHAT_BASE_URL)
         self.data_note = ""
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -130,7 +131,11 @@ class LocalStack:
         from infra.embedded_dynamodb import EmbeddedDynamoDB
         from infra.wechat_standin import WeChatStandIn
 
-        check_ports(self.host, {"api": self.api_port, "dynamodb": self.dynamodb_port, "wechat": self.wechat_port})
+        # WECHAT_BASE_URL in the environment: an outside WeChat-compatible server (with WECHAT_TEMPLATES,
+        # WECHAT_APPID and WECHAT_SECRET from the environment too) instead of the stand-in, which is not started.
+        outside_wechat = os.environ.get("WECHAT_BASE_URL", "").strip()
+        check_ports(self.host, {"api": self.api_port, "dynamodb": self.dynamodb_port,
+                                **({} if outside_wechat else {"wechat": self.wechat_port})})
         self._refuse_a_second_stack()
         saved = None
         if self.data_file is not None and not self.fresh:
@@ -143,12 +148,19 @@ class LocalStack:
         self.dynamodb = self._listen("dynamodb", self.dynamodb_port,
                                      lambda: EmbeddedDynamoDB(self.host, self.dynamodb_port).start())
         self.dynamodb_port = self.dynamodb.port
-        self.wechat = self._listen("wechat", self.wechat_port, lambda: WeChatStandIn(self.host, self.wechat_port).start())
+        if outside_wechat:
+            self.wechat_url = outside_wechat if outside_wechat.endswith("/") else outside_wechat + "/"
+        else:
+            self.wechat = self._listen("wechat", self.wechat_port,
+                                       lambda: WeChatStandIn(self.host, self.wechat_port).start())
+            self.wechat_url = self.wechat.base_url
         os.environ.update({
             "TONGXIN_STAGE": "dev",
             "TABLE_PREFIX": os.environ.get("TABLE_PREFIX", "tongxin-dev"),
             "DYNAMODB_ENDPOINT": self.dynamodb.url,
-            "WECHAT_BASE_URL": self.wechat.base_url,
+            "WECHAT_BASE_URL": self.wechat_url,
+            # 普通链接二维码: printed codes link to this stack's own API (/c/<code>, /i/<code>, /p/<code>).
+            "QR_LINK_BASE": os.environ.get("QR_LINK_BASE") or (self.api_url if self.api_port else ""),
             "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "cn-north-1"),
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
@@ -162,6 +174,11 @@ class LocalStack:
         from tongxin.wiring import Container, set_container
 
         settings = load_settings()
+        if self.wechat is not None and os.environ.get("WECHAT_TEMPLATES"):
+            # the templates configured (checked by load_settings) are the stand-in's too: as if added in the console
+            from infra.wechat_standin import templates_from_config
+            for template_id, keywords in templates_from_config(os.environ["WECHAT_TEMPLATES"]).items():
+                self.wechat.register_template(template_id, keywords)
         set_container(Container(settings))
         create_tables(settings)
         if saved is not None:
@@ -196,7 +213,7 @@ class LocalStack:
         self._serving = True
         if self.endpoints_file is not None:  # up: the CLI and the invariant checker find it here
             local_data.write_endpoints(self.endpoints_file, api=self.api_url, dynamodb=self.dynamodb.url,
-                                       wechat=self.wechat.base_url, table_prefix=settings.table_prefix,
+                                       wechat=self.wechat_url, table_prefix=settings.table_prefix,
                                        region=settings.aws_region)
         return self
 
@@ -267,7 +284,8 @@ class LocalStack:
             "同心 Tongxin — local stack is up",
             f"  API              {self.api_url}/v1   (OpenAPI: {self.api_url}/v1/openapi.json)",
             f"  DynamoDB (moto)  {self.dynamodb.url}",
-            f"  WeChat stand-in  {self.wechat.base_url}   (pushed messages: {self.wechat.base_url}__dev/messages)",
+            (f"  WeChat stand-in  {self.wechat_url}   (pushed messages: {self.wechat_url}__dev/messages)"
+             if self.wechat is not None else f"  WeChat (outside) {self.wechat_url}   (WECHAT_BASE_URL)"),
             f"  Data             {self.data_note}",
             *([f"  Endpoints        {_shown(self.endpoints_file)} (for python -m tongxin.cli and make invariants)"]
               if self.endpoints_file is not None else []),

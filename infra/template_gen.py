@@ -146,7 +146,7 @@ def build_template(routes: Iterable[tuple[str, str]], models: Iterable[Any],
         },
         "Outputs": {
             "ApiUrl": {
-                "Description": "Base URL of the API (routes start with /v1)",
+                "Description": "Base URL of the API (routes start with /v1; the code links /c, /i, /p at its root)",
                 "Value": {"Fn::Sub": "https://${%s}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}" % API},
             },
             "AlarmTopicArn": {
@@ -177,11 +177,29 @@ def _parameters() -> dict:
                           "Description": "Signing key of the check-in QR codes, not the TokenSecret (from SSM or "
                                          "Secrets Manager)"},
         "WechatTemplates": {"Type": "String", "Default": "{}",
-                            "Description": "Subscribe-message template ids, a JSON object: message kind → the id "
-                                           "chosen in WeChat's console (docs/push.md lists the kinds and keywords); "
-                                           "a kind left out is recorded skipped"},
+                            "Description": "Subscribe-message templates, a JSON object: message kind → {\"id\": "
+                                           "the template id from WeChat's console, \"data\": {the template's "
+                                           "keyword such as thing7: our field (title, state, time, note, sent, "
+                                           "code, place, points, name)}} (docs/push.md: a library template per kind "
+                                           "and its keywords); checked at start-up; a kind left out is recorded "
+                                           "skipped"},
         "MiniprogramState": {"Type": "String", "Default": "formal", "AllowedValues": ["formal", "trial", "developer"],
-                             "Description": "Which version of the mini-program a pushed message opens"},
+                             "Description": "Which version of the mini-program a pushed message and a mini-program "
+                                            "code open (formal: release, trial, developer: develop)"},
+        # 普通链接二维码 (docs/checkins.md): printed codes carry <QrLinkBase>/c|i|p/<code>; WeChat's console maps each
+        # prefix to a page. No default: a deployment names its own https address (tongxin.config refuses none).
+        "QrLinkBase": {"Type": "String", "AllowedPattern": r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~-]+)*/?$",
+                       "MaxLength": 200,
+                       "ConstraintDescription": "an https address without query, such as https://tongxin.example.cn",
+                       "Description": "The https address of this API on its ICP-filed domain that printed codes link "
+                                      "to (<QrLinkBase>/c/<code>, /i/<code>, /p/<code>): the prefixes of the "
+                                      "扫普通链接二维码打开小程序 rules in WeChat's console"},
+        "QrVerifyFile": {"Type": "String", "Default": "",
+                         "AllowedPattern": r"^$|^[A-Za-z0-9_-]{1,100}\.txt:[^\s].*$",
+                         "ConstraintDescription": "empty, or <name>.txt:<content>",
+                         "Description": "The verification file WeChat's console gives for those rules, as "
+                                        "<name>.txt:<content> (served at /<name>, /c/<name>, /i/<name>, /p/<name>); "
+                                        "empty: none"},
         # Over these API Gateway answers 429 RATE_LIMITED (the THROTTLED gateway response) before Lambda runs.
         THROTTLING_RATE: {"Type": "Number", "Default": THROTTLING_DEFAULTS[0], "MinValue": 1,
                           "Description": "Steady requests per second the API stage accepts, all clients together"},
@@ -211,6 +229,8 @@ def _globals() -> dict:
                 "CHECKIN_SECRET": {"Ref": "CheckinSecret"},
                 "WECHAT_TEMPLATES": {"Ref": "WechatTemplates"},
                 "WECHAT_MINIPROGRAM_STATE": {"Ref": "MiniprogramState"},
+                "QR_LINK_BASE": {"Ref": "QrLinkBase"},
+                "QR_VERIFY_FILE": {"Ref": "QrVerifyFile"},
                 "POWERTOOLS_SERVICE_NAME": "tongxin",
             }},
         },

@@ -45,8 +45,9 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
     ("POST", "/v1/me/phone"): Budget(reads=2, writes=1, wechat=1, why="WeChat's phone number"),
     ("GET", "/v1/admin/invites/{code}/qrcode"): Budget(reads=2, writes=0, wechat=1,
                                                        why="a mini-program code (format=wxacode)"),
-    ("POST", "/v1/wishes/{wish_id}/confirm"): Budget(reads=3, writes=1,
-                                                     why="a credit reads the claimer's balance (ledger balance_after)"),
+    ("POST", "/v1/wishes/{wish_id}/confirm"): Budget(reads=3, writes=1, wechat=1,
+                                                     why="a credit reads the claimer's balance (ledger balance_after); "
+                                                         "WeChat's content check of the comment"),
     ("GET", "/v1/admin/stats"): Budget(reads=5, writes=0,
                                        why="one BatchGetItem of counters per area (wishes, events, volunteer "
                                            "hours, points), 74 at most each"),
@@ -68,9 +69,10 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
                                                          "ADD on the event), then its transaction"),
     ("DELETE", "/v1/events/{event_id}/signup"): Budget(reads=3, writes=1,
                                                        why="the first waitlisted (a Query) to promote in the change"),
-    ("PATCH", "/v1/events/{event_id}"): Budget(reads=3, writes=2,
+    ("PATCH", "/v1/events/{event_id}"): Budget(reads=3, writes=2, wechat=1,
                                                why="the first waitlisted (a Query) when capacity is raised; past "
-                                                   "40 promotions a second transaction"),
+                                                   "40 promotions a second transaction; WeChat's content check "
+                                                   "(title, description)"),
     ("DELETE", "/v1/me"): Budget(reads=12, writes=60,
                                  why="注销 walks the user's wishes, requests (接诉即办: name, phone and "
                                      "address erased) and pending redemptions (a Query each, and the balance for "
@@ -85,7 +87,31 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
         reads=3, writes=0, why="the store, so another community's is 404, not an empty queue"),
     ("GET", "/v1/admin/messages"): Budget(reads=3, writes=0, why="the page's recipients' names: one BatchGetItem"),
     ("POST", "/v1/redemptions/verify"): Budget(reads=3, writes=1, why="the pickup code, then its redemption"),
+    # 普通链接二维码: the page a code's link opens outside WeChat and the verification file are public and static:
+    # nothing read (so nothing about the code told), nothing written, WeChat not asked.
+    **{("GET", path): Budget(reads=0, writes=0, why="a static page: nothing read")
+       for path in ("/c/{code}", "/i/{code}", "/p/{code}", "/{file_name}")},
 }
+
+# Text shown to others passes WeChat's content check (tongxin/usecases/content.py): one msg_sec_check per request,
+# however many fields it carries (they are joined), within the route's usual DynamoDB budget.
+CONTENT_CHECKED = {
+    ("PATCH", "/v1/me"): "the nickname",
+    ("POST", "/v1/wishes/{wish_id}/fulfil"): "the note",
+    ("POST", "/v1/events"): "title and description",
+    ("POST", "/v1/events/{event_id}/cancel"): "the reason",
+    ("POST", "/v1/stores/{store_id}/goods"): "name and description",
+    ("PATCH", "/v1/goods/{goods_id}"): "name and description",
+    ("POST", "/v1/requests/{request_id}/escalate"): "the reason",
+    ("POST", "/v1/requests/{request_id}/resolve"): "the note",
+    ("POST", "/v1/requests/{request_id}/rate"): "the comment",
+}
+for _route, _what in CONTENT_CHECKED.items():
+    EXCEPTIONS.setdefault(_route, Budget(reads=2, writes=1, wechat=1, why=f"WeChat's content check ({_what})"))
+# The POST form of a PATCH route (X-HTTP-Method-Override: PATCH, for wx.request) is the PATCH: the same budget.
+for (_method, _path), _budget in list(EXCEPTIONS.items()):
+    if _method == "PATCH":
+        EXCEPTIONS[("POST", _path)] = _budget
 
 
 @dataclass

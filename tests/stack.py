@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,16 +80,18 @@ def _ignore_sigint() -> None:
 
 
 def start_stack(log: Path, timeout: float = 60.0, data_dir: Path | None = None, ignore_sigint: bool = False,
-                extra_args: tuple[str, ...] = ()) -> RunningStack:
+                extra_args: tuple[str, ...] = (), env: dict | None = None) -> RunningStack:
     """Start the stack writing its output to ``log`` (a file, not a pipe nobody drains while the
     test runs: a full pipe would block the server's access log and hang every request).
 
     Its tables are kept in ``data_dir`` (by default a fresh folder beside the log, never the
-    developer's .local-data); ``ignore_sigint`` starts it with SIGINT ignored, as nohup does."""
+    developer's .local-data); ``ignore_sigint`` starts it with SIGINT ignored, as nohup does; ``env``
+    adds to its environment (``WECHAT_BASE_URL``: an outside WeChat instead of the stand-in)."""
     api, dynamodb, wechat = free_port(), free_port(), free_port()
     data_dir = data_dir or log.parent / "data"
     process = subprocess.Popen(stack_command(api, dynamodb, wechat, data_dir, *extra_args),
-                               cwd=ROOT, env=stack_env(), stdout=log.open("w"), stderr=subprocess.STDOUT, text=True,
+                               cwd=ROOT, env={**stack_env(), **(env or {})}, stdout=log.open("w"),
+                               stderr=subprocess.STDOUT, text=True,
                                preexec_fn=_ignore_sigint if ignore_sigint else None)
     stack = RunningStack(process, f"http://127.0.0.1:{api}", f"http://127.0.0.1:{dynamodb}",
                          f"http://127.0.0.1:{wechat}/", log)
@@ -132,3 +135,16 @@ class Client:
         assert resp.status_code == 200, resp.text
         self.token, self.user = resp.json()["token"], resp.json()["user"]
         return self
+
+
+@contextmanager
+def checked_stack(log: Path, **options):
+    """A module's stack (``start_stack``): at the end, if it still runs, its tables must hold every invariant
+    before it is stopped."""
+    running = start_stack(log, **options)
+    yield running
+    if running.process.poll() is None:
+        try:
+            running.check_invariants()
+        finally:
+            running.stop()

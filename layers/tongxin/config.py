@@ -6,9 +6,15 @@ Nothing secret has a default that could reach production: the stage must be name
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 DEV_STAGES = ("dev", "test")
+# The verification file of the local stack and the tests (普通链接二维码; a deployment's comes from WeChat's console).
+DEV_QR_VERIFY_FILE = ("tongxin-dev-verify.txt", "tongxin-dev-verify-file")
+# WECHAT_MINIPROGRAM_STATE → getwxacodeunlimit's env_version: the version a mini-program code opens.
+ENV_VERSIONS = {"formal": "release", "trial": "trial", "developer": "develop"}
 
 
 @dataclass(frozen=True)
@@ -33,15 +39,28 @@ class Settings:
     idempotency_ttl_seconds: int = 24 * 3600
     # Timeout (s) for DynamoDB calls: a hung connection must not eat the whole Lambda budget.
     dynamodb_timeout_seconds: float = 5.0
-    # Subscribe messages (订阅消息): kind → the template id this deployment chose in WeChat's console; a kind left
-    # out is recorded ``skipped`` (no_template). The local stack and the tests use ``tmpl_<kind>``.
+    # Subscribe messages (订阅消息), from WECHAT_TEMPLATES: kind → the template id this deployment chose in WeChat's
+    # console (a kind left out is recorded ``skipped``, no_template), and kind → {the template's keyword: our field}.
+    # The local stack and the tests use ``tmpl_<kind>`` with the keywords of DEV_TEMPLATE_KEYWORDS.
     wechat_templates: dict = field(default_factory=lambda: dev_templates())
+    wechat_template_keywords: dict = field(default_factory=lambda: dev_template_keywords())
     miniprogram_state: str = "developer"  # formal | trial | developer: which version a message opens
     wechat_lang: str = "zh_CN"
+    # 普通链接二维码 (domain/links.py): the prefix of the links printed codes carry (<base>/c/<code>, /i/, /p/), so
+    # WeChat's own scanner opens the mini-program; https outside dev/test. The local stack's is its API address.
+    qr_link_base: str = "http://127.0.0.1:8000"
+    # The file WeChat's console asks the link's domain to host: (name, content), or None (every name is 404).
+    qr_verify_file: tuple[str, str] | None = DEV_QR_VERIFY_FILE
 
     @property
     def is_dev(self) -> bool:
         return self.stage in DEV_STAGES
+
+    @property
+    def wxacode_env_version(self) -> str:
+        """The version of the mini-program a mini-program code opens: the one pushed messages open, so a trial
+        build's posters open the trial."""
+        return ENV_VERSIONS[self.miniprogram_state]
 
     def table_name(self, name: str) -> str:
         return f"{self.table_prefix}-{name}"
@@ -68,7 +87,8 @@ def load_settings(env: dict | None = None) -> Settings:
     embedded defaults: the development signing key, the local DynamoDB and the WeChat stand-in. Those stages are
     refused inside AWS Lambda. Any other stage needs ``TOKEN_SECRET`` and ``CHECKIN_SECRET`` (≥ 32 characters, not
     the development keys, not the same) and real WeChat credentials. Real WeChat is used when ``WECHAT_APPID``/``WECHAT_SECRET`` are set and
-    ``WECHAT_BASE_URL`` is not.
+    ``WECHAT_BASE_URL`` is not. ``QR_LINK_BASE`` (the https prefix of the links printed codes carry) is required there
+    too; ``QR_VERIFY_FILE`` (WeChat's verification file, ``<name>.txt:<content>``) is optional.
     """
     env = dict(os.environ if env is None else env)
     defaults = Settings()
@@ -112,10 +132,12 @@ def load_settings(env: dict | None = None) -> Settings:
         wechat_checkin_page=env.get("WECHAT_CHECKIN_PAGE", defaults.wechat_checkin_page),
         token_ttl_seconds=int(env.get("TOKEN_TTL_SECONDS", defaults.token_ttl_seconds)),
         dynamodb_timeout_seconds=float(env.get("DYNAMODB_TIMEOUT_SECONDS", defaults.dynamodb_timeout_seconds)),
-        wechat_templates=_templates(env.get("WECHAT_TEMPLATES"), dev),
+        **_templates(env.get("WECHAT_TEMPLATES"), dev),
         miniprogram_state=_choice(env, "WECHAT_MINIPROGRAM_STATE", "developer" if dev else "formal",
                                   ("formal", "trial", "developer")),
         wechat_lang=_choice(env, "WECHAT_LANG", "zh_CN", ("zh_CN", "en_US", "zh_HK", "zh_TW")),
+        qr_link_base=_link_base(env.get("QR_LINK_BASE"), dev, defaults.qr_link_base),
+        qr_verify_file=_verify_file(env.get("QR_VERIFY_FILE"), dev, defaults.qr_verify_file),
     )
 
 
@@ -126,26 +148,149 @@ def _choice(env: dict, key: str, default: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
+LINK_BASE_MAX = 200  # a link (base + /c/ + a 32-character code) stays within the request fields' 256
+_LINK_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)*")
+_VERIFY_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}\.txt")
+
+
+def _link_base(raw: str | None, dev: bool, default: str) -> str:
+    """``QR_LINK_BASE``: the prefix of the links printed codes carry (普通链接二维码, docs/checkins.md). Required
+    outside the dev and test stages, and https there (WeChat's rule names the API's ICP-filed domain); http is
+    for the local stack. Scheme and host are lower-cased and a trailing ``/`` dropped; no query, fragment or
+    user, and a path of plain segments only (a base path mapping such as ``/api``)."""
+    value = (raw or "").strip()
+    if not value:
+        if not dev:
+            raise ConfigurationError("QR_LINK_BASE must be set outside the dev and test stages: the https address "
+                                     "of this API (its ICP-filed domain) that printed codes link to")
+        return default
+    allowed = ("http", "https") if dev else ("https",)
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    path = parts.path.rstrip("/") if port_ok else ""
+    if not (port_ok and parts.scheme.lower() in allowed and parts.hostname and not parts.username
+            and not parts.password and not parts.query and not parts.fragment and "?" not in value
+            and "#" not in value and _LINK_PATH.fullmatch(path)):
+        raise ConfigurationError(f"QR_LINK_BASE must be an {' or '.join(allowed)} address without query or "
+                                 "fragment, such as https://tongxin.example.cn")
+    base = f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}"
+    if len(base) > LINK_BASE_MAX:
+        raise ConfigurationError(f"QR_LINK_BASE must be at most {LINK_BASE_MAX} characters")
+    return base
+
+
+def _verify_file(raw: str | None, dev: bool, default: tuple[str, str] | None) -> tuple[str, str] | None:
+    """``QR_VERIFY_FILE``: ``<name>.txt:<content>``, the verification file WeChat's console hands out for the link
+    rules, served at ``/<name>`` and under each prefix (``/c/<name>``, ``/i/<name>``, ``/p/<name>``). Optional:
+    unset (or empty) no name is served — the dev and test stages serve ``DEV_QR_VERIFY_FILE`` unless it is set
+    empty. A malformed value stops the start (WeChat's check would fail later, far from the cause)."""
+    if raw is None:
+        return default if dev else None
+    value = raw.strip()
+    if not value:
+        return None
+    name, colon, content = value.partition(":")
+    name, content = name.strip(), content.strip()
+    if not colon or not _VERIFY_NAME.fullmatch(name) or not content or len(content) > 256 \
+            or not content.isprintable():
+        raise ConfigurationError("QR_VERIFY_FILE must be <name>.txt:<content>, the file name and the text of the "
+                                 "verification file WeChat's console gives (one line)")
+    return name, content
+
+
+# The local stack's and the tests' templates: ``tmpl_<kind>`` with keywords as templates of WeChat's library have
+# them (never the bare thing1/phrase2/time3/thing4), registered in the WeChat stand-in (infra/wechat_standin.py,
+# DEV_TEMPLATES) with the same keywords, so every test that sends proves the keyword mapping.
+_WISH_NEWS = {"thing9": "title", "phrase16": "state", "time4": "sent", "thing27": "note"}
+_WISH_TASK = {"character_string1": "code", "thing2": "title", "phrase7": "state", "time9": "sent", "thing5": "note"}
+_EVENT_NEWS = {"thing1": "title", "date2": "time", "thing8": "place", "phrase11": "state", "thing10": "note"}
+_POINTS = {"character_string1": "points", "thing3": "title", "phrase5": "state", "time4": "sent"}
+_REQUEST_TASK = {"character_string1": "code", "thing2": "title", "phrase3": "state", "time4": "time", "thing5": "note"}
+DEV_TEMPLATE_KEYWORDS: dict[str, dict[str, str]] = {
+    "wish_to_review": _WISH_TASK, "wish_overdue": _WISH_TASK,
+    "wish_claimed": _WISH_NEWS, "wish_released": _WISH_NEWS, "wish_fulfilled": _WISH_NEWS,
+    "wish_cancelled": _WISH_NEWS, "wish_expired": _WISH_NEWS,
+    "wish_confirmed": {"thing9": "title", "phrase16": "state", "number5": "points", "time4": "sent"},
+    "wish_reviewed": {"thing5": "title", "phrase2": "state", "time3": "sent", "thing4": "note"},
+    "event_promoted": _EVENT_NEWS, "event_cancelled": _EVENT_NEWS,
+    "event_changed": {"thing1": "title", "time6": "time", "thing8": "place", "phrase11": "state", "thing10": "note"},
+    "event_reminder": {"thing3": "title", "time1": "time", "thing7": "place", "thing4": "note"},
+    "checkin_unsettled": {"thing1": "title", "thing2": "state", "thing3": "note", "time4": "sent"},  # 打卡提醒
+    "points_awarded": _POINTS, "award_reversed": _POINTS,
+    "redemption_expiring": {"thing8": "title", "time12": "time", "character_string2": "code", "thing13": "note"},
+    "redemption_expired": {"thing8": "title", "phrase3": "state", "number4": "points", "time5": "sent"},
+    "request_new": _REQUEST_TASK, "request_escalated": _REQUEST_TASK, "request_reopened": _REQUEST_TASK,
+    "request_overdue": _REQUEST_TASK,
+    "request_accepted": {"thing2": "title", "phrase3": "state", "name6": "name", "time7": "sent"},
+    "request_resolved": {"thing2": "title", "phrase3": "state", "time7": "sent", "thing5": "note"},
+}
+_TEMPLATE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_TEMPLATE_ENTRY_KEYS = {"id", "data", "title"}
+
+
 def dev_templates() -> dict:
-    """The local stack's and the tests' template ids: one per kind, ``tmpl_<kind>`` (the stand-in takes any)."""
+    """The local stack's and the tests' template ids: one per kind, ``tmpl_<kind>``."""
     from .domain.push import KINDS
     return {kind: f"tmpl_{kind}" for kind in KINDS}
 
 
+def dev_template_keywords() -> dict:
+    """The local stack's and the tests' keywords per kind (``DEV_TEMPLATE_KEYWORDS``), copies."""
+    return {kind: dict(keywords) for kind, keywords in DEV_TEMPLATE_KEYWORDS.items()}
+
+
 def _templates(raw: str | None, dev: bool) -> dict:
-    """``WECHAT_TEMPLATES``: a JSON object, message kind → template id. An unknown kind or a malformed value stops
-    the start (a typo would silently skip every message of that kind); kinds left out are skipped when sent."""
+    """``WECHAT_TEMPLATES``: a JSON object, message kind → ``{"id": "<template id>", "data": {"<the template's
+    keyword, e.g. thing7>": "<our field>"}}`` (an optional ``"title"``, the template's name, is for people). A bare
+    template id is the format from before keywords were configurable: that template's keywords are thing1, phrase2,
+    time3, thing4 (title, state, time, note). Checked here, so a mistake stops the start instead of failing or
+    skipping every message of a kind: an unknown kind, a malformed entry or id, a keyword that is not one of
+    WeChat's (``thing7``, ``phrase3``, ``character_string9`` …), an unknown field, a field the kind does not have,
+    a keyword whose type cannot hold its field (``domain/push.TYPE_FIELDS``), and one template id given two
+    different sets of keywords. Kinds left out are skipped when sent. Unset: the dev templates in dev and test,
+    none elsewhere."""
     import json
-    from .domain.push import KINDS
+    from .domain import push
     if not raw:
-        return dev_templates() if dev else {}
+        if dev:
+            return {"wechat_templates": dev_templates(), "wechat_template_keywords": dev_template_keywords()}
+        return {"wechat_templates": {}, "wechat_template_keywords": {}}
     try:
         mapping = json.loads(raw)
     except ValueError:
-        raise ConfigurationError("WECHAT_TEMPLATES must be a JSON object: message kind → template id") from None
-    if not isinstance(mapping, dict) or not all(isinstance(v, str) and v.strip() for v in mapping.values()):
-        raise ConfigurationError("WECHAT_TEMPLATES must map each message kind to a template id (text)")
-    unknown = sorted(set(mapping) - set(KINDS))
+        raise ConfigurationError("WECHAT_TEMPLATES must be a JSON object: message kind → {\"id\": template id, "
+                                 "\"data\": {keyword: field}}") from None
+    if not isinstance(mapping, dict):
+        raise ConfigurationError("WECHAT_TEMPLATES must be a JSON object: message kind → {\"id\": template id, "
+                                 "\"data\": {keyword: field}}")
+    unknown = sorted(set(mapping) - set(push.KINDS))
     if unknown:
         raise ConfigurationError(f"WECHAT_TEMPLATES names unknown message kinds: {', '.join(unknown)}")
-    return {kind: value.strip() for kind, value in mapping.items()}
+    ids, keywords, problems = {}, {}, []
+    for kind, entry in mapping.items():
+        if isinstance(entry, str):
+            entry = {"id": entry, "data": dict(push.LEGACY_KEYWORDS)}
+        if not isinstance(entry, dict) or set(entry) - _TEMPLATE_ENTRY_KEYS or not {"id", "data"} <= set(entry):
+            problems.append(f"{kind}: must be {{\"id\": template id, \"data\": {{keyword: field}}}}")
+            continue
+        template_id = entry["id"].strip() if isinstance(entry["id"], str) else None
+        if not template_id or not _TEMPLATE_ID.fullmatch(template_id):
+            problems.append(f"{kind}: id must be the template id from WeChat's console (letters, digits, - and _)")
+            continue
+        found = push.keyword_problems(kind, entry["data"])
+        if found:
+            problems += [f"{kind}.data: {problem}" for problem in found]
+            continue
+        ids[kind], keywords[kind] = template_id, dict(entry["data"])
+    shared: dict[str, tuple[str, set]] = {}
+    for kind, template_id in ids.items():
+        first = shared.setdefault(template_id, (kind, set(keywords[kind])))
+        if first[1] != set(keywords[kind]):
+            problems.append(f"{kind}: template {template_id} has the keywords {', '.join(sorted(first[1]))} for "
+                            f"{first[0]}: one template has one set of keywords")
+    if problems:
+        raise ConfigurationError("WECHAT_TEMPLATES: " + "; ".join(problems))
+    return {"wechat_templates": ids, "wechat_template_keywords": keywords}

@@ -2,6 +2,8 @@
 from tongxin.adapters.dynamo.models import GridModel, UserModel
 
 PNG = b"\x89PNG\r\n\x1a\n"
+JPEG = b"\xff\xd8\xff"
+LINK_BASE = "http://127.0.0.1:8000"  # QR_LINK_BASE of the test stage (tongxin.config.Settings)
 
 
 def test_admin_creates_grid_and_lists_grids(community):
@@ -22,6 +24,7 @@ def test_invite_has_code_scene_and_expiry(community):
     invite = resp.json
     assert invite["grid_id"] == community.grid_ids[0] and len(invite["code"]) == 8
     assert invite["scene"] == "inv=" + invite["code"] and len(invite["scene"]) <= 32
+    assert invite["url"] == f"{LINK_BASE}/i/{invite['code']}"
     assert invite["expires_at"].endswith("+08:00")
 
 
@@ -32,19 +35,25 @@ def test_invite_qrcode_png_svg_and_wxacode(community, wechat):
     svg = community.admin.get(f"/v1/admin/invites/{code}/qrcode?format=svg")
     assert svg.status == 200 and b"<svg" in svg.body
     wxacode = community.admin.get(f"/v1/admin/invites/{code}/qrcode?format=wxacode")
-    assert wxacode.status == 200 and wxacode.body.startswith(PNG)
+    # WeChat's mini-program codes are JPEG: its content type passes through.
+    assert wxacode.status == 200 and wxacode.body.startswith(JPEG)
+    assert wxacode.headers["Content-Type"] == "image/jpeg"
+    as_json = community.admin.get(f"/v1/admin/invites/{code}/qrcode?format=json").json
+    assert as_json["code"] == code and as_json["url"] == f"{LINK_BASE}/i/{code}"
+    assert as_json["scene"] == f"inv={code}" and as_json["valid_until"].endswith("+08:00")
     assert community.admin.get(f"/v1/admin/invites/{code}/qrcode?format=gif").status == 400
 
 
-def test_plain_qr_carries_exactly_the_scene(community):
-    """The printed QR is the scene ``inv=<code>`` the mini-program reads: the same image as a reference
-    QR of that text."""
+def test_plain_qr_carries_exactly_the_link(community):
+    """The printed QR is the invite's link ``<QR_LINK_BASE>/i/<code>`` (普通链接二维码: WeChat's own scanner opens
+    the join page, which sends the link as it is): the same image as a reference QR of that text."""
     import io
     import qrcode
     import qrcode.image.svg
     code = community.invite(0)
     reference = io.BytesIO()
-    qrcode.make(f"inv={code}", image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=4).save(reference)
+    qrcode.make(f"{LINK_BASE}/i/{code}", image_factory=qrcode.image.svg.SvgPathImage, box_size=10,
+                border=4).save(reference)
     served = community.admin.get(f"/v1/admin/invites/{code}/qrcode?format=svg").body
     assert served == reference.getvalue()
 

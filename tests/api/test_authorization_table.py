@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from tongxin.adapters.dynamo.models import CounterModel, StoreModel
-from tongxin.config import DEV_CHECKIN_SECRET
+from tongxin.config import DEV_CHECKIN_SECRET, DEV_QR_VERIFY_FILE
 from tongxin.domain import checkin
 from tongxin.domain import requests as request_rules
 from tongxin.domain.clock import SHANGHAI, to_api, utcnow
@@ -70,6 +70,8 @@ TABLE = {
     ("PUT", "/v1/admin/members/{user_id}/roles"): (None, {"roles": ["party_member"]},
                                                    row({"admin"}, other_admin="404")),
     ("GET", "/v1/admin/stats"): (None, None, row({"admin"})),
+    ("GET", "/v1/admin/community"): (None, None, row({"admin"})),
+    ("PATCH", "/v1/admin/community"): (None, {"wish_points": 20}, row({"admin"})),
     ("GET", "/v1/grid/tasks"): (None, None, row({"grid_worker", "other_grid_worker"}, outsider="nic",
                                                  other_admin="403")),
     ("POST", "/v1/wishes"): (None, WISH, row(MEMBERS)),
@@ -158,8 +160,17 @@ TABLE = {
     ("GET", "/v1/street/tasks"): (None, None, row({"street_staff"}, outsider="403", other_admin="403")),
     ("GET", "/v1/admin/requests"): (None, None, row({"admin"})),
     ("GET", "/v1/admin/requests/stats"): (None, None, row({"admin", "street_staff"}, outsider="403")),
+    # 普通链接二维码: what a printed code's link opens outside WeChat, and WeChat's verification file — anyone's.
+    ("GET", "/c/{code}"): (None, None, row(USERS, public=True)),
+    ("GET", "/i/{code}"): (None, None, row(USERS, public=True)),
+    ("GET", "/p/{code}"): (None, None, row(USERS, public=True)),
+    ("GET", "/{file_name}"): (None, None, row(USERS, public=True)),
 }
 QUERIES = {("GET", "/v1/admin/exports/volunteer-hours"): "?month=2026-12"}
+# wx.request has no PATCH: every PATCH route also answers POST with X-HTTP-Method-Override: PATCH, to the same people.
+OVERRIDE = {"X-HTTP-Method-Override": "PATCH"}
+TABLE.update({("POST", path): row for (method, path), row in list(TABLE.items()) if method == "PATCH"})
+HEADERS = {route: OVERRIDE for route in TABLE if route[0] == "POST" and ("PATCH", route[1]) in TABLE}
 
 
 CHANGES_PEOPLE = {("DELETE", "/v1/me"), ("POST", "/v1/me/volunteer"), ("PUT", "/v1/admin/members/{user_id}/roles")}
@@ -296,6 +307,7 @@ def test_route_by_role(world, route):
     for role in ROLES:
         person = world.make(role) if fresh else world.people[role]
         path = template.replace("{code}", world.c.invite(0)).replace("{user_id}", target.id)
+        path = path.replace("{file_name}", DEV_QR_VERIFY_FILE[0])  # the test stage's verification file
         path = path.replace("{store_id}", world.store_id)
         if state and state.startswith("event:"):
             path = path.replace("{event_id}", world.event_in(state.split(":", 1)[1]))
@@ -326,7 +338,8 @@ def test_route_by_role(world, route):
             start = utcnow() + timedelta(days=2)
             payload = {**EVENT, "starts_at": to_api(start), "ends_at": to_api(start + timedelta(hours=2))}
         token = person.token if person else None
-        resp = world.api.request(method, path, token=token, json_body=payload if payload is not None else None)
+        resp = world.api.request(method, path, token=token, json_body=payload if payload is not None else None,
+                                 headers=HEADERS.get(route))
         got[role] = outcome(resp)
     mismatches = {role: (got[role], expected[role]) for role in ROLES if got[role] != expected[role]}
     assert not mismatches, f"{method} {template}: (got, expected) {mismatches}"

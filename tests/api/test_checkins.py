@@ -157,7 +157,7 @@ def test_poster_code_is_static_and_its_images(community, wechat):
     import qrcode
     import qrcode.image.svg
 
-    from infra.wechat_standin import _render_png
+    from infra.wechat_standin import _render_jpeg
 
     admin = community.admin
     event = publish(admin)
@@ -172,14 +172,16 @@ def test_poster_code_is_static_and_its_images(community, wechat):
         assert png.headers.get("Content-Type", png.headers.get("content-type", "")).startswith("image/png")
         svg = qr(admin, event, kind, "svg")
         assert svg.status == 200 and b"<svg" in svg.body and svg.body.decode("utf-8")
-    # The printed poster carries exactly the code's text (the same image as a reference QR of it).
+    # The printed poster carries exactly the code's link (普通链接二维码: the same image as a reference QR of it).
+    assert poster["url"] == "http://127.0.0.1:8000/c/" + poster["code"]  # the test stage's QR_LINK_BASE
     reference = io.BytesIO()
-    qrcode.make(poster["code"], image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=4).save(reference)
+    qrcode.make(poster["url"], image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=4).save(reference)
     assert qr(admin, event, "poster", "svg").body == reference.getvalue()
-    # A mini-program code from WeChat (the stand-in draws its scene): the scene is the poster code.
+    # A mini-program code from WeChat (the stand-in draws its scene): the scene is the poster code, the image the
+    # JPEG WeChat answers, with its content type.
     wxacode = qr(admin, event, "wxacode", "png")
-    assert wxacode.status == 200 and wxacode.body.startswith(PNG)
-    assert wxacode.body == _render_png(poster["code"].encode("utf-8"))
+    assert wxacode.status == 200 and wxacode.headers["Content-Type"] == "image/jpeg"
+    assert wxacode.body == _render_jpeg(poster["code"].encode("utf-8"))
     for fmt in ("json", "svg"):
         assert_refused(qr(admin, event, "wxacode", fmt), 400, "VALIDATION_FAILED")
     for bad in ("kind=banner", "format=gif"):

@@ -1,4 +1,5 @@
-"""WeChat down or hanging where a user waits (issue 13, part 2): login, content checks (wishes, requests),
+"""WeChat down or hanging where a user waits (issue 13, part 2): login, content checks (wishes, requests, and the
+other text others read: nicknames, notes, events, goods),
 mini-program codes (invite, event), phone numbers, and the access_token they need → 503 UPSTREAM_UNAVAILABLE, within
 the client's timeout, nothing written. And pushing while WeChat is down → the message stays due, is tried again, and
 is delivered once after WeChat recovers.
@@ -56,10 +57,24 @@ def _request(w: FaultWorld):
     return "/v1/requests", w.people["author"], REQUEST
 
 
+def _resolve(w: FaultWorld):
+    w.open_request()
+    return f"/v1/requests/{w.request_in('accepted')}/resolve", w.people["grid_worker"], {"note": "已修好"}
+
+
 CASES = {
     "login": Case("sns/jscode2session", "POST", lambda w: ("/v1/auth/login", None, {"code": "dev:wechatdown"})),
     "wish content check": Case("wxa/msg_sec_check", "POST", lambda w: ("/v1/wishes", w.people["author"], WISH)),
     "request content check": Case("wxa/msg_sec_check", "POST", _request),
+    # Text others read (tongxin/usecases/content.py): the same check, every route that writes such text.
+    "nickname content check": Case("wxa/msg_sec_check", "PATCH", lambda w: ("/v1/me", w.fresh(), {"nickname": "老邻居"})),
+    "fulfil note content check": Case("wxa/msg_sec_check", "POST", lambda w: (
+        f"/v1/wishes/{w.wish_in('claimed')}/fulfil", w.people["claimer"], {"note": "换好了"})),
+    "event content check": Case("wxa/msg_sec_check", "PATCH", lambda w: (
+        f"/v1/events/{w.event_in('activity')}", w.people["admin"], {"title": "改个名字"})),
+    "goods content check": Case("wxa/msg_sec_check", "POST", lambda w: (
+        f"/v1/stores/{w.store_id}/goods", w.people["admin"], {"name": "肥皂", "price_points": 1, "stock": 1})),
+    "resolve note content check": Case("wxa/msg_sec_check", "POST", _resolve),
     "invite mini-program code": Case(
         "wxa/getwxacodeunlimit", "GET",
         lambda w: (f"/v1/admin/invites/{w.c.invite(0)}/qrcode?format=wxacode", w.people["admin"], None)),
@@ -172,5 +187,7 @@ def test_a_message_pushed_while_wechat_is_down_is_delivered_once_after_it_recove
     assert sender_function.handler({"Records": [_stream_record(message.id)]}, None) == {"batchItemFailures": []}
     sweep(container, now=utcnow() + timedelta(days=1))
     got = received(wechat, author)
-    assert len(got) == 1 and got[0]["data"]["thing1"]["value"] == WISH["title"][:20], got
+    title_key = next(k for k, field in container.settings.wechat_template_keywords["wish_claimed"].items()
+                     if field == "title")  # the template's own keyword (the dev wish_claimed: thing9)
+    assert len(got) == 1 and got[0]["data"][title_key]["value"] == WISH["title"][:20], got
     assert item(message.id).attempts == 3

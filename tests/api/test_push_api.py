@@ -5,6 +5,10 @@ by the scheduler's step, ``tongxin.usecases.push.sweep(container)``; time moves 
 
 The stand-in's message list and the outbox table are shared by the whole session (other tests' messages are swept
 too), so every check here is filtered by recipient (the stand-in's ``touser``, our user id).
+
+The stand-in is as strict as WeChat (issue 20): the dev templates' own keywords, 47003/41030/40037 for what WeChat
+refuses, and, for this module, accepts counted (``strict_accepts``): ``accept`` tells the stand-in what the user
+accepted (``/__dev/subscriptions``, as wx.requestSubscribeMessage tells WeChat) and reports it to our API.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import pytest
+import requests
 
 from infra.wechat_standin import fake_openid
 from tests.support import Community, Member, make_community
@@ -60,7 +65,29 @@ def remaining(view: dict, kind: str) -> int:
     return found[0]
 
 
+_STRICT: dict = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def strict_wechat(wechat):
+    """The session's stand-in counts accepts for this module: nothing reaches a user WeChat was not told accepted."""
+    _STRICT["wechat"], wechat.strict_accepts = wechat, True
+    yield wechat
+    wechat.strict_accepts = False
+    _STRICT.clear()
+
+
+def title(container, message: dict, kind: str) -> str:
+    """The value of the keyword the configuration fills with the title (the dev wish_claimed's ``thing9``)."""
+    [key] = [k for k, field in container.settings.wechat_template_keywords[kind].items() if field == "title"]
+    return message["data"][key]["value"]
+
+
 def accept(member: Member, *kinds: str) -> dict:
+    told = requests.post(_STRICT["wechat"].base_url + "__dev/subscriptions",
+                         json={"touser": fake_openid(member.name), "template_ids": [tmpl(kind) for kind in kinds]},
+                         timeout=5)
+    assert told.status_code == 200, told.text
     resp = member.post("/v1/me/subscriptions", {"accepted": [tmpl(kind) for kind in kinds]})
     assert resp.status == 200, resp.body
     return resp.json
@@ -237,7 +264,8 @@ def test_a_delivered_message_spends_one_accept(container, wechat, people):
     [message] = received(wechat, author)
     assert message["template_id"] == tmpl("wish_claimed")
     assert message["page"] == f"pages/wish/detail?id={wish['id']}"
-    assert message["data"]["thing1"]["value"] == "帮忙换灯泡"
+    assert title(container, message, "wish_claimed") == "帮忙换灯泡"
+    assert set(message["data"]) == set(container.settings.wechat_template_keywords["wish_claimed"])
     [stored] = outbox(author, "wish_claimed")
     assert (stored.status, stored.template_id) == ("sent", tmpl("wish_claimed"))
     assert stored.msgid and stored.sent_at is not None and stored.attempts == 1
@@ -258,7 +286,8 @@ def test_a_wish_to_review_reaches_the_grid_worker_who_accepted_only(api, contain
     assert wish["status"] == "pending_review"
     sweep(container)  # ONE run: it expands the fan-out, then delivers what is due — the messages it expanded too
     [message] = received(wechat, keen)
-    assert (message["template_id"], message["data"]["thing1"]["value"]) == (tmpl("wish_to_review"), "帮忙看看漏水")
+    assert (message["template_id"], title(container, message, "wish_to_review")) == (tmpl("wish_to_review"),
+                                                                                      "帮忙看看漏水")
     assert message["page"] == f"pages/wish/detail?id={wish['id']}"
     assert remaining(subscriptions(keen), "wish_to_review") == 0
     assert received(wechat, other) == []

@@ -719,6 +719,8 @@ def test_the_pickup_qrcode_as_png_svg_and_json_for_its_owner_only(shop):
     assert svg.status == 200 and b"<svg" in svg.body
     as_json = owner.get(f"/v1/redemptions/{r['id']}/qrcode?format=json")
     assert as_json.status == 200 and as_json.json["pickup_code"] == r["pickup_code"], as_json.body
+    assert as_json.json["code"] == r["pickup_code"] and as_json.json["valid_until"] == r["expires_at"]
+    assert as_json.json["url"] == "http://127.0.0.1:8000/p/" + r["pickup_code"]  # the test stage's QR_LINK_BASE
     assert_refused(shop.resident().get(f"/v1/redemptions/{r['id']}/qrcode?format=json"), 404, "NOT_FOUND")
     assert_refused(shop.resident().get(f"/v1/redemptions/{r['id']}/qrcode?format=png"), 404, "NOT_FOUND")
     assert_refused(owner.get(f"/v1/redemptions/{r['id']}/qrcode?format=gif"), 400, "VALIDATION_FAILED", "format")

@@ -22,25 +22,14 @@ from typing import Callable, Iterator
 
 import pytest
 
+from tests.api.test_checkins import assert_refused, at
 from tests.support import Community, Member
 from tongxin.adapters.dynamo import binding
 from tongxin.adapters.dynamo.models import CounterModel
-from tongxin.domain.clock import SHANGHAI, to_api, travel, utcnow
+from tongxin.domain.clock import SHANGHAI, to_api, utcnow
 from tongxin.usecases import push
 
 WISH = {"title": "楼道灯坏了", "content": "3栋2单元楼道灯不亮", "category": "维修"}
-
-
-def assert_refused(resp, status: int, code: str, field: str | None = None) -> None:
-    assert (resp.status, resp.error_code) == (status, code), resp.body
-    if field is not None:
-        assert resp.json["error"]["details"].get("field") == field, resp.body
-
-
-@contextmanager
-def at(moment: datetime) -> Iterator[None]:
-    with travel(moment - utcnow()):
-        yield
 
 
 @contextmanager

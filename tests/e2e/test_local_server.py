@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.stack import start_stack
+from tests.stack import checked_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -19,13 +19,8 @@ TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzZWNyZXQtdXNlciJ9.c2lnbmF0dXJlLXNlY3Jld
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    running = start_stack(tmp_path_factory.mktemp("server") / "stack.log")
-    yield running
-    if running.process.poll() is None:
-        try:
-            running.check_invariants()
-        finally:
-            running.stop()
+    with checked_stack(tmp_path_factory.mktemp("server") / "stack.log") as running:
+        yield running
 
 
 def _envelope(status: int, headers, body: bytes, code: str) -> dict:

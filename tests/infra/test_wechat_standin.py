@@ -8,6 +8,8 @@ remaining endpoints are called with ``requests`` or ``client.post``.
 from __future__ import annotations
 
 import base64
+import json
+import re
 import signal
 import struct
 import subprocess
@@ -22,7 +24,15 @@ import requests
 from wechatpy.client import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from infra.wechat_standin import WECHAT_ENDPOINTS, WeChatStandIn, fake_openid, fake_unionid
+from infra.wechat_standin import (
+    DEV_TEMPLATES,
+    MINIPROGRAM_PAGES,
+    WECHAT_ENDPOINTS,
+    WeChatStandIn,
+    fake_openid,
+    fake_unionid,
+    templates_from_config,
+)
 
 APPID = "wxdevappid"
 SECRET = "devsecret"
@@ -50,9 +60,18 @@ class StandInClient(WeChatClient):
         )
 
 
+# The mini-program's templates in these tests (id -> keywords): the dev ones, and a few of the tests' own.
+TEMPLATES = {
+    **DEV_TEMPLATES,
+    "tpl-1": ("thing1",),
+    "tpl-activity": ("thing1", "time2"),
+    "tpl-signup": ("thing27", "time4", "phrase16", "character_string9"),
+}
+
+
 @pytest.fixture(scope="module")
 def standin():
-    server = WeChatStandIn().start()
+    server = WeChatStandIn(templates=TEMPLATES).start()
     yield server
     server.stop()
 
@@ -220,7 +239,7 @@ def test_token_endpoint_rotates_and_old_tokens_stay_valid(base_url, token):
     assert newer != token
     for current in (token, newer):
         response = post_wechat(base_url, "wxa/getwxacodeunlimit", current, {"scene": "x"})
-        assert response.headers["Content-Type"] == "image/png"
+        assert response.headers["Content-Type"] == "image/jpeg"
 
 
 @pytest.mark.parametrize("params", [{}, {"access_token": "forged"}])
@@ -267,6 +286,7 @@ def test_expired_tokens_are_rejected_and_wechatpy_refetches(standin, base_url, c
     ],
 )
 def test_msg_sec_check_v2_verdicts(client, base_url, content, suggest, label_check):
+    client.wxa.code_to_session("dev:alice")  # alice opened the mini-program just now
     result = client.post(
         "wxa/msg_sec_check",
         data={"content": content, "version": 2, "scene": 2, "openid": fake_openid("alice")},
@@ -277,6 +297,37 @@ def test_msg_sec_check_v2_verdicts(client, base_url, content, suggest, label_che
     assert result["result"]["suggest"] == suggest
     assert label_check(result["result"]["label"])
     assert result["detail"] and result["trace_id"]
+
+
+def _check(client, base_url, openid):
+    return client.post("wxa/msg_sec_check", data={"content": "你好", "version": 2, "scene": 1, "openid": openid},
+                       api_base_url=base_url)
+
+
+def test_msg_sec_check_answers_61010_for_an_openid_that_never_logged_in(client, base_url):
+    with pytest.raises(WeChatClientException) as excinfo:
+        _check(client, base_url, fake_openid("never-seen"))
+    assert_errcode(excinfo, 61010)  # 用户访问记录超时; WeChat's errmsg is "code is expired rid: …"
+    assert excinfo.value.errmsg == "code is expired"
+
+
+def test_msg_sec_check_needs_a_login_within_two_hours_of_the_stand_ins_clock():
+    now = [1_800_000_000.0]
+    with WeChatStandIn(clock=lambda: now[0]) as server:
+        client = StandInClient(server.base_url, timeout=5)
+        client.wxa.code_to_session("dev:bob")
+        now[0] += 2 * 3600  # exactly two hours later: still within
+        assert _check(client, server.base_url, fake_openid("bob"))["result"]["suggest"] == "pass"
+        now[0] += 1
+        with pytest.raises(WeChatClientException) as excinfo:
+            _check(client, server.base_url, fake_openid("bob"))
+        assert_errcode(excinfo, 61010)
+        client.wxa.code_to_session("dev:bob#again")  # reopened (a one-time code counts the same)
+        assert _check(client, server.base_url, fake_openid("bob"))["result"]["suggest"] == "pass"
+        server.reset()  # forgets who visited
+        with pytest.raises(WeChatClientException) as excinfo:
+            _check(client, server.base_url, fake_openid("bob"))
+        assert_errcode(excinfo, 61010)
 
 
 VALID_CHECK = {"content": "hi", "version": 2, "scene": 1, "openid": "oAbc"}
@@ -347,15 +398,30 @@ def test_phone_code_issuer_validates_the_number(base_url, phone):
 # -- mini-program codes -------------------------------------------------------
 
 
-def test_wxa_code_is_a_png_derived_from_the_scene(client):
+def jpeg_segments(data: bytes) -> list[int]:
+    """Minimal JPEG reader: the markers of a baseline JFIF up to its scan, which must end with EOI."""
+    assert data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9"
+    offset, markers = 2, []
+    while True:
+        assert data[offset] == 0xFF, offset
+        marker = data[offset + 1]
+        (length,) = struct.unpack(">H", data[offset + 2:offset + 4])
+        markers.append(marker)
+        offset += 2 + length
+        if marker == 0xDA:  # start of scan: entropy-coded data follows
+            return markers
+
+
+def test_wxa_code_is_a_jpeg_derived_from_the_scene(client):
+    """As WeChat: a JPEG unless a transparent background is asked for."""
     response = client.wxa.get_wxa_code_unlimited("t=abc123", page="pages/join/index")
 
     # wechatpy returns the raw requests.Response when the body is not JSON.
     assert isinstance(response, requests.Response)
-    assert response.headers["Content-Type"] == "image/png"
-    width, height, pixels = decode_png(response.content)
-    assert (width, height) == (64, 64)
-    assert len(pixels) == 64 * (64 + 1)
+    assert response.headers["Content-Type"] == "image/jpeg"
+    assert response.content[:3] == b"\xff\xd8\xff"
+    markers = jpeg_segments(response.content)
+    assert markers[0] == 0xE0 and 0xC0 in markers and markers.count(0xC4) == 2  # JFIF, baseline, two tables
 
     again = client.wxa.get_wxa_code_unlimited("t=abc123")
     other = client.wxa.get_wxa_code_unlimited("t=xyz789")
@@ -363,11 +429,50 @@ def test_wxa_code_is_a_png_derived_from_the_scene(client):
     assert other.content != response.content
 
 
+def test_wxa_code_with_a_transparent_background_is_a_png(client):
+    response = client.wxa.get_wxa_code_unlimited("t=abc123", is_hyaline=True)
+    assert response.headers["Content-Type"] == "image/png"
+    width, height, pixels = decode_png(response.content)
+    assert (width, height) == (64, 64)
+    assert len(pixels) == 64 * (1 + 64 * 2)  # grayscale with alpha
+    alphas = {pixels[row * (1 + 128) + 1 + 2 * x + 1] for row in range(64) for x in range(64)}
+    assert alphas == {0, 255}  # light cells transparent
+
+
 @pytest.mark.parametrize("payload", [{"scene": "s" * 33}, {"page": "pages/index/index"}])
 def test_wxa_code_rejects_bad_scene(base_url, token, payload):
     response = post_wechat(base_url, "wxa/getwxacodeunlimit", token, payload)
     assert response.headers["Content-Type"] == "application/json"
-    assert response.json() == {"errcode": 40169, "errmsg": "invalid length for scene"}
+    assert response.json() == {"errcode": 40169, "errmsg": "invalid length for scene, or the data is not json string"}
+
+
+@pytest.mark.parametrize("payload, errcode", [
+    ({"scene": "a b"}, 40129),  # a character WeChat does not allow in a scene
+    ({"scene": "x", "env_version": "beta"}, 40097),
+    ({"scene": "x", "env_version": 1}, 40097),
+    ({"scene": "x", "page": "pages/nowhere/index"}, 41030),  # check_path is true by default
+    ({"scene": "x", "page": "pages/nowhere/index", "check_path": True, "env_version": "trial"}, 41030),
+    ({"scene": "x", "page": "/pages/join/index", "check_path": False}, 41030),  # malformed, whatever check_path
+    ({"scene": "x", "page": "pages/join/index?a=1", "check_path": False}, 41030),
+])
+def test_wxa_code_refuses_what_wechat_refuses(base_url, token, payload, errcode):
+    response = post_wechat(base_url, "wxa/getwxacodeunlimit", token, payload)
+    assert response.json()["errcode"] == errcode, response.json()
+
+
+def test_wxa_codes_are_recorded_with_the_version_they_open(standin, base_url, token):
+    for payload in ({"scene": "a=1", "page": "pages/checkin/index", "env_version": "trial", "check_path": False},
+                    {"scene": "b=2", "page": "pages/not/published", "env_version": "develop", "check_path": False},
+                    {"scene": "c=3"}):
+        response = post_wechat(base_url, "wxa/getwxacodeunlimit", token, payload)
+        assert response.headers["Content-Type"] == "image/jpeg", response.content[:200]
+    listed = requests.get(base_url + "__dev/wxacodes", timeout=5).json()["items"]
+    assert [(i["scene"], i["page"], i["env_version"], i["check_path"]) for i in listed] == [
+        ("a=1", "pages/checkin/index", "trial", False), ("b=2", "pages/not/published", "develop", False),
+        ("c=3", None, "release", True)]
+    assert listed == standin.wxacodes and {i["content_type"] for i in listed} == {"image/jpeg"}
+    standin.reset()
+    assert standin.wxacodes == []
 
 
 def test_wechatpy_surfaces_scene_errors(client):
@@ -379,11 +484,40 @@ def test_wechatpy_surfaces_scene_errors(client):
 # -- subscribe messages -------------------------------------------------------
 
 
+SIGNUP = {
+    "thing27": {"value": "重阳节敬老志愿服务"},
+    "time4": {"value": "2026年12月06日 10:30"},
+    "phrase16": {"value": "报名成功"},
+    "character_string9": {"value": "ev_0193a2f1c4"},
+}
+
+
+def send(client, data=None, *, template_id="tpl-signup", touser=None, page=None):
+    return client.wxa.send_subscribe_message(
+        touser or fake_openid("alice"), template_id, SIGNUP if data is None else data, page=page
+    )
+
+
+def refused(client, errcode, *args, **kwargs) -> str:
+    with pytest.raises(WeChatClientException) as excinfo:
+        send(client, *args, **kwargs)
+    assert_errcode(excinfo, errcode)
+    return excinfo.value.errmsg
+
+
+def accept(base_url, touser, *template_ids) -> requests.Response:
+    return requests.post(
+        base_url + "__dev/subscriptions",
+        json={"touser": touser, "template_ids": list(template_ids)},
+        timeout=5,
+    )
+
+
 def test_subscribe_message_is_recorded_and_listed(standin, client, base_url):
     alice, bob = fake_openid("alice"), fake_openid("bob")
     data = {"thing1": {"value": "周末羽毛球"}, "time2": {"value": "2024-05-01 10:00"}}
 
-    first = client.wxa.send_subscribe_message(alice, "tpl-activity", data, page="pages/a/a")
+    first = client.wxa.send_subscribe_message(alice, "tpl-activity", data, page="pages/event/detail?id=ev_1")
     second = client.wxa.send_subscribe_message(bob, "tpl-activity", data)
 
     assert first["errcode"] == 0 and isinstance(first["msgid"], int)
@@ -392,7 +526,7 @@ def test_subscribe_message_is_recorded_and_listed(standin, client, base_url):
     items = requests.get(base_url + "__dev/messages", timeout=5).json()["items"]
     assert [item["touser"] for item in items] == [alice, bob]
     assert items[0]["template_id"] == "tpl-activity"
-    assert items[0]["page"] == "pages/a/a"
+    assert items[0]["page"] == "pages/event/detail?id=ev_1"
     assert items[0]["data"] == data
     assert items[0]["received_at"].endswith("Z")
     assert items == standin.messages
@@ -401,55 +535,261 @@ def test_subscribe_message_is_recorded_and_listed(standin, client, base_url):
     assert [item["touser"] for item in only_bob.json()["items"]] == [bob]
 
 
+# 40037: a template the mini-program never added
+
+
+@pytest.mark.parametrize("template_id", ["", "tpl-unknown", "TPL-SIGNUP", "tmpl_wish_claimd"])
+def test_an_unknown_template_id_is_40037(standin, client, template_id):
+    assert refused(client, 40037, template_id=template_id) == "invalid template_id"
+    assert standin.messages == []
+
+
+def test_a_template_added_over_http_is_known_until_reset(standin, client, base_url):
+    data = {"thing2": {"value": "楼道灯坏了"}, "date5": {"value": "2026年12月06日"}}
+    refused(client, 40037, data, template_id="tpl-new")
+    added = requests.post(
+        base_url + "__dev/templates", json={"template_id": "tpl-new", "keywords": ["thing2", "date5"]}, timeout=5
+    )
+    assert added.status_code == 200, added.text
+    assert send(client, data, template_id="tpl-new")["errcode"] == 0
+    assert standin.templates["tpl-new"] == ("thing2", "date5")
+    standin.reset()  # back to the templates it was started with
+    assert "tpl-new" not in standin.templates and "tpl-signup" in standin.templates
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"template_id": "tpl-x", "keywords": []},
+        {"template_id": "tpl-x", "keywords": ["keyword1"]},
+        {"template_id": "tpl-x", "keywords": ["thing1", "thing1"]},
+        {"template_id": "tpl-x", "keywords": "thing1"},
+        {"template_id": "", "keywords": ["thing1"]},
+        {"keywords": ["thing1"]},
+    ],
+)
+def test_a_malformed_template_is_not_registered(base_url, payload):
+    response = requests.post(base_url + "__dev/templates", json=payload, timeout=5)
+    assert response.status_code == 400 and "errmsg" in response.json()
+
+
+def test_templates_as_wechat_templates_names_them():
+    raw = json.dumps(
+        {
+            "wish_claimed": {"id": "T1", "data": {"thing9": "title", "time4": "sent"}},
+            "points_awarded": "T2",  # the old format: a bare id, thing1 phrase2 time3 thing4
+        }
+    )
+    assert templates_from_config(raw) == {"T1": ("thing9", "time4"), "T2": ("thing1", "phrase2", "time3", "thing4")}
+
+
+def test_the_dev_templates_are_registered_by_default():
+    assert WeChatStandIn().templates == DEV_TEMPLATES
+    for keywords in DEV_TEMPLATES.values():  # the dev keywords are a library's, never the bare four
+        assert set(keywords) != {"thing1", "phrase2", "time3", "thing4"}
+
+
+# 47003: a missing or extra keyword, or a value outside its type's rules
+
+
+def test_a_missing_keyword_is_47003(standin, client):
+    data = {key: value for key, value in SIGNUP.items() if key != "phrase16"}
+    assert refused(client, 47003, data) == "argument invalid! data.phrase16.value is empty"
+    assert standin.messages == []
+
+
+def test_an_extra_keyword_is_47003(standin, client):
+    errmsg = refused(client, 47003, {**SIGNUP, "thing1": {"value": "多余"}})
+    assert errmsg == "argument invalid! data.thing1 is not a keyword of the template"
+    assert standin.messages == []
+
+
+def test_our_old_four_keywords_are_47003_for_a_library_template(client):
+    """What every message was before issue 20: thing1/phrase2/time3/thing4 into a template with other keywords."""
+    old = {"thing1": {"value": "帮忙买药"}, "phrase2": {"value": "已认领"},
+           "time3": {"value": "2026年12月06日 10:30"}, "thing4": {"value": "志愿者已认领您的心愿"}}
+    assert refused(client, 47003, old, template_id="tmpl_wish_claimed").startswith("argument invalid! data.")
+
+
 @pytest.mark.parametrize(
     ("data", "errmsg"),
     [
-        ({"thing1": {"value": "一" * 21}}, "argument invalid! data.thing1.value invalid"),
-        ({"phrase2": {"value": "六个字的短语"}}, "argument invalid! data.phrase2.value invalid"),
-        ({"character_string3": {"value": "x" * 33}},
-         "argument invalid! data.character_string3.value invalid"),
-        ({"name4": {"value": "n" * 21}}, "argument invalid! data.name4.value invalid"),
-        ({"phone_number5": {"value": "1" * 18}},
-         "argument invalid! data.phone_number5.value invalid"),
-        ({"number6": {"value": "9" * 33}}, "argument invalid! data.number6.value invalid"),
-        ({"thing1": {"value": "two\nlines"}}, "argument invalid! data.thing1.value invalid"),
-        ({"thing1": {"value": 42}}, "argument invalid! data.thing1.value invalid"),
-        ({"thing1": "bare string"}, "argument invalid! data.thing1.value invalid"),
         ({}, "argument invalid! data is empty"),
+        ({**SIGNUP, "thing27": {"value": 42}}, "argument invalid! data.thing27.value invalid"),
+        ({**SIGNUP, "thing27": "bare string"}, "argument invalid! data.thing27.value invalid"),
+        ({**SIGNUP, "thing27": {"value": ""}}, "argument invalid! data.thing27.value is empty"),
+        ({**SIGNUP, "thing27": {"value": "  "}}, "argument invalid! data.thing27.value is empty"),
     ],
 )
-def test_subscribe_message_field_limits(standin, client, data, errmsg):
-    with pytest.raises(WeChatClientException) as excinfo:
-        client.wxa.send_subscribe_message(fake_openid("alice"), "tpl", data)
-    assert_errcode(excinfo, 47003)
-    assert excinfo.value.errmsg == errmsg
+def test_malformed_data_is_47003(standin, client, data, errmsg):
+    assert refused(client, 47003, data) == errmsg
     assert standin.messages == []
 
 
-def test_subscribe_message_limits_are_inclusive(client):
-    data = {"thing1": {"value": "一" * 20}, "phrase2": {"value": "五个字短语"}}
-    assert client.wxa.send_subscribe_message(fake_openid("alice"), "tpl", data)["errcode"] == 0
+# Each keyword type's rule (订阅消息参数值内容限制说明): values WeChat takes, at the limits, and values it refuses.
+TYPE_RULES = {
+    "thing": (
+        ["帮忙买药", "一" * 20, "a" * 20, "3栋2单元 (楼道灯)", "活动时间：2026年12月06日"],
+        ["一" * 21, "two\nlines", "tab\there", "零宽\u200b字符", "表情🎉", "\x07"],
+    ),
+    "phrase": (
+        ["已认领", "五个字短语", "待"],
+        ["六个字的短语啊", "已认领1", "OK", "已认领！", "已 认领", "审核未通…"],
+    ),
+    "name": (
+        ["王志愿", "欧阳娜娜娜娜娜娜娜娜", "Mary Ann", "a" * 20, "张三Tom", "约翰·史密斯"],
+        ["欧阳娜娜娜娜娜娜娜娜娜", "a" * 21, "用户410774", "志愿者1号", "12345", "张三🎉"],
+    ),
+    "character_string": (
+        ["ev_0193a2f1c4", "RDM-2026-0001", "x" * 32, "A1!#$%&*+"],
+        ["x" * 33, "订单12", "a b", "tab\t1", "é"],
+    ),
+    "letter": (["abc", "A" * 32], ["a" * 33, "abc1", "a-b", "汉"]),
+    "number": (["20", "3.14", "9" * 32, "0"], ["9" * 33, "-3", "1.2.3", "12积分", "1e5", "", ".5"]),
+    "amount": (
+        ["30", "¥214.00", "0.02元", "¥8.88元", "1234567890", "￥12"],
+        ["12345678901", "-1", "¥", "元", "12.5美元", "$1,000"],
+    ),
+    "phone_number": (["13800138000", "+86-0766-66888866", "1" * 17], ["1" * 18, "138 0013 8000", "电话138"]),
+    "symbol": (["!", "%%%%%", "…"], ["!!!!!!", "a", "1", "汉"]),
+    "car_number": (["粤A8Z888挂", "京A12345"], ["粤A8Z888挂9", "A", "粤-A123"]),
+    "time": (
+        ["15:01", "15:01:30", "2019年10月1日 15:01", "2026年12月06日 10:30", "2024-05-01 10:00",
+         "10:00~11:30", "2026年12月06日 10:30~2026年12月06日 12:00"],
+        ["25:00", "10:60", "2026年12月06日", "明天上午", "2026年13月01日 10:00", "10:00~11:00~12:00", "1030"],
+    ),
+    "date": (
+        ["2026年12月06日", "2019年10月1日", "2019年10月1日 15:01", "2018-01-01", "2018/01/01", "2018.01.01",
+         "2018-01", "01-01", "12月6日", "2026年12月06日~2026年12月08日"],
+        ["2026年13月01日", "2026年12月32日", "15:01", "下周一", "2018-01/01", "20180101"],
+    ),
+}
+VALID = [(ktype, value) for ktype, (good, _bad) in TYPE_RULES.items() for value in good]
+INVALID = [(ktype, value) for ktype, (_good, bad) in TYPE_RULES.items() for value in bad if value]
+
+
+def test_the_rules_cover_every_type():
+    from infra.wechat_standin import SUBSCRIBE_KEYWORD_TYPES
+
+    assert set(TYPE_RULES) == set(SUBSCRIBE_KEYWORD_TYPES)
+
+
+@pytest.mark.parametrize(("ktype", "value"), VALID)
+def test_a_value_within_its_types_rule_is_sent(standin, client, ktype, value):
+    standin.register_template(f"tpl-{ktype}", (f"{ktype}3",))
+    data = {f"{ktype}3": {"value": value}}
+    assert send(client, data, template_id=f"tpl-{ktype}")["errcode"] == 0
+    assert standin.messages[-1]["data"] == data
+
+
+@pytest.mark.parametrize(("ktype", "value"), INVALID)
+def test_a_value_outside_its_types_rule_is_47003(standin, client, ktype, value):
+    standin.register_template(f"tpl-{ktype}", (f"{ktype}3",))
+    errmsg = refused(client, 47003, {f"{ktype}3": {"value": value}}, template_id=f"tpl-{ktype}")
+    assert errmsg == f"argument invalid! data.{ktype}3.value invalid"
+    assert standin.messages == []
+
+
+# 41030: a page the mini-program does not have
+
+
+@pytest.mark.parametrize("page", ["pages/a/a", "pages/wishes/detail?id=w_1", "pages/wish/details", "/pages/wish/detail",
+                                  "pages/wish", "https://example.com/pages/wish/detail"])
+def test_a_page_the_mini_program_does_not_have_is_41030(standin, client, page):
+    assert refused(client, 41030, page=page) == "invalid page"
+    assert standin.messages == []
+
+
+@pytest.mark.parametrize("page", [None, "", "pages/wish/detail", "pages/wish/detail?id=w_1&from=msg",
+                                  "pages/points/index"])
+def test_a_page_of_the_mini_program_or_none_is_sent(client, page):
+    assert send(client, page=page)["errcode"] == 0
+
+
+def test_every_page_our_code_opens_is_a_page_of_the_mini_program():
+    """Every mini-program page the backend names (messages' pages, mini-program codes' pages) is registered."""
+    root = Path(__file__).resolve().parents[2] / "layers" / "tongxin"
+    source = "\n".join(path.read_text(encoding="utf-8") for path in root.rglob("*.py"))
+    named = set(re.findall(r'"(pages/[A-Za-z0-9_/]+)', source))
+    assert {"pages/wish/detail", "pages/event/detail", "pages/request/detail", "pages/points/index",
+            "pages/points/redemption"} <= named
+    assert named <= set(MINIPROGRAM_PAGES), named - set(MINIPROGRAM_PAGES)
+
+
+# 43101: no accept left
+
+
+def test_no_quota_user_is_refused(standin, client, base_url):
+    alice = fake_openid("alice")
+    requests.post(base_url + "__dev/no-quota", json={"touser": alice}, timeout=5).raise_for_status()
+    assert refused(client, 43101) == "user refuse to accept the msg"
+    assert standin.messages == []
+
+
+def test_one_send_per_accept_then_43101(standin, client, base_url):
+    alice, bob = fake_openid("alice"), fake_openid("bob")
+    reported = accept(base_url, alice, "tpl-signup", "tpl-signup")  # an id twice: two sends
+    assert reported.status_code == 200 and reported.json()["accepts"] == {"tpl-signup": 2}
+    assert send(client)["errcode"] == 0
+    assert send(client)["errcode"] == 0
+    assert refused(client, 43101) == "user refuse to accept the msg"
+    assert standin.accepts(alice) == {"tpl-signup": 0}
+    assert len(standin.messages) == 2
+    # another user, another template: counted apart (never told of: the lenient default sends)
+    assert send(client, touser=bob)["errcode"] == 0
+    accept(base_url, alice, "tpl-signup")
+    assert send(client)["errcode"] == 0
+
+
+def test_a_refused_send_does_not_spend_the_accept(standin, client, base_url):
+    alice = fake_openid("alice")
+    accept(base_url, alice, "tpl-signup")
+    refused(client, 47003, {**SIGNUP, "phrase16": {"value": "报名成功了吗"}})
+    refused(client, 41030, page="pages/nowhere")
+    assert standin.accepts(alice) == {"tpl-signup": 1}
+    assert send(client)["errcode"] == 0
+    refused(client, 43101)
+
+
+def test_strict_accepts_nothing_is_sent_without_an_accept():
+    strict = WeChatStandIn(templates=TEMPLATES, strict_accepts=True).start()
+    try:
+        client = StandInClient(strict.base_url, timeout=5)
+        refused(client, 43101)
+        accept(strict.base_url, fake_openid("alice"), "tpl-signup").raise_for_status()
+        assert send(client)["errcode"] == 0
+        refused(client, 43101)
+        assert len(strict.messages) == 1
+    finally:
+        strict.stop()
 
 
 @pytest.mark.parametrize(
-    ("touser", "template_id", "errcode"), [("", "tpl", 40003), (fake_openid("a"), "", 40037)]
+    "payload",
+    [
+        {"touser": fake_openid("alice"), "template_ids": ["tpl-unknown"]},
+        {"touser": fake_openid("alice"), "template_ids": "tpl-signup"},
+        {"touser": "", "template_ids": ["tpl-signup"]},
+        {"template_ids": ["tpl-signup"]},
+    ],
 )
-def test_subscribe_message_requires_recipient_and_template(client, touser, template_id, errcode):
-    with pytest.raises(WeChatClientException) as excinfo:
-        client.wxa.send_subscribe_message(touser, template_id, {"thing1": {"value": "x"}})
-    assert_errcode(excinfo, errcode)
+def test_malformed_accepts_are_refused(standin, base_url, payload):
+    response = requests.post(base_url + "__dev/subscriptions", json=payload, timeout=5)
+    assert response.status_code == 400 and "errmsg" in response.json()
+    assert standin.accepts(fake_openid("alice")) == {}
 
 
-def test_subscribe_message_without_quota_is_refused(standin, client, base_url):
-    alice = fake_openid("alice")
-    requests.post(base_url + "__dev/no-quota", json={"touser": alice}, timeout=5).raise_for_status()
+def test_reset_forgets_the_accepts(standin, base_url):
+    accept(base_url, fake_openid("alice"), "tpl-signup").raise_for_status()
+    standin.reset()
+    assert standin.accepts(fake_openid("alice")) == {}
 
-    with pytest.raises(WeChatClientException) as excinfo:
-        client.wxa.send_subscribe_message(alice, "tpl", {"thing1": {"value": "x"}})
 
-    assert_errcode(excinfo, 43101)
-    assert excinfo.value.errmsg == "user refuse to accept the msg"
-    assert standin.messages == []
+# 40003 and the order of checks
+
+
+def test_an_invalid_openid_is_40003(client):
+    assert refused(client, 40003, touser="not an openid!") == "invalid openid"
 
 
 # -- faults -------------------------------------------------------------------
@@ -466,7 +806,7 @@ def test_error_fault_hits_only_the_selected_endpoints(client, base_url):
         client.wxa.code_to_session("dev:alice")
     assert_errcode(excinfo, -1)
     assert excinfo.value.errmsg == "system error"
-    assert client.wxa.get_wxa_code_unlimited("x").headers["Content-Type"] == "image/png"
+    assert client.wxa.get_wxa_code_unlimited("x").headers["Content-Type"] == "image/jpeg"
 
     set_fault(base_url, mode="none")
     assert client.wxa.code_to_session("dev:alice")["openid"] == fake_openid("alice")

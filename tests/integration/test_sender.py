@@ -8,6 +8,12 @@ Time moves with ``now=``, never by sleeping. The stand-in and
 the outbox table are shared by the session, so every check is filtered by recipient (the stand-in's ``touser``)
 or by message id; "no WeChat call" is the stand-in's request counter for ``message/subscribe/send`` unchanged
 around one delivery.
+
+The stand-in is as strict as WeChat here (issue 20): it knows the dev templates' own keywords (``thing9``,
+``phrase16``, ``time4`` … — never the bare thing1/phrase2/time3/thing4), answers 47003 for a keyword missing, extra
+or out of its type's rules, 41030 for a page the mini-program does not have, and counts accepts (``strict_accepts``
+for this module): ``accept`` reports them to our API AND to the stand-in (``/__dev/subscriptions``, what
+wx.requestSubscribeMessage tells WeChat), and a user with none left there is 43101.
 """
 from __future__ import annotations
 
@@ -22,8 +28,9 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 
-from infra.wechat_standin import WeChatStandIn, fake_openid
+from infra.wechat_standin import DEV_TEMPLATES, WeChatStandIn, fake_openid
 from tests.support import Community, Member, make_community, trim_moto_outbox_stream
 from tongxin.adapters.dynamo import binding
 from tongxin.adapters.dynamo.models import OutboxModel
@@ -51,6 +58,16 @@ def openid(member: Member) -> str:
     return fake_openid(member.name)
 
 
+def title_key(container, kind: str = "wish_claimed") -> str:
+    """The keyword the configuration fills with the message's title (``thing9`` for the dev wish_claimed)."""
+    [key] = [k for k, field in container.settings.wechat_template_keywords[kind].items() if field == "title"]
+    return key
+
+
+def title(container, message: dict, kind: str = "wish_claimed") -> str:
+    return message["data"][title_key(container, kind)]["value"]
+
+
 def received(wechat, *members: Member) -> list[dict]:
     wanted = {openid(m) for m in members}
     return [m for m in wechat.messages if m["touser"] in wanted]
@@ -60,7 +77,18 @@ def sends(wechat) -> int:
     return wechat.counters.get(SEND, 0)
 
 
+def tell_wechat(wechat_url: str, member: Member, template_id: str, times: int = 1) -> None:
+    """What wx.requestSubscribeMessage tells WeChat: ``times`` accepts of ``template_id`` (the stand-in at
+    ``wechat_url`` counts them)."""
+    resp = requests.post(wechat_url + "__dev/subscriptions",
+                         json={"touser": openid(member), "template_ids": [template_id] * times}, timeout=5)
+    assert resp.status_code == 200, resp.text
+
+
 def accept(container, member: Member, kind: str = "wish_claimed", times: int = 1) -> dict:
+    """The user accepts ``times``: WeChat learns it (the stand-in the container talks to), and the mini-program
+    reports it to our API."""
+    tell_wechat(container.settings.wechat_base_url, member, tmpl(container, kind), times)
     resp = member.post("/v1/me/subscriptions", {"accepted": [tmpl(container, kind)] * times})
     assert resp.status == 200, resp.body
     return resp.json
@@ -143,6 +171,15 @@ def assert_final_off_the_index(message: OutboxModel) -> None:
     assert abs(kept - timedelta(days=rules.FINAL_KEPT_DAYS)) < timedelta(minutes=1), message.expires_at
 
 
+@pytest.fixture(scope="module", autouse=True)
+def strict_wechat(wechat):
+    """The session's stand-in counts accepts for this module: nothing is sent to a user WeChat was not told
+    accepted (43101)."""
+    wechat.strict_accepts = True
+    yield wechat
+    wechat.strict_accepts = False
+
+
 @pytest.fixture(scope="module")
 def town(api) -> Community:
     """One community for the module (each test has its own people in it): a community costs a few requests."""
@@ -191,7 +228,7 @@ def test_wechat_down_then_back_every_message_delivered_exactly_once(container, w
     got = received(wechat, *members)
     per_person = Counter(m["touser"] for m in got)
     assert per_person == {openid(m): n for n, m in enumerate(members, start=3)}, per_person
-    titles = [(m["touser"], m["data"]["thing1"]["value"]) for m in got]
+    titles = [(m["touser"], title(container, m)) for m in got]
     assert len(set(titles)) == len(titles) == len(ids), "a message was delivered twice"
     for member in members:
         assert remaining(container, member) == 0
@@ -213,9 +250,11 @@ def test_sent_with_the_stand_ins_message_content_checked(container, wechat, peop
     sent = got[0]
     assert sent["template_id"] == tmpl(container, "wish_claimed")
     assert sent["page"] == f"pages/wish/detail?id={wish['id']}"
-    assert sent["data"] == {"thing1": {"value": "帮忙买药"}, "phrase2": {"value": "已认领"},
-                            "time3": {"value": shanghai_time(message.created_at)},
-                            "thing4": {"value": "志愿者已认领您的心愿"}}
+    # the template's own keywords (the dev wish_claimed: thing9, phrase16, time4, thing27), as WeChat takes them
+    assert sent["data"] == {"thing9": {"value": "帮忙买药"}, "phrase16": {"value": "已认领"},
+                            "time4": {"value": shanghai_time(message.created_at)},
+                            "thing27": {"value": "志愿者已认领您的心愿"}}
+    assert set(sent["data"]) == set(DEV_TEMPLATES[sent["template_id"]])
     stored = item(message.id)
     assert_final_off_the_index(stored)
     assert stored.status == "sent" and stored.attempts == 1 and stored.sent_at is not None
@@ -462,6 +501,177 @@ def test_a_missing_message_is_done(container):
     assert push.deliver(container, "msg_does_not_exist") == "done"
 
 
+# --- every kind against the strict stand-in: the template's own keywords ----------------------------------------
+
+def page_for(kind: str, data: dict) -> str:
+    """The page a message of ``kind`` opens, as the use cases build it."""
+    from tongxin.usecases.points.awards import POINTS_PAGE
+    from tongxin.usecases.points.redemptions import REDEMPTION_PAGE
+    if kind.startswith("wish_"):
+        return notifications.WISH_PAGE.format(id=data["wish_id"])
+    if kind.startswith(("event_", "checkin_")):
+        return notifications.EVENT_PAGE.format(id=data["event_id"])
+    if kind.startswith("request_"):
+        return notifications.REQUEST_PAGE.format(id=data["request_id"])
+    if kind.startswith("redemption_"):
+        return REDEMPTION_PAGE.format(id=data["redemption_id"])
+    return POINTS_PAGE
+
+
+def enqueue_kind(recipient: Member, kind: str, data: dict, page: str | None = None) -> str:
+    tx = Tx()
+    message = notifications.enqueue(tx, kind=kind, recipient_id=recipient.id, data=data,
+                                    page=page or page_for(kind, data))
+    tx.commit()
+    return message.id
+
+
+def test_every_kind_is_delivered_once_with_its_templates_own_keywords(container, wechat, town):
+    """Each message kind, with the data its use case writes (realistic and at its worst), reaches the strict stand-in
+    with exactly the keywords of its template — none of them ours — and values WeChat's type rules take."""
+    from tests.unit.test_push_shaping import hostile, realistic
+    member = town.resident(0)
+    for kind in rules.KINDS:
+        keywords = container.settings.wechat_template_keywords[kind]
+        assert set(keywords) != {"thing1", "phrase2", "time3", "thing4"}, kind
+        accept(container, member, kind, times=2)
+        ids = [enqueue_kind(member, kind, realistic(kind)), enqueue_kind(member, kind, hostile(kind),
+                                                                        page_for(kind, realistic(kind)))]
+        before = sends(wechat)
+        assert [push.deliver(container, i) for i in ids] == ["sent", "sent"], (kind, [item(i).reason for i in ids])
+        assert sends(wechat) - before in (2, 3), kind  # one call each (+1 if the shared access_token was stale)
+        got = [m for m in received(wechat, member) if m["template_id"] == tmpl(container, kind)]
+        assert len(got) == 2, kind
+        for message in got:
+            assert tuple(message["data"]) == tuple(keywords) and set(message["data"]) == set(
+                DEV_TEMPLATES[tmpl(container, kind)]), (kind, message["data"])
+        assert got[0]["data"][next(iter(keywords))]["value"] != "无", (kind, got[0]["data"])
+        assert _quota_left(member, tmpl(container, kind)) == 0  # (GET /v1/me/subscriptions lists a role's kinds)
+        assert wechat.accepts(openid(member))[tmpl(container, kind)] == 0
+
+
+def test_a_library_template_a_deployment_configured_is_sent_with_its_keywords(container, with_container, wechat,
+                                                                            recipient):
+    """A template of WeChat's library with keywords of its own, configured as WECHAT_TEMPLATES has it."""
+    from tongxin.adapters.dynamo.models import CounterModel
+    from tongxin.config import load_settings
+    from tongxin.usecases.push.sender import quota_key
+    template_id = "Ve6DxPMUv6nkwZ79KVwhnO_mVj2Be8v6PZ7yj5dPMyE"
+    entry = {"id": template_id, "data": {"thing27": "title", "time4": "time", "thing7": "place",
+                                         "phrase16": "state", "character_string9": "code"}}
+    import json
+    loaded = load_settings({"TONGXIN_STAGE": "test", "WECHAT_TEMPLATES": json.dumps({"event_reminder": entry})})
+    configured = with_container(wechat_templates=loaded.wechat_templates,
+                                wechat_template_keywords=loaded.wechat_template_keywords)
+    wechat.register_template(template_id, tuple(entry["data"]))
+    tell_wechat(wechat.base_url, recipient, template_id)
+    Tx().update(CounterModel(quota_key(recipient.id, template_id)), [CounterModel.n.add(1)]).commit()
+    data = {"event_id": "ev_lib1", "title": "重阳节敬老志愿服务", "starts_at": "2026-12-31T16:30:00+00:00",
+            "address": "幸福小区党群服务中心二楼活动室"}
+    message_id = enqueue_kind(recipient, "event_reminder", data)
+    assert push.deliver(configured, message_id) == "sent"
+    [got] = [m for m in received(wechat, recipient) if m["template_id"] == template_id]
+    assert got["data"] == {"thing27": {"value": "重阳节敬老志愿服务"}, "time4": {"value": "2027年01月01日 00:30"},
+                           "thing7": {"value": "幸福小区党群服务中心二楼活动室"}, "phrase16": {"value": "即将开始"},
+                           "character_string9": {"value": "ev_lib1"}}
+
+
+def _quota_left(member: Member, template_id: str) -> int:
+    from tongxin.adapters.dynamo.models import CounterModel
+    from tongxin.usecases.push.sender import quota_key
+    try:
+        return int(CounterModel.get(quota_key(member.id, template_id), consistent_read=True).n or 0)
+    except CounterModel.DoesNotExist:
+        return 0
+
+
+def _quota(recipient: Member, template_id: str, n: int = 1) -> None:
+    from tongxin.adapters.dynamo.models import CounterModel
+    from tongxin.usecases.push.sender import quota_key
+    Tx().update(CounterModel(quota_key(recipient.id, template_id)), [CounterModel.n.add(n)]).commit()
+
+
+def test_keywords_that_are_not_the_templates_fail_47003_with_wechats_errmsg(container, with_container, wechat,
+                                                                          recipient):
+    """What every message did before keywords were configurable: our four keywords into a template of the library
+    that has others. WeChat refuses it (47003, naming the keyword), for good: failed, the accept given back."""
+    legacy = {**container.settings.wechat_template_keywords, "wish_claimed": dict(rules.LEGACY_KEYWORDS)}
+    old_style = with_container(wechat_template_keywords=legacy)
+    accept(container, recipient)
+    [message_id] = enqueue(recipient)
+    before = sends(wechat)
+    assert push.deliver(old_style, message_id) == "failed"
+    assert sends(wechat) > before
+    stored = item(message_id)
+    assert (stored.status, stored.errcode, stored.attempts) == ("failed", 47003, 1)
+    assert stored.reason.startswith("argument invalid! data.") and "thing" in stored.reason, stored.reason
+    assert remaining(container, recipient) == 1 and received(wechat, recipient) == []
+    assert wechat.accepts(openid(recipient)) == {tmpl(container, "wish_claimed"): 1}  # WeChat's accept unspent
+
+
+def test_a_page_the_mini_program_does_not_have_fails_41030(container, wechat, recipient):
+    accept(container, recipient)
+    message_id = enqueue_kind(recipient, "wish_claimed", {"wish_id": "w_1", "title": "帮忙买药"},
+                              page="pages/wishes/detail?id=w_1")
+    assert push.deliver(container, message_id) == "failed"
+    stored = item(message_id)
+    assert (stored.status, stored.errcode, stored.reason) == ("failed", 41030, "invalid page")
+    assert remaining(container, recipient) == 1 and received(wechat, recipient) == []
+
+
+def test_a_template_id_wechat_does_not_know_fails_40037(container, with_container, wechat, recipient):
+    unknown = with_container(wechat_templates={**container.settings.wechat_templates, "wish_claimed": "tpl-removed"})
+    _quota(recipient, "tpl-removed")
+    [message_id] = enqueue(recipient)
+    assert push.deliver(unknown, message_id) == "failed"
+    stored = item(message_id)
+    assert (stored.status, stored.errcode, stored.reason) == ("failed", 40037, "invalid template_id")
+    assert received(wechat, recipient) == []
+
+
+def test_fewer_accepts_at_wechat_than_reported_the_rest_is_43101_and_never_retried(container, wechat, recipient):
+    """The mini-program reported two accepts, WeChat has one (a report repeated, say): the first message is sent,
+    the second is WeChat's 43101 — skipped (no_quota), our quota set to none, so the third is not even tried."""
+    tell_wechat(wechat.base_url, recipient, tmpl(container, "wish_claimed"))
+    resp = recipient.post("/v1/me/subscriptions", {"accepted": [tmpl(container, "wish_claimed")] * 3})
+    assert resp.status == 200, resp.body
+    ids = enqueue(recipient, 3)
+    before = sends(wechat)
+    assert [push.deliver(container, i) for i in ids] == ["sent", "skipped", "skipped"]
+    assert sends(wechat) - before in (2, 3)  # the third never reached WeChat (+1 for a stale access_token)
+    assert (item(ids[1]).reason, item(ids[1]).errcode) == ("no_quota", 43101)
+    assert (item(ids[2]).reason, item(ids[2]).errcode) == ("no_quota", None)
+    assert len(received(wechat, recipient)) == 1 and remaining(container, recipient) == 0
+
+
+def test_sends_per_kind_against_the_strict_stand_in(container, wechat, town, capsys):
+    """The figure for the issue note: PER_KIND messages of each kind delivered one by one against the strict stand-in
+    (each one WeChat call, none refused), and the sends per second per kind on this machine."""
+    from tests.unit.test_push_shaping import realistic
+    per_kind = 10
+    member = town.resident(1)
+    rows = []
+    for kind in rules.KINDS:
+        accept(container, member, kind, times=per_kind)
+        ids = [enqueue_kind(member, kind, realistic(kind)) for _ in range(per_kind)]
+        trim_moto_outbox_stream(container)
+        before, started = sends(wechat), time.perf_counter()
+        outcomes = Counter(push.deliver(container, i) for i in ids)
+        took = time.perf_counter() - started
+        calls = sends(wechat) - before
+        assert outcomes == {"sent": per_kind}, (kind, outcomes)
+        assert per_kind <= calls <= per_kind + 1, (kind, calls)
+        rows.append((kind, outcomes["sent"], calls, per_kind / took))
+    with capsys.disabled():
+        print(f"\nsends per kind against the strict stand-in ({per_kind} messages each, one sender):")
+        print(f"{'kind':22} {'sent':>4} {'WeChat calls':>12} {'sends/s':>8}")
+        for kind, sent, calls, rate in rows:
+            print(f"{kind:22} {sent:>4} {calls:>12} {rate:>8.1f}")
+        total = sum(r[1] for r in rows)
+        print(f"{'all':22} {total:>4} {sum(r[2] for r in rows):>12} "
+              f"{total / sum(per_kind / r[3] for r in rows):>8.1f}")
+
+
 # --- quota bookkeeping ----------------------------------------------------------------------------------------
 
 def test_accept_twice_two_sends_the_third_skipped_without_a_call(container, wechat, recipient):
@@ -478,7 +688,7 @@ def test_accept_twice_two_sends_the_third_skipped_without_a_call(container, wech
     assert outcomes == ["sent", "sent", "skipped"]
     assert item(ids[2]).reason == "no_quota"
     got = received(wechat, recipient)
-    assert sorted(m["data"]["thing1"]["value"] for m in got) == ["帮忙买药0", "帮忙买药1"]
+    assert sorted(title(container, m) for m in got) == ["帮忙买药0", "帮忙买药1"]
     assert remaining(container, recipient) == 0
 
 
@@ -647,7 +857,7 @@ def test_stream_fan_out_items_are_expanded_then_each_message_delivered(container
     for worker in workers:
         got = received(wechat, worker)
         assert len(got) == 1 and got[0]["template_id"] == tmpl(container, "wish_to_review")
-        assert got[0]["data"]["thing1"]["value"] == "帮忙搬家具"
+        assert title(container, got[0], "wish_to_review") == "帮忙搬家具"
     assert received(wechat, author) == []
 
 
@@ -688,7 +898,7 @@ def test_two_senders_racing_over_200_messages_send_each_once(container, wechat, 
     assert set(total) <= {"sent", "busy", "done"}, total
     got = received(wechat, *members)
     assert len(got) == 200, f"the stand-in has {len(got)} messages for 200"
-    assert len({(m["touser"], m["data"]["thing1"]["value"]) for m in got}) == 200, "a message was sent twice"
+    assert len({(m["touser"], title(container, m)) for m in got}) == 200, "a message was sent twice"
     assert {item(i).status for i in ids} == {"sent"}
     for member in members:
         assert remaining(container, member) == 0

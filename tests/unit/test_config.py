@@ -13,7 +13,7 @@ from tongxin.domain.errors import Unauthenticated
 
 ROOT = Path(__file__).resolve().parents[2]
 PROD = {"TONGXIN_STAGE": "prod", "TOKEN_SECRET": "k" * 40, "CHECKIN_SECRET": "c" * 40, "WECHAT_APPID": "wx123",
-        "WECHAT_SECRET": "s" * 32}
+        "WECHAT_SECRET": "s" * 32, "QR_LINK_BASE": "https://tongxin.example.cn"}
 
 
 def test_unset_stage_refuses_to_start():

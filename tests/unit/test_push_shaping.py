@@ -1,7 +1,8 @@
-"""订阅消息 value shaping (issue 11): every keyword type's rule, and for EVERY message kind the fields built from
-realistic and from hostile data, checked against WeChat's type rules as docs/design.md states them — written out
-here on their own, not by calling ``shape`` again — and against the WeChat stand-in's own validation of
-``message/subscribe/send`` (what answers 47003 in the tests over HTTP). Pure: no DynamoDB, no HTTP.
+"""订阅消息 value shaping (issue 11, issue 20): every keyword type's rule, and for EVERY message kind the fields built
+from realistic and from hostile data into EVERY keyword type that may hold each field, checked against WeChat's type
+rules as docs/push.md states them — written out here on their own, not by calling ``shape`` again — and against the
+WeChat stand-in's own validation of ``message/subscribe/send`` (what answers 47003 in the tests over HTTP). Pure: no
+DynamoDB, no HTTP.
 """
 from __future__ import annotations
 
@@ -11,24 +12,36 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from infra.wechat_standin import WeChatStandIn
+from infra.wechat_standin import DEV_TEMPLATES, subscribe_data_error
+from tongxin.config import DEV_TEMPLATE_KEYWORDS
 from tongxin.domain import push
-from tongxin.domain.push import KINDS, TEMPLATES, shape
+from tongxin.domain.push import KINDS, TEMPLATES, TYPE_FIELDS, shape
 
 # --- WeChat's rules, independently of the code under test ------------------------------------------------------
 
-# docs/design.md (WeChat): thing ≤20 chars, character_string ≤32, number ≤32 digits, letter ≤32, phrase ≤5,
-# name ≤10 Chinese (or 20 letters), phone_number ≤17, amount ≤10 digits.
+# docs/push.md (WeChat's 订阅消息参数值内容限制说明): thing ≤20 characters, character_string ≤32 printable ASCII,
+# number ≤32 digits, letter ≤32, phrase ≤5 汉字 only, name ≤10 with 汉字 (or 20 letters, no digits), amount ≤10 digits.
 MAX_LENGTH = {"thing": 20, "phrase": 5, "name": 10, "character_string": 32, "number": 32, "letter": 32,
               "phone_number": 17, "amount": 10}
 TIME_VALUE = re.compile(r"\d{4}年\d{2}月\d{2}日 \d{2}:\d{2}")
 DATE_VALUE = re.compile(r"\d{4}年\d{2}月\d{2}日")
+HAN = re.compile("[\u4e00-\u9fff]")
 ELLIPSIS = "…"
-# The keywords every template of the table uses (domain/push.py's docstring; docs/push.md).
-KEYWORDS = {"thing1": "thing", "phrase2": "phrase", "time3": "time", "thing4": "thing"}
 # 接诉即办's kinds by audience, stated here (docs/contract.md, docs/push.md): the level's handlers, and the author.
 HANDLER_KINDS = {"request_new", "request_escalated", "request_reopened", "request_overdue"}
 AUTHOR_KINDS = {"request_accepted", "request_resolved"}
+# Every field a kind offers, each in a keyword of a type that holds it: what a deployment could configure.
+WIDE = {"title": "thing1", "state": "phrase2", "time": "time3", "note": "thing4", "sent": "date5",
+        "code": "character_string6", "place": "thing7", "points": "number8", "name": "name9"}
+
+
+def wide(kind: str) -> dict[str, str]:
+    return {keyword: field for field, keyword in WIDE.items() if field in TEMPLATES[kind].offered}
+
+
+def render(kind: str, data: dict, keywords: dict[str, str] | None = None) -> dict:
+    return TEMPLATES[kind].fields(data, CREATED, keywords or wide(kind))
+
 
 UTC = timezone.utc
 CREATED = datetime(2026, 11, 30, 17, 45, 12, tzinfo=UTC)  # 2026-12-01 01:45 in Shanghai: across midnight UTC
@@ -78,16 +91,26 @@ def check_keyword(keyword: str, value: str) -> None:
     elif kind == "date":
         assert DATE_VALUE.fullmatch(value), f"{keyword}={value!r} is not WeChat's date format"
     else:
-        assert len(value) <= MAX_LENGTH[kind], f"{keyword}={value!r}: {len(value)} > {MAX_LENGTH[kind]}"
+        limit = 20 if kind == "name" and not HAN.search(value) else MAX_LENGTH[kind]  # a name in letters: 20
+        assert len(value) <= limit, f"{keyword}={value!r}: {len(value)} > {limit}"
+    if kind == "phrase":
+        assert all(HAN.match(c) for c in value), f"{keyword}={value!r}: a phrase is 汉字 only"
+    elif kind == "name":
+        assert not any(c.isdigit() for c in value), f"{keyword}={value!r}: a name has no digits"
+    elif kind == "character_string":
+        assert all("!" <= c <= "~" for c in value), f"{keyword}={value!r}: printable ASCII, no spaces"
+    elif kind == "number":
+        assert re.fullmatch(r"[0-9]+(\.[0-9]+)?", value), f"{keyword}={value!r}: digits and one point"
 
 
-def check_fields(fields: dict) -> None:
-    assert set(fields) == set(KEYWORDS), fields
+def check_fields(fields: dict, keywords: dict[str, str]) -> None:
+    assert set(fields) == set(keywords), fields
     for keyword, entry in fields.items():
         assert set(entry) == {"value"}, entry
         check_keyword(keyword, entry["value"])
     # The stand-in's validation of message/subscribe/send: what answers 47003 in the tests over HTTP.
-    WeChatStandIn._validate_subscribe_data(fields)
+    assert subscribe_data_error(tuple(keywords), fields) is None, (fields, subscribe_data_error(tuple(keywords),
+                                                                                                fields))
 
 
 # --- realistic data per kind: the shape each producer in usecases/ writes -------------------------------------
@@ -200,18 +223,35 @@ def test_nothing_left_becomes_wu(kind, empty):
     assert shape(kind, empty) == "无"
 
 
-def test_phrase_is_at_most_five():
+def test_phrase_is_at_most_five_hanzi_and_nothing_else():
+    """WeChat's phrase is 5 汉字 or fewer and only 汉字: no ellipsis, digit, letter or punctuation survives."""
     assert shape("phrase", "待审核") == "待审核"
     assert shape("phrase", "候补成功") == "候补成功"
-    value = shape("phrase", "审核未通过请修改")
-    assert len(value) <= 5 and value.endswith(ELLIPSIS)
-    check_keyword("phrase2", value)
+    assert shape("phrase", "审核未通过请修改") == "审核未通过"
+    assert shape("phrase", "第2步：OK了！") == "第步了"
+    for value in ("审核未通过", "第步了"):
+        check_keyword("phrase2", value)
 
 
-def test_name_is_at_most_ten():
-    assert shape("name", "王志愿") == "王志愿"
-    value = shape("name", "欧阳" + "娜" * 20)
-    assert len(value) <= 10 and value.endswith(ELLIPSIS)
+def test_every_state_of_the_table_is_a_phrase_as_it_is():
+    for kind, template in TEMPLATES.items():
+        assert shape("phrase", template.state) == template.state, kind
+        check_keyword("phrase1", template.state)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("王志愿", "王志愿"),
+    ("欧阳" + "娜" * 20, "欧阳" + "娜" * 8),  # 10 with 汉字
+    ("志愿者1号", "志愿者号"),  # no digits in a name
+    ("李网格员🎉", "李网格员"),
+    ("Mary Ann O'Neil", "Mary Ann O'Neil"),
+    ("Alexander Christopher Smith", "Alexander Christophe"),  # 20 without 汉字
+    ("user 410774", "user"),
+    ("12345", "无"),
+])
+def test_name_follows_wechats_rule(text, expected):
+    assert shape("name", text) == expected
+    check_keyword("name1", expected)
 
 
 @pytest.mark.parametrize("moment, expected", [
@@ -300,34 +340,83 @@ def test_the_table_has_one_entry_for_every_kind_the_code_writes():
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_fields_from_realistic_data_follow_the_rules(kind):
-    fields = TEMPLATES[kind].fields(realistic(kind), CREATED)
-    check_fields(fields)
+    fields = render(kind, realistic(kind))
+    check_fields(fields, wide(kind))
     assert fields["thing1"]["value"] != "无", fields  # the subject is there
-    assert ELLIPSIS not in fields["phrase2"]["value"], fields  # the table's own states fit without cutting
+    assert fields["phrase2"]["value"] == TEMPLATES[kind].state, fields  # the table's own states fit uncut
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_fields_from_hostile_data_follow_the_rules(kind):
-    check_fields(TEMPLATES[kind].fields(hostile(kind), CREATED))
+    check_fields(render(kind, hostile(kind)), wide(kind))
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_fields_with_every_key_missing_follow_the_rules(kind):
-    fields = TEMPLATES[kind].fields({}, CREATED)
-    check_fields(fields)
-    assert fields["time3"]["value"] == as_time(CREATED)
+    fields = render(kind, {})
+    check_fields(fields, wide(kind))
+    assert fields["date5"]["value"] == as_time(CREATED)[:11]
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_fields_with_null_values_follow_the_rules(kind):
     data = {key: None for key in realistic(kind)}
-    check_fields(TEMPLATES[kind].fields(data, CREATED))
+    check_fields(render(kind, data), wide(kind))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_field_in_every_type_that_may_hold_it_follows_the_rules(kind):
+    """Whatever keyword a deployment maps a field to (any type ``TYPE_FIELDS`` allows), WeChat takes the value:
+    from realistic data and from hostile data."""
+    pairs = [(ktype, name) for ktype, names in TYPE_FIELDS.items() for name in sorted(names)
+             if name in TEMPLATES[kind].offered]
+    keywords = {f"{ktype}{n}": name for n, (ktype, name) in enumerate(pairs, start=1)}
+    assert {"thing", "phrase", "time", "date", "character_string"} <= {k for k, _ in pairs}
+    for data in (realistic(kind), hostile(kind), {}):
+        check_fields(render(kind, data, keywords), keywords)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_development_keywords_follow_the_rules_and_are_the_stand_ins_templates(kind):
+    """The dev configuration (never the bare thing1/phrase2/time3/thing4) and the stand-in's registered template
+    of the same id have the same keywords, and what the dev keywords make is what the stand-in takes."""
+    keywords = DEV_TEMPLATE_KEYWORDS[kind]
+    assert set(keywords) != {"thing1", "phrase2", "time3", "thing4"}
+    assert not push.keyword_problems(kind, keywords)
+    assert set(DEV_TEMPLATES[f"tmpl_{kind}"]) == set(keywords)
+    for data in (realistic(kind), hostile(kind)):
+        check_fields(render(kind, data, keywords), keywords)
+
+
+def test_a_time_in_a_text_keyword_is_shown_as_a_time():
+    fields = render("event_reminder", realistic("event_reminder"), {"thing1": "title", "thing2": "time",
+                                                                    "thing3": "sent"})
+    assert fields["thing2"]["value"] == as_time(datetime.fromisoformat(STARTS))
+    assert fields["thing3"]["value"] == as_time(CREATED)
+
+
+def test_points_code_place_and_name_reach_their_keywords():
+    confirmed = render("wish_confirmed", realistic("wish_confirmed"), {"number3": "points", "character_string1":
+                                                                       "code", "thing2": "points"})
+    assert confirmed == {"number3": {"value": "20"}, "character_string1": {"value": "wsh_01JD"},
+                         "thing2": {"value": "20"}}
+    reminder = render("event_reminder", realistic("event_reminder"), {"thing5": "place"})
+    assert reminder["thing5"]["value"] == "幸福小区党群服务中心二楼活动室"
+    assert render("event_promoted", realistic("event_promoted"), {"thing5": "place"})["thing5"]["value"] \
+        == "详见活动页面"  # the kind offers a place; its data has none
+    accepted = render("request_accepted", realistic("request_accepted"), {"name6": "name"})
+    assert accepted["name6"]["value"] == "李网格员"
+
+
+def test_a_field_the_kind_does_not_have_is_refused():
+    with pytest.raises(ValueError):
+        render("wish_claimed", realistic("wish_claimed"), {"number1": "points"})
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_time_keyword_is_the_right_moment_in_shanghai(kind):
     data = realistic(kind)
-    value = TEMPLATES[kind].fields(data, CREATED)["time3"]["value"]
+    value = render(kind, data)["time3"]["value"]
     if kind.startswith("event_"):
         expected = as_time(datetime.fromisoformat(STARTS))
     elif kind == "redemption_expiring":
@@ -342,9 +431,9 @@ def test_the_time_keyword_is_the_right_moment_in_shanghai(kind):
 
 
 def test_the_subject_of_a_wish_message_is_its_title_cut():
-    fields = TEMPLATES["wish_claimed"].fields({"title": TITLE_50, "wish_id": "w"}, CREATED)
+    fields = render("wish_claimed", {"title": TITLE_50, "wish_id": "w"})
     assert fields["thing1"]["value"] == TITLE_50[:19] + ELLIPSIS
-    fields = TEMPLATES["wish_claimed"].fields({"title": "帮忙\n买药🎉", "wish_id": "w"}, CREATED)
+    fields = render("wish_claimed", {"title": "帮忙\n买药🎉", "wish_id": "w"})
     assert fields["thing1"]["value"] == "帮忙 买药"
 
 
@@ -373,18 +462,18 @@ def test_request_kinds_reach_handlers_and_the_author_only():
 
 
 def test_a_request_message_says_what_when_and_why():
-    new = TEMPLATES["request_new"].fields({"summary": REQUEST_SUMMARY, "urgent": True, "answer_due": ANSWER_DUE},
-                                         CREATED)
+    new = render("request_new", {"summary": REQUEST_SUMMARY, "urgent": True, "answer_due": ANSWER_DUE})
     assert len(REQUEST_SUMMARY) > 20 and new["thing1"]["value"] == REQUEST_SUMMARY[:19] + ELLIPSIS
     assert new["phrase2"]["value"] == "待响应" and "紧急" in new["thing4"]["value"]
-    assert "紧急" not in TEMPLATES["request_new"].fields({"summary": "x", "urgent": False}, CREATED)["thing4"]["value"]
+    assert "紧急" not in render("request_new", {"summary": "x", "urgent": False})["thing4"]["value"]
     reason = "物业不配合，需要社区出面协调维修基金的使用问题"
-    escalated = TEMPLATES["request_escalated"].fields({"summary": "设施维修：楼道灯", "reason": reason}, CREATED)
+    escalated = render("request_escalated", {"summary": "设施维修：楼道灯", "reason": reason})
     assert escalated["thing4"]["value"] == reason[:19] + ELLIPSIS
-    reopened = TEMPLATES["request_reopened"].fields({"summary": "设施维修：楼道灯", "comment": "还是不亮"}, CREATED)
+    reopened = render("request_reopened", {"summary": "设施维修：楼道灯", "comment": "还是不亮"})
     assert reopened["thing4"]["value"] == "还是不亮"
-    accepted = TEMPLATES["request_accepted"].fields({"summary": "设施维修：楼道灯", "handler": "李网格员"}, CREATED)
+    accepted = render("request_accepted", {"summary": "设施维修：楼道灯", "handler": "李网格员"})
     assert "李网格员" in accepted["thing4"]["value"] and accepted["time3"]["value"] == as_time(CREATED)
+    assert accepted["name9"]["value"] == "李网格员"
 
 
 def test_outcome_constants():

@@ -26,6 +26,11 @@ log = logging.getLogger("tongxin.api")
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PATH_ID = re.compile(r"[A-Za-z0-9_.=\-]{1,128}")
+# The methods the mini-program's ``wx.request`` can send: no PATCH. Every PATCH route therefore also answers POST on
+# its path with this header naming PATCH (the same view, body, rules and answer); a POST without it is 405.
+WX_REQUEST_METHODS = frozenset({"OPTIONS", "GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "CONNECT"})
+OVERRIDE_HEADER = "X-HTTP-Method-Override"
+OVERRIDDEN = frozenset({"PATCH"})  # the methods a POST may stand for
 
 
 @dataclass(frozen=True)
@@ -48,10 +53,18 @@ class Route:
     # Longer than the summary: who may call it, what it does, its notable errors (the view's docstring, or
     # ``description=``); the OpenAPI operation's description.
     description: str = ""
+    # "PATCH" for the POST that stands for the PATCH route of the same path (``X-HTTP-Method-Override: PATCH``).
+    override_of: str | None = None
 
     @property
     def mutating(self) -> bool:
         return self.method in MUTATING
+
+    @property
+    def effective_method(self) -> str:
+        """The method this route acts as: PATCH for the POST form of a PATCH route (its Idempotency-Key records
+        are the PATCH's: a key used on either form replays on the other)."""
+        return self.override_of or self.method
 
     @property
     def needs_community(self) -> bool:
@@ -72,6 +85,12 @@ def route_for(path: str, method: str) -> Route | None:
         if route.path == path and route.method == method:
             return route
     return None
+
+
+def allowed_methods(path: str) -> list[str]:
+    """The methods ``path`` answers without an override, in the order they were registered (the ``Allow`` header of
+    a 405)."""
+    return [route.method for route in ROUTES if route.path == path and route.override_of is None]
 
 
 def current_principal() -> Principal:
@@ -127,7 +146,9 @@ def json_response(payload: Any, status: int = 200) -> Response:
 
 
 def binary_response(data: bytes, content_type: str) -> Response:
-    """PNG goes out as binary (API Gateway needs ``Accept: image/png`` or ``*/*``); SVG is text."""
+    """PNG and JPEG (WeChat's mini-program codes) go out as binary: both are binary media types of the app and the
+    SAM template, and API Gateway (like Chalice) needs an ``Accept`` naming one of them (``image/png`` or
+    ``image/jpeg``: either lets the other through) or ``*/*``. SVG is text."""
     body = data.decode("utf-8") if content_type.startswith("image/svg") else data
     return Response(body=body, status_code=200, headers={"Content-Type": content_type,
                                                          "Cache-Control": "private, max-age=300"})
@@ -151,8 +172,9 @@ def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, body: type[
     ``description`` (else the function's docstring) says who may call it, what it does and its notable errors."""
 
     def decorate(fn: Callable) -> Callable:
+        text = description or inspect.cleandoc(fn.__doc__ or "")
         ROUTES.append(Route(path, method, summary, fn.__name__, public, body, query, status, produces,
-                            errors, tags, response, description or inspect.cleandoc(fn.__doc__ or "")))
+                            errors, tags, response, text))
 
         @functools.wraps(fn)
         def view(**path_params):
@@ -182,6 +204,16 @@ def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, body: type[
             return json_response(result, status)
 
         bp.route(path, methods=[method], content_types=["application/json"])(view)
+        if method in OVERRIDDEN:
+            # wx.request cannot send PATCH: the same view on POST, a real route (so the SAM template, generated
+            # from ROUTES, declares it too). The middleware lets it through only with the override header.
+            ROUTES.append(Route(path, "POST", f"{summary}（POST 形式，须带 {OVERRIDE_HEADER}: {method}）",
+                                f"{fn.__name__}_via_post", public, body, query, status, produces, errors, tags,
+                                response, f"The POST form of `{method} {path}` for the mini-program (wx.request "
+                                          f"has no {method}): send `{OVERRIDE_HEADER}: {method}`; the same body, "
+                                          f"rules, answers and Idempotency-Key as {method}. Without the header 405 "
+                                          f"METHOD_NOT_ALLOWED.\n\n{text}", override_of=method))
+            bp.route(path, methods=["POST"], content_types=["application/json"])(view)
         return fn
 
     return decorate

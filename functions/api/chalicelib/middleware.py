@@ -20,18 +20,22 @@ from tongxin.adapters.dynamo import idempotency
 from tongxin.adapters.dynamo.tx import storage_refusal
 from tongxin.usecases import access
 from tongxin.domain.errors import (
-    DomainError, InternalError, MethodNotAllowed, NotFound, Unauthenticated, ValidationFailed,
+    DomainError, InternalError, MethodNotAllowed, NotFound, Unauthenticated, ValidationFailed, WechatSessionStale,
 )
 from tongxin.wiring import get_container
 
 from .http import (
-    MUTATING, enter_request, error_response, json_response, leave_request, route_for, set_principal,
+    MUTATING, OVERRIDE_HEADER, allowed_methods, enter_request, error_response, json_response, leave_request,
+    route_for, set_principal,
 )
 
 logger = Logger(service="tongxin")
 
 IDEMPOTENCY_KEY_MAX = 128
 REQUEST_ID_HEADER = "x-amzn-RequestId"
+# Refusals of the moment, not of the request: not kept under an Idempotency-Key, so the same request with the same
+# key runs again once the cause is gone (the user reopened the mini-program).
+NOT_KEPT = frozenset({WechatSessionStale.code})
 
 _CHALICE_ERRORS = {
     "BadRequestError": lambda m: ValidationFailed("请求格式不正确", details={"reason": m}),
@@ -65,14 +69,41 @@ def _bearer(request) -> str | None:
     return token.strip()
 
 
-def _request_hash(request) -> str:
+def _request_hash(request, method: str) -> str:
+    """``method`` is the one the request acts as (PATCH for its POST form): both forms are one request."""
     raw = request.raw_body or b""
     try:  # the same JSON written with other spacing or key order is the same request
         raw = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
     except (ValueError, RecursionError):  # not JSON, or nested too deep to normalise: hash the bytes as sent
         pass
-    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode() + raw)
+    digest = hashlib.sha256(f"{method} {request.path}\n".encode() + raw)
     return digest.hexdigest()
+
+
+def _override_refused(request, resource: str, method: str, route) -> Response | None:
+    """wx.request has no PATCH: a PATCH route is also reached by POST with ``X-HTTP-Method-Override: PATCH``. A POST
+    on such a path without the header, or a POST whose header names a method its path does not have, is a method
+    the path lacks: 405 METHOD_NOT_ALLOWED with ``Allow``, before anything else — as Chalice answers any method a
+    path lacks. The header is looked at on POST only."""
+    if method != "POST" or not resource:
+        return None
+    wanted = (request.headers.get(OVERRIDE_HEADER.lower()) or "").strip().upper()
+    if route is not None and route.override_of is not None and wanted == route.override_of:
+        return None
+    if (route is None or route.override_of is None) and not wanted:
+        return None  # an ordinary POST, or one the path lacks (Chalice's own 405, enveloped below)
+    allow = allowed_methods(resource)
+    return error_response(MethodNotAllowed(details={"allowed": allow, "override_header": OVERRIDE_HEADER}),
+                          {"Allow": ", ".join(allow)})
+
+
+def _error_code(response: Response) -> str | None:
+    if response.status_code < 400:
+        return None
+    try:
+        return json.loads(_body_text(response))["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _body_text(response: Response) -> str:
@@ -139,6 +170,9 @@ def _replayed(stored: idempotency.StoredResponse) -> Response:
 def _handle(request, get_response, resource: str, method: str) -> Response:
     route = route_for(resource, method)
     container = get_container()  # also for public routes: the first request of a container binds the models
+    refused = _override_refused(request, resource, method, route)
+    if refused is not None:
+        return refused
     if route is None or route.public:
         return get_response(request)
 
@@ -148,7 +182,7 @@ def _handle(request, get_response, resource: str, method: str) -> Response:
     key = request.headers.get("idempotency-key") if method in MUTATING else None
     if key is not None and len(key) > IDEMPOTENCY_KEY_MAX:
         return error_response(ValidationFailed("Idempotency-Key 过长", details={"field": "Idempotency-Key"}))
-    request_hash = _request_hash(request) if key else None
+    request_hash = _request_hash(request, route.effective_method) if key else None
     try:
         token_principal = tokens.verify(container.settings, token)
         record_id = idempotency.record_id(token_principal.user_id, key) if key else None
@@ -173,7 +207,7 @@ def _handle(request, get_response, resource: str, method: str) -> Response:
         idempotency.close_slot(slot_token)
     if slot.replay is not None:  # a copy of this request committed first: its answer, not ours
         return _replayed(slot.replay)
-    if not slot.stored and response.status_code < 500:
+    if not slot.stored and response.status_code < 500 and _error_code(response) not in NOT_KEPT:
         if response.status_code < 300:
             logger.warning("idempotency record written after the change", extra={"route": resource})
         try:

@@ -15,7 +15,7 @@ from pydantic.json_schema import models_json_schema
 
 from tongxin.domain import errors as domain_errors
 
-from .http import ROUTES, Route
+from .http import OVERRIDE_HEADER, ROUTES, Route
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -127,7 +127,7 @@ def _success_response(route: Route) -> dict:
     for media_type in route.produces:
         if media_type.startswith("image/"):
             content[media_type] = {"schema": {"type": "string", "format": "binary"}}
-        elif media_type == "text/csv":
+        elif media_type.startswith("text/"):  # CSV, the link pages (HTML), the verification file (plain)
             content[media_type] = {"schema": {"type": "string"}}
         elif route.response is not None:
             content[media_type] = {"schema": {"$ref": f"#/components/schemas/{response_model(route).__name__}"}}
@@ -161,6 +161,12 @@ def document() -> dict:
             parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
                                "schema": {"type": "string", "maxLength": 128},
                                "description": "同一用户 24 小时内重复提交同一键：返回首次结果，不再执行"})
+        if route.override_of:
+            parameters.append({"name": OVERRIDE_HEADER, "in": "header", "required": True,
+                               "schema": {"type": "string", "enum": [route.override_of]},
+                               "description": f"小程序的 wx.request 不支持 {route.override_of}：用 POST 并带此头，"
+                                              f"效果与答复同 {route.override_of}（幂等键也相同）；"
+                                              f"不带此头答 405 METHOD_NOT_ALLOWED"})
         if parameters:
             operation["parameters"] = parameters
         if route.body:
@@ -218,6 +224,12 @@ INFO_DESCRIPTION = "\n\n".join([
     "**答复头。** 每个答复都带 `x-amzn-RequestId`（与服务端日志一致）；503 带 `Retry-After`（秒）"
     "，429 在解除时间已知时也带；变更类请求（POST/PUT/PATCH/DELETE）可带 `Idempotency-Key`，"
     "24 小时内以同一键重复提交时原样返回首次答复，并带 `Idempotent-Replayed: true`。",
+    "**PATCH 的 POST 形式。** 小程序的 `wx.request` 不支持 PATCH：每个 PATCH 接口在同一路径上也接受 POST，"
+    "须带 `X-HTTP-Method-Override: PATCH`，请求体、规则、答复与幂等键都与 PATCH 相同；不带此头的 POST 答 405 "
+    "`METHOD_NOT_ALLOWED`。",
+    "**内容安全。** 展示给他人的文字（心愿、诉求、昵称、完成说明、评价、办理说明与理由、活动、商品）经微信内容安全检查"
+    "（msgSecCheck 2.0）：有风险答 400 `CONTENT_REJECTED`；微信要求写的人两小时内访问过小程序，否则答 409 "
+    "`WECHAT_SESSION_STALE`（请重新打开小程序：`wx.login` 后 `POST /v1/auth/login`，再用同一幂等键重试）。",
     '**错误。** `{"error": {"code", "message", "details"}}`，'
     "message 为可直接展示给用户的中文；400 `VALIDATION_FAILED` 的 `details.field` 指出字段，"
     "取值限定在若干选项中的字段（如心愿和诉求的 category）另有 `details.allowed` 列出全部可选值。",

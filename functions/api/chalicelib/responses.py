@@ -129,8 +129,16 @@ class GridPage(Answer):
 class InviteView(Answer):
     code: str
     grid_id: str
-    scene: str = Field(description="海报二维码携带的 scene（inv= 加邀请码）")
+    scene: str = Field(description="小程序码携带的 scene（inv= 加邀请码）")
+    url: str = Field(description="印刷二维码携带的链接 <QR_LINK_BASE>/i/<code>（普通链接二维码：微信扫一扫即打开小程序的加入页）")
     expires_at: AwareDatetime
+
+
+class InviteCodeView(Answer):
+    code: str = Field(description="邀请码")
+    url: str = Field(description="二维码携带的链接 <QR_LINK_BASE>/i/<code>")
+    scene: str = Field(description="小程序码携带的 scene（inv= 加邀请码）")
+    valid_until: AwareDatetime = Field(description="邀请码的失效时间")
 
 
 class WishStatsView(Answer):
@@ -165,6 +173,25 @@ class EventStatsView(Answer):
     adjustments: int = Field(description="组织者补录/更正服务时长的次数（每次都在 GET /v1/admin/audit 留痕）")
     adjusted_minutes: int = Field(description="补录/更正净增的服务分钟数（可为负）")
     adjusted_points: int = Field(description="补录/更正净增的积分（可为负）")
+
+
+class SettingField(Answer):
+    name: str
+    label: str
+    kind: Literal["boolean", "integer"]
+    default: bool | int
+    min: int | None
+    max: int | None
+
+
+class CommunityView(Answer):
+    """``community.present``: the community and every setting in force."""
+    id: str
+    name: str
+    street_id: str | None
+    created_at: AwareDatetime | None
+    settings: dict[str, bool | int] = Field(description="每项设置的当前值（未设置的为默认值）")
+    fields: list[SettingField] = Field(description="每项设置的说明、默认值与取值范围")
 
 
 class AuditTargetRef(Answer):
@@ -298,7 +325,8 @@ class RosterPage(Answer):
 # --- check-in ----------------------------------------------------------------------------------------
 
 class CheckinCodeView(Answer):
-    code: str = Field(description="二维码承载的文本（≤ 32 个字符），也是小程序码的 scene")
+    code: str = Field(description="签到码（≤ 32 个字符），也是小程序码的 scene")
+    url: str = Field(description="png/svg 二维码携带的链接 <QR_LINK_BASE>/c/<code>（普通链接二维码：微信扫一扫即打开签到页）")
     kind: Literal["rotating", "poster", "wxacode"]
     valid_until: AwareDatetime | None = Field(description="动态码的失效时间；海报码为 null")
 

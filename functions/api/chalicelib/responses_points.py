@@ -117,6 +117,9 @@ class RedemptionPage(Answer):
 
 
 class PickupCodeView(Answer):
+    code: str = Field(description="取货码")
+    url: str = Field(description="二维码携带的链接 <QR_LINK_BASE>/p/<code>（普通链接二维码：超市管理员用微信扫一扫即打开核销页）")
+    valid_until: AwareDatetime = Field(description="取货码的失效时间（同 expires_at）")
     pickup_code: str
     status: RedemptionStatus
     expires_at: AwareDatetime

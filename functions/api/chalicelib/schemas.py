@@ -30,11 +30,17 @@ class UpdateMeBody(Body):
 
 
 class JoinCommunityBody(Body):
-    invite: str = Field(min_length=4, max_length=36, description="邀请码（海报二维码的 scene，可带 inv= 前缀）")
+    invite: str = Field(min_length=4, max_length=256, description="邀请码：码本身（或小程序码的 scene，可带 inv= "
+                                                                "前缀），或海报二维码中的整条链接 <QR_LINK_BASE>/i/<码>；"
+                                                                "不是本服务的链接答 404 INVITE_INVALID")
 
     @field_validator("invite")
     @classmethod
     def strip_scene_prefix(cls, value: str) -> str:
+        if "/" in value:  # a link: read against QR_LINK_BASE by the use case (domain/links.py)
+            if not re.fullmatch(r"\S+", value.strip()):
+                raise ValueError("邀请码格式不正确")
+            return value.strip()
         code = value.removeprefix("inv=").strip().upper()
         if not re.fullmatch(r"[A-Z0-9]{4,32}", code):
             raise ValueError("邀请码格式不正确")
@@ -62,7 +68,9 @@ class InviteBody(Body):
 
 
 class InviteQrQuery(Query):
-    format: Literal["png", "svg", "wxacode"] = "png"
+    format: Literal["png", "svg", "wxacode", "json"] = Field("png", description="png/svg 印刷用二维码（内容为链接 "
+                                                                                "<QR_LINK_BASE>/i/<码>）· wxacode 小程序码"
+                                                                                "（JPEG）· json {code, url, scene, valid_until}")
 
 
 # ``resident`` follows membership: accepted (a list read from GET /v1/me may be written back) and kept.
@@ -76,6 +84,25 @@ class RolesBody(Body):
     roles: list[AssignableRole] = Field(max_length=6)
     grid_ids: list[Id] = Field(default_factory=list, max_length=MAX_SCOPES)
     store_ids: list[Id] = Field(default_factory=list, max_length=MAX_SCOPES)
+
+
+def _settings_body() -> type[Body]:
+    """PATCH /v1/admin/community: every setting optional, its bounds from ``domain.settings`` (one definition)."""
+    from pydantic import create_model
+    from tongxin.domain.settings import SETTINGS
+    fields = {name: ((bool | None, Field(None, description=s.label)) if s.boolean
+                     else (int | None, Field(None, ge=s.low, le=s.high, description=f"{s.label}（默认 {s.default}）")))
+              for name, s in SETTINGS.items()}
+    model = create_model("CommunitySettingsBody", __base__=Body, __module__=__name__, **fields)
+
+    def changes(self) -> dict:
+        """The settings sent (null is not a change: a setting goes back to its default only by sending it)."""
+        return {name: getattr(self, name) for name in self.model_fields_set if getattr(self, name) is not None}
+    model.changes = changes
+    return model
+
+
+CommunitySettingsBody = _settings_body()
 
 
 # --- wishes (微心愿) -------------------------------------------------------------------------------
@@ -201,8 +228,9 @@ class CheckinCodeQuery(Query):
 
 
 class CheckinBody(Body):
-    code: str = Field(min_length=1, max_length=256, description="二维码中的签到码（或小程序码的 scene）；"
-                                                              "不是我们签发的码答 400 CODE_INVALID")
+    code: str = Field(min_length=1, max_length=256, description="签到码（或小程序码的 scene），或二维码中的整条链接 "
+                                                              "<QR_LINK_BASE>/c/<码>；不是我们签发的码或链接答 400 "
+                                                              "CODE_INVALID")
     lat: float | None = Field(None, ge=-90, le=90, description="扫码时的纬度（海报签到码必填）")
     lng: float | None = Field(None, ge=-180, le=180)
 
@@ -300,7 +328,9 @@ class RedeemBody(Body):
 
 
 class PickupBody(Body):
-    pickup_code: str = Field(min_length=1, max_length=32, description="兑换人出示的取货码（6 位，不区分大小写）")
+    pickup_code: str = Field(min_length=1, max_length=256, description="兑换人出示的取货码（6 位，不区分大小写），"
+                                                                      "或扫码得到的整条链接 <QR_LINK_BASE>/p/<码>；"
+                                                                      "不是本服务的链接答 404 NOT_FOUND")
 
 
 class RedemptionQrQuery(Query):

@@ -121,6 +121,13 @@ class NotInCommunity(Conflict):
     code, message = "NOT_IN_COMMUNITY", "请先通过邀请码加入社区"
 
 
+class WechatSessionStale(Conflict):
+    """WeChat's content check needs the writer to have opened the mini-program within the last 2 h (msgSecCheck
+    v2 answers errcode 61010 otherwise): reopening it (wx.login, POST /v1/auth/login) and retrying helps. Not kept
+    under an Idempotency-Key, so the retry with the same key runs again."""
+    code, message = "WECHAT_SESSION_STALE", "请重新打开小程序后再试"
+
+
 class InviteInvalid(DomainError):
     status, code, message = 404, "INVITE_INVALID", "邀请码无效或已过期"
 

@@ -1,9 +1,12 @@
-"""订阅消息 (subscribe messages), pure: ONE template entry per message kind, and the shaping of our data to
-WeChat's keyword types, so WeChat never answers 47003 for our own data.
+"""订阅消息 (subscribe messages), pure: ONE template entry per message kind — who receives it and the fields it
+offers — and the shaping of our data to WeChat's keyword types, so WeChat never answers 47003 for our own data.
 
-Every kind uses the same four keywords — ``thing1`` (what it is about), ``phrase2`` (its state), ``time3`` (when),
-``thing4`` (a note) — so the template a deployment picks from WeChat's library for a kind must have those four
-(docs/push.md lists them); its template id comes from configuration (``WECHAT_TEMPLATES``), never from code.
+A template in WeChat's library fixes its own keywords (``thing27``, ``phrase16``, ``time4``, ``character_string9``
+…), so which of our fields fills which keyword is configuration, per kind: ``WECHAT_TEMPLATES`` maps a kind to
+``{"id": <template id>, "data": {<keyword>: <field>}}`` (config.py; docs/push.md). The fields (``FIELDS``) are
+``title``, ``state``, ``time``, ``note``, ``sent`` and ``code`` for every kind, ``place``, ``points`` and ``name``
+for the kinds whose data holds them; ``keyword_problems`` finds a keyword whose type cannot hold its field, so a
+configuration WeChat would refuse stops the start instead of failing every message.
 """
 from __future__ import annotations
 
@@ -15,16 +18,19 @@ from typing import Any, Callable
 
 from .clock import SHANGHAI
 
-# --- WeChat's keyword types (docs/design.md, WeChat) ---------------------------------------------------------
+# --- WeChat's keyword types (docs/push.md, WeChat's 订阅消息参数值内容限制说明) ---------------------------------
 
 LIMITS = {"thing": 20, "phrase": 5, "name": 10, "character_string": 32, "number": 32, "letter": 32,
           "phone_number": 17, "amount": 10, "symbol": 5, "car_number": 8}
+NAME_LETTERS_LIMIT = 20  # a name without 汉字: up to 20 letters
 ELLIPSIS = "…"
 _SPACES = re.compile(r"\s+")
 # Emoji — outside the Basic Multilingual Plane, and the BMP's own (☀ ❤ ✅ ⭐: miscellaneous symbols, dingbats,
 # arrows and stars) — with their joiners and variation selectors: WeChat's keyword types take text; a value with
 # them is refused (47003) for some types, so none is sent.
 _NOT_TEXT = re.compile("[\U00010000-\U0010FFFF\u2600-\u27bf\u2b00-\u2bff\u200d\ufe0e\ufe0f\u20e3]")
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")  # 汉字 (CJK unified ideographs)
+_NUMBER = re.compile(r"(\d+)(?:\.(\d+))?")
 
 
 def clean(value: Any) -> str:
@@ -40,21 +46,50 @@ def cut(text: str, limit: int) -> str:
 
 
 def shape(kind: str, value: Any) -> str:
-    """``value`` as WeChat accepts it for the keyword type ``kind`` (the key without its number: ``thing``)."""
+    """``value`` as WeChat accepts it for the keyword type ``kind`` (the key without its number: ``thing``):
+    ``thing`` ≤ 20 characters (a longer one cut with "…"); ``phrase`` ≤ 5 汉字 and nothing else; ``name`` ≤ 10
+    characters with 汉字 or ≤ 20 letters, no digits; ``character_string`` ≤ 32 printable ASCII without spaces;
+    ``number``/``amount`` the first number in it (≤ 32 / ≤ 10 digits); ``time`` ``2026年12月01日 09:30`` and ``date``
+    ``2026年12月01日`` in Asia/Shanghai. An empty value is ``无`` (``-`` or ``0`` where 汉字 are not allowed)."""
     if kind == "time":
         return _local(value).strftime("%Y年%m月%d日 %H:%M")
     if kind == "date":
         return _local(value).strftime("%Y年%m月%d日")
     text = clean(value)
     if kind in ("number", "amount"):
-        digits = re.sub(r"[^0-9.\-]", "", text)
-        return (digits or "0")[:LIMITS[kind]]
-    if kind in ("character_string", "letter"):
-        ascii_only = "".join(c for c in text if c.isascii() and c.isprintable())
-        return _SPACES.sub(" ", ascii_only).strip()[:LIMITS[kind]].strip() or "-"
+        return _number(text, LIMITS[kind])
+    if kind == "character_string":
+        return "".join(c for c in text if "!" <= c <= "~")[:LIMITS[kind]] or "-"
+    if kind == "letter":
+        return "".join(c for c in text if c.isascii() and c.isalpha())[:LIMITS[kind]] or "NA"
+    if kind == "phone_number":
+        return "".join(c for c in text if c.isdigit() or c in "+-")[:LIMITS[kind]] or "0"
+    if kind == "phrase":
+        return "".join(_HAN.findall(text))[:LIMITS[kind]] or "无"
+    if kind == "name":
+        return _name(text) or "无"
     limit = LIMITS.get(kind)
     text = text or "无"
     return cut(text, limit) if limit else text
+
+
+def _number(text: str, limit: int) -> str:
+    """The first number in ``text``: digits and at most one decimal point, at most ``limit`` digits."""
+    found = _NUMBER.search(text.replace(",", ""))
+    if found is None:
+        return "0"
+    whole, fraction = found.group(1)[:limit], found.group(2) or ""
+    room = limit - len(whole)
+    return f"{whole}.{fraction[:room]}" if fraction and room > 0 else whole
+
+
+def _name(text: str) -> str:
+    """A person's name as WeChat's ``name`` takes it: with 汉字, only 汉字, letters and · (≤ 10); without, letters
+    and symbols (≤ 20). Digits and anything else are dropped."""
+    if _HAN.search(text):
+        return "".join(c for c in text if _HAN.match(c) or (c.isascii() and c.isalpha()) or c == "·")[:LIMITS["name"]]
+    kept = "".join(c for c in text if c.isascii() and (c.isalpha() or c in " .-'"))
+    return _SPACES.sub(" ", kept).strip()[:NAME_LETTERS_LIMIT].strip()
 
 
 def _local(value: Any) -> datetime:
@@ -67,6 +102,60 @@ def keyword_type(keyword: str) -> str:
     return keyword.rstrip("0123456789")
 
 
+# --- our fields, and the keyword types that can hold each ---------------------------------------------------
+
+# Every kind offers these: what it is about, its state (a phrase of ≤ 5 汉字), when (the kind's moment: the start, a
+# deadline, or when it happened), a note, when the change happened, and the id of the thing (wish, event, award,
+# redemption, request). ``place``, ``points`` and ``name`` only where the kind's data holds them (``Template.extra``).
+COMMON_FIELDS = ("title", "state", "time", "note", "sent", "code")
+FIELDS = COMMON_FIELDS + ("place", "points", "name")
+# Which of our fields a keyword of each of WeChat's types can hold. A time in a ``thing`` is shown as text
+# (``2026年12月01日 09:30``, 17 characters: WeChat's library has templates with 活动时间 as a thing); a ``phrase``
+# holds only our state (≤ 5 汉字); numbers hold only points; nothing of ours is a letter, a symbol, a phone number
+# or a car number, so a keyword of those types cannot be configured.
+TYPE_FIELDS: dict[str, frozenset[str]] = {
+    "thing": frozenset(FIELDS),
+    "phrase": frozenset({"state"}),
+    "time": frozenset({"time", "sent"}),
+    "date": frozenset({"time", "sent"}),
+    "number": frozenset({"points"}),
+    "amount": frozenset({"points"}),
+    "character_string": frozenset({"code", "points"}),
+    "name": frozenset({"name"}),
+    "letter": frozenset(), "symbol": frozenset(), "phone_number": frozenset(), "car_number": frozenset(),
+}
+_KEYWORD = re.compile(r"([a-z]+(?:_[a-z]+)*)([0-9]{1,3})")
+# What a kind configured by a bare template id (the format before keywords were configurable) sends.
+LEGACY_KEYWORDS = {"thing1": "title", "phrase2": "state", "time3": "time", "thing4": "note"}
+
+
+def parse_keyword(keyword: Any) -> str | None:
+    """The WeChat type of a template keyword (``thing27`` → ``thing``), or None if it is not one."""
+    match = _KEYWORD.fullmatch(keyword) if isinstance(keyword, str) else None
+    return match.group(1) if match and match.group(1) in TYPE_FIELDS else None
+
+
+def keyword_problems(kind: str, keywords: Any) -> list[str]:
+    """What is wrong with ``keywords`` (keyword → field) for ``kind``; empty if WeChat would take what it sends."""
+    template = TEMPLATES[kind]
+    if not isinstance(keywords, dict) or not keywords:
+        return ["data must be a non-empty JSON object: the template's keyword → one of our fields"]
+    problems = []
+    for keyword, name in keywords.items():
+        ktype = parse_keyword(keyword)
+        if ktype is None:
+            problems.append(f"{keyword!r} is not a template keyword (a type and its number: thing7, phrase3, "
+                            f"time4, character_string9; types: {', '.join(TYPE_FIELDS)})")
+        elif name not in FIELDS:
+            problems.append(f"{keyword}: unknown field {name!r} (fields: {', '.join(FIELDS)})")
+        elif name not in template.offered:
+            problems.append(f"{keyword}: {kind} has no {name!r} (it offers {', '.join(sorted(template.offered))})")
+        elif name not in TYPE_FIELDS[ktype]:
+            allowed = ", ".join(sorted(TYPE_FIELDS[ktype])) or "none of our fields"
+            problems.append(f"{keyword}: a {ktype} keyword cannot hold {name!r} (it can hold: {allowed})")
+    return problems
+
+
 # --- the template table ----------------------------------------------------------------------------------------
 
 Source = Callable[[dict, datetime], Any]
@@ -76,15 +165,39 @@ Source = Callable[[dict, datetime], Any]
 class Template:
     kind: str
     audience: str  # who receives it: resident | volunteer | grid_worker | handler (GET /v1/me/subscriptions asks by role)
-    subject: Source  # thing1
-    state: str  # phrase2
-    when: Source  # time3
-    note: Source  # thing4
+    subject: Source  # title
+    state: str  # state
+    when: Source  # time
+    note: Source  # note
+    code_key: str = ""  # the data key of the thing's id: code
+    extra: tuple[tuple[str, Source], ...] = ()  # place, points, name: where the kind's data holds them
 
-    def fields(self, data: dict, created_at: datetime) -> dict[str, dict[str, str]]:
-        raw = {"thing1": self.subject(data, created_at), "phrase2": self.state, "time3": self.when(data, created_at),
-               "thing4": self.note(data, created_at)}
-        return {key: {"value": shape(keyword_type(key), value)} for key, value in raw.items()}
+    @property
+    def offered(self) -> frozenset[str]:
+        """The fields this kind can fill."""
+        return frozenset(COMMON_FIELDS) | {name for name, _ in self.extra}
+
+    def values(self, data: dict, created_at: datetime) -> dict[str, Any]:
+        """Our fields, before shaping."""
+        raw = {"title": self.subject(data, created_at), "state": self.state, "time": self.when(data, created_at),
+               "note": self.note(data, created_at), "sent": created_at, "code": data.get(self.code_key) or ""}
+        raw.update({name: source(data, created_at) for name, source in self.extra})
+        return raw
+
+    def fields(self, data: dict, created_at: datetime, keywords: dict[str, str]) -> dict[str, dict[str, str]]:
+        """The ``data`` of ``message/subscribe/send``: each of the template's ``keywords`` (keyword → our field)
+        with its field, shaped to the keyword's type. A time in a text keyword is shown as WeChat shows times."""
+        raw = self.values(data, created_at)
+        fields = {}
+        for keyword, name in keywords.items():
+            ktype = keyword_type(keyword)
+            if name not in raw:
+                raise ValueError(f"{self.kind} has no field {name!r}")
+            value = raw[name]
+            if name in ("time", "sent") and ktype not in ("time", "date"):
+                value = shape("time", value)
+            fields[keyword] = {"value": shape(ktype, value)}
+        return fields
 
 
 def _field(name: str, default: str = "") -> Source:
@@ -103,45 +216,61 @@ def _starts(data: dict, created_at: datetime) -> Any:
     return data.get("starts_at") or created_at
 
 
+def _points(data: dict, _at: datetime) -> Any:
+    return data.get("points") or 0
+
+
 CATEGORY_NAMES = {"charity": "雪中送炭", "mediation": "息事宁人", "participation": "锦上添花"}
+WISH, EVENT, AWARD, REDEMPTION, REQUEST = "wish_id", "event_id", "award_id", "redemption_id", "request_id"
+POINTS = (("points", _points),)
+PLACE = (("place", _field("address", "详见活动页面")),)
 
 TEMPLATES: dict[str, Template] = {t.kind: t for t in (
-    Template("wish_to_review", "grid_worker", _field("title"), "待审核", _sent, _field("category", "微心愿")),
-    Template("wish_overdue", "grid_worker", _field("title"), "待认领", _sent, _text("超过72小时无人认领，请跟进")),
-    Template("wish_claimed", "resident", _field("title"), "已认领", _sent, _text("志愿者已认领您的心愿")),
-    Template("wish_released", "resident", _field("title"), "已放弃", _sent, _text("志愿者放弃认领，心愿已重新开放")),
-    Template("wish_fulfilled", "resident", _field("title"), "待确认", _sent, _text("志愿者已完成，请确认并评价")),
-    Template("wish_cancelled", "volunteer", _field("title"), "已取消", _sent, _text("发布人已取消这个心愿")),
+    Template("wish_to_review", "grid_worker", _field("title"), "待审核", _sent, _field("category", "微心愿"), WISH),
+    Template("wish_overdue", "grid_worker", _field("title"), "待认领", _sent, _text("超过72小时无人认领，请跟进"), WISH),
+    Template("wish_claimed", "resident", _field("title"), "已认领", _sent, _text("志愿者已认领您的心愿"), WISH),
+    Template("wish_released", "resident", _field("title"), "已放弃", _sent, _text("志愿者放弃认领，心愿已重新开放"),
+             WISH),
+    Template("wish_fulfilled", "resident", _field("title"), "待确认", _sent, _text("志愿者已完成，请确认并评价"), WISH),
+    Template("wish_cancelled", "volunteer", _field("title"), "已取消", _sent, _text("发布人已取消这个心愿"), WISH),
     Template("wish_confirmed", "volunteer", _field("title"), "已确认",
-             _sent, lambda d, _at: f"获得 {d.get('points', 0)} 积分"),
-    Template("wish_expired", "resident", _field("title"), "已过期", _sent, _text("心愿已过截止时间")),
+             _sent, lambda d, _at: f"获得 {d.get('points', 0)} 积分", WISH, POINTS),
+    Template("wish_expired", "resident", _field("title"), "已过期", _sent, _text("心愿已过截止时间"), WISH),
     Template("wish_reviewed", "resident", _field("title"), "已审核", _sent,
-             lambda d, _at: "审核通过，已公开" if d.get("result") == "approved" else f"未通过：{d.get('reason') or ''}"),
-    Template("event_promoted", "resident", _field("title"), "候补成功", _starts, _text("您已从候补转为报名成功")),
-    Template("event_reminder", "resident", _field("title"), "即将开始", _starts, _field("address", "请按时参加")),
-    Template("event_cancelled", "resident", _field("title"), "已取消", _starts, _field("reason", "活动已取消")),
-    Template("event_changed", "resident", _field("title"), "有变更", _starts, _text("活动时间或地点已调整，请查看")),
-    Template("checkin_unsettled", "volunteer", _field("title"), "未签退", _sent, _text("请联系组织者补录服务时长")),
+             lambda d, _at: "审核通过，已公开" if d.get("result") == "approved" else f"未通过：{d.get('reason') or ''}",
+             WISH),
+    Template("event_promoted", "resident", _field("title"), "候补成功", _starts, _text("您已从候补转为报名成功"),
+             EVENT, PLACE),
+    Template("event_reminder", "resident", _field("title"), "即将开始", _starts, _field("address", "请按时参加"),
+             EVENT, PLACE),
+    Template("event_cancelled", "resident", _field("title"), "已取消", _starts, _field("reason", "活动已取消"),
+             EVENT, PLACE),
+    Template("event_changed", "resident", _field("title"), "有变更", _starts, _text("活动时间或地点已调整，请查看"),
+             EVENT, PLACE),
+    Template("checkin_unsettled", "volunteer", _field("title"), "未签退", _sent, _text("请联系组织者补录服务时长"),
+             EVENT),
     Template("points_awarded", "resident", _field("reason"), "已到账", _sent,
-             lambda d, _at: f"{CATEGORY_NAMES.get(d.get('category'), '奖励')} +{d.get('points', 0)} 积分"),
+             lambda d, _at: f"{CATEGORY_NAMES.get(d.get('category'), '奖励')} +{d.get('points', 0)} 积分", AWARD,
+             POINTS),
     Template("award_reversed", "resident", _field("reason"), "已撤销", _sent,
-             lambda d, _at: f"奖励撤销 -{d.get('points', 0)} 积分"),
+             lambda d, _at: f"奖励撤销 -{d.get('points', 0)} 积分", AWARD, POINTS),
     Template("redemption_expiring", "resident", _field("goods"), "即将过期",
-             lambda d, at: d.get("expires_at") or at, _text("请在过期前到积分超市领取")),
+             lambda d, at: d.get("expires_at") or at, _text("请在过期前到积分超市领取"), REDEMPTION),
     Template("redemption_expired", "resident", _field("goods"), "已过期", _sent,
-             lambda d, _at: f"{d.get('points', 0)} 积分已退回"),
+             lambda d, _at: f"{d.get('points', 0)} 积分已退回", REDEMPTION, POINTS),
     # 接诉即办: ``summary`` is the request's category and the start of its content.
     Template("request_new", "handler", _field("summary"), "待响应", lambda d, at: d.get("answer_due") or at,
-             lambda d, _at: "紧急诉求，请尽快响应" if d.get("urgent") else "居民诉求，请按时响应"),
+             lambda d, _at: "紧急诉求，请尽快响应" if d.get("urgent") else "居民诉求，请按时响应", REQUEST),
     Template("request_escalated", "handler", _field("summary"), "吹哨报到", lambda d, at: d.get("answer_due") or at,
-             lambda d, _at: d.get("reason") or "下级吹哨，请按时报到"),
+             lambda d, _at: d.get("reason") or "下级吹哨，请按时报到", REQUEST),
     Template("request_reopened", "handler", _field("summary"), "退回重办", lambda d, at: d.get("solve_due") or at,
-             _field("comment", "居民不满意，请重新办理")),
+             _field("comment", "居民不满意，请重新办理"), REQUEST),
     Template("request_overdue", "handler", _field("summary"), "已超时", lambda d, at: d.get("solve_due") or at,
-             lambda d, _at: f"{d.get('level_label') or ''}超时未办结，请督办"),
+             lambda d, _at: f"{d.get('level_label') or ''}超时未办结，请督办", REQUEST),
     Template("request_accepted", "resident", _field("summary"), "已响应", _sent,
-             lambda d, _at: f"{d.get('handler') or '工作人员'}已响应，正在处理"),
-    Template("request_resolved", "resident", _field("summary"), "已办结", _sent, _text("请对办理结果进行评价")),
+             lambda d, _at: f"{d.get('handler') or '工作人员'}已响应，正在处理", REQUEST,
+             (("name", _field("handler", "工作人员")),)),
+    Template("request_resolved", "resident", _field("summary"), "已办结", _sent, _text("请对办理结果进行评价"), REQUEST),
 )}
 KINDS = tuple(TEMPLATES)
 

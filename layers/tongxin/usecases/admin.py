@@ -13,6 +13,7 @@ from ..adapters.dynamo.tx import Tx
 from ..domain.access import ASSIGNABLE_ROLES, Principal, Role, require_role
 from ..domain.clock import to_api, utcnow
 from ..domain.errors import Conflict, DomainError, NotFound, ValidationFailed
+from ..domain import links
 from ..domain.ids import new_code, new_id
 from ..wiring import Container
 from .identity import present_user
@@ -44,21 +45,23 @@ def invite_scene(code: str) -> str:
     return INVITE_SCENE_PREFIX + code
 
 
-def create_invite(principal: Principal, grid_id: str, valid_days: int = INVITE_TTL_DAYS) -> dict:
+def create_invite(container: Container, principal: Principal, grid_id: str,
+                  valid_days: int = INVITE_TTL_DAYS) -> dict:
     grant = require_role(principal, Role.ADMIN)
     now = utcnow()
     invite = InviteModel(new_code(8), community_id=grant.community_id, grid_id=grid_id, created_by=grant.user_id,
                          created_at=now, expires_at=now + timedelta(days=valid_days))
-    answer = present_invite(invite)
+    answer = present_invite(invite, container.settings.qr_link_base)
     check_grant(Tx(), grant) \
         .check(GridModel, grant.community_id, grid_id, condition=GridModel.id.exists(), error=GRID_NOT_FOUND) \
         .put(invite, condition=InviteModel.code.does_not_exist()).commit(answer)
     return answer
 
 
-def present_invite(invite: InviteModel) -> dict:
+def present_invite(invite: InviteModel, link_base: str) -> dict:
+    """The invite: its code, the scene of its mini-program code, and the link its printed QR carries."""
     return {"code": invite.code, "grid_id": invite.grid_id, "scene": invite_scene(invite.code),
-            "expires_at": to_api(invite.expires_at)}
+            "url": links.url(link_base, "invite", invite.code), "expires_at": to_api(invite.expires_at)}
 
 
 def invite_for_admin(principal: Principal, code: str) -> InviteModel:
@@ -72,14 +75,19 @@ def invite_for_admin(principal: Principal, code: str) -> InviteModel:
     return invite
 
 
-def invite_qrcode(container: Container, principal: Principal, code: str, fmt: str) -> tuple[bytes, str]:
-    """The invite as an image: a plain QR (png/svg) for printing, or a WeChat mini-program code."""
+def invite_qrcode(container: Container, principal: Principal, code: str, fmt: str) -> dict | tuple[bytes, str]:
+    """The invite for a poster: ``json`` → {code, url, scene, valid_until}; else ``(bytes, content_type)``: a plain
+    QR (png/svg) of its link ``<QR_LINK_BASE>/i/<code>`` (普通链接二维码: WeChat's own scanner opens the join page),
+    or WeChat's mini-program code (scene ``inv=<code>``) in the image type WeChat gave (JPEG)."""
     invite = invite_for_admin(principal, code)
-    scene = invite_scene(invite.code)
+    settings = container.settings
+    scene, url = invite_scene(invite.code), links.url(settings.qr_link_base, "invite", invite.code)
+    if fmt == "json":
+        return {"code": invite.code, "url": url, "scene": scene, "valid_until": to_api(invite.expires_at)}
     if fmt == "wxacode":
-        return container.wechat.wxacode(scene, container.settings.wechat_invite_page), "image/png"
+        return container.wechat.wxacode(scene, settings.wechat_invite_page, env_version=settings.wxacode_env_version)
     from ..adapters import qr
-    return qr.render(scene, fmt)
+    return qr.render(url, fmt)
 
 
 def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: list[str],

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -13,13 +14,16 @@ from ..domain.clock import to_api, utcnow
 from ..domain.errors import (
     AlreadyInCommunity, DomainError, Forbidden, InviteInvalid, NotInCommunity, Unauthenticated,
 )
+from ..domain import links
 from ..domain.ids import new_id
 from ..domain.masking import mask_phone
 from ..wiring import Container
 from .access import ACCOUNT_DELETED, current_user, load_active_user
+from .content import Scene, check as content_check
 
 log = logging.getLogger(__name__)
 DEFAULT_NICKNAME = "微信用户"
+INVITE_CODE = re.compile(r"[A-Z0-9]{4,32}")  # what an invite code is made of (domain.ids.new_code)
 VOLUNTEER_REVOKED = Forbidden("您的志愿者身份已被社区取消，如需恢复请联系社区管理员",
                               details={"reason": "volunteer_revoked"})
 
@@ -91,6 +95,14 @@ def _copy(user: UserModel) -> UserModel:
     return UserModel.from_raw_data(user.serialize(null_check=False))
 
 
+def change_profile(container: Container, principal: Principal, changes: dict) -> dict:
+    """PATCH /v1/me: a new nickname (shown beside what the user writes, on rosters and leaderboards) passes WeChat's
+    content check (scene 资料) first."""
+    if changes.get("nickname"):
+        content_check(container, current_user(principal), changes["nickname"], scene=Scene.PROFILE, what="nickname")
+    return update_me(principal, changes)
+
+
 def update_me(principal: Principal, changes: dict) -> dict:
     """Change my profile fields; the answer is me as read with the changes applied (nothing is read back)."""
     now = utcnow()
@@ -107,9 +119,14 @@ def update_me(principal: Principal, changes: dict) -> dict:
 
 
 def join_community(container: Container, principal: Principal, invite_code: str) -> dict:
+    """``invite_code``: the bare code, or the link of a printed invite QR (``<QR_LINK_BASE>/i/<code>``, 普通链接二维码);
+    a link of another base or letter is no invite of ours (404 INVITE_INVALID)."""
     now = utcnow()
+    code = (links.code_in(container.settings.qr_link_base, "invite", invite_code) or "").upper()
+    if not INVITE_CODE.fullmatch(code):
+        raise InviteInvalid()
     try:
-        invite = InviteModel.get(invite_code.strip().upper(), consistent_read=True)
+        invite = InviteModel.get(code, consistent_read=True)
     except DoesNotExist:
         raise InviteInvalid() from None
     if invite.expires_at <= now:

@@ -1,11 +1,11 @@
 """Community administration routes (社区管理员): grids, invites and their QR posters, member roles."""
 from chalice import Blueprint
 
-from tongxin.usecases import admin
+from tongxin.usecases import admin, community
 from tongxin.wiring import get_container
 
 from ..http import binary_response, current_principal, endpoint
-from ..schemas import GridBody, InviteBody, InviteQrQuery, RolesBody
+from ..schemas import CommunitySettingsBody, GridBody, InviteBody, InviteQrQuery, RolesBody
 
 bp = Blueprint(__name__)
 
@@ -29,20 +29,25 @@ def list_grids():
           summary="生成网格邀请码（居民扫码或输入后加入该网格）", errors=("NOT_FOUND",), response="InviteView")
 def create_invite(body: InviteBody):
     """An admin of the community. Makes an invite code for one grid, valid 1–365 days (30 by default); a resident
-    who scans its poster QR (scene `inv=<code>`) or types it joins that grid. 201 {code, grid_id, scene,
-    expires_at}; 404 NOT_FOUND for a grid not in the admin's community."""
-    return admin.create_invite(current_principal(), body.grid_id, body.valid_days)
+    who scans its poster QR (the link `url`, or a mini-program code with scene `inv=<code>`) or types it joins
+    that grid. 201 {code, grid_id, scene, url, expires_at}; 404 NOT_FOUND for a grid not in the admin's
+    community."""
+    return admin.create_invite(get_container(), current_principal(), body.grid_id, body.valid_days)
 
 
 @endpoint(bp, "/v1/admin/invites/{code}/qrcode", "GET", query=InviteQrQuery, tags=("admin",),
-          produces=("image/png", "image/svg+xml"), errors=("NOT_FOUND", "UPSTREAM_UNAVAILABLE"),
-          summary="邀请码海报二维码：png/svg 普通二维码，wxacode 为小程序码")
+          produces=("image/png", "image/jpeg", "image/svg+xml", "application/json"),
+          errors=("NOT_FOUND", "UPSTREAM_UNAVAILABLE"), response="InviteCodeView",
+          summary="邀请码海报：png/svg 普通链接二维码（微信扫一扫即打开小程序），wxacode 小程序码，json 码与链接")
 def invite_qrcode(code: str, query: InviteQrQuery):
-    """An admin of the community. The invite's poster image carrying the scene `inv=<code>`: a plain QR as PNG or
-    SVG, or (`format=wxacode`) a WeChat mini-program code that opens the join page (503 UPSTREAM_UNAVAILABLE
-    when WeChat is down). Needs `Accept: image/png` or `*/*`. 404 NOT_FOUND for an unknown or expired code."""
-    data, content_type = admin.invite_qrcode(get_container(), current_principal(), code, query.format)
-    return binary_response(data, content_type)
+    """An admin of the community. The invite for a poster: a plain QR as PNG or SVG of its link
+    `<QR_LINK_BASE>/i/<code>` (普通链接二维码: WeChat's own scanner opens the join page), or (`format=wxacode`) a
+    WeChat mini-program code with the scene `inv=<code>`, in the image type WeChat gives (image/jpeg; 503
+    UPSTREAM_UNAVAILABLE when WeChat is down), or `format=json` {code, url, scene, valid_until}. Images need an
+    `Accept` naming an image type (image/png, image/jpeg) or `*/*`. 404 NOT_FOUND for an unknown or expired
+    code."""
+    result = admin.invite_qrcode(get_container(), current_principal(), code, query.format)
+    return result if isinstance(result, dict) else binary_response(*result)
 
 
 @endpoint(bp, "/v1/admin/members/{user_id}/roles", "PUT", body=RolesBody, tags=("admin",),
@@ -55,3 +60,21 @@ def set_roles(user_id: str, body: RolesBody):
     NOT_FOUND for someone outside the community; 409 CONFLICT when the member was changed meanwhile (read
     again)."""
     return admin.set_roles(current_principal(), user_id, body.roles, body.grid_ids, body.store_ids)
+
+
+@endpoint(bp, "/v1/admin/community", "GET", tags=("admin",), response="CommunityView",
+          summary="本社区的信息与设置（每项的当前值、默认值和取值范围）")
+def community_settings():
+    """An admin of the community. Its name, street and every setting in force — the stored value, else the
+    default — with each one's label, default and bounds (`fields`), so a settings page needs no other source."""
+    return community.get(current_principal())
+
+
+@endpoint(bp, "/v1/admin/community", "PATCH", body=CommunitySettingsBody, tags=("admin",), response="CommunityView",
+          summary="修改本社区的设置（只改发送的项；超出范围 400）")
+def update_community_settings(body):
+    """An admin of the community. Sets the settings sent (review required, wish points, fairness caps, award caps,
+    the points-per-hour cap of events, request time limits); each within its bounds, else 400 VALIDATION_FAILED
+    naming the field. Takes effect on the next request that applies it; events already published keep their
+    points per hour."""
+    return community.update(current_principal(), body.changes())

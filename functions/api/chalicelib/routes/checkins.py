@@ -12,15 +12,17 @@ TAGS = ("checkins",)
 
 
 @endpoint(bp, "/v1/events/{event_id}/qrcode", "GET", query=CheckinCodeQuery, tags=TAGS,
-          produces=("application/json", "image/png", "image/svg+xml"),
+          produces=("application/json", "image/png", "image/jpeg", "image/svg+xml"),
           errors=("NOT_FOUND", "INVALID_STATE", "UPSTREAM_UNAVAILABLE"), response="CheckinCodeView",
           summary="组织者的签到码：rotating 屏幕动态码、poster 海报码（须在签到范围内扫）、wxacode 小程序码")
 def checkin_code(event_id: str, query: CheckinCodeQuery):
     """The organiser. The event's check-in code: `rotating` (for a screen: changes every 30 s and is accepted
     until 60 s after it appeared), `poster` (static; scans need the scanner's position inside the event's
-    radius) or `wxacode` (a WeChat mini-program code carrying the poster code). `format=json` answers {code,
-    kind, valid_until}; png/svg the QR image. 409 INVALID_STATE for a poster or wxacode of an event without a
-    location; 503 UPSTREAM_UNAVAILABLE when WeChat cannot make a wxacode."""
+    radius) or `wxacode` (a WeChat mini-program code carrying the poster code, `format=png`: answered in the image
+    type WeChat gives, image/jpeg). `format=json` answers {code, url, kind, valid_until}; png/svg a QR of the
+    link `url` = `<QR_LINK_BASE>/c/<code>` (普通链接二维码: WeChat's own scanner opens the check-in page). Images
+    need an `Accept` naming an image type (image/png, image/jpeg) or `*/*`. 409 INVALID_STATE for a poster or
+    wxacode of an event without a location; 503 UPSTREAM_UNAVAILABLE when WeChat cannot make a wxacode."""
     result = checkins.qrcode(get_container(), current_principal(), event_id, query.kind, query.format)
     return result if isinstance(result, dict) else binary_response(*result)
 
@@ -33,7 +35,8 @@ def scan(body: CheckinBody):
     """A member of the community (a volunteer or party member for `volunteer_service`) who signed up,
     or who walks in when the event takes walk-ins. The first scan checks in (from 30 min before the start to the end), the second checks
     out (until 2 h after the end) and credits, once, the minutes inside the event's window and points pro rata.
-    400 CODE_INVALID for a code that is not ours; 409 CODE_EXPIRED, OUTSIDE_TIME_WINDOW, OUTSIDE_GEOFENCE
+    `code` is the bare code or the whole link a printed QR carries (`<QR_LINK_BASE>/c/<code>`).
+    400 CODE_INVALID for a code (or a link) that is not ours; 409 CODE_EXPIRED, OUTSIDE_TIME_WINDOW, OUTSIDE_GEOFENCE
     (`details.distance_m`), NOT_SIGNED_UP, EVENT_FULL (walk-in), ALREADY_CHECKED_IN (a second scan within 2
     min), ALREADY_CHECKED_OUT, INVALID_STATE (event cancelled)."""
     return checkins.scan(get_container().settings, current_principal(), body.code, body.lat, body.lng)

@@ -2,25 +2,31 @@
 from chalice import Blueprint
 
 from tongxin.usecases import events
+from tongxin.wiring import get_container
 
 from ..http import current_principal, endpoint
 from ..schemas import EventBody, EventCancelBody, EventListQuery, EventPatchBody, PageQuery, RosterQuery
 
 bp = Blueprint(__name__)
 TAGS = ("events",)
+# Text the community reads (title, description, a cancellation's reason): WeChat's content check (scene 论坛).
+TEXT_ERRORS = ("CONTENT_REJECTED", "WECHAT_SESSION_STALE", "UPSTREAM_UNAVAILABLE")
 
 
-@endpoint(bp, "/v1/events", "POST", body=EventBody, status=201, tags=TAGS,
-          summary="发布活动或招募令（管理员；网格员发布本网格的）", response="EventView")
+@endpoint(bp, "/v1/events", "POST", body=EventBody, status=201, tags=TAGS, errors=TEXT_ERRORS,
+          summary="发布活动或招募令（管理员；网格员发布本网格的；标题和说明经微信内容安全检查）", response="EventView")
 def publish_event(body: EventBody):
     """An admin (any grid of the community, or none) or a grid worker (a grid they work, theirs by default).
     Publishes an activity or a 招募令 (`volunteer_service`, whose sign-up and check-in need the volunteer or party
     member role). 201 the event. 400 VALIDATION_FAILED naming the field: a start in the past or more than 366
     days ahead, an end not after the start, a sign-up deadline after the start, points per hour above the
-    community's cap, an unknown grid; 403 FORBIDDEN for a grid the worker does not work."""
+    community's cap, an unknown grid; 403 FORBIDDEN for a grid the worker does not work. Title and description
+    pass WeChat's content security check (scene 论坛): 400 CONTENT_REJECTED when risky, 409 WECHAT_SESSION_STALE
+    when the organiser has not opened the mini-program for 2 h (reopen it, retry), 503 UPSTREAM_UNAVAILABLE when
+    WeChat is down."""
     fields = body.model_dump()
     fields["location"] = body.location.model_dump() if body.location else None
-    return events.publish(current_principal(), **fields)
+    return events.publish(get_container(), current_principal(), **fields)
 
 
 @endpoint(bp, "/v1/events", "GET", query=EventListQuery, tags=TAGS,
@@ -41,23 +47,27 @@ def get_event(event_id: str):
 
 
 @endpoint(bp, "/v1/events/{event_id}", "PATCH", body=EventPatchBody, tags=TAGS,
-          errors=("NOT_FOUND", "CAPACITY_BELOW_SIGNED", "INVALID_STATE"),
+          errors=("NOT_FOUND", "CAPACITY_BELOW_SIGNED", "INVALID_STATE") + TEXT_ERRORS,
           summary="组织者修改活动；增加名额按候补顺序递补，时间变更通知已报名者", response="EventView")
 def update_event(event_id: str, body: EventPatchBody):
     """The organiser (its creator while they hold the role, an admin, the grid's workers). Changes title,
     description, times, deadline, capacity or location under the same rules as publishing. Raising capacity
     promotes from the waitlist in order; changed times tell everyone signed or waiting. 409 CAPACITY_BELOW_SIGNED
-    below the places taken; 409 INVALID_STATE for a cancelled or ended event."""
-    return events.update(current_principal(), event_id, body.changes())
+    below the places taken; 409 INVALID_STATE for a cancelled or ended event. A new title or description passes
+    WeChat's content security check (scene 论坛): 400 CONTENT_REJECTED, 409 WECHAT_SESSION_STALE (reopen the
+    mini-program, retry), 503 UPSTREAM_UNAVAILABLE."""
+    return events.update(get_container(), current_principal(), event_id, body.changes())
 
 
 @endpoint(bp, "/v1/events/{event_id}/cancel", "POST", body=EventCancelBody, tags=TAGS,
-          errors=("NOT_FOUND", "INVALID_STATE"), summary="组织者取消活动，通知所有已报名和候补的人",
+          errors=("NOT_FOUND", "INVALID_STATE") + TEXT_ERRORS, summary="组织者取消活动，通知所有已报名和候补的人",
           response="EventView")
 def cancel_event(event_id: str, body: EventCancelBody):
     """The organiser. Cancels the event with a reason; everyone signed or waiting is told (one fan-out message,
-    expanded by the sender). 409 INVALID_STATE when already cancelled or ended."""
-    return events.cancel(current_principal(), event_id, body.reason)
+    expanded by the sender). 409 INVALID_STATE when already cancelled or ended. The reason passes WeChat's
+    content security check (scene 论坛): 400 CONTENT_REJECTED, 409 WECHAT_SESSION_STALE, 503
+    UPSTREAM_UNAVAILABLE."""
+    return events.cancel(get_container(), current_principal(), event_id, body.reason)
 
 
 @endpoint(bp, "/v1/events/{event_id}/signup", "POST", status=201, tags=TAGS,

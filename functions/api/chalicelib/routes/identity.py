@@ -31,21 +31,25 @@ def get_me():
     return identity.get_me(current_principal())
 
 
-@endpoint(bp, "/v1/me", "PATCH", body=UpdateMeBody, summary="修改昵称或头像", tags=("identity",),
+@endpoint(bp, "/v1/me", "PATCH", body=UpdateMeBody, summary="修改昵称或头像（昵称经微信内容安全检查）",
+          tags=("identity",), errors=("CONTENT_REJECTED", "WECHAT_SESSION_STALE", "UPSTREAM_UNAVAILABLE"),
           response="UserView")
 def update_me(body: UpdateMeBody):
     """Any signed-in user. Changes the nickname (one line, at most 20 characters) or the avatar URL (https);
-    what is left out is kept. 400 VALIDATION_FAILED names the field."""
-    return identity.update_me(current_principal(), body.model_dump(exclude_none=True))
+    what is left out is kept. 400 VALIDATION_FAILED names the field. A new nickname passes WeChat's content
+    security check (scene 资料): 400 CONTENT_REJECTED when risky, 409 WECHAT_SESSION_STALE when the user has not
+    opened the mini-program for 2 h (reopen it, retry), 503 UPSTREAM_UNAVAILABLE when WeChat is down."""
+    return identity.change_profile(get_container(), current_principal(), body.model_dump(exclude_none=True))
 
 
 @endpoint(bp, "/v1/me/community", "POST", body=JoinCommunityBody, tags=("identity",),
           summary="凭邀请码加入社区与网格；返回新令牌", errors=("INVITE_INVALID", "ALREADY_IN_COMMUNITY"),
           response="SessionView")
 def join_community(body: JoinCommunityBody):
-    """Any signed-in user. Joins the community and grid an invite code names (the bare code, or the poster QR's
-    scene `inv=<code>`); moving to another grid of the same community is allowed. Answers a new
-    {token, expires_in, user}: use it from then on. 404 INVITE_INVALID for an unknown or expired code; 409
+    """Any signed-in user. Joins the community and grid an invite code names (the bare code, the mini-program
+    code's scene `inv=<code>`, or the whole link a printed invite QR carries, `<QR_LINK_BASE>/i/<code>`); moving to
+    another grid of the same community is allowed. Answers a new {token, expires_in, user}: use it from then on.
+    404 INVITE_INVALID for an unknown or expired code, or a link that is not this service's; 409
     ALREADY_IN_COMMUNITY for another community's code."""
     return identity.join_community(get_container(), current_principal(), body.invite)
 

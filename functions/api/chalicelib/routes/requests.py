@@ -12,14 +12,17 @@ from ..schemas import (CommunityRequestsQuery, EscalateBody, PageQuery, RateBody
 bp = Blueprint(__name__)
 TAGS = ("requests",)
 STEP_ERRORS = ("NOT_FOUND", "INVALID_STATE")
+# A step with text others read (a reason, a note, a comment): WeChat's content check (scene 评论).
+TEXT_STEP_ERRORS = STEP_ERRORS + ("CONTENT_REJECTED", "WECHAT_SESSION_STALE", "UPSTREAM_UNAVAILABLE")
 
 
 @endpoint(bp, "/v1/requests", "POST", body=RequestBody, status=201, tags=TAGS, response="RequestDetailView",
-          errors=("CONTENT_REJECTED", "UPSTREAM_UNAVAILABLE", "RATE_LIMITED"),
+          errors=("CONTENT_REJECTED", "WECHAT_SESSION_STALE", "UPSTREAM_UNAVAILABLE", "RATE_LIMITED"),
           summary="居民提交诉求（经微信内容安全检查）：转到本网格，网格员须在时限内响应")
 def submit_request(body: RequestBody):
     """A resident of the community. Raises a 接诉即办 request: its content and address pass WeChat's content
-    security check (400 CONTENT_REJECTED; 503 UPSTREAM_UNAVAILABLE when WeChat is down); it goes to the
+    security check (400 CONTENT_REJECTED; 409 WECHAT_SESSION_STALE when the author has not opened the
+    mini-program for 2 h: reopen it, retry; 503 UPSTREAM_UNAVAILABLE when WeChat is down); it goes to the
     author's grid (no grid: the community), whose handlers are told and must answer in time. 201 the request.
     400 VALIDATION_FAILED for a category outside the list (`details.allowed` names the six); 429 RATE_LIMITED
     past the daily cap (10 by default), before WeChat is asked."""
@@ -52,31 +55,35 @@ def accept_request(request_id: str):
     return requests.accept(current_principal(), request_id)
 
 
-@endpoint(bp, "/v1/requests/{request_id}/escalate", "POST", body=EscalateBody, tags=TAGS, errors=STEP_ERRORS,
+@endpoint(bp, "/v1/requests/{request_id}/escalate", "POST", body=EscalateBody, tags=TAGS, errors=TEXT_STEP_ERRORS,
           response="RequestDetailView", summary="吹哨：转到上一级（网格 → 社区 → 街道），上一级须在时限内报到")
 def escalate_request(request_id: str, body: EscalateBody):
     """A handler of the request's current level (or its author). 吹哨: the request moves up a level (grid →
     community → street) with a reason; that level's clocks start and its handlers are told. 404, 403 as for
     accept; 409 INVALID_STATE when resolved or closed, at the street, or at a community that belongs to no
-    street."""
-    return requests.escalate(current_principal(), request_id, body.reason)
+    street. The reason passes WeChat's content security check (scene 评论): 400 CONTENT_REJECTED, 409
+    WECHAT_SESSION_STALE (reopen the mini-program, retry), 503 UPSTREAM_UNAVAILABLE."""
+    return requests.escalate(get_container(), current_principal(), request_id, body.reason)
 
 
-@endpoint(bp, "/v1/requests/{request_id}/resolve", "POST", body=ResolveBody, tags=TAGS, errors=STEP_ERRORS,
+@endpoint(bp, "/v1/requests/{request_id}/resolve", "POST", body=ResolveBody, tags=TAGS, errors=TEXT_STEP_ERRORS,
           response="RequestDetailView", summary="办结，写明办理结果；请居民评价")
 def resolve_request(request_id: str, body: ResolveBody):
     """A handler of the request's current level. 办结 with a note of what was done: → `resolved`, and the
-    author is asked to rate. 404, 403 as for accept; 409 INVALID_STATE unless accepted or reopened."""
-    return requests.resolve(current_principal(), request_id, body.note)
+    author is asked to rate. 404, 403 as for accept; 409 INVALID_STATE unless accepted or reopened. The note
+    passes WeChat's content security check (scene 评论): 400 CONTENT_REJECTED, 409 WECHAT_SESSION_STALE, 503
+    UPSTREAM_UNAVAILABLE."""
+    return requests.resolve(get_container(), current_principal(), request_id, body.note)
 
 
-@endpoint(bp, "/v1/requests/{request_id}/rate", "POST", body=RateBody, tags=TAGS, errors=STEP_ERRORS,
+@endpoint(bp, "/v1/requests/{request_id}/rate", "POST", body=RateBody, tags=TAGS, errors=TEXT_STEP_ERRORS,
           response="RequestDetailView", summary="居民评价：1–2 分第一次退回重办，第二次以不满意关闭；3–5 分满意关闭")
 def rate_request(request_id: str, body: RateBody):
     """The author. Rates a resolved request 1–5: 3–5 closes it satisfied; 1–2 reopens it the first time, at the
     level that resolved it with a new solve clock, and closes it unsatisfied the second time. 403 FORBIDDEN for
-    anyone else who sees it; 409 INVALID_STATE unless resolved."""
-    return requests.rate(current_principal(), request_id, body.satisfaction, body.comment)
+    anyone else who sees it; 409 INVALID_STATE unless resolved. A comment passes WeChat's content security check
+    (scene 评论): 400 CONTENT_REJECTED, 409 WECHAT_SESSION_STALE, 503 UPSTREAM_UNAVAILABLE."""
+    return requests.rate(get_container(), current_principal(), request_id, body.satisfaction, body.comment)
 
 
 @endpoint(bp, "/v1/street/tasks", "GET", query=PageQuery, tags=("street",), response="RequestTaskPage",

@@ -2,6 +2,7 @@
 from chalice import Blueprint
 
 from tongxin.usecases import points
+from tongxin.wiring import get_container
 
 from ..http import binary_response, current_principal, endpoint
 from ..schemas import (GoodsBody, GoodsPatchBody, PageQuery, PickupBody, RedeemBody, RedemptionQrQuery, StoreBody,
@@ -9,6 +10,8 @@ from ..schemas import (GoodsBody, GoodsPatchBody, PageQuery, PickupBody, RedeemB
 
 bp = Blueprint(__name__)
 TAGS = ("store",)
+# Goods' name and description, read by the whole community: WeChat's content check (scene 论坛).
+TEXT_ERRORS = ("CONTENT_REJECTED", "WECHAT_SESSION_STALE", "UPSTREAM_UNAVAILABLE")
 
 
 @endpoint(bp, "/v1/stores", "GET", tags=TAGS, response="StoreList", summary="本社区的积分超市")
@@ -33,22 +36,25 @@ def list_goods(store_id: str, query: PageQuery):
     return points.list_goods(current_principal(), store_id, limit=query.limit, cursor=query.cursor)
 
 
-@endpoint(bp, "/v1/stores/{store_id}/goods", "POST", body=GoodsBody, status=201, tags=TAGS, errors=("NOT_FOUND",),
-          response="GoodsView", summary="管理员上架新商品")
+@endpoint(bp, "/v1/stores/{store_id}/goods", "POST", body=GoodsBody, status=201, tags=TAGS,
+          errors=("NOT_FOUND",) + TEXT_ERRORS, response="GoodsView", summary="管理员上架新商品（名称和说明经微信内容安全检查）")
 def create_goods(store_id: str, body: GoodsBody):
     """An admin of the community. Puts new goods in the store with name, description, price in points, stock
-    and an optional per-person limit; 201 the goods."""
-    return points.create_goods(current_principal(), store_id, body.model_dump())
+    and an optional per-person limit; 201 the goods. Name and description pass WeChat's content security check
+    (scene 论坛): 400 CONTENT_REJECTED when risky, 409 WECHAT_SESSION_STALE when the admin has not opened the
+    mini-program for 2 h (reopen it, retry), 503 UPSTREAM_UNAVAILABLE when WeChat is down."""
+    return points.create_goods(get_container(), current_principal(), store_id, body.model_dump())
 
 
-@endpoint(bp, "/v1/goods/{goods_id}", "PATCH", body=GoodsPatchBody, tags=TAGS, errors=("NOT_FOUND", "OUT_OF_STOCK"),
-          response="GoodsView",
+@endpoint(bp, "/v1/goods/{goods_id}", "PATCH", body=GoodsPatchBody, tags=TAGS,
+          errors=("NOT_FOUND", "OUT_OF_STOCK") + TEXT_ERRORS, response="GoodsView",
           summary="修改商品：管理员可改全部；超市管理员只能上下架和补货（restock 原子加减库存）")
 def update_goods(goods_id: str, body: GoodsPatchBody):
     """An admin (any field), or the store's keeper (on or off the shelf, and restock only: 403 FORBIDDEN for
     anything else). `restock` adds to or removes from the stock atomically; 409 OUT_OF_STOCK for a write-off
-    beyond the stock."""
-    return points.update_goods(current_principal(), goods_id, body.changes())
+    beyond the stock. A new name or description passes WeChat's content security check (scene 论坛): 400
+    CONTENT_REJECTED, 409 WECHAT_SESSION_STALE (reopen the mini-program, retry), 503 UPSTREAM_UNAVAILABLE."""
+    return points.update_goods(get_container(), current_principal(), goods_id, body.changes())
 
 
 @endpoint(bp, "/v1/redemptions", "POST", body=RedeemBody, status=201, tags=TAGS, response="RedemptionView",
@@ -73,11 +79,12 @@ def my_redemptions(query: PageQuery):
           errors=("NOT_FOUND", "INVALID_STATE", "RATE_LIMITED"),
           summary="核销：超市管理员输入或扫描居民出示的取货码，标记为已领取")
 def verify_pickup(body: PickupBody):
-    """The store's keeper, or an admin. 核销: the pickup code the resident shows (case and spaces ignored)
-    marks the redemption `picked_up`. 404 NOT_FOUND for a code of none of the caller's stores; 409 INVALID_STATE
-    when already picked up, cancelled or expired. After 20 failed verifications by the caller in a 10-minute
-    window, 429 RATE_LIMITED (with Retry-After) until the window ends."""
-    return points.verify(current_principal(), body.pickup_code)
+    """The store's keeper, or an admin. 核销: the pickup code the resident shows (case and spaces ignored), or
+    the link its QR carries (`<QR_LINK_BASE>/p/<code>`, as WeChat's scanner reads it), marks the redemption
+    `picked_up`. 404 NOT_FOUND for a code of none of the caller's stores, or a link that is not this service's;
+    409 INVALID_STATE when already picked up, cancelled or expired. After 20 failed verifications by the caller
+    in a 10-minute window, 429 RATE_LIMITED (with Retry-After) until the window ends."""
+    return points.verify(current_principal(), body.pickup_code, link_base=get_container().settings.qr_link_base)
 
 
 @endpoint(bp, "/v1/redemptions/{redemption_id}", "GET", tags=TAGS, errors=("NOT_FOUND",), response="RedemptionView",
@@ -100,9 +107,11 @@ def cancel_redemption(redemption_id: str):
           produces=("application/json", "image/png", "image/svg+xml"), errors=("NOT_FOUND",),
           response="PickupCodeView", summary="取货码二维码：兑换人在柜台出示")
 def redemption_qrcode(redemption_id: str, query: RedemptionQrQuery):
-    """The owner. The pickup code to show at the counter: as a QR image (png/svg) or as json {pickup_code,
-    status, expires_at}."""
-    result = points.pickup_qrcode(current_principal(), redemption_id, query.format)
+    """The owner. The pickup code to show at the counter: as a QR image (png/svg) of its link
+    `<QR_LINK_BASE>/p/<code>` (普通链接二维码: the keeper's WeChat scanner opens the mini-program's pickup page), or
+    as json {code, url, valid_until, pickup_code, status, expires_at}."""
+    result = points.pickup_qrcode(current_principal(), redemption_id, query.format,
+                                  link_base=get_container().settings.qr_link_base)
     return result if isinstance(result, dict) else binary_response(*result)
 
 

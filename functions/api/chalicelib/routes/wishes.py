@@ -13,10 +13,12 @@ TAGS = ("wishes",)
 
 @endpoint(bp, "/v1/wishes", "POST", body=WishBody, status=201, tags=TAGS,
           summary="发布微心愿（经微信内容安全检查；按社区设置直接公开或待审核）",
-          errors=("CONTENT_REJECTED", "UPSTREAM_UNAVAILABLE", "RATE_LIMITED"), response="WishView")
+          errors=("CONTENT_REJECTED", "WECHAT_SESSION_STALE", "UPSTREAM_UNAVAILABLE", "RATE_LIMITED"),
+          response="WishView")
 def publish(body: WishBody):
     """A resident of the community. Publishes a 微心愿: title and content pass WeChat's content security check
-    (400 CONTENT_REJECTED when risky; 503 UPSTREAM_UNAVAILABLE when WeChat is down); it is `open` at once, or
+    (400 CONTENT_REJECTED when risky; 409 WECHAT_SESSION_STALE when the author has not opened the mini-program
+    for 2 h: reopen it and retry; 503 UPSTREAM_UNAVAILABLE when WeChat is down); it is `open` at once, or
     `pending_review` when the community reviews wishes (its grid workers are told). 400 VALIDATION_FAILED for a
     category outside the list (`details.allowed` names the eight), a deadline less than 1 h or more than a year
     ahead; 429 RATE_LIMITED past the daily publishing cap (10 by default), before WeChat is asked."""
@@ -91,20 +93,26 @@ def release(wish_id: str):
 
 
 @endpoint(bp, "/v1/wishes/{wish_id}/fulfil", "POST", body=FulfilBody, tags=TAGS,
-          errors=("NOT_FOUND", "INVALID_STATE"), summary="认领者标记已完成，通知发布者确认", response="WishView")
+          errors=("NOT_FOUND", "INVALID_STATE", "CONTENT_REJECTED", "WECHAT_SESSION_STALE", "UPSTREAM_UNAVAILABLE"),
+          summary="认领者标记已完成（说明经微信内容安全检查），通知发布者确认", response="WishView")
 def fulfil(wish_id: str, body: FulfilBody):
-    """The claimer. Says the wish is done, with a note (at most 200 characters): → `fulfilled`, and the author
-    is asked to confirm. 409 INVALID_STATE unless claimed."""
-    return wishes.fulfil(current_principal(), wish_id, body.note)
+    """The claimer. Says the wish is done, with a note (at most 200 characters) that passes WeChat's content
+    security check (scene 评论): → `fulfilled`, and the author is asked to confirm. 409 INVALID_STATE unless
+    claimed; 400 CONTENT_REJECTED when WeChat finds the note risky; 409 WECHAT_SESSION_STALE when the claimer has
+    not opened the mini-program for 2 h (reopen it, retry); 503 UPSTREAM_UNAVAILABLE when WeChat is down."""
+    return wishes.fulfil(get_container(), current_principal(), wish_id, body.note)
 
 
 @endpoint(bp, "/v1/wishes/{wish_id}/confirm", "POST", body=ConfirmBody, tags=TAGS,
-          errors=("NOT_FOUND", "INVALID_STATE"), summary="发布者确认并评价，认领者获得积分（仅一次）", response="WishView")
+          errors=("NOT_FOUND", "INVALID_STATE", "CONTENT_REJECTED", "WECHAT_SESSION_STALE", "UPSTREAM_UNAVAILABLE"),
+          summary="发布者确认并评价，认领者获得积分（仅一次）", response="WishView")
 def confirm(wish_id: str, body: ConfirmBody):
     """The author. Confirms a fulfilled wish with a rating 1–5 and an optional comment: → `confirmed`, and the
     claimer earns the community's wish points once (0, with the reason in the passbook note, beyond 5 credited
-    confirmations a day or 3 a month for one author–claimer pair). 409 INVALID_STATE unless fulfilled."""
-    return wishes.confirm(current_principal(), wish_id, body.rating, body.comment)
+    confirmations a day or 3 a month for one author–claimer pair). 409 INVALID_STATE unless fulfilled. A comment
+    passes WeChat's content security check (scene 评论): 400 CONTENT_REJECTED, 409 WECHAT_SESSION_STALE (reopen
+    the mini-program, retry), 503 UPSTREAM_UNAVAILABLE as for publishing."""
+    return wishes.confirm(get_container(), current_principal(), wish_id, body.rating, body.comment)
 
 
 @endpoint(bp, "/v1/wishes/{wish_id}/cancel", "POST", tags=TAGS, errors=("NOT_FOUND", "INVALID_STATE"),

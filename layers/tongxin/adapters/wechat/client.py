@@ -3,7 +3,9 @@
 - The base URL is configuration (the local stand-in, or real WeChat when unset).
 - Every call has a timeout (wechatpy's default is none).
 - access_token comes from ``cgi-bin/stable_token`` (does not rotate the token other instances hold) and
-  is shared through DynamoDB; login (``jscode2session``) needs no access_token and never fetches one.
+  is shared through DynamoDB, renewed once per rotation for the whole fleet (``token_store``); a token WeChat
+  rejects is replaced by one forced refresh for the fleet and the call retried once; login (``jscode2session``)
+  needs no access_token and never fetches one.
 - WeChat failures become domain errors: a bad login code is the user's (401), anything else is
   ``UpstreamUnavailable`` (503) unless a caller maps its errcode.
 """
@@ -20,14 +22,15 @@ from wechatpy.exceptions import WeChatClientException
 
 from ...domain.errors import (
     DomainError, Forbidden, PhoneCodeInvalid, RateLimited, UpstreamUnavailable, ValidationFailed, WechatCodeInvalid,
+    WechatSessionStale,
 )
 
 log = logging.getLogger(__name__)
 
 REAL_WECHAT = "https://api.weixin.qq.com/"
-# A token is not handed out in its last minutes: another instance may be about to refresh it.
-TOKEN_SAFETY_MARGIN_SECONDS = 300
+# invalid credential / invalid access_token / access_token expired: the token is replaced, the call retried once.
 TOKEN_REJECTED = {40001, 40014, 42001}
+QUOTA_SPENT = 45009  # reach max api daily quota limit (stable_token: the day's forced refreshes are used)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,18 @@ def _upstream(errcodes: dict[int, DomainError] | None = None):
 
 NETWORK_ERROR = -2  # ours, not WeChat's: no answer (timeout, connection refused, HTTP 5xx)
 
+# What a mini-program code may be, by the image's first bytes.
+IMAGE_MAGIC = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
+
+
+def _image_type(header: str, data: bytes) -> str | None:
+    """The content type WeChat gave an image (``image/jpeg`` or ``image/png``), as its bytes confirm; the bytes
+    decide when the header names no such type or another one; None when they are neither."""
+    named = header.split(";", 1)[0].strip().lower()
+    if named in IMAGE_MAGIC and data.startswith(IMAGE_MAGIC[named]):
+        return named
+    return next((kind for kind, magic in IMAGE_MAGIC.items() if data.startswith(magic)), None)
+
 
 @dataclass(frozen=True)
 class SendResult:
@@ -78,35 +93,65 @@ class MiniProgramClient(WeChatClient):
         self.wxa.API_BASE_URL = self.base_url
 
     def _call(self, method: str, path: str, **kwargs):
-        """One API call on the configured base URL; a rejected token is dropped and the call retried once."""
+        """One API call on the configured base URL. The token is named in the call, so a rejected one (40001/40014/
+        42001) is the one replaced (``token_store.rejected``: one forced refresh for the fleet) and the call retried
+        once. A call that names ``access_token`` itself (login: None) is sent as it is."""
         call = self.post if method == "POST" else self.get
+        params = dict(kwargs.pop("params", None) or {})
+        if "access_token" in params:
+            return call(path, api_base_url=self.base_url, params=params, **kwargs)
+        token = self.access_token
         try:
-            return call(path, api_base_url=self.base_url, **kwargs)
+            return call(path, api_base_url=self.base_url, params={**params, "access_token": token}, **kwargs)
         except WeChatClientException as exc:
             if exc.errcode not in TOKEN_REJECTED:
                 raise
-            self.session.delete(self.access_token_key)
-            self.expires_at = None
-            return call(path, api_base_url=self.base_url, **kwargs)
+            log.warning("wechat rejected the access_token", extra={"errcode": exc.errcode})
+            token = self._replace_rejected(token)
+            return call(path, api_base_url=self.base_url, params={**params, "access_token": token}, **kwargs)
 
     # --- access_token -----------------------------------------------------------------------
-    def fetch_access_token(self):
-        """``POST cgi-bin/stable_token`` (normal mode): the same valid token for every caller."""
+    @property
+    def access_token(self):
+        """The fleet's token (``token_store``): from memory until its last minutes, renewed once for the fleet."""
+        if hasattr(self.session, "token"):
+            return self.session.token(self.access_token_key, self._fetch_stable)
+        return super().access_token
+
+    def _replace_rejected(self, token: str) -> str:
+        if hasattr(self.session, "rejected"):
+            return self.session.rejected(self.access_token_key, token, self._fetch_stable)
+        self.session.delete(self.access_token_key)
+        self.expires_at = None
+        return self.access_token
+
+    def _fetch_stable(self, force: bool) -> tuple[str, int]:
+        """One ``POST cgi-bin/stable_token``: (access_token, expires_in — the time LEFT, ≤ 7200). Normal mode hands
+        every caller the current token (a new one in its last 5 minutes); ``force`` invalidates it and makes a new
+        one (20 a day: the store counts them; if WeChat refuses one anyway, 45009, a normal fetch is made)."""
         response = self._http.post(
             self.base_url + "cgi-bin/stable_token",
             json={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret,
-                  "force_refresh": False},
+                  "force_refresh": force},
             timeout=self.timeout,
         )
         response.raise_for_status()
         result = response.json()
         if result.get("errcode"):
+            if force and result["errcode"] == QUOTA_SPENT:
+                log.error("wechat refused a forced access_token refresh (45009: the day's quota is used); "
+                          "fetching in normal mode instead")
+                return self._fetch_stable(False)
             raise WeChatClientException(result["errcode"], result.get("errmsg"), client=self,
                                         request=response.request, response=response)
-        ttl = max(60, int(result.get("expires_in", 7200)) - TOKEN_SAFETY_MARGIN_SECONDS)
-        self.session.set(self.access_token_key, result["access_token"], ttl)
-        self.expires_at = int(time.time()) + ttl
-        return result
+        return result["access_token"], int(result.get("expires_in", 7200))
+
+    def fetch_access_token(self):
+        """wechatpy's hook: a normal-mode ``stable_token`` fetch, stored for the fleet as it is."""
+        token, expires_in = self._fetch_stable(False)
+        self.session.set(self.access_token_key, token, expires_in)
+        self.expires_at = int(time.time()) + expires_in
+        return {"access_token": token, "expires_in": expires_in}
 
     # --- login ------------------------------------------------------------------------------
     def code_to_session(self, code: str) -> WechatSession:
@@ -129,23 +174,39 @@ class MiniProgramClient(WeChatClient):
 
     # --- content security (msg_sec_check v2) ------------------------------------------------------
     def check_text(self, content: str, openid: str, scene: int = 3) -> str:
-        """Return WeChat's ``suggest``: ``pass``, ``review`` or ``risky``. Scene 3 = forum/post."""
-        with _upstream({61010: ValidationFailed("请先在微信中打开小程序后再提交")}):
+        """Return WeChat's ``suggest``: ``pass``, ``review`` or ``risky``. ``scene``: 1 资料 (profile), 2 评论
+        (comment), 3 论坛 (post), 4 社交日志 (social log); ``content`` at most 2,500 characters.
+
+        v2 only answers for an openid that visited the mini-program within the last two hours; otherwise WeChat
+        answers errcode 61010 (用户访问记录超时, errmsg "code is expired"), which is 409 WECHAT_SESSION_STALE here:
+        the user reopens the mini-program and tries again (docs/contract.md, content security)."""
+        with _upstream({61010: WechatSessionStale()}):
             result = self._call("POST", "wxa/msg_sec_check", data={
                 "content": content, "version": 2, "scene": scene, "openid": openid})
         return result.get("result", {}).get("suggest", "review")
 
     # --- mini-program code --------------------------------------------------------------------
-    def wxacode(self, scene: str, page: str, width: int = 430) -> bytes:
-        """PNG of an unlimited mini-program code; ``scene`` ≤ 32 visible characters."""
+    def wxacode(self, scene: str, page: str, *, env_version: str = "release", width: int = 430) -> tuple[bytes, str]:
+        """An unlimited mini-program code as WeChat made it: ``(image, content type)`` — JPEG (``image/jpeg``);
+        WeChat answers PNG only for a transparent background (``is_hyaline``, not asked here). ``scene`` ≤ 32
+        visible characters; ``env_version`` (release | trial | develop, ``Settings.wxacode_env_version``) is the
+        version a scan opens. ``check_path`` for release only: WeChat then refuses (41030) a page the published
+        version does not have instead of making a code that opens nothing; a trial or develop build's pages need
+        not be published yet."""
         if len(scene) > 32:
             raise ValidationFailed("小程序码参数过长", details={"field": "scene"})
         with _upstream():
             response = self._call("POST", "wxa/getwxacodeunlimit",
-                                  data={"scene": scene, "page": page, "width": width, "check_path": False})
+                                  data={"scene": scene, "page": page, "width": width, "env_version": env_version,
+                                        "check_path": env_version == "release"})
         if isinstance(response, dict):  # a JSON body is an error WeChat reported with errcode 0
             raise UpstreamUnavailable()
-        return response.content
+        content_type = _image_type(response.headers.get("Content-Type", ""), response.content)
+        if content_type is None:
+            log.warning("wechat answered a mini-program code that is no image",
+                        extra={"content_type": response.headers.get("Content-Type", "")[:64]})
+            raise UpstreamUnavailable()
+        return response.content, content_type
 
     # --- subscribe messages -----------------------------------------------------------------
     def send_subscribe(self, openid: str, template_id: str, data: dict, page: str | None = None,

@@ -1,8 +1,9 @@
-"""The organiser's check-in screen and posters: the code as text (json), as a QR image (png/svg), or as a WeChat
-mini-program code (wxacode) whose scene is the poster code, so WeChat's own camera opens the check-in page."""
+"""The organiser's check-in screen and posters: the code as text (json, with its link), as a QR image (png/svg) of
+its link ``<QR_LINK_BASE>/c/<code>`` (普通链接二维码, domain/links.py), or as a WeChat mini-program code (wxacode)
+whose scene is the poster code: either way WeChat's own camera opens the check-in page."""
 from __future__ import annotations
 
-from ...domain import checkin
+from ...domain import checkin, links
 from ...domain.clock import to_api, utcnow
 from ...domain.errors import InvalidState, ValidationFailed
 from ...domain.access import Principal
@@ -26,13 +27,18 @@ def code_for(container: Container, principal: Principal, event_id: str, kind: st
 
 
 def qrcode(container: Container, principal: Principal, event_id: str, kind: str, fmt: str):
-    """``format=json`` → the answer dict; else ``(bytes, content_type)``."""
+    """``format=json`` → the answer dict (the code, and the link a QR of it carries); else ``(bytes,
+    content_type)``: png/svg a QR of the link (普通链接二维码: WeChat's own scanner opens the check-in page), wxacode
+    WeChat's mini-program code whose scene is the poster code, in the image type WeChat gave (JPEG)."""
     if kind == "wxacode" and fmt != "png":
-        raise ValidationFailed("小程序码只有 png 格式", details={"field": "format"})
+        raise ValidationFailed("小程序码只有图片格式：format 用 png（图片类型以微信返回的为准，通常是 JPEG）",
+                               details={"field": "format", "allowed": ["png"]})
     code, valid_until = code_for(container, principal, event_id, kind)
+    settings = container.settings
+    url = links.url(settings.qr_link_base, "checkin", code)
     if fmt == "json":
-        return {"code": code, "kind": kind, "valid_until": valid_until}
+        return {"code": code, "url": url, "kind": kind, "valid_until": valid_until}
     if kind == "wxacode":
-        return container.wechat.wxacode(code, container.settings.wechat_checkin_page), "image/png"
+        return container.wechat.wxacode(code, settings.wechat_checkin_page, env_version=settings.wxacode_env_version)
     from ...adapters import qr
-    return qr.render(code, fmt)
+    return qr.render(url, fmt)

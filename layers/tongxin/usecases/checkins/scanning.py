@@ -18,7 +18,7 @@ from ...adapters.dynamo.guards import check_active, check_grant
 from ...adapters.dynamo.models import EventModel, SignupModel, UserModel
 from ...adapters.dynamo.tx import Tx
 from ...config import Settings
-from ...domain import checkin, events as event_rules
+from ...domain import checkin, events as event_rules, links
 from ...domain.access import Principal, Role, require_role
 from ...domain.clock import SHANGHAI, utcnow
 from ...domain.errors import (AlreadyCheckedIn, AlreadyCheckedOut, CodeExpired, CodeInvalid, DomainError, EventFull,
@@ -38,8 +38,13 @@ ACCOUNT_GONE = Unauthenticated("账号已注销，请重新登录")
 
 
 def _verify(settings: Settings, code: str, now: datetime) -> checkin.Code:
+    """The scanned text: the bare code or its link ``<QR_LINK_BASE>/c/<code>`` (another base or letter is no code
+    of ours: 400 CODE_INVALID, like a forged one)."""
+    bare = links.code_in(settings.qr_link_base, "checkin", code)
     try:
-        verified = checkin.verify(settings.checkin_secret, code, now)
+        if bare is None:
+            raise checkin.BadCode("not our link")
+        verified = checkin.verify(settings.checkin_secret, bare, now)
     except checkin.BadCode:
         raise CodeInvalid() from None
     if checkin.expired(verified, now):

@@ -19,8 +19,10 @@ from ...domain.access import Grant, Principal, Role, require_role
 from ...domain.clock import utcnow
 from ...domain.errors import CapacityBelowSigned, Conflict, DomainError, Forbidden, StorageBusy
 from ...domain.ids import new_id
+from ...wiring import Container
 from .. import notifications
 from ..access import current_user
+from ..content import Scene, check as content_check
 from .reading import DEFAULT_NICKNAME, EVENT_NOT_FOUND, load, organiser_grant, present
 from .signups import (CandidateGone, EventMoved, as_changed, backoff, count, fill, next_due, rounds,
                       not_cancelled, promotion_batch, reread)
@@ -72,13 +74,14 @@ def _over_cap(points_per_hour: int):
     return classify
 
 
-def publish(principal: Principal, *, title: str, kind: str, starts_at: datetime, ends_at: datetime,
-            signup_deadline: datetime | None, location: dict | None, capacity: int, points_per_hour: int,
-            allow_walk_ins: bool, description: str | None, grid_id: str | None) -> dict:
+def publish(container: Container, principal: Principal, *, title: str, kind: str, starts_at: datetime,
+            ends_at: datetime, signup_deadline: datetime | None, location: dict | None, capacity: int,
+            points_per_hour: int, allow_walk_ins: bool, description: str | None, grid_id: str | None) -> dict:
     grant, grid_id = _publishing_grant(principal, grid_id)
     now = utcnow()
     rules.check_times(starts_at, ends_at, signup_deadline, now)
     organiser = current_user(principal)
+    content_check(container, organiser, title, description, scene=Scene.FORUM, what="event")
     event = EventModel(new_id("ev"), community_id=grant.community_id, grid_id=grid_id, title=title, kind=kind,
                        description=description, status="open", starts_at=starts_at, ends_at=ends_at,
                        signup_deadline=signup_deadline or starts_at,
@@ -127,11 +130,23 @@ def _event_changed_message(event: EventModel, tx: Tx, after: EventModel, now: da
         page=notifications.EVENT_PAGE.format(id=event.id), community_id=event.community_id)
 
 
-def update(principal: Principal, event_id: str, changes: dict[str, Any]) -> dict:
+def _text_checked(container: Container, principal: Principal, event: EventModel, *texts: str | None,
+                  what: str) -> None:
+    """The organiser's text passes WeChat's content check, once, after the event's own refusal (cancelled,
+    ended) and before the write's rounds."""
+    if any(texts):
+        refusal = rules.manage_refusal(event.status or "open", event.ends_at, utcnow())
+        if refusal:
+            raise refusal
+        content_check(container, current_user(principal), *texts, scene=Scene.FORUM, what=what)
+
+
+def update(container: Container, principal: Principal, event_id: str, changes: dict[str, Any]) -> dict:
     """PATCH: title, description, times, capacity, location. Raising capacity promotes from the waitlist (the
     first batch in this transaction, the rest right after); lowering it below the signed is refused."""
     event = load(principal, event_id)
     grant = organiser_grant(principal, event)
+    _text_checked(container, principal, event, changes.get("title"), changes.get("description"), what="event")
     for attempt in rounds():
         now = utcnow()
         refusal = rules.manage_refusal(event.status or "open", event.ends_at, now)
@@ -192,10 +207,11 @@ def update(principal: Principal, event_id: str, changes: dict[str, Any]) -> dict
     raise StorageBusy()
 
 
-def cancel(principal: Principal, event_id: str, reason: str) -> dict:
+def cancel(container: Container, principal: Principal, event_id: str, reason: str) -> dict:
     """Cancel before the end: everyone signed or waiting is told (one fan-out item)."""
     event = load(principal, event_id)
     grant = organiser_grant(principal, event)
+    _text_checked(container, principal, event, reason, what="cancellation reason")
     for attempt in rounds():
         now = utcnow()
         refusal = rules.manage_refusal(event.status or "open", event.ends_at, now)

@@ -22,7 +22,7 @@ from ...adapters.dynamo import batch, counters
 from ...adapters.dynamo.guards import check_grant
 from ...adapters.dynamo.models import CounterModel, GoodsModel, PickupCodeModel, RedemptionModel, UserModel
 from ...adapters.dynamo.tx import Tx
-from ...domain import points as rules
+from ...domain import links, points as rules
 from ...domain.access import Principal, Role, require_member, require_role
 from ...domain.clock import to_api, utcnow
 from ...domain.errors import (DomainError, InvalidState, LimitExceeded, NotFound, OffShelf, OutOfStock,
@@ -201,17 +201,20 @@ def store_queue(principal: Principal, store_id: str, status: str, *, limit: int,
                        scope=f"queue:{key}", model=RedemptionModel)
 
 
-def pickup_qrcode(principal: Principal, redemption_id: str, fmt: str):
-    """The owner's pickup code to show at the counter: ``format=json`` → the answer dict; else ``(bytes,
-    content_type)`` of a QR image."""
+def pickup_qrcode(principal: Principal, redemption_id: str, fmt: str, *, link_base: str):
+    """The owner's pickup code to show at the counter: ``format=json`` → the answer dict (the code, and the link a
+    QR of it carries); else ``(bytes, content_type)`` of a QR image of the link ``<link_base>/p/<code>``
+    (普通链接二维码: the keeper's WeChat scanner opens the mini-program's pickup page)."""
     redemption, mine = _load_visible(principal, redemption_id)
     if not mine:
         raise REDEMPTION_NOT_FOUND
+    url = links.url(link_base, "pickup", redemption.pickup_code)
     if fmt == "json":
-        return {"pickup_code": redemption.pickup_code, "status": redemption.status,
-                "expires_at": to_api(redemption.expires_at)}
+        expires_at = to_api(redemption.expires_at)
+        return {"code": redemption.pickup_code, "url": url, "valid_until": expires_at,
+                "pickup_code": redemption.pickup_code, "status": redemption.status, "expires_at": expires_at}
     from ...adapters import qr
-    return qr.render(redemption.pickup_code, fmt)
+    return qr.render(url, fmt)
 
 
 # --- pickup --------------------------------------------------------------------------------------------------
@@ -222,8 +225,9 @@ def _too_many(window_ends: datetime, now: datetime) -> RateLimited:
                        details={"limit": VERIFY_FAILURES_MAX, "retry_after": wait})
 
 
-def verify(principal: Principal, code_text: str) -> dict:
-    """核销: the store's keeper (or an admin) types or scans the code the resident shows.
+def verify(principal: Principal, code_text: str, *, link_base: str) -> dict:
+    """核销: the store's keeper (or an admin) types or scans the code the resident shows: the bare code, or the link
+    its QR carries (``<link_base>/p/<code>``; a link of another base or letter is a code that is not found).
 
     A code the caller may not verify (another store's) is 404 like an unknown one: the answer never tells a keeper
     that a code exists elsewhere. Every refusal of a code counts one failure for the caller (one conditional write,
@@ -232,7 +236,7 @@ def verify(principal: Principal, code_text: str) -> dict:
     require_role(principal, *STAFF_ROLES)  # who keeps no store is refused before any code is looked at
     now = utcnow()
     failures_key, window_ends = counters.window(f"verify-fail#{principal.user_id}", now, VERIFY_WINDOW)
-    code = rules.normalise_pickup_code(code_text)
+    code = rules.normalise_pickup_code(links.code_in(link_base, "pickup", code_text) or "")
     well_formed = len(code) == rules.PICKUP_CODE_LENGTH and all(c in rules.PICKUP_ALPHABET for c in code)
     # The caller's failures and the code, in one read (a malformed code names no item: the failures alone).
     wanted = [(CounterModel, failures_key)]

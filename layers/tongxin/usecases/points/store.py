@@ -15,7 +15,10 @@ from ...domain.access import Principal, Role, require_member, require_role
 from ...domain.clock import to_api, utcnow
 from ...domain.errors import DomainError, Forbidden, NotFound, OutOfStock
 from ...domain.ids import new_id
+from ...wiring import Container
 from .. import paging
+from ..access import current_user
+from ..content import Scene, check as content_check
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +90,11 @@ def list_goods(principal: Principal, store_id: str, *, limit: int, cursor: str |
                        scope=f"goods:{store_id}:{int(staff)}", model=GoodsModel)
 
 
-def create_goods(principal: Principal, store_id: str, fields: dict) -> dict:
+def create_goods(container: Container, principal: Principal, store_id: str, fields: dict) -> dict:
     store = load_store(principal, store_id)
     grant = require_role(principal, Role.ADMIN)
+    content_check(container, current_user(principal), fields.get("name"), fields.get("description"),
+                  scene=Scene.FORUM, what="goods")
     goods = GoodsModel(new_id("goods"), store_id=store.id, community_id=store.community_id, created_at=utcnow(),
                        **fields)
     answer = present_goods(goods)
@@ -98,13 +103,16 @@ def create_goods(principal: Principal, store_id: str, fields: dict) -> dict:
     return answer
 
 
-def update_goods(principal: Principal, goods_id: str, changes: dict) -> dict:
-    """Admins change anything; the store's keepers only the shelf and the stock (by ``restock``)."""
+def update_goods(container: Container, principal: Principal, goods_id: str, changes: dict) -> dict:
+    """Admins change anything; the store's keepers only the shelf and the stock (by ``restock``). A new name or
+    description passes WeChat's content check."""
     goods = load_goods(principal, goods_id)
     if set(changes) <= KEEPER_FIELDS:
         grant = require_role(principal, *STAFF_ROLES, store_id=goods.store_id)
     else:
         grant = require_role(principal, Role.ADMIN)
+    content_check(container, current_user(principal), changes.get("name"), changes.get("description"),
+                  scene=Scene.FORUM, what="goods")
     now = utcnow()
     restock = changes.pop("restock", None)
     actions = [getattr(GoodsModel, name).set(value) if value is not None else getattr(GoodsModel, name).remove()

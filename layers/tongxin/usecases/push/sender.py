@@ -80,7 +80,8 @@ def deliver_item(container: Container, message: OutboxModel, now: datetime) -> s
     settings = container.settings
     template = rules.TEMPLATES.get(message.kind)
     template_id = settings.wechat_templates.get(message.kind)
-    if template is None or not template_id:
+    keywords = settings.wechat_template_keywords.get(message.kind)
+    if template is None or not template_id or not keywords:
         return _finish_unclaimed(message, "skipped", "no_template" if template else "unknown_kind", now)
     user, quota = batch.get_many((UserModel, message.recipient_id),
                                  (CounterModel, quota_key(message.recipient_id, template_id)))
@@ -98,7 +99,7 @@ def deliver_item(container: Container, message: OutboxModel, now: datetime) -> s
         return _finish_unclaimed(message, "skipped", "no_quota", now)
     except _Lost:
         return "busy"
-    fields = template.fields(message.data or {}, message.created_at)
+    fields = template.fields(message.data or {}, message.created_at, keywords)
     result = container.wechat.deliver_subscribe(user.openid, template_id, fields, message.page,
                                                 state=settings.miniprogram_state, lang=settings.wechat_lang)
     attempts = int(message.attempts or 0) + 1

@@ -20,11 +20,12 @@ from ...adapters.dynamo.tx import Tx
 from ...domain import requests as rules
 from ...domain.access import Principal, Role, require_role
 from ...domain.clock import SHANGHAI, utcnow
-from ...domain.errors import ContentRejected, Forbidden, InvalidState, NotFound, RateLimited
+from ...domain.errors import Forbidden, InvalidState, NotFound, RateLimited
 from ...domain.ids import new_id
 from ...domain.requests import Level as L, RequestStatus as S
 from ...wiring import Container
 from ..access import current_user
+from ..content import Scene, check as content_check
 from ..wishes.lifecycle import setting
 from .reading import DEFAULT_NICKNAME, handler_grant, load, present
 from .steps import arrive, count, derived, entry, refusal, same_state, tell_author, tell_level, write_step
@@ -56,8 +57,7 @@ def submit(container: Container, principal: Principal, *, category: str, content
     if counters.current(counter, now) >= cap:  # refused before WeChat's check is spent; the condition holds it
         raise _cap_reached(cap)
     address = (location or {}).get("address")
-    if container.wechat.check_text("\n".join(filter(None, (content, address))), author.openid or "") == "risky":
-        raise ContentRejected()
+    content_check(container, author, content, address, scene=Scene.FORUM, what="request")
     limit = limits(community)
     answer_minutes, solve_minutes = limit.answer_within(urgent), limit.solve_hours * 60
     level = rules.first_level(author.grid_id)
@@ -135,7 +135,7 @@ def accept(principal: Principal, request_id: str) -> dict:
     return answer
 
 
-def escalate(principal: Principal, request_id: str, reason: str) -> dict:
+def escalate(container: Container, principal: Principal, request_id: str, reason: str) -> dict:
     request = load(principal, request_id)
     grant = handler_grant(principal, request)
     _require_state(request, "escalate")
@@ -143,6 +143,8 @@ def escalate(principal: Principal, request_id: str, reason: str) -> dict:
     if target is None:
         message = rules.NO_STREET if L(request.level) is L.COMMUNITY else rules.NO_LEVEL_ABOVE
         raise InvalidState(message, details={"status": request.status, "action": "escalate", "level": request.level})
+    # The reason is shown to the author and to the level above (timeline, message).
+    content_check(container, current_user(principal), reason, scene=Scene.COMMENT, what="escalation reason")
     now, actor = utcnow(), _actor(principal, grant.role)
     tx = check_grant(Tx(), grant)
     after = write_step(tx, request, {**_answer_changes(request, now), **arrive(request, target, now), "updated_at": now},
@@ -156,11 +158,12 @@ def escalate(principal: Principal, request_id: str, reason: str) -> dict:
     return answer
 
 
-def resolve(principal: Principal, request_id: str, note: str) -> dict:
+def resolve(container: Container, principal: Principal, request_id: str, note: str) -> dict:
     request = load(principal, request_id)
     grant = handler_grant(principal, request)
     _not_own(principal, request)
     _require_state(request, "resolve")
+    content_check(container, current_user(principal), note, scene=Scene.COMMENT, what="resolve note")
     now, actor = utcnow(), _actor(principal, grant.role)
     tx = check_grant(Tx(), grant)
     after = write_step(tx, request, {"status": S.RESOLVED.value, "resolved_at": now,
@@ -176,13 +179,15 @@ def resolve(principal: Principal, request_id: str, note: str) -> dict:
     return answer
 
 
-def rate(principal: Principal, request_id: str, satisfaction: int, comment: str | None) -> dict:
+def rate(container: Container, principal: Principal, request_id: str, satisfaction: int,
+         comment: str | None) -> dict:
     """The author rates the result: 3–5 closes it satisfied; 1–2 sends it back once to the level that resolved
     it (a new solve clock there), and closes it unsatisfied the second time."""
     request = load(principal, request_id)
     if request.author_id != principal.user_id:
         raise Forbidden("只有提出诉求的居民可以评价")
     _require_state(request, "rate")
+    content_check(container, current_user(principal), comment, scene=Scene.COMMENT, what="rating comment")
     now = utcnow()
     status, outcome = rules.rating_result(satisfaction, request.reopened_at is not None)
     changes: dict[str, Any] = {"status": status.value, "rating": satisfaction, "comment": comment, "updated_at": now}

@@ -21,13 +21,14 @@ from ...adapters.dynamo.tx import Tx
 from ...domain import stats as domain_stats, wishes as rules
 from ...domain.access import Principal, Role, require_member, require_role
 from ...domain.clock import utcnow
-from ...domain.errors import AlreadyClaimed, Conflict, ContentRejected, DomainError, Forbidden, NotFound, OwnWish, RateLimited
+from ...domain.errors import AlreadyClaimed, Conflict, DomainError, Forbidden, NotFound, OwnWish, RateLimited
 from ...domain.ids import new_id
 from ...domain.points import wish_confirm_source
 from ...domain.wishes import WishStatus as S
 from ...wiring import Container
 from .. import ledger, notifications
 from ..access import current_user
+from ..content import Scene, check as content_check
 from .reading import DEFAULT_NICKNAME, STAFF_ROLES, WISH_NOT_FOUND, load, present_for
 
 log = logging.getLogger(__name__)
@@ -172,9 +173,7 @@ def publish(container: Container, principal: Principal, *, title: str, content: 
     # Refused before WeChat's content check is spent; the transaction's own condition is what holds the cap.
     if counters.current(counter, now) >= cap:
         raise _publish_cap_reached(cap)
-    suggest = container.wechat.check_text(f"{title}\n{content}", author.openid or "")
-    if suggest == "risky":
-        raise ContentRejected()
+    suggest = content_check(container, author, title, content, scene=Scene.FORUM, what="wish")
     status = rules.initial_status(bool(community.wish_review_required), suggest)
     wish = WishModel(new_id("w"), community_id=grant.community_id, grid_id=author.grid_id, author_id=author.id,
                      author_nickname=author.nickname or DEFAULT_NICKNAME, title=title, content=content,
@@ -264,9 +263,12 @@ def release(principal: Principal, wish_id: str) -> dict:
     return answer
 
 
-def fulfil(principal: Principal, wish_id: str, note: str) -> dict:
+def fulfil(container: Container, principal: Principal, wish_id: str, note: str) -> dict:
     wish = load(principal, wish_id)
     _require_person(wish, "claimer_id", principal, "fulfil")
+    if S(wish.status) not in rules.transition("fulfil")[0]:  # before WeChat's check is spent (the write's
+        raise rules.invalid_state("fulfil", wish.status)     # condition is what holds it)
+    content_check(container, current_user(principal), note, scene=Scene.COMMENT, what="fulfil note")
     now = utcnow()
     tx = check_active(Tx(), principal.user_id)
     after = step(tx, wish, "fulfil", {"fulfilled_at": now, "fulfil_note": note}, now=now,
@@ -286,7 +288,7 @@ class _CapReached(DomainError):
         self.which = which
 
 
-def confirm(principal: Principal, wish_id: str, rating: int, comment: str | None) -> dict:
+def confirm(container: Container, principal: Principal, wish_id: str, rating: int, comment: str | None) -> dict:
     """The author confirms: status, the claimer's ledger entry (keyed by the wish) and balance, the fairness
     counters and the claimer's message commit together; a second confirm finds the state (and the entry) taken.
     Past a fairness cap the confirmation still stands but credits 0, with the reason in the passbook note."""
@@ -297,6 +299,7 @@ def confirm(principal: Principal, wish_id: str, rating: int, comment: str | None
     _require_person(wish, "author_id", principal, "confirm")
     if S(wish.status) is not S.FULFILLED or not wish.claimer_id:
         raise rules.invalid_state("confirm", wish.status)
+    content_check(container, current_user(principal), comment, scene=Scene.COMMENT, what="confirmation comment")
     claimer_id = wish.claimer_id
     base_points = setting(community, "wish_points", rules.DEFAULT_WISH_POINTS)
     now = utcnow()

@@ -44,5 +44,9 @@ class KeyValueModel(BaseModel):
         table_name = "kv"
 
     key = UnicodeAttribute(hash_key=True)
-    value = JSONAttribute()
+    value = JSONAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+    # A renewal under way (the access_token: adapters/wechat/token_store.py): until when (epoch seconds) and by whom;
+    # absent when nobody renews it. Taken by one conditional write, so one container of the fleet renews.
+    lease_until = NumberAttribute(null=True)
+    lease_owner = UnicodeAttribute(null=True)
