@@ -14,11 +14,12 @@ from pynamodb.expressions.operand import Path, Value
 
 from tongxin.adapters.dynamo.models import (
     CommunityModel, CounterModel, EventModel, GoodsModel, GridModel, IdentityModel, InviteModel, LedgerEntryModel,
-    ScoreModel, StoreModel, StreetModel, UserModel,
+    MemberEntryModel, ScoreModel, StoreModel, StreetModel, UserModel,
 )
 from tongxin.domain import events as event_rules
 from tongxin.domain.clock import utcnow
 from tongxin.domain.points import boards_for
+from tongxin.usecases import directory
 
 COMMUNITY_ID = "c_demo"
 STREET_ID = "st_demo"
@@ -58,11 +59,14 @@ def seed() -> dict:
         user_id = f"u_demo_{name}"
         openid = fake_openid(name)
         IdentityModel(openid, user_id=user_id, unionid=fake_unionid(name), created_at=now).save()
-        UserModel(user_id, status="active", nickname=nickname, openid=openid, community_id=COMMUNITY_ID,
-                  grid_id=grid_id, roles=roles, grid_ids=extra.get("grid_ids"), store_ids=extra.get("store_ids"),
-                  points_balance=0, earned_total=0, volunteer_minutes=0, created_at=now, joined_at=now,
-                  real_name=nickname if "volunteer" in roles else None,
-                  volunteer_since=now if "volunteer" in roles else None).save()
+        user = UserModel(user_id, status="active", nickname=nickname, openid=openid, community_id=COMMUNITY_ID,
+                         grid_id=grid_id, roles=roles, grid_ids=extra.get("grid_ids"), store_ids=extra.get("store_ids"),
+                         points_balance=0, earned_total=0, volunteer_minutes=0, created_at=now, joined_at=now,
+                         real_name=nickname if "volunteer" in roles else None,
+                         volunteer_since=now if "volunteer" in roles else None)
+        user.save()
+        for community_id, key in sorted(directory.keys_of(user)):  # the member directory (成员名录): their entries
+            MemberEntryModel(community_id, key, user_id=user_id).save()
     # res1's 200 points are a ledger entry like any other credit: balance == sum(ledger).
     LedgerEntryModel("u_demo_res1", "award#demo-seed", id="pt_demo_seed", kind="award", amount=RES1_POINTS,
                      balance_after=RES1_POINTS, source="award:demo-seed", note="示范数据：社区表彰",

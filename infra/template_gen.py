@@ -200,6 +200,14 @@ def _parameters() -> dict:
                          "Description": "The verification file WeChat's console gives for those rules, as "
                                         "<name>.txt:<content> (served at /<name>, /c/<name>, /i/<name>, /p/<name>); "
                                         "empty: none"},
+        # The staff console's origin: a write authenticated by its session cookie must name it (Origin). Empty: the
+        # origin of QrLinkBase (the console is served on the API's own domain).
+        "ConsoleOrigin": {"Type": "String", "Default": "",
+                          "AllowedPattern": r"^$|^https://[A-Za-z0-9.-]+(:[0-9]+)?$", "MaxLength": 200,
+                          "ConstraintDescription": "empty, or an https origin without path, such as "
+                                                   "https://tongxin.example.cn",
+                          "Description": "The https origin the staff console is served from; empty: the origin of "
+                                         "QrLinkBase"},
         # Over these API Gateway answers 429 RATE_LIMITED (the THROTTLED gateway response) before Lambda runs.
         THROTTLING_RATE: {"Type": "Number", "Default": THROTTLING_DEFAULTS[0], "MinValue": 1,
                           "Description": "Steady requests per second the API stage accepts, all clients together"},
@@ -231,6 +239,7 @@ def _globals() -> dict:
                 "WECHAT_MINIPROGRAM_STATE": {"Ref": "MiniprogramState"},
                 "QR_LINK_BASE": {"Ref": "QrLinkBase"},
                 "QR_VERIFY_FILE": {"Ref": "QrVerifyFile"},
+                "CONSOLE_ORIGIN": {"Ref": "ConsoleOrigin"},
                 "POWERTOOLS_SERVICE_NAME": "tongxin",
             }},
         },

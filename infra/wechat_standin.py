@@ -110,6 +110,7 @@ _SCENE_RE = re.compile(r"[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]+")
 _PAGE_RE = re.compile(r"[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*")
 WXACODE_ENV_VERSIONS = ("release", "trial", "develop")
 MINIPROGRAM_PAGES = ("pages/index/index", "pages/join/index", "pages/checkin/index",
+                     "pages/console/login",  # the staff console's scan-login code (usecases/console.py)
                      # the pages subscribe messages open (usecases/notifications.py, points/): a message's
                      # ``page`` (its path, before any ``?``) must be one of the pages too (41030)
                      "pages/wish/detail", "pages/event/detail", "pages/request/detail", "pages/points/index",

@@ -86,7 +86,22 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
     ("GET", "/v1/stores/{store_id}/redemptions"): Budget(
         reads=3, writes=0, why="the store, so another community's is 404, not an empty queue"),
     ("GET", "/v1/admin/messages"): Budget(reads=3, writes=0, why="the page's recipients' names: one BatchGetItem"),
+    ("GET", "/v1/admin/members"): Budget(reads=3, writes=0,
+                                         why="the directory's page (one Query), then its members as they are now "
+                                             "(balance, minutes, roles, names): one BatchGetItem"),
     ("POST", "/v1/redemptions/verify"): Budget(reads=3, writes=1, why="the pickup code, then its redemption"),
+    # 管理后台 扫码登录 (usecases/console.py): public routes read no caller.
+    ("POST", "/v1/console/sessions"): Budget(reads=0, writes=1,
+                                             why="one transaction: the ticket and its source address's counter"),
+    ("GET", "/v1/console/sessions/{ticket}/qrcode"): Budget(reads=1, writes=0, wechat=1,
+                                                            why="the ticket, and its mini-program code (format=png)"),
+    ("GET", "/v1/console/sessions/{ticket}"): Budget(
+        reads=1, writes=1, why="the ticket; the first poll after the approval collects it: one transaction (the "
+                               "ticket collected, the session put)"),
+    ("POST", "/v1/console/dev-login"): Budget(reads=2, writes=2, wechat=1,
+                                              why="dev and test only: the dev:<name> login (code2session, the "
+                                                  "identity and the user, or the new user's write), then the "
+                                                  "session's put"),
     # 普通链接二维码: the page a code's link opens outside WeChat and the verification file are public and static:
     # nothing read (so nothing about the code told), nothing written, WeChat not asked.
     **{("GET", path): Budget(reads=0, writes=0, why="a static page: nothing read")

@@ -54,6 +54,9 @@ package that checks it:
 - ``structure.py`` ``structure`` community.street_id ↔ street.community_ids; street.staff_ids ↔ users.street_ids
   (and the street_staff role); grid.worker_ids ↔ users.grid_ids (and the grid_worker role); community.admin_ids ↔
   the active users with the admin role in it; a user's community and grid exist; ``identity`` openid ↔ user.
+- ``directory.py`` ``directory`` the member directory (成员名录): every active member of a community has exactly
+  the entries ``domain/directory.entry_keys`` derives from their user item, and no entry points to a user deleted,
+  gone or in another community.
 - ``statistics.py`` ``statistics`` the wish, request and event statistics counters (per community, day and month
   of the item's creation) == what the items count now (``domain/stats.wish_deltas``, ``domain/requests.deltas``
   from nothing to the item as it stands; events: published, cancelled, capacity and signed of those standing,

@@ -2,7 +2,7 @@
 by key and by source, events, sign-ups by event, communities, streets, grids, counters by key), ``fail`` that
 writes one violation line ``[<invariant>] <where>: <what>``, and ``run``, every area's checks in a fixed order.
 The checks themselves are the area classes it is made of, one module each (``ledger``, ``wishes``, ``events``,
-``attendance``, ``scores``, ``store``, ``outbox``, ``requests``, ``statistics``, ``structure``)."""
+``attendance``, ``scores``, ``store``, ``outbox``, ``requests``, ``statistics``, ``structure``, ``directory``)."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from infra.invariants.attendance import AttendanceChecks
+from infra.invariants.directory import DirectoryChecks
 from infra.invariants.events import EventChecks
 from infra.invariants.ledger import LedgerChecks
 from infra.invariants.outbox import OutboxChecks
@@ -35,7 +36,7 @@ def check(client, table_name: Callable[[str], str], *, now: datetime | None = No
 
 
 class _Checker(LedgerChecks, WishChecks, EventChecks, AttendanceChecks, ScoreChecks, StoreChecks, OutboxChecks,
-               RequestChecks, StatisticsChecks, StructureChecks):
+               RequestChecks, StatisticsChecks, StructureChecks, DirectoryChecks):
     def __init__(self, data: dict[str, list], now: datetime, stock_issued: dict[str, int]):
         self.d, self.now, self.stock_issued = data, now, stock_issued
         self.out: list[str] = []
@@ -62,6 +63,6 @@ class _Checker(LedgerChecks, WishChecks, EventChecks, AttendanceChecks, ScoreChe
     def run(self) -> list[str]:
         for step in (self.users_and_ledger, self.ledger_keys, self.wishes, self.events_and_signups,
                      self.attendance, self.scores, self.store, self.awards, self.outbox, self.requests,
-                     self.statistics, self.structure, self.identities):
+                     self.statistics, self.structure, self.identities, self.directory):
             step()
         return self.out

@@ -127,11 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     for command in (add_staff, remove_staff):
         command.add_argument("--street", required=True)
         command.add_argument("--user-id", required=True)
+    commands.add_parser("rebuild-directory", help="give every member their member-directory entries (成员名录; "
+                                                  "for tables written before it existed; safe to repeat)")
     args = parser.parse_args(argv)
 
     from . import wiring
     from .config import ConfigurationError
-    from .usecases import admin, streets
+    from .usecases import admin, directory, streets
     try:
         if wiring._container is None:  # installed already: the tests' in-process DynamoDB
             resolve_endpoint(args.endpoint)
@@ -151,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             result = streets.attach_community(args.street, args.community)
         elif args.command == "add-street-staff":
             result = streets.add_staff(args.street, args.user_id)
+        elif args.command == "rebuild-directory":
+            result = directory.rebuild()
         else:
             result = streets.remove_staff(args.street, args.user_id)
     except DomainError as exc:

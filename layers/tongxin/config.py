@@ -51,10 +51,21 @@ class Settings:
     qr_link_base: str = "http://127.0.0.1:8000"
     # The file WeChat's console asks the link's domain to host: (name, content), or None (every name is 404).
     qr_verify_file: tuple[str, str] | None = DEV_QR_VERIFY_FILE
+    # The staff console (管理后台, its scan-login): the mini-program page its login code opens, and the origin its
+    # pages are served from (scheme://host[:port]) — a cookie-authenticated write must come from it (Origin). None
+    # (dev and test only): the request's own Host. Outside dev/test always set: CONSOLE_ORIGIN, else QR_LINK_BASE's.
+    wechat_console_login_page: str = "pages/console/login"
+    console_origin: str | None = None
 
     @property
     def is_dev(self) -> bool:
         return self.stage in DEV_STAGES
+
+    @property
+    def console_cookie_secure(self) -> bool:
+        """The console's session cookie is ``Secure`` (https only) in every stage but the local stack's and the
+        tests' (plain http on loopback): not a setting, so no deployment can turn it off."""
+        return not self.is_dev
 
     @property
     def wxacode_env_version(self) -> str:
@@ -138,6 +149,8 @@ def load_settings(env: dict | None = None) -> Settings:
         wechat_lang=_choice(env, "WECHAT_LANG", "zh_CN", ("zh_CN", "en_US", "zh_HK", "zh_TW")),
         qr_link_base=_link_base(env.get("QR_LINK_BASE"), dev, defaults.qr_link_base),
         qr_verify_file=_verify_file(env.get("QR_VERIFY_FILE"), dev, defaults.qr_verify_file),
+        wechat_console_login_page=env.get("WECHAT_CONSOLE_LOGIN_PAGE", defaults.wechat_console_login_page),
+        console_origin=_console_origin(env.get("CONSOLE_ORIGIN"), dev, env.get("QR_LINK_BASE")),
     )
 
 
@@ -180,6 +193,32 @@ def _link_base(raw: str | None, dev: bool, default: str) -> str:
     if len(base) > LINK_BASE_MAX:
         raise ConfigurationError(f"QR_LINK_BASE must be at most {LINK_BASE_MAX} characters")
     return base
+
+
+def _console_origin(raw: str | None, dev: bool, link_base: str | None) -> str | None:
+    """``CONSOLE_ORIGIN``: the origin the staff console's pages are served from (``https://host[:port]``, no path),
+    which a write authenticated by the console's cookie must name in its ``Origin`` header. Outside the dev and test
+    stages it is always set (fails closed): unset, it is the origin of ``QR_LINK_BASE`` (the console lives on the
+    API's own domain), which is required there. In dev and test, unset is None: the request's Host is compared."""
+    value = (raw or "").strip()
+    if not value:
+        if dev:
+            return None
+        value = link_base or ""
+        parts = urlsplit(value.strip())
+        value = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    allowed = ("http", "https") if dev else ("https",)
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if not (port_ok and parts.scheme.lower() in allowed and parts.hostname and not parts.username
+            and not parts.password and parts.path in ("", "/") and not parts.query and not parts.fragment
+            and "?" not in value and "#" not in value):
+        raise ConfigurationError(f"CONSOLE_ORIGIN must be an {' or '.join(allowed)} origin without path, such as "
+                                 "https://tongxin.example.cn (unset: the origin of QR_LINK_BASE)")
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
 
 
 def _verify_file(raw: str | None, dev: bool, default: tuple[str, str] | None) -> tuple[str, str] | None:

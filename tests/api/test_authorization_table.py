@@ -52,6 +52,8 @@ def private_row(allowed: set[str], *, seen_by: set[str]) -> dict:
     return cells
 
 
+# Who may approve a console login: the staff roles, whatever their community.
+CONSOLE_STAFF = {"admin", "grid_worker", "other_grid_worker", "store_keeper", "street_staff"}
 # (method, path) → (wish state the cell needs or None, body, expected outcomes)
 TABLE = {
     ("GET", "/v1/health"): (None, None, row(USERS, public=True)),
@@ -69,6 +71,10 @@ TABLE = {
     ("GET", "/v1/admin/invites/{code}/qrcode"): (None, None, row({"admin"}, other_admin="404")),
     ("PUT", "/v1/admin/members/{user_id}/roles"): (None, {"roles": ["party_member"]},
                                                    row({"admin"}, other_admin="404")),
+    # 成员名录: an admin's whole community; a grid worker's own grid (the target lives in grid 0: grid 1's worker
+    # lists their own grid, but the member is not theirs to see).
+    ("GET", "/v1/admin/members"): (None, None, row({"admin", "grid_worker", "other_grid_worker"})),
+    ("GET", "/v1/admin/members/{user_id}"): (None, None, row({"admin", "grid_worker"}, other_admin="404")),
     ("GET", "/v1/admin/stats"): (None, None, row({"admin"})),
     ("GET", "/v1/admin/community"): (None, None, row({"admin"})),
     ("PATCH", "/v1/admin/community"): (None, {"wish_points": 20}, row({"admin"})),
@@ -165,8 +171,18 @@ TABLE = {
     ("GET", "/i/{code}"): (None, None, row(USERS, public=True)),
     ("GET", "/p/{code}"): (None, None, row(USERS, public=True)),
     ("GET", "/{file_name}"): (None, None, row(USERS, public=True)),
+    # 管理后台 扫码登录: a ticket, its code and its poll are anyone's (the console has no token yet); approving is the
+    # staff's (any community's, street staff too), from the mini-program; logging out needs a console session, which
+    # a Bearer token is not (401 missing_session); dev-login is anyone's in the dev and test stages.
+    ("POST", "/v1/console/sessions"): (None, None, row(USERS, public=True)),
+    ("GET", "/v1/console/sessions/{ticket}/qrcode"): ("ticket", None, row(USERS, public=True)),
+    ("GET", "/v1/console/sessions/{ticket}"): ("ticket", None, row(USERS, public=True)),
+    ("POST", "/v1/console/sessions/{ticket}/approve"): ("ticket", None, row(CONSOLE_STAFF, outsider="403")),
+    ("DELETE", "/v1/console/sessions/current"): (None, None, {role: "401" for role in ROLES}),
+    ("POST", "/v1/console/dev-login"): (None, {"name": "table-console"}, row(USERS, public=True)),
 }
-QUERIES = {("GET", "/v1/admin/exports/volunteer-hours"): "?month=2026-12"}
+QUERIES = {("GET", "/v1/admin/exports/volunteer-hours"): "?month=2026-12",
+           ("GET", "/v1/console/sessions/{ticket}/qrcode"): "?format=json"}
 # wx.request has no PATCH: every PATCH route also answers POST with X-HTTP-Method-Override: PATCH, to the same people.
 OVERRIDE = {"X-HTTP-Method-Override": "PATCH"}
 TABLE.update({("POST", path): row for (method, path), row in list(TABLE.items()) if method == "PATCH"})
@@ -220,6 +236,27 @@ class World:
         staff = self.api.login()
         streets.add_staff(self.street_id, staff.id)
         return staff.relogin()
+
+    def open_tickets(self) -> None:
+        """The test client's address may ask for console tickets again this minute (the table asks for more than
+        the 30 a minute one address may)."""
+        from tongxin.usecases import console
+        CounterModel(console.rate_key("127.0.0.1", utcnow())).delete()
+
+    def ticket(self) -> str:
+        """A fresh console login ticket (waiting), asked for over HTTP."""
+        self.open_tickets()
+        resp = self.api.post("/v1/console/sessions")
+        assert resp.status == 201, resp.body
+        return resp.json["ticket"]
+
+    def console_session(self, person) -> dict:
+        """The headers of a console session of ``person`` (dev-login: the test stage's), for a cookie write."""
+        resp = self.api.post("/v1/console/dev-login", {"name": person.name})
+        assert resp.status == 200, resp.body
+        cookie = {k.lower(): v for k, v in resp.headers.items()}["set-cookie"].split(";", 1)[0]
+        return {"Cookie": cookie, "X-CSRF-Token": resp.json["csrf_token"], "Origin": "http://console.test",
+                "Host": "console.test"}
 
     def request_in(self, state: str) -> str:
         """A fresh request of the table's author (grid 0), taken by grid 0's worker to ``state``."""
@@ -319,8 +356,12 @@ def test_route_by_role(world, route):
             path = path.replace("{redemption_id}", world.redemption()["id"])
         elif state and state.startswith("request:"):
             path = path.replace("{request_id}", world.request_in(state.split(":", 1)[1]))
+        elif state == "ticket":
+            path = path.replace("{ticket}", world.ticket())
         elif state:
             path = path.replace("{wish_id}", world.wish_in(state))
+        if template.startswith("/v1/console/"):
+            world.open_tickets()
         payload = {"grid_id": world.c.grid_ids[0]} if body == "grid0" else body
         if body == "checkin":
             payload = {"code": checkin.make_code(DEV_CHECKIN_SECRET, world.event_in("activity"), "poster"),

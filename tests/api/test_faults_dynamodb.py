@@ -72,7 +72,12 @@ class Call:
     status: int
     body: Any = None
     moment: datetime | None = None
-    headers: dict | None = None  # X-HTTP-Method-Override for the POST form of a PATCH route
+    headers: dict | None = None  # X-HTTP-Method-Override for the POST form of a PATCH route; a console cookie
+
+    @property
+    def signed_in(self) -> bool:
+        """A Bearer token or the console's session cookie: an Idempotency-Key is kept for it."""
+        return self.person is not None or "Cookie" in (self.headers or {})
 
     def send(self, key: str | None = None) -> Resp:
         body = self.body() if callable(self.body) else self.body
@@ -189,6 +194,11 @@ def _new_request(w: FaultWorld) -> Call:
     return Call(w, "POST", "/v1/requests", w.people["author"], 201, REQUEST)
 
 
+def _console_ticket(w: FaultWorld) -> Call:
+    w.open_tickets()  # the module asks for more tickets than one address may in a minute
+    return Call(w, "POST", "/v1/console/sessions", None, 201)
+
+
 def _wish_step(state: str, role: str, step: str, body: Any = None) -> Callable[[FaultWorld], Call]:
     return lambda w: Call(w, "POST", f"/v1/wishes/{w.wish_in(state)}/{step}", w.people[role], 200,
                           body if body is not None else {})
@@ -270,6 +280,15 @@ CASES: dict[tuple[str, ...], Callable[[FaultWorld], Call]] = {
     ("POST", "/v1/requests/{request_id}/resolve"): _request_step("accepted", "grid_worker", "resolve",
                                                                  {"note": "已更换灯泡"}),
     ("POST", "/v1/requests/{request_id}/rate"): _request_step("resolved", "author", "rate", {"satisfaction": 5}),
+    # 管理后台 扫码登录: a ticket (the address's counter in its transaction), its approval, logout by the cookie
+    # session (with its CSRF token and Origin), the test stage's dev-login of someone who exists.
+    ("POST", "/v1/console/sessions"): _console_ticket,
+    ("POST", "/v1/console/sessions/{ticket}/approve"): lambda w: Call(
+        w, "POST", f"/v1/console/sessions/{w.ticket().split('.', 1)[0]}/approve", w.people["admin"], 200),
+    ("DELETE", "/v1/console/sessions/current"): lambda w: Call(
+        w, "DELETE", "/v1/console/sessions/current", None, 204, headers=w.console_session(w.people["admin"])),
+    ("POST", "/v1/console/dev-login"): lambda w: Call(w, "POST", "/v1/console/dev-login", None, 200,
+                                                      {"name": w.fresh().name}),
 }
 
 
@@ -297,6 +316,7 @@ def _read(route: tuple[str, str]) -> Callable[[FaultWorld], Call]:
     def prepare(w: FaultWorld) -> Call:
         path = template.replace("{code}", w.c.invite(0)).replace("{store_id}", w.store_id) \
             .replace("{file_name}", DEV_QR_VERIFY_FILE[0])  # the test stage's verification file
+        path = path.replace("{user_id}", w.people["resident"].id)  # a member of grid 0 (the directory)
         if state and state.startswith("event:"):
             path = path.replace("{event_id}", w.event_in(state.split(":", 1)[1]))
         elif state and state.startswith("request:"):
@@ -304,6 +324,8 @@ def _read(route: tuple[str, str]) -> Callable[[FaultWorld], Call]:
             path = path.replace("{request_id}", w.request_in(state.split(":", 1)[1]))
         elif state == "redemption":
             path = path.replace("{redemption_id}", w.redemption()["id"])
+        elif state == "ticket":
+            path = path.replace("{ticket}", w.ticket())
         elif state:
             path = path.replace("{wish_id}", w.wish_in(state))
         return Call(w, method, path + QUERIES.get(route, ""), w.people.get(role), 200)
@@ -315,7 +337,9 @@ ALL = {**CASES, **READS}
 # Routes that read nothing from DynamoDB: the document, and the link codes' landing pages and verification file
 # (fixed answers, whatever the code).
 NO_READS = {("GET", "/v1/openapi.json"), ("GET", "/c/{code}"), ("GET", "/i/{code}"), ("GET", "/p/{code}"),
-            ("GET", "/{file_name}")}
+            ("GET", "/{file_name}"),
+            # a console ticket: one transaction (the ticket and its address's counter), nothing read first
+            ("POST", "/v1/console/sessions")}
 
 
 def route_id(case: tuple) -> str:
@@ -438,7 +462,7 @@ def reference(world: FaultWorld, container, case: tuple) -> Effect:
     if case not in world.effects:
         call = ALL[case](world)
         before = snapshot(container)
-        resp = call.send(key=f"ref-{uuid.uuid4().hex}" if call.person else None)
+        resp = call.send(key=f"ref-{uuid.uuid4().hex}" if call.signed_in else None)
         assert resp.status == call.status, f"{route_id(case)} without a fault: {resp.status} {resp.body[:300]!r}"
         world.effects[case] = Effect.between(before, snapshot(container))
     return world.effects[case]
@@ -503,7 +527,7 @@ def test_a_write_whose_answer_was_lost_takes_effect_once_without_a_false_409(wor
     before = snapshot(container)
     full_quota(container)
     faults.time_out_after("TransactWriteItems")
-    resp = call.send(f"k-{uuid.uuid4().hex}" if call.person else None)
+    resp = call.send(f"k-{uuid.uuid4().hex}" if call.signed_in else None)
     assert faults.timeouts_after_write["TransactWriteItems"] == 0, "the fault did not fire"
     assert resp.status == call.status, f"{route_id(case)}: {resp.status} {resp.body[:300]!r}"
     assert Effect.between(before, snapshot(container)) == expected
@@ -529,10 +553,10 @@ def test_reads_throttled_until_botocore_gives_up_are_503_not_500(world, containe
         resp = call.send()
     except AssertionError as exc:  # tests.support.Api refuses any 5xx but 503
         raise AssertionError(f"{route_id(case)}: {exc}") from None
-    assert snapshot(container) == before, f"{route_id(case)} wrote something with its reads refused"
-    if not faults.refused:  # the route reads nothing from DynamoDB
+    if not faults.refused:  # the route reads nothing from DynamoDB (what it writes, it writes)
         assert case in NO_READS and resp.status == call.status, resp.body
         return
+    assert snapshot(container) == before, f"{route_id(case)} wrote something with its reads refused"
     assert_busy(resp, case)
     # botocore's own retries: every refused read was tried BOTOCORE_ATTEMPTS times
     assert all(n % binding.BOTOCORE_ATTEMPTS == 0 for n in faults.refused.values()), faults.refused

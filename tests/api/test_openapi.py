@@ -148,6 +148,26 @@ def test_real_answers_conform_to_the_document(api, wechat):
     community = make_community(api, review=True)
     admin = community.admin
     check(api.get("/v1/health"), "GET", "/v1/health")
+    # 管理后台 扫码登录: a ticket, its code, the approval, the poll that opens the session (then spent), a cookie write
+    # without its CSRF token, logout, and the test stage's dev-login.
+    ticket = check(api.post("/v1/console/sessions"), "POST", "/v1/console/sessions", 201).json["ticket"]
+    cs, scene_id = "/v1/console/sessions/{ticket}", ticket.split(".", 1)[0]
+    check(api.get(f"/v1/console/sessions/{ticket}/qrcode?format=json"), "GET", cs + "/qrcode", 200)
+    check(api.get(f"/v1/console/sessions/{ticket}/qrcode"), "GET", cs + "/qrcode", 200)
+    check(api.get(f"/v1/console/sessions/{ticket}"), "GET", cs, 200)  # waiting
+    check(admin.post(f"/v1/console/sessions/{scene_id}/approve"), "POST", cs + "/approve", 200)
+    polled = check(api.get(f"/v1/console/sessions/{ticket}"), "GET", cs, 200)  # approved: the session
+    check(admin.post(f"/v1/console/sessions/{scene_id}/approve"), "POST", cs + "/approve", 409)
+    check(api.get(f"/v1/console/sessions/{ticket}"), "GET", cs, 200)  # expired: used once
+    check(api.get(f"/v1/console/sessions/{ticket}/qrcode?format=json"), "GET", cs + "/qrcode", 404)
+    cookie = {k.lower(): v for k, v in polled.headers.items()}["set-cookie"].split(";", 1)[0]
+    console = {"Cookie": cookie, "X-CSRF-Token": polled.json["session"]["csrf_token"],
+               "Origin": "http://console.test", "Host": "console.test"}
+    check(api.post("/v1/admin/grids", {"name": "后台网格"}, headers={**console, "X-CSRF-Token": "forged"}), "POST",
+          "/v1/admin/grids", 403)
+    check(api.delete("/v1/console/sessions/current", headers=console), "DELETE", "/v1/console/sessions/current", 204)
+    check(api.delete("/v1/console/sessions/current", headers=console), "DELETE", "/v1/console/sessions/current", 401)
+    check(api.post("/v1/console/dev-login", {"name": "conformance-console"}), "POST", "/v1/console/dev-login", 200)
     check(api.get("/v1/openapi.json"), "GET", "/v1/openapi.json")
     check(api.post("/v1/auth/login", {"code": "dev:conformance-newcomer"}), "POST", "/v1/auth/login")
     newcomer = api.login()
@@ -366,8 +386,17 @@ def test_real_answers_conform_to_the_document(api, wechat):
     check(admin.put(f"/v1/admin/members/{volunteer.id}/roles", {"roles": ["volunteer", "grid_worker"],
                                                                 "grid_ids": community.grid_ids[:1]}),
           "PUT", "/v1/admin/members/{user_id}/roles")
+    # 成员名录: the admin's directory (a search, a role), a grid worker's grid, one member; the deleted one is gone.
+    for path in ("/v1/admin/members", "/v1/admin/members?q=张&limit=5", "/v1/admin/members?role=volunteer"):
+        check(admin.get(path), "GET", "/v1/admin/members")
+    check(worker.get("/v1/admin/members"), "GET", "/v1/admin/members")
+    check(worker.get(f"/v1/admin/members?grid_id={community.grid_ids[1]}"), "GET", "/v1/admin/members", 403)
+    check(admin.get("/v1/admin/members?role=mayor"), "GET", "/v1/admin/members", 400)
+    check(admin.get(f"/v1/admin/members/{author.id}"), "GET", "/v1/admin/members/{user_id}")
+    check(worker.get(f"/v1/admin/members/{author.id}"), "GET", "/v1/admin/members/{user_id}")
     check(author.delete("/v1/me"), "DELETE", "/v1/me")
     check(author.get("/v1/me"), "GET", "/v1/me")  # 401 now
+    check(admin.get(f"/v1/admin/members/{author.id}"), "GET", "/v1/admin/members/{user_id}", 404)
     document = check.document
     every = {(m.upper(), p) for p, ops in document["paths"].items() for m in ops}
     assert every == {(m, p) for m, p, _ in check.seen}, every - {(m, p) for m, p, _ in check.seen}

@@ -11,7 +11,6 @@ same people (the ledger's balance chain is read in time order).
 from __future__ import annotations
 
 import copy
-from contextlib import contextmanager
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -263,6 +262,13 @@ def plant(t: Tables, s) -> dict:
     t.edit("communities", lambda item: item.pop("admin_ids"), id=s.community.id)
     identity = t.find("identities", lambda i: i["user_id"]["S"] == s.v1.id)
     t.edit("identities", text("user_id", s.v2.id), openid=identity["openid"]["S"])
+    # the member directory: an entry of v3 lost, one of nobody, one of v2 under an old nickname
+    lost = t.find("members", lambda i: i["user_id"]["S"] == s.v3.id and i["entry_key"]["S"].startswith("all#"))
+    t.delete("members", community_id=s.community.id, entry_key=lost["entry_key"]["S"])
+    for user_id, key in (("u_ghost", "q#ghost#u_ghost"), (s.v2.id, f"q#旧昵称#{s.v2.id}")):
+        entry = {"community_id": {"S": s.community.id}, "entry_key": {"S": key}, "user_id": {"S": user_id}}
+        t.put("members", entry, {"community_id": entry["community_id"], "entry_key": entry["entry_key"]})
+    ids["lost_entry"] = lost["entry_key"]["S"]
     return ids
 
 
@@ -487,3 +493,17 @@ def test_an_admin_missing_from_admin_ids(report, town):
 
 def test_an_identity_pointing_at_another_user(report, town):
     reported(report, "identity", f"users {town.v1.id}", "maps to another user")
+
+
+# the member directory (成员名录)
+
+def test_a_member_missing_an_entry(report, town):
+    reported(report, "directory", f"users {town.v3.id}", "missing its entry", report.lost_entry)
+
+
+def test_a_directory_entry_of_nobody(report, town):
+    reported(report, "directory", f"members {town.community.id}/q#ghost#u_ghost", "gone or deleted")
+
+
+def test_a_directory_entry_the_member_no_longer_has(report, town):
+    reported(report, "directory", f"members {town.community.id}/q#旧昵称#{town.v2.id}", "as it is now")

@@ -75,6 +75,8 @@ class Route:
 
 ROUTES: list[Route] = []
 _principal: ContextVar[Principal | None] = ContextVar("principal", default=None)
+# The console's session (its item key) when the caller was authenticated by the session cookie, not a Bearer token.
+_console_session: ContextVar[str | None] = ContextVar("console_session", default=None)
 # Chalice keeps ``app.current_request`` on the shared app object, which threads of a local server
 # overwrite; the middleware hands each view its own request through this variable instead.
 _request: ContextVar[Any] = ContextVar("request", default=None)
@@ -101,12 +103,27 @@ def current_principal() -> Principal:
 
 
 def enter_request(request) -> tuple:
-    return _request.set(request), _principal.set(None)
+    return _request.set(request), _principal.set(None), _console_session.set(None)
 
 
 def leave_request(tokens: tuple) -> None:
     _request.reset(tokens[0])
     _principal.reset(tokens[1])
+    _console_session.reset(tokens[2])
+
+
+def set_console_session(key: str) -> None:
+    _console_session.set(key)
+
+
+def current_console_session() -> str | None:
+    """The console session this request was authenticated by (its item key), or None (a Bearer token, or none)."""
+    return _console_session.get()
+
+
+def current_request():
+    """This request (Chalice's), as the middleware handed it in."""
+    return _request.get()
 
 
 def set_principal(principal: Principal) -> None:

@@ -18,7 +18,8 @@ from tongxin import metrics
 from tongxin.adapters import tokens
 from tongxin.adapters.dynamo import idempotency
 from tongxin.adapters.dynamo.tx import storage_refusal
-from tongxin.usecases import access
+from tongxin.usecases import access, console
+from tongxin.domain import console as console_rules
 from tongxin.domain.errors import (
     DomainError, InternalError, MethodNotAllowed, NotFound, Unauthenticated, ValidationFailed, WechatSessionStale,
 )
@@ -26,7 +27,7 @@ from tongxin.wiring import get_container
 
 from .http import (
     MUTATING, OVERRIDE_HEADER, allowed_methods, enter_request, error_response, json_response, leave_request,
-    route_for, set_principal,
+    route_for, set_console_session, set_principal,
 )
 
 logger = Logger(service="tongxin")
@@ -176,21 +177,38 @@ def _handle(request, get_response, resource: str, method: str) -> Response:
     if route is None or route.public:
         return get_response(request)
 
+    settings = container.settings
+    # A Bearer header wins; without one, the staff console's session cookie (and then a write needs its CSRF token
+    # and the console's Origin).
     token = _bearer(request)
-    if token is None:
+    cookie = None if token is not None else \
+        console_rules.cookie_value(request.headers.get("cookie"), settings.console_cookie_secure)
+    if token is None and cookie is None:
         return error_response(Unauthenticated(details={"reason": "missing_token"}))
     key = request.headers.get("idempotency-key") if method in MUTATING else None
     if key is not None and len(key) > IDEMPOTENCY_KEY_MAX:
         return error_response(ValidationFailed("Idempotency-Key 过长", details={"field": "Idempotency-Key"}))
     request_hash = _request_hash(request, route.effective_method) if key else None
     try:
-        token_principal = tokens.verify(container.settings, token)
-        record_id = idempotency.record_id(token_principal.user_id, key) if key else None
-        # The token names the user; roles, scopes and the account's state are read as stored now, together
-        # with the Idempotency-Key record (one BatchGetItem).
-        principal, record = access.resolve(token_principal, record_id)
+        if cookie is None:
+            token_principal = tokens.verify(settings, token)
+            record_id = idempotency.record_id(token_principal.user_id, key) if key else None
+            # The token names the user; roles, scopes and the account's state are read as stored now, together
+            # with the Idempotency-Key record (one BatchGetItem).
+            principal, record = access.resolve(token_principal, record_id)
+        else:
+            record_id = idempotency.record_id(console.cookie_user(cookie), key) if key else None
+            # The cookie names the user and the session: both (and the record) in one BatchGetItem, rights as
+            # stored now — the same as a token's.
+            principal, session_key, record = console.resolve_session(cookie, record_id)
+            if method in MUTATING:
+                console.check_csrf(settings, cookie, token=request.headers.get(console_rules.CSRF_HEADER.lower()),
+                                   origin=request.headers.get("origin"), host=request.headers.get("host"))
+            set_console_session(session_key)
         stored = idempotency.stored_answer(record, request_hash) if key else None
     except DomainError as exc:
+        if cookie is not None and exc.status == 401:  # the session is over: the browser forgets the cookie
+            return error_response(exc, {"Set-Cookie": console.clear_cookie(settings)})
         return error_response(exc)
     set_principal(principal)
     logger.thread_safe_append_keys(user_id=principal.user_id)

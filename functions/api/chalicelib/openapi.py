@@ -55,6 +55,8 @@ ANY_ROUTE = ("METHOD_NOT_ALLOWED", "UNSUPPORTED_MEDIA_TYPE", "UPSTREAM_UNAVAILAB
 SIGNED_IN = ("UNAUTHENTICATED", "FORBIDDEN")
 # A signed-in write: the Idempotency-Key (too long → 400, reused for another body, or its first request still running).
 IDEMPOTENT_WRITE = ("VALIDATION_FAILED", "IDEMPOTENCY_KEY_REUSED", "REQUEST_IN_PROGRESS")
+# A signed-in write by the staff console's session cookie without its X-CSRF-Token or from another Origin.
+COOKIE_WRITE = ("CSRF_FAILED",)
 
 
 def error_codes(route: Route) -> list[str]:
@@ -69,7 +71,7 @@ def error_codes(route: Route) -> list[str]:
         if route.needs_community:
             codes.append("NOT_IN_COMMUNITY")
         if route.mutating:
-            codes += IDEMPOTENT_WRITE
+            codes += IDEMPOTENT_WRITE + COOKIE_WRITE
     codes += ANY_ROUTE
     return list(dict.fromkeys(codes))
 
@@ -186,7 +188,7 @@ def document() -> dict:
             response["headers"] = _response_headers(route, int(status))
         operation["responses"] = responses
         if not route.public:
-            operation["security"] = [{"bearer": []}]
+            operation["security"] = [{"bearer": []}, {"console": []}]
         paths.setdefault(route.path, {})[route.method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -197,7 +199,13 @@ def document() -> dict:
                        "securitySchemes": {"bearer": {
                            "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                            "description": "POST /v1/auth/login 返回的 token，放在 Authorization: Bearer <token>；"
-                                          "有效期为 expires_in 秒（7200）"}}},
+                                          "有效期为 expires_in 秒（7200）"},
+                           "console": {
+                               "type": "apiKey", "in": "cookie", "name": "__Host-tongxin_console",
+                               "description": "管理后台扫码登录后的会话 Cookie（HttpOnly，8 小时；本地开发栈中名为 "
+                                              "tongxin_console）。Bearer 优先；以 Cookie 认证的写操作须带 "
+                                              "X-CSRF-Token（会话建立时答复的 csrf_token）和同源的 Origin，"
+                                              "否则 403 CSRF_FAILED"}}},
     }
 
 

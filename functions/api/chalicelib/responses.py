@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from .schemas import EventKind, RosterStatus, WishCategory, WishStatusName
+from .schemas import WishCategory, WishStatusName
 
 RoleName = Literal["resident", "volunteer", "party_member", "grid_worker", "admin", "store_keeper", "street_staff"]
 
@@ -53,6 +53,42 @@ class SessionView(Answer):
     token: str
     expires_in: int = Field(description="令牌有效期（秒）")
     user: UserView
+
+
+# --- the staff console's sessions (扫码登录) ---------------------------------------------------------------------
+
+class ConsoleTicketView(Answer):
+    """``console.create_ticket``: a one-time login ticket (2 minutes)."""
+    ticket: str = Field(description="一次性登录票据（<id>.<secret>）：轮询与取码都要用它，勿外传")
+    expires_at: AwareDatetime
+
+
+class ConsoleTicketCodeView(Answer):
+    """``console.ticket_code`` with format=json: what the mini-program code carries."""
+    ticket: str
+    scene: str = Field(description="小程序码携带的 scene（lg= 加票据的公开 id）")
+    page: str = Field(description="扫码打开的小程序页面")
+    expires_at: AwareDatetime
+
+
+class ConsoleSessionView(Answer):
+    """A new console session: its CSRF token (send it as X-CSRF-Token on every write) and its end; the session
+    itself is the HttpOnly cookie set with this answer."""
+    csrf_token: str = Field(description="写操作（POST/PUT/PATCH/DELETE）须放在 X-CSRF-Token 请求头中")
+    expires_at: AwareDatetime = Field(description="会话的失效时间（8 小时）")
+
+
+class ConsoleTicketStatusView(Answer):
+    """``console.poll``: the ticket's state; the first poll after the approval carries the new session."""
+    status: Literal["waiting", "approved", "expired"] = Field(
+        description="waiting 待扫码确认 · approved 已确认（本次答复设置会话 Cookie，仅一次）· expired 已过期或已使用")
+    expires_at: AwareDatetime = Field(description="票据的失效时间")
+    session: ConsoleSessionView | None
+
+
+class ConsoleApprovalView(Answer):
+    """``console.approve``: the ticket approved by the caller."""
+    status: Literal["approved"]
 
 
 # --- wishes ----------------------------------------------------------------------------------------
@@ -123,6 +159,26 @@ class GridView(Answer):
 
 class GridPage(Answer):
     items: list[GridView]
+    next_cursor: str | None
+
+
+class MemberView(Answer):
+    """``directory.present_member``: a member as the directory shows them to staff."""
+    id: str
+    nickname: str
+    real_name: str | None = Field(description="志愿者注册时填写的真实姓名")
+    roles: list[RoleName]
+    grid_id: str | None = Field(description="居住的网格")
+    grid_ids: list[str] = Field(description="作为网格员负责的网格")
+    store_ids: list[str]
+    phone: str | None = Field(description="管理员看到完整手机号，网格员看到打码的（138****5678）；未绑定为 null")
+    volunteer_minutes: int
+    points_balance: int
+    joined_at: AwareDatetime = Field(description="加入社区的时间")
+
+
+class MemberPage(Answer):
+    items: list[MemberView]
     next_cursor: str | None
 
 
@@ -254,138 +310,5 @@ class OpenApiView(BaseModel):
     components: dict[str, Any]
 
 
-# --- events ----------------------------------------------------------------------------------------
-
-class LocationView(Answer):
-    address: str | None
-    lat: float
-    lng: float
-    radius_m: int
-
-
-class EventView(Answer):
-    """``events.present``: counts as they stand, and the caller's own sign-up."""
-    id: str
-    title: str
-    kind: EventKind
-    description: str | None
-    status: Literal["open", "closed", "ongoing", "ended", "cancelled"] = Field(
-        description="open 报名中 · closed 报名截止 · ongoing 进行中 · ended 已结束 · cancelled 已取消")
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    signup_deadline: AwareDatetime
-    location: LocationView | None
-    capacity: int
-    signed_count: int
-    waitlist_count: int
-    points_per_hour: int
-    allow_walk_ins: bool
-    grid_id: str | None
-    organiser: PersonRef
-    cancel_reason: str | None
-    cancelled_at: AwareDatetime | None
-    created_at: AwareDatetime
-    my_status: Literal["none", "signed", "waitlisted", "checked_in", "checked_out", "no_show", "unsettled",
-                       "cancelled"]
-    position: int | None = Field(description="我的候补顺位（1 = 下一个递补）；仅在详情中且候补时给出")
-    can_manage: bool = Field(description="我是否是组织者（发布者、管理员、本网格网格员）")
-
-
-class EventPage(Answer):
-    items: list[EventView]
-    next_cursor: str | None
-
-
-class SignupView(Answer):
-    event_id: str
-    status: Literal["signed", "waitlisted", "cancelled"]
-    position: int | None = Field(description="候补顺位，报名即候补时给出")
-    event: EventView
-
-
-class RosterEntryView(Answer):
-    user: PersonRef
-    status: RosterStatus
-    position: int | None
-    signed_at: AwareDatetime | None
-    updated_at: AwareDatetime
-    checked_in_at: AwareDatetime | None
-    checked_out_at: AwareDatetime | None
-    minutes: int | None = Field(description="计入的服务时长（分钟），签退或补录后给出")
-    points: int | None
-    walk_in: bool = Field(description="现场扫码报名（未提前报名）")
-
-
-class RosterPage(Answer):
-    items: list[RosterEntryView]
-    next_cursor: str | None
-
-
-
-# --- check-in ----------------------------------------------------------------------------------------
-
-class CheckinCodeView(Answer):
-    code: str = Field(description="签到码（≤ 32 个字符），也是小程序码的 scene")
-    url: str = Field(description="png/svg 二维码携带的链接 <QR_LINK_BASE>/c/<code>（普通链接二维码：微信扫一扫即打开签到页）")
-    kind: Literal["rotating", "poster", "wxacode"]
-    valid_until: AwareDatetime | None = Field(description="动态码的失效时间；海报码为 null")
-
-
-class AdjustmentView(Answer):
-    by: PersonRef
-    at: AwareDatetime
-    minutes_before: int
-    minutes_after: int
-    points_before: int
-    points_after: int
-    reason: str
-
-
-class AttendanceView(Answer):
-    """``checkins.attendance.present``."""
-    event_id: str
-    user: PersonRef
-    status: Literal["checked_in", "checked_out", "unsettled", "no_show"]
-    checked_in_at: AwareDatetime | None
-    checked_out_at: AwareDatetime | None
-    minutes: int | None
-    points: int | None
-    walk_in: bool
-    adjustments: list[AdjustmentView] = Field(description="每次补录/更正：谁、何时、前后时长与积分、理由")
-
-
-class ScanView(Answer):
-    action: Literal["check_in", "check_out"]
-    attendance: AttendanceView
-
-
-class RecordEventView(Answer):
-    id: str
-    title: str | None
-    kind: EventKind | None
-    address: str | None
-    starts_at: AwareDatetime | None
-    ends_at: AwareDatetime | None
-    organiser: PersonRef
-
-
-class RecordItemView(AttendanceView):
-    event: RecordEventView
-
-
-class RecordTotals(Answer):
-    minutes: int
-    points: int
-    count: int = Field(description="计入时长（大于 0 分钟）的服务次数")
-
-
-class RecordTotalsView(Answer):
-    all_time: RecordTotals
-    this_year: RecordTotals
-
-
-class VolunteerRecordView(Answer):
-    """志愿服务记录 (民政部令第67号: name, content, place, time and duration, organiser)."""
-    totals: RecordTotalsView
-    items: list[RecordItemView]
-    next_cursor: str | None
+# The events and check-in areas' answers live in their own module (it needs Answer and PersonRef above).
+from .responses_events import *  # noqa: E402,F401,F403

@@ -5,7 +5,7 @@ import re
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from .validation import ApiDatetime, Body, MultiLine, Query, SingleLine
 
@@ -22,6 +22,18 @@ class PageQuery(Query):
 
 class LoginBody(Body):
     code: str = Field(min_length=1, max_length=128, description="wx.login() 返回的 code")
+
+
+# --- the staff console's sessions (扫码登录) ---------------------------------------------------------------------
+
+class ConsoleQrQuery(Query):
+    format: Literal["png", "json"] = Field("png", description="png 小程序码（微信给出的图片类型，通常 image/jpeg）· "
+                                                               "json {ticket, scene, page, expires_at}")
+
+
+class DevLoginBody(Body):
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$",
+                      description="演示用户名（与 dev:<name> 登录相同，如 admin、grid1）")
 
 
 class UpdateMeBody(Body):
@@ -84,6 +96,14 @@ class RolesBody(Body):
     roles: list[AssignableRole] = Field(max_length=6)
     grid_ids: list[Id] = Field(default_factory=list, max_length=MAX_SCOPES)
     store_ids: list[Id] = Field(default_factory=list, max_length=MAX_SCOPES)
+
+
+class MembersQuery(PageQuery):
+    """GET /v1/admin/members: the member directory (成员名录)."""
+    q: SingleLine | None = Field(None, min_length=1, max_length=20,
+                                 description="昵称或姓名的开头（全角/半角、大小写不分），或手机号后四位（的开头）")
+    role: AssignableRole | None = Field(None, description="只看有此角色的成员")
+    grid_id: Id | None = Field(None, description="只看住在此网格的成员；网格员只能填自己负责的网格，不填为其负责的第一个网格")
 
 
 def _settings_body() -> type[Body]:
@@ -248,99 +268,6 @@ class MonthQuery(Query):
     month: str = Field(pattern=r"^20\d\d-(0[1-9]|1[0-2])$", description="YYYY-MM（北京时间）")
 
 
-# --- points and the store (积分, 积分超市) ------------------------------------------------------------------
-
-from pydantic import model_validator  # noqa: E402
-
-from tongxin.domain import points as point_rules  # noqa: E402  (kept beside the points schemas it feeds)
-
-AwardCategory = Literal["charity", "mediation", "participation"]
-RedemptionStatus = Literal["pending_pickup", "picked_up", "cancelled", "expired"]
-assert set(AwardCategory.__args__) == set(point_rules.AWARD_CATEGORIES)
-assert set(RedemptionStatus.__args__) == set(point_rules.REDEMPTION_STATUSES)
-REASON_MAX = 200
-GOODS_NAME_MAX = 40
-STOCK_MAX = 100_000
-
-
-class AwardBody(Body):
-    user_id: Id
-    category: AwardCategory = Field(description="charity 雪中送炭 · mediation 息事宁人 · participation 锦上添花")
-    points: int = Field(ge=1, le=10_000, description="奖励积分；单次上限按类别（默认 50/30/20），每人每天发放上限默认 500")
-    reason: MultiLine = Field(min_length=1, max_length=REASON_MAX)
-
-
-class ReverseBody(Body):
-    reason: MultiLine = Field(min_length=1, max_length=REASON_MAX)
-
-
-class LeaderboardQuery(Query):
-    period: Literal["month", "year", "all"] = Field("month", description="本月 · 本年 · 累计（北京时间）")
-    scope: Literal["community", "grid"] = Field("community", description="本社区 · 我的网格")
-    metric: Literal["points", "minutes"] = Field("points", description="获得的积分 · 志愿服务时长（分钟，微星光）")
-
-
-class StoreBody(Body):
-    name: SingleLine = Field(min_length=1, max_length=GOODS_NAME_MAX)
-    address: SingleLine | None = Field(None, min_length=1, max_length=100)
-
-
-class GoodsBody(Body):
-    name: SingleLine = Field(min_length=1, max_length=GOODS_NAME_MAX)
-    description: MultiLine | None = Field(None, max_length=500)
-    price_points: int = Field(ge=1, le=100_000, description="兑换所需积分（明码标分）")
-    stock: int = Field(ge=0, le=STOCK_MAX)
-    per_user_limit: int | None = Field(None, ge=1, le=100, description="每人限兑件数（待领取和已领取都算）；不填不限")
-    on_shelf: bool = True
-
-
-class GoodsPatchBody(Body):
-    name: SingleLine | None = Field(None, min_length=1, max_length=GOODS_NAME_MAX)
-    description: MultiLine | None = Field(None, max_length=500)
-    price_points: int | None = Field(None, ge=1, le=100_000)
-    per_user_limit: int | None = Field(None, ge=1, le=100, description="null 表示不限")
-    on_shelf: bool | None = None
-    restock: int | None = Field(None, ge=-STOCK_MAX, le=STOCK_MAX,
-                                description="库存增减（原子加减，不会覆盖同时发生的兑换）；负数为报损，不能超过现有库存")
-
-    @field_validator("restock")
-    @classmethod
-    def _not_zero(cls, value: int | None) -> int | None:
-        if value == 0:
-            raise ValueError("不能为 0")
-        return value
-
-    @model_validator(mode="after")
-    def _something(self):
-        if not self.changes():
-            raise ValueError("请至少修改一项")
-        return self
-
-    def changes(self) -> dict:
-        """The fields sent; ``per_user_limit: null`` removes the limit, any other null is no change."""
-        return {name: getattr(self, name) for name in self.model_fields_set
-                if getattr(self, name) is not None or name == "per_user_limit"}
-
-
-class RedeemBody(Body):
-    goods_id: Id
-    quantity: int = Field(1, ge=1, le=99)
-
-
-class PickupBody(Body):
-    pickup_code: str = Field(min_length=1, max_length=256, description="兑换人出示的取货码（6 位，不区分大小写），"
-                                                                      "或扫码得到的整条链接 <QR_LINK_BASE>/p/<码>；"
-                                                                      "不是本服务的链接答 404 NOT_FOUND")
-
-
-class RedemptionQrQuery(Query):
-    format: Literal["png", "svg", "json"] = "png"
-
-
-class StoreQueueQuery(PageQuery):
-    status: RedemptionStatus = "pending_pickup"
-
-
 # --- push (订阅消息) ----------------------------------------------------------------------------------------
 
 class SubscriptionsBody(Body):
@@ -415,3 +342,7 @@ class CommunityRequestsQuery(PageQuery):
 
 class RequestStatsQuery(StatsQuery):
     street_id: Id | None = Field(None, description="街道工作人员：统计哪个街道（只负责一个街道时可省略）")
+
+
+# The points area's bodies live in their own module (it needs the base types above).
+from .schemas_points import *  # noqa: E402,F401,F403

@@ -44,6 +44,11 @@ class Forbidden(DomainError):
     status, code, message = 403, "FORBIDDEN", "没有权限进行此操作"
 
 
+class CsrfFailed(DomainError):
+    """A write authenticated by the console's session cookie without its ``X-CSRF-Token`` or from another origin."""
+    status, code, message = 403, "CSRF_FAILED", "请求来源校验失败，请刷新管理后台页面后重试"
+
+
 class NotFound(DomainError):
     status, code, message = 404, "NOT_FOUND", "内容不存在"
 
@@ -55,6 +60,11 @@ class MethodNotAllowed(DomainError):
 class Conflict(DomainError):
     """A state conflict (409). Subclasses name the contract's codes."""
     status, code, message = 409, "CONFLICT", "操作与当前状态冲突"
+
+
+class TicketUsed(Conflict):
+    """A console login ticket already approved (扫码登录: one approval per ticket)."""
+    code, message = "TICKET_USED", "该登录二维码已被确认，请在电脑上刷新二维码后重新扫码"
 
 
 class InvalidState(Conflict):

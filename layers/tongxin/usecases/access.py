@@ -59,6 +59,14 @@ def resolve(token_principal: Principal, idempotency_record_id: str | None = None
     return principal_of(user), record
 
 
+def adopt(user: UserModel | None) -> Principal:
+    """The caller as stored now, from a user item read together with something else (the console's session and
+    the user: one BatchGetItem); 401 if the account is gone. Remembered for this request, as ``resolve`` does."""
+    user = _active(user)
+    _user.set(user)
+    return principal_of(user)
+
+
 def current_user(principal: Principal) -> UserModel:
     """The caller's user item as read by ``resolve`` for this request (read now if it was not)."""
     user = _user.get()

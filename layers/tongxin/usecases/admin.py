@@ -16,6 +16,7 @@ from ..domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from ..domain import links
 from ..domain.ids import new_code, new_id
 from ..wiring import Container
+from . import directory
 from .identity import present_user
 
 INVITE_TTL_DAYS = 30
@@ -142,7 +143,10 @@ def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: li
     elif Role.VOLUNTEER.value in old_roles:  # taken away: self-registration may not give it back
         actions.append(UserModel.volunteer_revoked_at.set(now))
     tx = Tx() if is_self else check_grant(Tx(), grant)
-    tx.update(UserModel(user_id), actions, condition=unchanged, error=member_refused)
+    after = member.changed(roles=all_roles, grid_ids=new_grids or None, store_ids=new_stores or None)
+    kept = directory.sync(tx, member, after)  # the role entries (all and in the member's grid) move with the roles
+    tx.update(UserModel(user_id), actions, condition=unchanged if kept is None else unchanged & kept,
+              error=member_refused)
     for gid in sorted(new_grids - old_grids):
         tx.update(GridModel(cid, gid), [GridModel.worker_ids.add({user_id})],
                   condition=GridModel.id.exists(), error=NotFound("网格不存在", details={"field": "grid_ids", "id": gid}))
@@ -155,8 +159,7 @@ def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: li
     for sid in sorted(new_stores):
         tx.check(StoreModel, cid, sid, condition=StoreModel.id.exists(),
                  error=NotFound("积分超市不存在", details={"field": "store_ids", "id": sid}))
-    member.roles, member.grid_ids, member.store_ids = all_roles, new_grids or None, new_stores or None
-    answer = present_user(member)
+    answer = present_user(after)
     tx.commit(answer)
     return answer
 
@@ -175,14 +178,22 @@ def create_community(name: str, *, admin_user_id: str, grid_names: list[str], wi
     community = CommunityModel(new_id("c"), name=name, wish_review_required=wish_review_required,
                                wish_points=wish_points, admin_ids={admin_user_id}, created_at=now)
     grids = [GridModel(community.id, new_id("g"), name=g, created_at=now) for g in grid_names]
+    taken = Conflict("该用户不存在或已属于其他社区")
+    try:
+        admin = UserModel.get(admin_user_id, consistent_read=True)
+    except DoesNotExist:
+        raise taken from None
     tx = Tx().put(community, condition=CommunityModel.id.does_not_exist())
     for grid in grids:
         tx.put(grid)
+    after = admin.changed(community_id=community.id, joined_at=now,
+                          roles=set(admin.roles or ()) | {Role.ADMIN.value, Role.RESIDENT.value})
+    kept = directory.sync(tx, admin, after)  # the first admin's directory entries (as read: the condition below)
+    condition = (UserModel.status == "active") & UserModel.community_id.does_not_exist()
     tx.update(UserModel(admin_user_id), [
         UserModel.community_id.set(community.id),
         UserModel.roles.add({Role.ADMIN.value, Role.RESIDENT.value}),
         UserModel.joined_at.set(now),
-    ], condition=(UserModel.status == "active") & UserModel.community_id.does_not_exist(),
-        error=Conflict("该用户不存在或已属于其他社区"))
+    ], condition=condition if kept is None else condition & kept, error=taken)
     tx.commit()
     return {"id": community.id, "name": name, "grids": [present_grid(g) for g in grids], "admin_user_id": admin_user_id}

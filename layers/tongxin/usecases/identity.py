@@ -8,7 +8,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from ..adapters import tokens
 from ..adapters.dynamo.models import CommunityModel, GridModel, IdentityModel, InviteModel, StreetModel, UserModel
-from ..adapters.dynamo.tx import Tx, conditional_update
+from ..adapters.dynamo.tx import Tx
 from ..domain.access import Principal, Role
 from ..domain.clock import to_api, utcnow
 from ..domain.errors import (
@@ -18,6 +18,7 @@ from ..domain import links
 from ..domain.ids import new_id
 from ..domain.masking import mask_phone
 from ..wiring import Container
+from . import directory
 from .access import ACCOUNT_DELETED, current_user, load_active_user
 from .content import Scene, check as content_check
 
@@ -103,18 +104,33 @@ def change_profile(container: Container, principal: Principal, changes: dict) ->
     return update_me(principal, changes)
 
 
+def _refused_or_changed(current: UserModel | None) -> DomainError:
+    """A change conditioned on the user as read (the directory's entries): gone, or changed meanwhile."""
+    if current is None or current.status != "active":
+        return Unauthenticated(ACCOUNT_DELETED)
+    return directory.CHANGED_MEANWHILE
+
+
 def update_me(principal: Principal, changes: dict) -> dict:
-    """Change my profile fields; the answer is me as read with the changes applied (nothing is read back)."""
+    """Change my profile fields; the answer is me as read with the changes applied (nothing is read back). A new
+    nickname or phone moves the member's search entries of the directory in the same transaction."""
     now = utcnow()
-    after = _copy(current_user(principal))
+    before = current_user(principal)
+    after = _copy(before)
     actions = [UserModel.updated_at.set(now)]
     for name, value in changes.items():
         if value is not None:
             setattr(after, name, value)
             actions.append(getattr(UserModel, name).set(value))
     answer = present_user(after)
-    conditional_update(UserModel(principal.user_id), actions, condition=UserModel.status == "active",
-                       error=Unauthenticated(ACCOUNT_DELETED), answer=answer)
+    tx = Tx()
+    kept = directory.sync(tx, before, after)
+    if kept is None:
+        tx.update(UserModel(principal.user_id), actions, condition=UserModel.status == "active",
+                  error=Unauthenticated(ACCOUNT_DELETED))
+    else:
+        tx.update(UserModel(principal.user_id), actions, condition=kept, error=_refused_or_changed)
+    tx.commit(answer)
     return answer
 
 
@@ -135,22 +151,29 @@ def join_community(container: Container, principal: Principal, invite_code: str)
     def refused(current: UserModel | None) -> DomainError:
         if current is None or current.status != "active":
             return Unauthenticated(ACCOUNT_DELETED)
-        return AlreadyInCommunity()
+        if current.community_id is not None and current.community_id != invite.community_id:
+            return AlreadyInCommunity()
+        return directory.CHANGED_MEANWHILE
 
-    after = _copy(current_user(principal))
+    before = current_user(principal)  # in another community: the condition refuses (409 ALREADY_IN_COMMUNITY)
+    after = _copy(before)
     after.community_id, after.grid_id = invite.community_id, invite.grid_id
     after.roles = set(after.roles or ()) | {Role.RESIDENT.value}
+    after.joined_at = before.joined_at or now
     answer = _session_answer(container, after)
-    Tx().check(InviteModel, invite.code, condition=InviteModel.expires_at > now, error=InviteInvalid()) \
-        .update(UserModel(principal.user_id), [
-            UserModel.community_id.set(invite.community_id),
-            UserModel.grid_id.set(invite.grid_id),
-            UserModel.roles.add({Role.RESIDENT.value}),
-            UserModel.joined_at.set(UserModel.joined_at | now),
-            UserModel.updated_at.set(now),
-        ], condition=(UserModel.status == "active") & (
-            UserModel.community_id.does_not_exist() | (UserModel.community_id == invite.community_id)),
-            error=refused).commit(answer)
+    tx = Tx().check(InviteModel, invite.code, condition=InviteModel.expires_at > now, error=InviteInvalid())
+    # The directory's entries (all, role, grid, search) in the same transaction: the user as read is the one whose
+    # entries move (a member joining again through another grid's invite moves to that grid).
+    kept = directory.sync(tx, before, after)
+    condition = (UserModel.status == "active") & (
+        UserModel.community_id.does_not_exist() | (UserModel.community_id == invite.community_id))
+    tx.update(UserModel(principal.user_id), [
+        UserModel.community_id.set(invite.community_id),
+        UserModel.grid_id.set(invite.grid_id),
+        UserModel.roles.add({Role.RESIDENT.value}),
+        UserModel.joined_at.set(UserModel.joined_at | now),
+        UserModel.updated_at.set(now),
+    ], condition=condition if kept is None else condition & kept, error=refused).commit(answer)
     return answer
 
 
@@ -169,7 +192,9 @@ def register_volunteer(container: Container, principal: Principal, real_name: st
             return Unauthenticated(ACCOUNT_DELETED)
         if current.volunteer_revoked_at is not None:
             return VOLUNTEER_REVOKED
-        return NotInCommunity()
+        if current.community_id is None:
+            return NotInCommunity()
+        return directory.CHANGED_MEANWHILE
 
     user = current_user(principal)
     if user.community_id is None:
@@ -181,14 +206,17 @@ def register_volunteer(container: Container, principal: Principal, real_name: st
     after.roles = set(after.roles or ()) | {Role.VOLUNTEER.value}
     after.volunteer_since = after.volunteer_since or now
     answer = _session_answer(container, after)
-    conditional_update(UserModel(principal.user_id), [
+    tx = Tx()
+    kept = directory.sync(tx, user, after)  # the volunteer role's entries, the real name's search entries
+    condition = (UserModel.status == "active") & UserModel.community_id.exists() \
+        & UserModel.volunteer_revoked_at.does_not_exist()
+    tx.update(UserModel(principal.user_id), [
         UserModel.real_name.set(real_name),
         UserModel.skills.set(skills),
         UserModel.roles.add({Role.VOLUNTEER.value}),
         UserModel.volunteer_since.set(UserModel.volunteer_since | now),
         UserModel.updated_at.set(now),
-    ], condition=(UserModel.status == "active") & UserModel.community_id.exists()
-        & UserModel.volunteer_revoked_at.does_not_exist(), error=refused, answer=answer)
+    ], condition=condition if kept is None else condition & kept, error=refused).commit(answer)
     return answer
 
 
@@ -217,13 +245,16 @@ def delete_me(principal: Principal) -> None:
                   condition=CommunityModel.id.exists())
     for street_id in user.street_ids or ():
         tx.update(StreetModel(street_id), [StreetModel.staff_ids.delete({user.id})], condition=StreetModel.id.exists())
+    kept = directory.sync(tx, user, None)  # every entry of the member in the directory goes with the account
     tx.update(UserModel(user.id), [
         UserModel.status.set("deleted"), UserModel.deleted_at.set(now), UserModel.updated_at.set(now),
         UserModel.nickname.remove(), UserModel.avatar_url.remove(), UserModel.phone.remove(),
         UserModel.real_name.remove(), UserModel.skills.remove(), UserModel.openid.remove(),
         UserModel.roles.remove(), UserModel.grid_ids.remove(), UserModel.store_ids.remove(), UserModel.street_ids.remove(),
         UserModel.volunteer_since.remove(), UserModel.volunteer_revoked_at.remove(),
-    ], condition=UserModel.status == "active", error=Unauthenticated("账号已注销"))
+    ], condition=UserModel.status == "active" if kept is None else kept,
+        error=lambda current: Unauthenticated("账号已注销") if current is None or current.status != "active"
+        else directory.CHANGED_MEANWHILE)
     tx.commit(answer=None)  # 204: no body
     log.info("user deleted", extra={"user_id": user.id})
 

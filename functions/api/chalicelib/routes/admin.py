@@ -1,11 +1,11 @@
 """Community administration routes (社区管理员): grids, invites and their QR posters, member roles."""
 from chalice import Blueprint
 
-from tongxin.usecases import admin, community
+from tongxin.usecases import admin, community, directory
 from tongxin.wiring import get_container
 
 from ..http import binary_response, current_principal, endpoint
-from ..schemas import CommunitySettingsBody, GridBody, InviteBody, InviteQrQuery, RolesBody
+from ..schemas import CommunitySettingsBody, GridBody, InviteBody, InviteQrQuery, MembersQuery, RolesBody
 
 bp = Blueprint(__name__)
 
@@ -60,6 +60,32 @@ def set_roles(user_id: str, body: RolesBody):
     NOT_FOUND for someone outside the community; 409 CONFLICT when the member was changed meanwhile (read
     again)."""
     return admin.set_roles(current_principal(), user_id, body.roles, body.grid_ids, body.store_ids)
+
+
+@endpoint(bp, "/v1/admin/members", "GET", query=MembersQuery, tags=("admin",), response="MemberPage",
+          summary="成员名录：按昵称/姓名/手机号后四位搜索，按角色、网格筛选")
+def list_members(query: MembersQuery):
+    """An admin (the whole community, phones whole) or a grid worker (the members living in one of their grids,
+    phones masked: `grid_id` one of theirs, else their first grid in id order; 403 FORBIDDEN for a grid not
+    theirs). `q` matches the beginning of the nickname or of the real name (full-width and half-width, upper and
+    lower case alike) or the phone's last four digits; `role` one of resident, volunteer, party_member,
+    grid_worker, admin, store_keeper; `grid_id` the grid members live in. Without `q`, newest joined first; with
+    `q`, in the order of the matched text. One Query per page on a key built for the filters; a `role` given with
+    `q` is checked within the page, so such a page may hold fewer than `limit` members (even none) with a
+    `next_cursor` to go on. 400 VALIDATION_FAILED naming the field (`q` with nothing searchable, a role outside
+    the list)."""
+    return directory.list_members(current_principal(), q=query.q, role=query.role, grid_id=query.grid_id,
+                                  limit=query.limit, cursor=query.cursor)
+
+
+@endpoint(bp, "/v1/admin/members/{user_id}", "GET", tags=("admin",), response="MemberView",
+          errors=("NOT_FOUND",), summary="成员详情（管理员看到完整手机号）")
+def get_member(user_id: str):
+    """An admin of the community (phone whole) or a grid worker of the grid the member lives in (phone masked;
+    403 FORBIDDEN for a member of another grid). The member's nickname, real name, roles, grids, stores, volunteer
+    minutes, points balance and when they joined. 404 NOT_FOUND for someone who is not a member of the caller's
+    community (another community's, or a deleted account)."""
+    return directory.get_member(current_principal(), user_id)
 
 
 @endpoint(bp, "/v1/admin/community", "GET", tags=("admin",), response="CommunityView",

@@ -23,7 +23,7 @@ from ...adapters.dynamo.guards import check_grant
 from ...adapters.dynamo.models import CounterModel, GoodsModel, PickupCodeModel, RedemptionModel, UserModel
 from ...adapters.dynamo.tx import Tx
 from ...domain import links, points as rules
-from ...domain.access import Principal, Role, require_member, require_role
+from ...domain.access import Principal, require_member, require_role
 from ...domain.clock import to_api, utcnow
 from ...domain.errors import (DomainError, InvalidState, LimitExceeded, NotFound, OffShelf, OutOfStock,
                               RateLimited, StorageBusy)

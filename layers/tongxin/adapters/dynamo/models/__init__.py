@@ -7,6 +7,8 @@ version-less update would reset it).
 from .audit import AuditModel
 from .base import BaseModel
 from .community import CommunityModel, GridModel, InviteModel, StreetModel
+from .console import ConsoleSessionModel
+from .directory import MemberEntryModel
 from .events import EventModel, SignupModel
 from .identity import IdentityModel, UserModel
 from .infra import CounterModel, IdempotencyModel, KeyValueModel
@@ -16,8 +18,8 @@ from .requests import RequestModel, TimelineEntry
 from .store import GoodsModel, PickupCodeModel, RedemptionModel, StoreModel
 from .wishes import WishModel
 
-__all__ = ["ALL_MODELS", "AuditModel", "AwardModel", "BaseModel", "CommunityModel", "CounterModel", "EventModel", "GoodsModel", "GridModel",
-           "IdempotencyModel", "IdentityModel", "InviteModel", "KeyValueModel", "LedgerEntryModel", "OutboxModel",
+__all__ = ["ALL_MODELS", "AuditModel", "AwardModel", "BaseModel", "CommunityModel", "ConsoleSessionModel", "CounterModel", "EventModel", "GoodsModel", "GridModel",
+           "IdempotencyModel", "IdentityModel", "InviteModel", "KeyValueModel", "LedgerEntryModel", "MemberEntryModel", "OutboxModel",
            "PickupCodeModel", "RedemptionModel", "RequestModel", "ScoreModel", "SignupModel", "StoreModel", "StreetModel",
            "TimelineEntry", "UserModel", "WishModel"]
 
@@ -25,5 +27,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     UserModel, IdentityModel, CommunityModel, GridModel, InviteModel, WishModel, LedgerEntryModel,
     OutboxModel, EventModel, SignupModel, StoreModel, GoodsModel, RedemptionModel, PickupCodeModel, AwardModel,
     ScoreModel, StreetModel, RequestModel, IdempotencyModel, CounterModel, KeyValueModel,
-    AuditModel,
+    AuditModel, MemberEntryModel, ConsoleSessionModel,
 )
