@@ -166,6 +166,21 @@ _LINK_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)*")
 _VERIFY_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}\.txt")
 
 
+def _plain_url(value: str, schemes: tuple[str, ...]):
+    """``value`` split, if it is an address of one of ``schemes`` with a host and a valid port, and no user,
+    password, query or fragment; else None."""
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        return None
+    if not (port_ok and parts.scheme.lower() in schemes and parts.hostname and not parts.username
+            and not parts.password and not parts.query and not parts.fragment and "?" not in value
+            and "#" not in value):
+        return None
+    return parts
+
+
 def _link_base(raw: str | None, dev: bool, default: str) -> str:
     """``QR_LINK_BASE``: the prefix of the links printed codes carry (普通链接二维码, docs/checkins.md). Required
     outside the dev and test stages, and https there (WeChat's rule names the API's ICP-filed domain); http is
@@ -178,15 +193,9 @@ def _link_base(raw: str | None, dev: bool, default: str) -> str:
                                      "of this API (its ICP-filed domain) that printed codes link to")
         return default
     allowed = ("http", "https") if dev else ("https",)
-    try:
-        parts = urlsplit(value)
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:
-        port_ok = False
-    path = parts.path.rstrip("/") if port_ok else ""
-    if not (port_ok and parts.scheme.lower() in allowed and parts.hostname and not parts.username
-            and not parts.password and not parts.query and not parts.fragment and "?" not in value
-            and "#" not in value and _LINK_PATH.fullmatch(path)):
+    parts = _plain_url(value, allowed)
+    path = parts.path.rstrip("/") if parts is not None else ""
+    if parts is None or not _LINK_PATH.fullmatch(path):
         raise ConfigurationError(f"QR_LINK_BASE must be an {' or '.join(allowed)} address without query or "
                                  "fragment, such as https://tongxin.example.cn")
     base = f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}"
@@ -208,14 +217,8 @@ def _console_origin(raw: str | None, dev: bool, link_base: str | None) -> str | 
         parts = urlsplit(value.strip())
         value = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
     allowed = ("http", "https") if dev else ("https",)
-    try:
-        parts = urlsplit(value)
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:
-        port_ok = False
-    if not (port_ok and parts.scheme.lower() in allowed and parts.hostname and not parts.username
-            and not parts.password and parts.path in ("", "/") and not parts.query and not parts.fragment
-            and "?" not in value and "#" not in value):
+    parts = _plain_url(value, allowed)
+    if parts is None or parts.path not in ("", "/"):
         raise ConfigurationError(f"CONSOLE_ORIGIN must be an {' or '.join(allowed)} origin without path, such as "
                                  "https://tongxin.example.cn (unset: the origin of QR_LINK_BASE)")
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
