@@ -33,9 +33,21 @@ dev-reset:  ## forget the local stack's saved data (the next make dev starts wit
 
 # Two runs: the in-process moto of the fast tests patches botocore process-wide, while the e2e and
 # contention tests talk to a real local stack (moto's server) in a subprocess.
-test: $(STAMP)  ## the whole suite (unit, integration, api, then e2e and contention)
+test: $(STAMP) browser  ## the whole suite (unit, integration, api, then e2e and contention)
 	$(BIN)/python -m pytest -m "not slow and not e2e"
 	$(BIN)/python -m pytest -m "slow or e2e"
+
+# The console's browser test (tests/e2e/test_console_browser.py) drives Debian's Chromium with its driver, and a
+# Chinese font for the screenshots: installed with apt when missing (once; nothing downloaded by the test itself).
+# Without apt (say macOS) it says so and the test is skipped (under CI=true it fails instead).
+.PHONY: browser
+browser:  ## Chromium, chromedriver and a Chinese font for the console's browser test (apt, when missing)
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q .; \
+	then :; elif command -v apt-get >/dev/null; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends \
+	    chromium chromium-driver fonts-wqy-microhei >/dev/null; \
+	else echo "make browser: no apt-get; install Chromium and chromedriver to run the console's browser test"; fi
 
 test-fast: $(STAMP)  ## everything but the slow contention and e2e tests
 	$(BIN)/python -m pytest -m "not slow and not e2e"

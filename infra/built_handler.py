@@ -126,6 +126,9 @@ def _story(handler, step, create_community) -> None:
     step("publish", api_event("POST", "/v1/wishes", token=joined.get("token"),
                               body={"title": "帮忙修水龙头", "content": "厨房水龙头漏水，想请志愿者帮忙看看",
                                     "category": "维修"}))
+    # The staff console's page and script: files of the function's code, read on first use.
+    step("console page", api_event("GET", "/console/{page}", {"page": "members"}, accept="text/html"))
+    step("console script", api_event("GET", "/console/assets/{name}", {"name": "app.js"}, accept="*/*"))
 
 
 def main() -> int:

@@ -106,6 +106,10 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
     # nothing read (so nothing about the code told), nothing written, WeChat not asked.
     **{("GET", path): Budget(reads=0, writes=0, why="a static page: nothing read")
        for path in ("/c/{code}", "/i/{code}", "/p/{code}", "/{file_name}")},
+    # The staff console's pages (routes/console_pages.py): static files of the function, nothing read or written;
+    # the data they show comes from the /v1 routes, each held to its own budget.
+    **{("GET", path): Budget(reads=0, writes=0, why="the console's static page, script or style: nothing read")
+       for path in ("/console", "/console/{page}", "/console/assets/{name}", "/console/events/{event_id}/screen")},
 }
 
 # Text shown to others passes WeChat's content check (tongxin/usecases/content.py): one msg_sec_check per request,

@@ -180,6 +180,11 @@ TABLE = {
     ("POST", "/v1/console/sessions/{ticket}/approve"): ("ticket", None, row(CONSOLE_STAFF, outsider="403")),
     ("DELETE", "/v1/console/sessions/current"): (None, None, {role: "401" for role in ROLES}),
     ("POST", "/v1/console/dev-login"): (None, {"name": "table-console"}, row(USERS, public=True)),
+    # The console's pages are static and hold no data: anyone's (what they show comes from the /v1 routes above).
+    ("GET", "/console"): (None, None, row(USERS, public=True)),
+    ("GET", "/console/{page}"): (None, None, row(USERS, public=True)),
+    ("GET", "/console/assets/{name}"): (None, None, row(USERS, public=True)),
+    ("GET", "/console/events/{event_id}/screen"): ("event:activity", None, row(USERS, public=True)),
 }
 QUERIES = {("GET", "/v1/admin/exports/volunteer-hours"): "?month=2026-12",
            ("GET", "/v1/console/sessions/{ticket}/qrcode"): "?format=json"}
@@ -345,6 +350,7 @@ def test_route_by_role(world, route):
         person = world.make(role) if fresh else world.people[role]
         path = template.replace("{code}", world.c.invite(0)).replace("{user_id}", target.id)
         path = path.replace("{file_name}", DEV_QR_VERIFY_FILE[0])  # the test stage's verification file
+        path = path.replace("{page}", "members").replace("{name}", "app.js")  # the console's page and script
         path = path.replace("{store_id}", world.store_id)
         if state and state.startswith("event:"):
             path = path.replace("{event_id}", world.event_in(state.split(":", 1)[1]))

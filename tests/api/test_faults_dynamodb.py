@@ -316,6 +316,7 @@ def _read(route: tuple[str, str]) -> Callable[[FaultWorld], Call]:
     def prepare(w: FaultWorld) -> Call:
         path = template.replace("{code}", w.c.invite(0)).replace("{store_id}", w.store_id) \
             .replace("{file_name}", DEV_QR_VERIFY_FILE[0])  # the test stage's verification file
+        path = path.replace("{page}", "members").replace("{name}", "app.js")  # the console's page and script
         path = path.replace("{user_id}", w.people["resident"].id)  # a member of grid 0 (the directory)
         if state and state.startswith("event:"):
             path = path.replace("{event_id}", w.event_in(state.split(":", 1)[1]))
@@ -334,10 +335,13 @@ def _read(route: tuple[str, str]) -> Callable[[FaultWorld], Call]:
 
 READS = {route: _read(route) for route in TABLE if route[0] == "GET"}
 ALL = {**CASES, **READS}
-# Routes that read nothing from DynamoDB: the document, and the link codes' landing pages and verification file
-# (fixed answers, whatever the code).
+# Routes that read nothing from DynamoDB: the document, the link codes' landing pages and verification file
+# (fixed answers, whatever the code), and the console's static files.
 NO_READS = {("GET", "/v1/openapi.json"), ("GET", "/c/{code}"), ("GET", "/i/{code}"), ("GET", "/p/{code}"),
             ("GET", "/{file_name}"),
+            # the console's pages, script and style: static files of the function
+            ("GET", "/console"), ("GET", "/console/{page}"), ("GET", "/console/assets/{name}"),
+            ("GET", "/console/events/{event_id}/screen"),
             # a console ticket: one transaction (the ticket and its address's counter), nothing read first
             ("POST", "/v1/console/sessions")}
 

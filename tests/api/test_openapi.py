@@ -221,6 +221,14 @@ def test_real_answers_conform_to_the_document(api, wechat):
         check(api.get(f"/{letter}/{invite['code']}"), "GET", f"/{letter}/{{code}}", 200)
     check(api.get("/tongxin-dev-verify.txt"), "GET", "/{file_name}", 200)
     check(api.get("/robots.txt"), "GET", "/{file_name}", 404)
+    # The staff console's pages: the app's page (and its deep links, the 签到大屏), its script and style; other names 404.
+    check(api.get("/console"), "GET", "/console", 200)
+    check(api.get("/console/members"), "GET", "/console/{page}", 200)
+    check(api.get("/console/nowhere"), "GET", "/console/{page}", 404)
+    check(api.get("/console/assets/app.js"), "GET", "/console/assets/{name}", 200)
+    check(api.get("/console/assets/app.css"), "GET", "/console/assets/{name}", 200)
+    check(api.get("/console/assets/secret.py"), "GET", "/console/assets/{name}", 404)
+    check(api.get("/console/events/ev_any/screen"), "GET", "/console/events/{event_id}/screen", 200)
     # Events: a 招募令 of two places, a waitlist, a place given up, a change, the roster, a cancellation.
     start = datetime.now(timezone(timedelta(hours=8))) + timedelta(days=3)
     event = check(worker.post("/v1/events", {

@@ -103,6 +103,12 @@ def test_built_handler_logs_in_checks_content_and_draws_a_mini_program_code(laye
     wish = ok("publish", 201)
     assert (wish["title"], wish["category"], wish["status"]) == ("帮忙修水龙头", "维修", "open")
 
+    # The staff console's files ship with the function's code and are served by it.
+    page, script = steps["console page"], steps["console script"]
+    assert (page["status"], page["content_type"]) == (200, "text/html; charset=utf-8"), page
+    assert page["body"]["text"].startswith("<!doctype html>") and "管理后台" in page["body"]["text"]
+    assert (script["status"], script["content_type"]) == (200, "text/javascript; charset=utf-8"), script
+
     # The answers came from WeChat's API (the stand-in), through wechatpy and the layer's crypto backend.
     calls = {path: count - before.get(path, 0) for path, count in wechat.counters.items()}
     assert calls.get("sns/jscode2session") == 3
@@ -128,3 +134,12 @@ def test_health_answers_ok_as_the_first_request_of_a_cold_container(layer, runti
     assert done.returncode == 0, done.stderr[-2000:]
     answer = json.loads(done.stdout.splitlines()[-1])
     assert (answer["status"], answer["body"]) == (200, {"status": "ok"}), answer
+
+
+def test_the_built_function_ships_the_console_files(tmp_path, runtime_python):
+    """The console's page, script and style are files of functions/api (chalicelib/console/), not Python: the
+    function's build (build_layer.build_function, what `sam build` runs) must copy them."""
+    built = build_layer.build_function(FUNCTION, tmp_path / "function", runtime_python)
+    for name in ("index.html", "app.js", "app.css"):
+        assert (built / "chalicelib" / "console" / name).read_text(encoding="utf-8") == \
+            (FUNCTION / "chalicelib" / "console" / name).read_text(encoding="utf-8")

@@ -174,6 +174,9 @@ def _handle(request, get_response, resource: str, method: str) -> Response:
     refused = _override_refused(request, resource, method, route)
     if refused is not None:
         return refused
+    key = request.headers.get("idempotency-key") if method in MUTATING else None
+    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX:  # public writes too: the header is refused the same
+        return error_response(ValidationFailed("Idempotency-Key 过长", details={"field": "Idempotency-Key"}))
     if route is None or route.public:
         return get_response(request)
 
@@ -185,9 +188,6 @@ def _handle(request, get_response, resource: str, method: str) -> Response:
         console_rules.cookie_value(request.headers.get("cookie"), settings.console_cookie_secure)
     if token is None and cookie is None:
         return error_response(Unauthenticated(details={"reason": "missing_token"}))
-    key = request.headers.get("idempotency-key") if method in MUTATING else None
-    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX:
-        return error_response(ValidationFailed("Idempotency-Key 过长", details={"field": "Idempotency-Key"}))
     request_hash = _request_hash(request, route.effective_method) if key else None
     try:
         if cookie is None:

@@ -62,7 +62,7 @@ COOKIE_WRITE = ("CSRF_FAILED",)
 def error_codes(route: Route) -> list[str]:
     """Every error code ``route`` can answer, the route's own first."""
     codes = list(route.errors)
-    if route.body or route.query:
+    if route.body or route.query or route.mutating:  # a write's Idempotency-Key too long, public ones included
         codes.append("VALIDATION_FAILED")
     if "{" in route.path:  # an id that names nothing (or nothing the caller may see)
         codes.append("NOT_FOUND")
