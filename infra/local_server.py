@@ -29,6 +29,19 @@ log = logging.getLogger("tongxin.local")
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
+def _request_target(raw_requestline: bytes, parsed: str) -> str:
+    """The request's path and query as UTF-8, as API Gateway reads them. The stdlib reads the request line as
+    Latin-1 and splits it on any whitespace, which cuts unescaped UTF-8 (curl with ``?q=志愿者``: its last byte is
+    U+0085 in Latin-1, a blank); so the target is taken from the raw line. Not UTF-8: the stdlib's reading."""
+    words = raw_requestline.rstrip(b"\r\n").split(b" ")
+    if len(words) == 3:
+        try:
+            return words[1].decode("utf-8")
+        except UnicodeError:
+            pass
+    return parsed
+
+
 def _error(status: int, code: str, message: str) -> DomainError:
     error = DomainError(message, code=code)
     error.status = status
@@ -104,7 +117,7 @@ class TongxinRequestHandler(ChaliceRequestHandler):
     def _generic_handle(self) -> None:
         try:
             headers, body = self._parse_payload()
-            response = self.local_gateway.handle_request(method=self.command, path=self.path,
+            response = self.local_gateway.handle_request(method=self.command, path=_request_target(self.raw_requestline, self.path),
                                                          headers=headers, body=body)
             status = response["statusCode"]
             out_headers = {**response["headers"], **response["multiValueHeaders"]}

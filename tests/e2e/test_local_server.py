@@ -106,3 +106,16 @@ def test_request_heads_the_server_cannot_take_are_enveloped_and_close(stack, req
 def test_the_server_still_serves_after_all_that(stack):
     assert requests.get(stack.api_url + "/v1/health", timeout=10).json() == {"status": "ok"}
     assert "Traceback" not in stack.output()
+
+
+def test_a_query_sent_as_raw_utf8_reads_as_utf8_like_the_gateway(stack):
+    """curl sends ``?q=志愿者`` unescaped; API Gateway reads it as UTF-8, and so must the local server (the stdlib
+    reads the request line as Latin-1, which made the text look like control characters: 400)."""
+    token = requests.post(stack.api_url + "/v1/auth/login", json={"code": "dev:admin"}, timeout=10).json()["token"]
+    escaped = requests.get(stack.api_url + "/v1/admin/members", params={"q": "志愿者"},
+                           headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert escaped.status_code == 200 and escaped.json()["items"], escaped.text
+    status, _headers, body = _raw(stack, "GET /v1/admin/members?q=志愿者 HTTP/1.1\r\nHost: x\r\n"
+                                          f"Authorization: Bearer {token}\r\nConnection: close\r\n\r\n".encode())
+    assert status == 200, body
+    assert json.loads(body)["items"] == escaped.json()["items"]
