@@ -263,6 +263,28 @@ def test_a_deleted_volunteers_past_hours_show_as_deleted_in_the_roster_and_the_e
             if m.kind == "event_reminder" and m.status not in ("fanout", "expanded")] == []
 
 
+def test_a_deleted_volunteers_attendance_can_no_longer_be_adjusted(community):
+    """注销 keeps the anonymised history but credits nothing more: an adjustment with points, and one of minutes
+    only (an event without points), are both refused, and nothing is written."""
+    organiser = community.grid_worker(0)
+    volunteer = community.volunteer(0)
+    with_points, without = publish(organiser), publish(organiser, starts_in=timedelta(hours=3), points_per_hour=0)
+    credited = {}
+    for event in (with_points, without):
+        sign_up(volunteer, event)
+        credited[event["id"]] = attend(volunteer, organiser, event, 0 * MIN, 30 * MIN)["minutes"]
+    assert volunteer.delete("/v1/me").status == 204
+    audited = len(audit_page(community.admin))
+    for event in (with_points, without):
+        with at(when(event) + 3 * HOUR):
+            resp = adjust(organiser, event, volunteer.id, {"minutes": 60, "reason": REASON})
+        assert_refused(resp, 409, "INVALID_STATE")
+        assert "注销" in resp.json["error"]["message"]
+        [entry] = roster(organiser, event, "checked_out")
+        assert entry["minutes"] == credited[event["id"]] and entry["user"]["nickname"] == "已注销用户"
+    assert len(audit_page(community.admin)) == audited
+
+
 def test_a_deleted_account_holding_a_place_in_a_started_event_keeps_the_count_and_loses_its_name(community):
     organiser = community.grid_worker(0)
     member = community.resident(0)

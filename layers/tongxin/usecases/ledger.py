@@ -48,11 +48,12 @@ class _BalanceMoved(DomainError):
 def append(tx: Tx, *, account: Account, amount: int, source_key: str, kind: str, source: str,
            note: str | None, duplicate_error: DomainError, community_id: str | None = None, earns: bool = True,
            earned_at: datetime | None = None, stats: dict[str, int] | None = None, also_user_actions: tuple = (),
-           user_condition=None) -> LedgerEntryModel:
+           user_condition=None, gone_error: DomainError | None = None) -> LedgerEntryModel:
     """``earns``: an earning or its correction (it moves ``earned_total`` and the points leaderboards of the
     period of ``earned_at``, default now); a redemption and its refund do not. ``also_user_actions``: more changes
     to the user item (one transaction may touch an item once), e.g. the volunteer minutes a check-out credits
-    with its points; ``user_condition`` more conditions on it. The community's points statistics count every
+    with its points; ``user_condition`` more conditions on it (``gone_error``: what to answer when the account is
+    closed meanwhile, when it is not the caller's own). The community's points statistics count every
     entry by kind (``k:<kind>``), plus ``stats`` (the award's category, the goods redeemed)."""
     now = utcnow()
     after = balance_after(account.balance, amount)
@@ -71,7 +72,7 @@ def append(tx: Tx, *, account: Account, amount: int, source_key: str, kind: str,
     condition = UserModel.points_balance == account.balance
     tx.update(UserModel(account.user_id), actions,
               condition=condition if user_condition is None else condition & user_condition,
-              error=_moved_or(user_condition, account.user_id))
+              error=_moved_or(user_condition, gone_error))
     return entry
 
 
@@ -87,14 +88,15 @@ def add_minutes(tx: Tx, account: Account, minutes: int, at: datetime, community_
                account.user_id, minutes)
 
 
-def _moved_or(user_condition, user_id: str):
-    """With only the balance as condition, its failure means the balance moved; with more, look at the user."""
+def _moved_or(user_condition, gone: DomainError | None):
+    """With only the balance as condition, its failure means the balance moved; with more, look at the user: a
+    closed account is ``gone`` (by default the caller's own: log in again)."""
     if user_condition is None:
         return _BalanceMoved()
 
     def classify(current: UserModel | None) -> DomainError:
         if current is None or current.status != "active":
-            return Unauthenticated("账号已注销，请重新登录")
+            return gone or Unauthenticated("账号已注销，请重新登录")
         return _BalanceMoved()
     return classify
 

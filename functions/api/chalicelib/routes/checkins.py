@@ -51,7 +51,8 @@ def adjust(event_id: str, user_id: str, body: AdjustBody):
     audited: minutes and points are set, the points' difference enters the ledger, the change is appended to
     the attendance's adjustments. 409 ADJUSTMENT_OUT_OF_RANGE beyond 0 … min(the event's scheduled minutes,
     minutes since its start); 409 SELF_ADJUST for one's own attendance; 409 INVALID_STATE while still checked
-    in; 409 INSUFFICIENT_POINTS when taking back points already spent."""
+    in, or once the volunteer closed their account (注销); 409 INSUFFICIENT_POINTS when taking back points already
+    spent."""
     return checkins.adjust(current_principal(), event_id, user_id, body.minutes, body.reason)
 
 

@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 ADJUSTABLE = (St.CHECKED_OUT.value, St.UNSETTLED.value, St.NO_SHOW.value)
 MAX_ADJUSTMENTS = 20  # the audit lives on the attendance item: bounded, far above any honest need
+# A closed account (注销) keeps its anonymised history, but nothing more is credited to it.
+ACTIVE = UserModel.status == "active"
+ACCOUNT_CLOSED = InvalidState("这位志愿者已注销账号，不能再补录或更正时长")
 
 
 def _flip(signup: SignupModel, status: St, now: datetime, extra: dict | None = None) -> list:
@@ -129,9 +132,10 @@ def adjust(principal: Principal, event_id: str, user_id: str, minutes: int, reas
                           source_key=f"adjust#{event_id}#{user_id}#{len(audit) + 1}", kind="volunteer",
                           source=f"adjust:{event_id}", note=f"志愿时长更正：{event.title}（{reason}）",
                           community_id=event.community_id, earned_at=at, duplicate_error=InvalidState("这次更正已入账"),
-                          also_user_actions=(minutes_action,) if delta_minutes else ())
+                          also_user_actions=(minutes_action,) if delta_minutes else (),
+                          user_condition=ACTIVE, gone_error=ACCOUNT_CLOSED)
         elif delta_minutes:
-            tx.update(UserModel(user_id), [minutes_action])
+            tx.update(UserModel(user_id), [minutes_action], condition=ACTIVE, error=ACCOUNT_CLOSED)
         ledger.add_minutes(tx, account, delta_minutes, at, event.community_id)
         credited_before, credited_after = int(before_minutes > 0), int(minutes > 0)
         count_credit(tx, community_id=event.community_id, user_id=user_id, at=at, minutes=delta_minutes,
