@@ -37,7 +37,7 @@ test: $(STAMP) browser  ## the whole suite (unit, integration, api, then e2e and
 	$(BIN)/python -m pytest -m "not slow and not e2e"
 	$(BIN)/python -m pytest -m "slow or e2e"
 
-# The console's browser test (tests/e2e/test_console_browser.py) drives Debian's Chromium with its driver, and a
+# The console's browser test (tests/e2e/console/) drives Debian's Chromium with its driver, and a
 # Chinese font for the screenshots: installed with apt when missing (once; nothing downloaded by the test itself).
 # Without apt (say macOS) it says so and the test is skipped (under CI=true it fails instead).
 .PHONY: browser
@@ -56,7 +56,7 @@ template: $(STAMP)  ## regenerate template.yaml from the Chalice routes and the 
 	$(BIN)/python -m infra.template_gen
 
 bench: $(STAMP)  ## cold start, list/stats cost at 20,000 users, sign-ups/s, scans/s, redemptions/s, messages/s (printed)
-	$(BIN)/python -m infra.bench
+	$(BIN)/python -m infra.bench --explain
 	$(BIN)/python -m infra.bench_lists
 	$(BIN)/python -m infra.bench_signup
 	$(BIN)/python -m infra.bench_checkin

@@ -71,18 +71,24 @@ def _function_copy(into: Path, compiled: bool, python: str) -> Path:
     return target
 
 
-def _explain(python: str, layer: Path, function: Path, env: dict) -> dict[str, float]:
+def _explain(python: str, layer: Path, function: Path, env: dict) -> tuple[dict[str, float], dict[str, float]]:
     """Import time (ms) per package in one cold start: the self times (-X importtime) of all its modules,
-    so the figures add up; our own code by area (chalicelib.routes, tongxin.adapters...)."""
+    so the figures add up; our own code by area (chalicelib.routes, tongxin.adapters...). And the staff console's
+    own modules (its routes, session use case and rules; its pages are files read on their first request): what the
+    console adds to every cold start of the API."""
     done = _run(python, layer, function, "cold", env, "-X", "importtime")
     costs: dict[str, float] = {}
+    console: dict[str, float] = {}
     for line in done.stderr.splitlines():
         match = re.match(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)$", line)
         if match:
-            parts = match.group(2).split(".")
+            module, ms = match.group(2), int(match.group(1)) / 1000
+            parts = module.split(".")
             group = ".".join(parts[:2]) if parts[0] in ("tongxin", "chalicelib") else parts[0]
-            costs[group] = costs.get(group, 0.0) + int(match.group(1)) / 1000
-    return dict(sorted(costs.items(), key=lambda item: -item[1])[:EXPLAINED])
+            costs[group] = costs.get(group, 0.0) + ms
+            if parts[0] in ("tongxin", "chalicelib") and "console" in parts[-1]:
+                console[module] = ms
+    return dict(sorted(costs.items(), key=lambda item: -item[1])[:EXPLAINED]), console
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
             "target": TARGET,
         }
         if args.explain:
-            results["import_ms"] = _explain(python, layer, functions["function as deployed (precompiled)"], env)
+            deployed = functions["function as deployed (precompiled)"]
+            results["import_ms"], results["console_import_ms"] = _explain(python, layer, deployed, env)
     finally:
         dynamodb.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -147,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  import time per package in one cold start (ms, -X importtime self times; top {EXPLAINED}):")
         for module, ms in results["import_ms"].items():
             print(f"    {module:<40} {ms:7.1f}")
+        console = results["console_import_ms"]
+        share = sum(console.values()) / results["cold_start_ms"]["function as deployed (precompiled)"]
+        print(f"  the staff console's modules in that cold start: {sum(console.values()):.1f} ms ({share:.1%} of the "
+              f"deployed cold start; its pages are read on their first request):")
+        for module, ms in sorted(console.items(), key=lambda item: -item[1]):
+            print(f"    {module:<40} {ms:7.2f}")
     return 0
 
 

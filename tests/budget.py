@@ -89,6 +89,9 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
     ("GET", "/v1/admin/members"): Budget(reads=3, writes=0,
                                          why="the directory's page (one Query), then its members as they are now "
                                              "(balance, minutes, roles, names): one BatchGetItem"),
+    ("GET", "/v1/admin/members/{user_id}/points"): Budget(
+        reads=3, writes=0, why="the member (the member detail's scope check, and the balance), then one Query of "
+                               "the ledger's by_time index"),
     ("POST", "/v1/redemptions/verify"): Budget(reads=3, writes=1, why="the pickup code, then its redemption"),
     # 管理后台 扫码登录 (usecases/console.py): public routes read no caller.
     ("POST", "/v1/console/sessions"): Budget(reads=0, writes=1,

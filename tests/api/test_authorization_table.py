@@ -75,6 +75,8 @@ TABLE = {
     # lists their own grid, but the member is not theirs to see).
     ("GET", "/v1/admin/members"): (None, None, row({"admin", "grid_worker", "other_grid_worker"})),
     ("GET", "/v1/admin/members/{user_id}"): (None, None, row({"admin", "grid_worker"}, other_admin="404")),
+    # A member's 积分存折: whom the member detail shows (the same scope check).
+    ("GET", "/v1/admin/members/{user_id}/points"): (None, None, row({"admin", "grid_worker"}, other_admin="404")),
     ("GET", "/v1/admin/stats"): (None, None, row({"admin"})),
     ("GET", "/v1/admin/community"): (None, None, row({"admin"})),
     ("PATCH", "/v1/admin/community"): (None, {"wish_points": 20}, row({"admin"})),

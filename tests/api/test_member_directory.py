@@ -1,4 +1,5 @@
-"""The member directory (成员名录, issue 21): GET /v1/admin/members and GET /v1/admin/members/{user_id}.
+"""The member directory (成员名录, issue 21): GET /v1/admin/members and GET /v1/admin/members/{user_id}, and a
+member's 积分存折 as staff see it (GET /v1/admin/members/{user_id}/points).
 
 Over HTTP against moto. Each list is one Query on a key built for it, kept by the transactions that change a
 member: so the tests are sequences — a name changed then searched by its old and new value, a role given and taken,
@@ -223,6 +224,65 @@ def test_one_member_admins_see_whole_grid_workers_masked(town, wechat):
     town.with_roles(town.worker, [])
     assert town.worker.get(f"/v1/admin/members/{town.res.id}").status == 403
     assert town.worker.get("/v1/admin/members").status == 403
+
+
+# --- a member's 积分存折 as staff see it: GET /v1/admin/members/{user_id}/points ------------------------------------
+
+def award(by, member, points: int, reason: str, category: str = "participation") -> dict:
+    resp = by.post("/v1/points/awards", {"user_id": member.id, "category": category, "points": points,
+                                         "reason": reason})
+    assert resp.status == 201, resp.body
+    return resp.json
+
+
+def test_an_admin_sees_a_members_passbook_as_the_member_does(town, api):
+    given = award(town.admin, town.res, 15, "打扫楼道")
+    resp = town.admin.get(f"/v1/admin/members/{town.res.id}/points")
+    assert resp.status == 200, resp.body
+    book = resp.json
+    assert (book["balance"], book["earned_total"], book["next_cursor"]) == (15, 15, None)
+    assert [(e["kind"], e["amount"], e["balance_after"], e["source"]) for e in book["items"]] == [
+        ("award", 15, 15, f"award:{given['id']}")]
+    assert "打扫楼道" in book["items"][0]["note"]
+    assert dict(api.last_meter.dynamo) == {"GetItem": 2, "Query": 1}  # the caller, the member; the ledger
+    assert book == town.res.get("/v1/me/points").json  # the member's own passbook, entry for entry
+    # the grid's worker too; the member's balance on the detail is the passbook's
+    assert town.worker.get(f"/v1/admin/members/{town.res.id}/points").json == book
+    assert town.admin.get(f"/v1/admin/members/{town.res.id}").json["points_balance"] == 15
+
+
+def test_a_members_passbook_pages_newest_first(town):
+    for points, reason in ((5, "第一次"), (6, "第二次"), (7, "第三次")):
+        award(town.admin, town.vol, points, reason)
+    path = f"/v1/admin/members/{town.vol.id}/points"
+    first = town.admin.get(f"{path}?limit=2")
+    assert first.status == 200 and first.json["next_cursor"], first.body
+    assert [e["amount"] for e in first.json["items"]] == [7, 6]
+    second = town.admin.get(f"{path}?limit=2&cursor={first.json['next_cursor']}")
+    assert second.status == 200, second.body
+    assert [e["amount"] for e in second.json["items"]] == [5] and second.json["next_cursor"] is None
+    assert second.json["balance"] == 18 and second.json["earned_total"] == 18
+    # the member's own cursor is for the same list; another list's is refused
+    other = town.admin.get("/v1/admin/members?limit=1").json["next_cursor"]
+    refused = town.admin.get(f"{path}?cursor={other}")
+    assert refused.status == 400 and refused.json["error"]["details"]["field"] == "cursor"
+
+
+def test_a_members_passbook_is_refused_as_the_member_detail_is(town, api):
+    from tests.support import make_community
+    award(town.admin, town.far, 3, "帮忙搬东西")
+    for who, member in ((town.worker, town.far), (town.res, town.far), (town.vol, town.res)):
+        detail = who.get(f"/v1/admin/members/{member.id}")
+        book = who.get(f"/v1/admin/members/{member.id}/points")
+        assert book.status == detail.status == 403 and book.error_code == "FORBIDDEN", book.body
+    elsewhere = make_community(api)
+    stranger = elsewhere.resident(0)
+    for path in (f"/v1/admin/members/{stranger.id}/points", "/v1/admin/members/u_nobody/points"):
+        resp = town.admin.get(path)
+        assert resp.status == 404 and resp.error_code == "NOT_FOUND", path
+    assert elsewhere.admin.get(f"/v1/admin/members/{town.far.id}/points").status == 404
+    assert town.far.delete("/v1/me").status == 204
+    assert town.admin.get(f"/v1/admin/members/{town.far.id}/points").status == 404
 
 
 @pytest.mark.parametrize("query, field", [("role=mayor", "role"), ("q=%20%20", "q"), ("q=%23%23", "q"),

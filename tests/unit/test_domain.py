@@ -10,7 +10,7 @@ from tongxin.domain.errors import Forbidden, InsufficientPoints, NotInCommunity
 from tongxin.domain.masking import mask_address, mask_name, mask_phone
 from tongxin.domain.points import balance_after, wish_confirm_source
 from tongxin.domain.stats import (
-    hour_bucket, median_from_histogram, rate, window_buckets, wish_deltas,
+    add_up, by_month, hour_bucket, median_from_histogram, month_of_bucket, rate, window_buckets, wish_deltas,
 )
 from tongxin.domain.wishes import WishStatus as S
 
@@ -124,6 +124,32 @@ def test_a_window_reads_whole_months_and_its_edge_days():
     year = window_buckets(datetime(2025, 12, 16, tzinfo=cst), datetime(2026, 12, 16, tzinfo=cst))
     assert len(year) <= 74 and "m#2026-06" in year  # one BatchGetItem (≤ 100 keys) for the longest window
     assert window_buckets(datetime(2028, 2, 29, tzinfo=cst), datetime(2028, 2, 29, 23, tzinfo=cst)) == ["d#2028-02-29"]
+
+
+def test_the_month_of_a_bucket_is_read_from_its_key():
+    assert month_of_bucket("stats#wishes#c_1#d#2026-01-31") == "2026-01"
+    assert month_of_bucket("stats#requests#c_1#m#2026-02") == "2026-02"
+    assert month_of_bucket("points-stats#c_1#d#2026-12-01") == "2026-12"
+    assert month_of_bucket("d#2028-02-29") == "2028-02" and month_of_bucket("m#2028-02") == "2028-02"
+    for key in ("stats#wishes#c_1", "stats#wishes#c_1#d#2026-01", "stats#wishes#c_1#m#2026-01-31",
+                "stats#wishes#c_1#x#2026-01", "2026-01", "", "d#", "stats#wishes#c_1#d#2026-1-31"):
+        with pytest.raises(ValueError):
+            month_of_bucket(key)
+    # every bucket of a window lies in one month: a window of two months and its edge days, month by month
+    cst = timezone(timedelta(hours=8))
+    names = window_buckets(datetime(2026, 1, 30, 12, tzinfo=cst), datetime(2026, 4, 2, 1, tzinfo=cst))
+    assert [month_of_bucket(f"stats#wishes#c_1#{name}") for name in names] == [
+        "2026-01", "2026-01", "2026-02", "2026-03", "2026-04", "2026-04"]
+
+
+def test_counter_items_add_up_by_month():
+    items = {"k#d#2026-01-30": {"s:open": 1, "c:维修": 1}, "k#m#2026-02": {"s:open": 2, "s:claimed": 1},
+             "k#d#2026-01-31": {"s:open": 1, "s:claimed": -1}, "k#d#2026-03-01": {}}
+    assert by_month(items) == {"2026-01": {"s:open": 2, "c:维修": 1, "s:claimed": -1},
+                               "2026-02": {"s:open": 2, "s:claimed": 1}, "2026-03": {}}
+    assert list(by_month(dict(reversed(list(items.items()))))) == ["2026-01", "2026-02", "2026-03"]  # month order
+    assert add_up(items.values()) == {"s:open": 4, "c:维修": 1, "s:claimed": 0}
+    assert by_month({}) == {} and add_up([]) == {}
 
 
 def test_a_wish_change_moves_one_status_count():

@@ -177,6 +177,8 @@ def document() -> dict:
                 "required": bool(schemas[route.body.__name__].get("required")),
                 "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{route.body.__name__}"}}}}
         responses: dict = {str(route.status): _success_response(route)}
+        if "text/javascript" in route.produces:  # the console's static files carry an ETag
+            responses["304"] = {"description": "未修改：If-None-Match 与当前版本的 ETag 相同，无正文"}
         by_status: dict[int, list[str]] = {}
         for code in error_codes(route):
             if code not in STATUS_OF:

@@ -207,6 +207,8 @@ class WishStatsView(Answer):
     fulfilment_rate: float | None = Field(description="完成数 / 公开数；没有公开的心愿时为 null")
     median_hours_to_claim: float | None
     median_hours_to_confirm: float | None
+    by_month: dict[str, int] = Field(description="按月（北京时间，键为 YYYY-MM）统计区间内当月新建的心愿数，供图表使用；"
+                                                 "只列出有心愿的月份，按月份先后排列；各月之和等于 total")
 
 
 class EventStatsView(Answer):

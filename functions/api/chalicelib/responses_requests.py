@@ -58,6 +58,8 @@ class RequestView(Answer):
     handler: PersonRef | None = Field(description="当前层级响应/办理的人")
     answer_due: AwareDatetime | None = Field(description="当前层级的响应时限（待响应时）")
     solve_due: AwareDatetime | None = Field(description="当前层级的办结时限（办理中）")
+    answer_minutes: int = Field(description="响应时限的长度（分钟；紧急诉求按紧急时限）：answer_due 是到达当前层级的时刻加上它")
+    solve_minutes: int = Field(description="办结时限的长度（分钟）：solve_due 是到达当前层级（或被重新打开）的时刻加上它")
     late: bool = Field(description="曾超时未响应")
     overdue: bool = Field(description="曾超时未办结")
     reopened: bool
@@ -124,3 +126,6 @@ class RequestStatsView(RequestRatesView):
     by_category: dict[str, RequestRatesView]
     by_grid: dict[str, RequestRatesView] | None = Field(description="scope=community：各网格；否则 null")
     by_community: list[RequestCommunityRatesView] | None = Field(description="scope=street：各社区；否则 null")
+    by_month: dict[str, RequestRatesView] = Field(
+        description="按月（北京时间，键为 YYYY-MM）统计区间内当月提交的诉求：收到数、各项计数和三率，供图表使用；"
+                    "只列出有诉求的月份，按月份先后排列（scope=community 为本社区，scope=street 为全街道）")

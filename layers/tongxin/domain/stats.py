@@ -3,12 +3,15 @@ estimated from hour histograms.
 
 Wish statistics are counted by the day (and the month) the wish was created, in Asia/Shanghai: a stats window
 reads its whole months from month buckets and its edge days from day buckets — at most 12 + 62 items, one
-BatchGetItem, whatever the number of wishes.
+BatchGetItem, whatever the number of wishes. Each bucket lies within one month, so the same items answer a window
+month by month (``month_of_bucket``, ``by_month``): a chart's months cost no read of their own.
 """
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from datetime import date, datetime, timedelta
+from typing import Iterable
 
 from .clock import SHANGHAI
 
@@ -65,6 +68,40 @@ def window_buckets(start: datetime, end: datetime) -> list[str]:
             names.append(f"d#{day.isoformat()}")
             day += timedelta(days=1)
     return names
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_MONTH = re.compile(r"\d{4}-\d{2}")
+
+
+def month_of_bucket(key: str) -> str:
+    """The Shanghai month (``YYYY-MM``) a statistics item counts in, read from its key (or a bare bucket name): a
+    day bucket (``…#d#2026-11-22``) is in its day's month, a month bucket (``…#m#2026-11``) is that month. Anything
+    else is not a bucket: ValueError."""
+    parts = key.rsplit("#", 2)
+    kind, value = (parts[-2], parts[-1]) if len(parts) >= 2 else ("", key)
+    if kind == "d" and _DAY.fullmatch(value):
+        return value[:7]
+    if kind == "m" and _MONTH.fullmatch(value):
+        return value
+    raise ValueError(f"not a statistics bucket: {key!r}")
+
+
+def add_up(sums: Iterable[dict[str, int]]) -> dict[str, int]:
+    """The name-by-name total of several items' counts."""
+    total: dict[str, int] = {}
+    for counts in sums:
+        for name, n in counts.items():
+            total[name] = total.get(name, 0) + n
+    return total
+
+
+def by_month(items: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """Counter items (key → counts), added up per month of their bucket (``month_of_bucket``), in month order."""
+    months: dict[str, list[dict[str, int]]] = {}
+    for key, counts in items.items():
+        months.setdefault(month_of_bucket(key), []).append(counts)
+    return {month: add_up(months[month]) for month in sorted(months)}
 
 
 def wish_deltas(before: dict | None, after: dict) -> dict[str, int]:

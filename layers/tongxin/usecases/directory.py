@@ -21,7 +21,7 @@ from ..adapters.dynamo import batch
 from ..adapters.dynamo.models import MemberEntryModel, UserModel
 from ..adapters.dynamo.tx import Tx
 from ..domain import directory as rules
-from ..domain.access import Principal, Role, require_role
+from ..domain.access import Grant, Principal, Role, require_role
 from ..domain.clock import to_api
 from ..domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..domain.masking import mask_phone
@@ -146,9 +146,10 @@ def list_members(principal: Principal, *, q: str | None, role: str | None, grid_
     return paging.page(query, limit, cursor, present, scope=scope, model=MemberEntryModel)
 
 
-def get_member(principal: Principal, user_id: str) -> dict:
-    """An admin: any member of the community (phone whole). A grid worker: a member living in one of their grids
-    (phone masked); 403 for a member of another grid. 404: no such member here (another community's, deleted)."""
+def member_in_scope(principal: Principal, user_id: str) -> tuple[Grant, UserModel]:
+    """Who may look at one member, and the member's user item (one consistent GetItem): an admin, any member of the
+    community; a grid worker, a member living in one of their grids (403 for a member of another grid). 404: no
+    such member here (another community's, deleted, unknown). Every staff view of one member starts here."""
     grant = require_role(principal, Role.ADMIN, Role.GRID_WORKER)
     try:
         user = UserModel.get(user_id, consistent_read=True)
@@ -158,6 +159,13 @@ def get_member(principal: Principal, user_id: str) -> dict:
         raise MEMBER_NOT_FOUND
     if grant.role != Role.ADMIN.value and user.grid_id not in principal.grid_ids:
         raise Forbidden("只能查看自己负责网格的成员")
+    return grant, user
+
+
+def get_member(principal: Principal, user_id: str) -> dict:
+    """An admin: any member of the community (phone whole). A grid worker: a member living in one of their grids
+    (phone masked); 403 for a member of another grid. 404: no such member here (another community's, deleted)."""
+    grant, user = member_in_scope(principal, user_id)
     return present_member(user, full_phone=grant.role == Role.ADMIN.value)
 
 

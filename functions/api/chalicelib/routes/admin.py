@@ -1,11 +1,13 @@
-"""Community administration routes (社区管理员): grids, invites and their QR posters, member roles."""
+"""Community administration routes (社区管理员): grids, invites and their QR posters, member roles, the member
+directory (a member, their 积分存折), the community's settings."""
 from chalice import Blueprint
 
-from tongxin.usecases import admin, community, directory
+from tongxin.usecases import admin, community, directory, points
 from tongxin.wiring import get_container
 
 from ..http import binary_response, current_principal, endpoint
-from ..schemas import CommunitySettingsBody, GridBody, InviteBody, InviteQrQuery, MembersQuery, RolesBody
+from ..schemas import (CommunitySettingsBody, GridBody, InviteBody, InviteQrQuery, MembersQuery, PageQuery,
+                       RolesBody)
 
 bp = Blueprint(__name__)
 
@@ -86,6 +88,17 @@ def get_member(user_id: str):
     minutes, points balance and when they joined. 404 NOT_FOUND for someone who is not a member of the caller's
     community (another community's, or a deleted account)."""
     return directory.get_member(current_principal(), user_id)
+
+
+@endpoint(bp, "/v1/admin/members/{user_id}/points", "GET", query=PageQuery, tags=("admin",), response="PassbookView",
+          errors=("NOT_FOUND",), summary="成员的积分存折：余额、累计获得和每一笔收支（最新的在前）")
+def member_points(user_id: str, query: PageQuery):
+    """An admin of the community, or a grid worker of the grid the member lives in (403 FORBIDDEN for a member of
+    another grid) — whom the member detail shows. The member's 积分存折 in the shape of `GET /v1/me/points`:
+    balance, points earned in all, and every entry newest first with its kind, amount, balance after it, source
+    and note. 404 NOT_FOUND for someone who is not a member of the caller's community (another community's, or a
+    deleted account)."""
+    return points.member_passbook(current_principal(), user_id, limit=query.limit, cursor=query.cursor)
 
 
 @endpoint(bp, "/v1/admin/community", "GET", tags=("admin",), response="CommunityView",

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pynamodb.expressions.operand import Path, Value
 
 from ...domain.errors import DomainError
+from ...domain.stats import add_up
 from .models import CounterModel
 from .tx import Tx
 
@@ -62,12 +63,18 @@ def add(tx: Tx, key: str, deltas: dict[str, int]) -> Tx:
     return tx
 
 
+def read_items(keys: list[str]) -> dict[str, dict[str, int]]:
+    """The counted names of each counter item of ``keys`` that exists (key → name → count), in the keys' order: one
+    BatchGetItem per 100 keys."""
+    from .batch import MAX_KEYS, get_raw_many
+    found: dict[str, dict[str, int]] = {}
+    for first in range(0, len(keys), MAX_KEYS):
+        for item in get_raw_many(CounterModel, keys[first:first + MAX_KEYS]):
+            found[item["key"]["S"]] = {name: int(value["N"]) for name, value in item.items()
+                                       if ":" in name and "N" in value}
+    return {key: found[key] for key in keys if key in found}
+
+
 def read_sums(keys: list[str]) -> dict[str, int]:
     """The sum over the counter items ``keys`` of each counted name (one BatchGetItem for up to 100 keys)."""
-    from .batch import get_raw_many
-    sums: dict[str, int] = {}
-    for item in get_raw_many(CounterModel, keys):
-        for name, value in item.items():
-            if ":" in name and "N" in value:
-                sums[name] = sums.get(name, 0) + int(value["N"])
-    return sums
+    return add_up(read_items(keys).values())

@@ -2,9 +2,9 @@
 from .awards import award, reverse
 from .redemptions import (cancel, cancel_all_pending, get as get_redemption, list_mine as my_redemptions,
                           pickup_qrcode, redeem, run_schedule, store_queue, verify)
-from .standing import leaderboard, passbook
+from .standing import leaderboard, member_passbook, passbook
 from .store import create_goods, create_store, list_goods, list_stores, update_goods
 
 __all__ = ["award", "cancel", "cancel_all_pending", "create_goods", "create_store", "get_redemption", "leaderboard",
-           "list_goods", "list_stores", "my_redemptions", "passbook", "pickup_qrcode", "redeem", "reverse",
-           "run_schedule", "store_queue", "update_goods", "verify"]
+           "list_goods", "list_stores", "member_passbook", "my_redemptions", "passbook", "pickup_qrcode", "redeem",
+           "reverse", "run_schedule", "store_queue", "update_goods", "verify"]

@@ -1,8 +1,9 @@
 """Where I stand: my passbook (积分存折) and the leaderboards (积分排名, 微星光).
 
 The passbook is one Query on the ledger's ``by_time`` index, newest first; the balance and the earned total are on
-the caller's user item, already read by the request. A leaderboard is one Query on ``scores.by_score`` (the board's
-top scores, descending) and one BatchGetItem (their names, and my own score).
+the caller's user item, already read by the request (a member's passbook as staff see it: the member's user item,
+read by the member detail's scope check, then the same Query). A leaderboard is one Query on ``scores.by_score``
+(the board's top scores, descending) and one BatchGetItem (their names, and my own score).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ...domain import points as rules
 from ...domain.access import Principal, require_member
 from ...domain.clock import to_api, utcnow
 from ...domain.masking import mask_name
-from .. import paging
+from .. import directory, paging
 from ..access import current_user
 
 DEFAULT_NICKNAME = "微信用户"
@@ -26,12 +27,24 @@ def present_entry(entry: LedgerEntryModel) -> dict:
             "created_at": to_api(entry.created_at)}
 
 
-def passbook(principal: Principal, *, limit: int, cursor: str | None) -> dict:
-    me = current_user(principal)
-    page = paging.page(lambda **kw: LedgerEntryModel.by_time.query(me.id, scan_index_forward=False, **kw),
-                       limit, cursor, lambda items: [present_entry(e) for e in items], scope=f"ledger:{me.id}",
+def passbook_of(user: UserModel, *, limit: int, cursor: str | None) -> dict:
+    """The passbook of ``user`` (an item already read): one Query of the ledger's ``by_time`` index, newest first;
+    the balance and the earned total from the item."""
+    page = paging.page(lambda **kw: LedgerEntryModel.by_time.query(user.id, scan_index_forward=False, **kw),
+                       limit, cursor, lambda items: [present_entry(e) for e in items], scope=f"ledger:{user.id}",
                        model=LedgerEntryModel)
-    return {"balance": int(me.points_balance or 0), "earned_total": int(me.earned_total or 0), **page}
+    return {"balance": int(user.points_balance or 0), "earned_total": int(user.earned_total or 0), **page}
+
+
+def passbook(principal: Principal, *, limit: int, cursor: str | None) -> dict:
+    return passbook_of(current_user(principal), limit=limit, cursor=cursor)
+
+
+def member_passbook(principal: Principal, user_id: str, *, limit: int, cursor: str | None) -> dict:
+    """A member's passbook as staff see it: whom the member detail shows (``directory.member_in_scope``: an admin,
+    any member of the community; a grid worker, a member of their grids), the same shape as my own."""
+    _, user = directory.member_in_scope(principal, user_id)
+    return passbook_of(user, limit=limit, cursor=cursor)
 
 
 def leaderboard(principal: Principal, *, period: str, scope: str, metric: str) -> dict:

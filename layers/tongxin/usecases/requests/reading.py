@@ -95,6 +95,8 @@ def present(request: RequestModel, *, detail: bool = False) -> dict:
         "handler": _person(request.handler_id, request.handler_nickname),
         "answer_due": to_api(request.answer_due) if S(request.status) in rules.WAITING_ANSWER else None,
         "solve_due": to_api(request.solve_due) if S(request.status) in rules.WITH_HANDLER else None,
+        "answer_minutes": int(request.answer_minutes),
+        "solve_minutes": int(request.solve_minutes),
         "late": bool(request.late),
         "overdue": bool(request.overdue),
         "reopened": request.reopened_at is not None,

@@ -3,7 +3,8 @@ admin, for their community) or by community (street staff, for their street).
 
 Read from the counters each step keeps in its own transaction, bucketed by the Shanghai day and month the request
 was submitted: a community's window is at most 74 counter items, read by BatchGetItem (100 keys a call), so the
-cost grows with the window and the number of communities, never with the number of requests.
+cost grows with the window and the number of communities, never with the number of requests. The same items give
+the rates month by month (``by_month``, for charts): each bucket lies within one month, named by its key.
 
 - 响应率 (response rate): of the requests whose first answer is decided (answered, or marked late), those whose
   first answer came within the limit: answered_on_time / (answered_on_time + first_answer_late), each request
@@ -15,13 +16,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ...adapters.dynamo import batch
-from ...adapters.dynamo.models import CommunityModel, CounterModel, StreetModel
+from ...adapters.dynamo import batch, counters
+from ...adapters.dynamo.models import CommunityModel, StreetModel
 from ...domain import requests as rules
 from ...domain.access import Principal, Role, require_role, require_street
 from ...domain.clock import to_api
 from ...domain.errors import Forbidden, NotFound, ValidationFailed
-from ...domain.stats import HOUR_EDGES, median_from_histogram, rate, window_buckets
+from ...domain.stats import HOUR_EDGES, add_up, by_month, median_from_histogram, rate, window_buckets
 from ..stats import window
 
 KEYS_PER_CALL = 100
@@ -50,18 +51,22 @@ def _section(sums: dict[str, int]) -> dict:
             "by_category": {category: _view(sums, f"c:{category}:") for category in _groups(sums, "c")}}
 
 
-def _community_sums(community_ids: list[str], start: datetime, end: datetime) -> dict[str, dict[str, int]]:
-    """Each community's sums over the window (a counter item's key names its community)."""
+def _community_months(community_ids: list[str], start: datetime,
+                      end: datetime) -> dict[str, dict[str, dict[str, int]]]:
+    """Each community's sums over the window, month by month (a counter item's key names its community and its
+    bucket, and each bucket lies within one month): one BatchGetItem per 100 keys."""
     buckets = window_buckets(start, end)
-    keys = [rules.stats_key(cid, bucket) for cid in community_ids for bucket in buckets]
-    sums: dict[str, dict[str, int]] = {cid: {} for cid in community_ids}
-    for first in range(0, len(keys), KEYS_PER_CALL):
-        for item in batch.get_raw_many(CounterModel, keys[first:first + KEYS_PER_CALL]):
-            into = sums[item["key"]["S"].split("#")[2]]
-            for name, value in item.items():
-                if ":" in name and "N" in value:
-                    into[name] = into.get(name, 0) + int(value["N"])
-    return sums
+    items = counters.read_items([rules.stats_key(cid, bucket) for cid in community_ids for bucket in buckets])
+    mine: dict[str, dict[str, dict[str, int]]] = {cid: {} for cid in community_ids}
+    for key, counts in items.items():
+        mine[key.split("#")[2]][key] = counts
+    return {cid: by_month(found) for cid, found in mine.items()}
+
+
+def _by_month(months: dict[str, dict[str, int]]) -> dict[str, dict]:
+    """The rates of the requests submitted in each month that has any."""
+    return {month: _view(sums, "n:") for month, sums in months.items()
+            if any(n for name, n in sums.items() if name.startswith("n:"))}
 
 
 def request_stats(principal: Principal, start: datetime | None, end: datetime | None,
@@ -78,24 +83,28 @@ def request_stats(principal: Principal, start: datetime | None, end: datetime | 
     period = {"from": to_api(start), "to": to_api(end)}
     if street_id is None:
         grant = require_role(principal, Role.ADMIN)
-        sums = _community_sums([grant.community_id], start, end)[grant.community_id]
+        months = _community_months([grant.community_id], start, end)[grant.community_id]
+        sums = add_up(months.values())
         return {"scope": "community", "community_id": grant.community_id, "street_id": None, **period,
                 **_section(sums), "by_grid": {grid: _view(sums, f"g:{grid}:") for grid in _groups(sums, "g")},
-                "by_community": None}
+                "by_community": None, "by_month": _by_month(months)}
     require_street(principal, street_id)
     street = batch.get_many((StreetModel, street_id))[0]
     if street is None:
         raise NotFound("街道不存在")
     community_ids = sorted(street.community_ids or ())
-    per_community = _community_sums(community_ids, start, end) if community_ids else {}
-    total: dict[str, int] = {}
-    for sums in per_community.values():
-        for name, n in sums.items():
-            total[name] = total.get(name, 0) + n
+    monthly = _community_months(community_ids, start, end) if community_ids else {}
+    per_community = {cid: add_up(months.values()) for cid, months in monthly.items()}
+    total = add_up(per_community.values())
+    street_months: dict[str, list[dict[str, int]]] = {}
+    for months in monthly.values():
+        for month, sums in months.items():
+            street_months.setdefault(month, []).append(sums)
     names = {}
     for first in range(0, len(community_ids), KEYS_PER_CALL):  # 100 keys a BatchGetItem
         chunk = community_ids[first:first + KEYS_PER_CALL]
         names.update({c.id: c.name for c in batch.get_many(*[(CommunityModel, cid) for cid in chunk]) if c})
     return {"scope": "street", "community_id": None, "street_id": street_id, **period, **_section(total),
             "by_grid": None, "by_community": [{"community_id": cid, "name": names.get(cid), **_view(per_community[cid], "n:")}
-                             for cid in community_ids]}
+                             for cid in community_ids],
+            "by_month": _by_month({month: add_up(street_months[month]) for month in sorted(street_months)})}
