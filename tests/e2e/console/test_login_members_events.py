@@ -166,3 +166,71 @@ def test_scan_login_approved_from_the_mini_program(stack, browser):
     shot(driver, "10-scan-login-approved")
     again = Client(base).login("admin").call("POST", f"/v1/console/sessions/{scene_id}/approve")
     assert again.status_code in (404, 409), again.text  # single use: approved, then collected
+
+
+def test_an_event_published_from_the_console(stack, browser):
+    """活动 → 发布活动: a refusal named by the API (an event longer than 24 h), then the event published, its roster
+    opened; the API holds it as typed (Beijing time); the roster exports as CSV, the month's hours link is there."""
+    from tests.e2e.console.browser import dev_login
+    from tongxin.domain.clock import SHANGHAI, utcnow
+    base, driver = stack.api_url, browser
+    dev_login(driver, base, "admin", expect="社区书记老王")
+    driver.find_element(By.LINK_TEXT, "活动").click()
+    wait(driver).until(EC.element_to_be_clickable((By.ID, "new-event"))).click()
+    title = wait(driver).until(EC.presence_of_element_located((By.ID, "ev-title")))
+    start = (utcnow().astimezone(SHANGHAI) + timedelta(days=3)).replace(hour=9, minute=30, second=0, microsecond=0)
+
+    def typed(element_id: str, moment) -> None:  # a datetime-local field, typed as a person would
+        field = driver.find_element(By.ID, element_id)
+        driver.execute_script("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'))",
+                              field, moment.strftime("%Y-%m-%dT%H:%M"))
+
+    title.send_keys("冬季消防安全演练")
+    Select(driver.find_element(By.ID, "ev-kind")).select_by_visible_text("社区活动")
+    typed("ev-start", start)
+    typed("ev-end", start + timedelta(hours=30))
+    driver.find_element(By.ID, "ev-capacity").clear()
+    driver.find_element(By.ID, "ev-capacity").send_keys("40")
+    driver.find_element(By.CSS_SELECTOR, ".event-form button[type=submit]").click()
+    refused = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".event-form .notice.error"))).text
+    assert "24" in refused, refused  # the API's own message
+    shot(driver, "11-event-form-refused")
+    typed("ev-end", start + timedelta(hours=2))
+    driver.find_element(By.CSS_SELECTOR, ".event-form button[type=submit]").click()
+    wait(driver).until(EC.text_to_be_present_in_element((By.ID, "roster"), "名单：冬季消防安全演练（0 人）"))
+    event_id = driver.current_url.split("id=")[1]
+    event = Client(base).login("admin").call("GET", f"/v1/events/{event_id}").json()
+    assert (event["title"], event["capacity"], event["kind"]) == ("冬季消防安全演练", 40, "activity")
+    assert event["starts_at"] == start.isoformat() and event["ends_at"] == (start + timedelta(hours=2)).isoformat()
+    link = driver.find_element(By.ID, "export-hours").get_attribute("href")
+    assert "/v1/admin/exports/volunteer-hours?month=" in link
+    shot(driver, "12-event-published")
+
+
+def test_an_invite_poster_is_made_and_printed(stack, browser):
+    """居民 → 邀请居民: an invite of a grid; the poster's QR, read off the screen, is the link WeChat's scanner opens
+    (<QR_LINK_BASE>/i/<code>) and joins that grid; printed, the poster stands alone on the page."""
+    from tests.e2e.console.browser import dev_login
+    base, driver = stack.api_url, browser
+    dev_login(driver, base, "admin", expect="社区书记老王")
+    driver.find_element(By.LINK_TEXT, "居民").click()
+    Select(wait(driver).until(EC.presence_of_element_located((By.ID, "invite-grid")))).select_by_index(1)
+    driver.find_element(By.CSS_SELECTOR, ".invites button[type=submit]").click()
+    image = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".poster img")))
+    wait(driver).until(lambda d: image_loaded(d, image))
+    link = code_from_screenshot(image.screenshot_as_png)
+    assert re.fullmatch(r"https?://[^ ]+/i/[A-Za-z0-9]+", link), link
+    code = link.rsplit("/", 1)[1]
+    assert f"邀请码 {code}" in driver.find_element(By.CSS_SELECTOR, ".poster").text
+    grid = Select(driver.find_element(By.ID, "invite-grid")).first_selected_option.get_attribute("value")
+    joined = Client(base).login("newcomer7").call("POST", "/v1/me/community", {"invite": link})  # the whole link
+    assert joined.status_code == 200 and joined.json()["user"]["grid_id"] == grid, joined.text
+    shot(driver, "13-invite-poster")
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        assert not driver.find_element(By.ID, "top").is_displayed()
+        assert not driver.find_element(By.CSS_SELECTOR, ".invites form").is_displayed()
+        assert driver.find_element(By.CSS_SELECTOR, ".poster").is_displayed()
+        shot(driver, "14-invite-poster-printed")
+    finally:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})

@@ -1,10 +1,84 @@
-// 活动 and the 签到大屏 (the projector's check-in screen).
-import { ROSTER_LABELS, EVENT_LABELS, state, el, when, later, showError, api, guarded, table, mainArea, rosterAll } from "./lib.js";
+// 活动: publish an event, the list, a roster (settle an attendance, CSV), the month's hours export; and the 签到大屏
+// (the projector's check-in screen).
+import { ROSTER_LABELS, EVENT_LABELS, state, el, when, later, showError, api, guarded, table, has, go, mainArea, grids, rosterAll,
+  downloadCsv, notice, enc } from "./lib.js";
+
+const KIND_LABELS = { activity: "社区活动", volunteer_service: "志愿服务（招募令）" };
+const ADJUSTABLE = ["checked_out", "unsettled", "no_show"];
+
+// A datetime-local value ("2026-12-06T14:00", read as Beijing time) as the API's ISO time with its offset.
+const beijing = (value) => (value ? `${value}:00+08:00` : null);
+const thisMonth = () => new Date(Date.now() + 8 * 3600000).toISOString().slice(0, 7);
 
 export function eventsPage() {
   const main = mainArea("活动");
   const params = new URLSearchParams(location.search);
   const rosterBox = el("div", { id: "roster" });
+  const createBox = el("div", { id: "create" });
+  const opener = el("button", { type: "button", id: "new-event", "aria-expanded": "false",
+    onclick: () => (createBox.childElementCount ? closeCreate() : openCreate()) }, "发布活动");
+  const month = el("input", { id: "export-month", type: "month", value: thisMonth(), "aria-label": "导出月份" });
+  const exportLink = el("a", { class: "button secondary", id: "export-hours", download: true }, "导出志愿时长（CSV）");
+  const syncExport = () => exportLink.setAttribute("href", `/v1/admin/exports/volunteer-hours?month=${enc(month.value)}`);
+  month.addEventListener("change", syncExport);
+  syncExport();
+  main.append(el("div", { class: "actions toolbar" }, opener,
+    has("admin") && el("span", { class: "inline-export" }, month, exportLink)), createBox);
+
+  function closeCreate() { createBox.replaceChildren(); opener.setAttribute("aria-expanded", "false"); opener.focus(); }
+
+  async function openCreate() {
+    opener.setAttribute("aria-expanded", "true");
+    const mine = (await grids()).filter((g) => has("admin") || state.me.grid_ids.includes(g.id));
+    const cap = has("admin") ? (await api("GET", "/v1/admin/community")).settings.points_per_hour_cap : null;
+    const field = (id, label, input, hint, cls = "field") => el("div", { class: cls }, el("label", { for: id }, label,
+      hint ? el("span", { class: "hint" }, hint) : ""), input);
+    const message = el("div", { role: "status", "aria-live": "polite" });
+    const form = el("form", { class: "card event-form", novalidate: true, onsubmit: async (event) => {
+      event.preventDefault();
+      const f = event.target.elements;
+      const body = { title: f.title.value.trim(), kind: f.kind.value, starts_at: beijing(f.starts_at.value),
+        ends_at: beijing(f.ends_at.value), capacity: Number(f.capacity.value), points_per_hour: Number(f.points_per_hour.value || 0),
+        allow_walk_ins: f.allow_walk_ins.checked };
+      if (f.description.value.trim()) body.description = f.description.value.trim();
+      if (f.grid_id.value) body.grid_id = f.grid_id.value;
+      if (f.address.value.trim() || f.lat.value || f.lng.value) {
+        body.location = { address: f.address.value.trim(), lat: Number(f.lat.value), lng: Number(f.lng.value) };
+      }
+      try {
+        const created = await api("POST", "/v1/events", body);
+        createBox.replaceChildren();
+        opener.setAttribute("aria-expanded", "false");
+        go(`/console/events?id=${enc(created.id)}`);
+      } catch (error) {
+        notice(message, error.message, true);
+        const named = error.details.field && f[error.details.field.split(".")[0]];
+        if (named && named.focus) named.focus();
+      }
+    } },
+    el("h2", {}, "发布活动"),
+    el("div", { class: "grid-form" },
+      field("ev-title", "名称", el("input", { id: "ev-title", name: "title", maxlength: 40, required: true })),
+      field("ev-kind", "类型", el("select", { id: "ev-kind", name: "kind" },
+        Object.entries(KIND_LABELS).map(([value, label]) => el("option", { value }, label)))),
+      field("ev-start", "开始", el("input", { id: "ev-start", name: "starts_at", type: "datetime-local", required: true }), "北京时间"),
+      field("ev-end", "结束", el("input", { id: "ev-end", name: "ends_at", type: "datetime-local", required: true }), "不超过 24 小时"),
+      field("ev-capacity", "名额", el("input", { id: "ev-capacity", name: "capacity", type: "number", min: 1, value: 20 })),
+      field("ev-points", "每小时积分", el("input", { id: "ev-points", name: "points_per_hour", type: "number", min: 0, value: 0 }),
+        cap === null ? "以社区上限为准" : `上限 ${cap}`),
+      field("ev-grid", "所属网格", el("select", { id: "ev-grid", name: "grid_id" },
+        has("admin") ? el("option", { value: "" }, "全社区") : "", mine.map((g) => el("option", { value: g.id }, g.name)))),
+      field("ev-walkin", "现场扫码报名", el("input", { id: "ev-walkin", name: "allow_walk_ins", type: "checkbox" })),
+      field("ev-address", "地点（海报签到需要定位）", el("input", { id: "ev-address", name: "address", maxlength: 100 })),
+      field("ev-lat", "纬度", el("input", { id: "ev-lat", name: "lat", type: "number", step: "any" })),
+      field("ev-lng", "经度", el("input", { id: "ev-lng", name: "lng", type: "number", step: "any" }))),
+    field("ev-desc", "说明", el("textarea", { id: "ev-desc", name: "description", rows: 3, maxlength: 1000 }), null, "field wide"),
+    el("div", { class: "actions" }, el("button", { type: "submit" }, "发布"),
+      el("button", { type: "button", class: "secondary", onclick: closeCreate }, "取消"), message));
+    createBox.replaceChildren(form);
+    form.elements.title.focus();
+  }
+
   guarded(async () => {
     const page = await api("GET", "/v1/events");
     main.append(table(["活动", "开始时间", "地点", "报名#", "状态", "操作"], page.items.map((e) => el("tr", {},
@@ -12,21 +86,56 @@ export function eventsPage() {
       el("td", { class: "num" }, `${e.signed_count}/${e.capacity}${e.waitlist_count ? `（候补 ${e.waitlist_count}）` : ""}`),
       el("td", {}, e.status_label || EVENT_LABELS[e.status] || e.status),
       el("td", {}, e.can_manage ? [
-        el("a", { href: `/console/events?id=${encodeURIComponent(e.id)}`, "data-nav": true, "aria-label": `${e.title} 的名单` }, "名单"), " · ",
-        el("a", { href: `/console/events/${encodeURIComponent(e.id)}/screen`, "data-nav": true, "aria-label": `${e.title} 的签到大屏` }, "签到大屏"),
+        el("a", { href: `/console/events?id=${enc(e.id)}`, "data-nav": true, "aria-label": `${e.title} 的名单` }, "名单"), " · ",
+        el("a", { href: `/console/events/${enc(e.id)}/screen`, "data-nav": true, "aria-label": `${e.title} 的签到大屏` }, "签到大屏"),
       ] : "—"))), "近期没有活动。"), rosterBox);
     const id = params.get("id");
-    if (id) {
-      const event = page.items.find((e) => e.id === id) || await api("GET", `/v1/events/${encodeURIComponent(id)}`);
-      const items = await rosterAll(id);
-      rosterBox.replaceChildren(el("h2", { id: "roster-title", tabindex: "-1" }, `名单：${event.title}（${items.length} 人）`),
-        table(["姓名", "状态", "报名时间", "签到", "签退", "时长（分钟）#"], items.map((r) => el("tr", {},
-          el("td", {}, r.user.nickname), el("td", {}, ROSTER_LABELS[r.status] || r.status), el("td", {}, when(r.signed_at)),
-          el("td", {}, when(r.checked_in_at)), el("td", {}, when(r.checked_out_at)), el("td", { class: "num" }, r.minutes ?? "—"))),
-        "还没有人报名。"));
-      document.getElementById("roster-title").focus();
-    }
+    if (id) await showRoster(page.items.find((e) => e.id === id) || await api("GET", `/v1/events/${enc(id)}`));
   });
+
+  // The roster of one event: who signed, came and left; the organiser settles an attendance within the bounds.
+  async function showRoster(event, notice_ = null) {
+    const items = await rosterAll(event.id);
+    const message = el("div", { role: "status", "aria-live": "polite" }, notice_ ? el("p", { class: "notice" }, notice_) : "");
+    const csv = el("button", { type: "button", class: "secondary", onclick: () => downloadCsv(`名单-${event.title}.csv`,
+      ["姓名", "状态", "报名时间", "签到", "签退", "时长（分钟）", "积分"],
+      items.map((r) => [r.user.nickname, ROSTER_LABELS[r.status] || r.status, when(r.signed_at), when(r.checked_in_at),
+        when(r.checked_out_at), r.minutes ?? "", r.points ?? ""])) }, "导出名单（CSV）");
+    rosterBox.replaceChildren(el("div", { class: "queue-head" },
+      el("h2", { id: "roster-title", tabindex: "-1" }, `名单：${event.title}（${items.length} 人）`), csv), message,
+    table(["姓名", "状态", "报名时间", "签到", "签退", "时长（分钟）#", "操作"], items.map((r) => {
+      const row = el("tr", {},
+        el("td", {}, r.user.nickname), el("td", {}, ROSTER_LABELS[r.status] || r.status), el("td", {}, when(r.signed_at)),
+        el("td", {}, when(r.checked_in_at)), el("td", {}, when(r.checked_out_at)), el("td", { class: "num" }, r.minutes ?? "—"),
+        el("td", {}, ADJUSTABLE.includes(r.status) && r.user.id !== state.me.id
+          ? el("button", { type: "button", class: "secondary", "aria-label": `补录 ${r.user.nickname} 的时长`,
+            onclick: () => adjustRow(row, r) }, "补录") : ""));
+      return row;
+    }), "还没有人报名。"));
+    document.getElementById("roster-title").focus();
+
+    function adjustRow(row, r) {
+      if (row.nextElementSibling?.classList.contains("adjust-row")) { row.nextElementSibling.querySelector("input").focus(); return; }
+      const out = el("span", { role: "status" });
+      const form = el("form", { class: "inline", onsubmit: async (submitted) => {
+        submitted.preventDefault();
+        const f = submitted.target.elements;
+        try {
+          await api("POST", `/v1/events/${enc(event.id)}/attendance/${enc(r.user.id)}/adjust`,
+            { minutes: Number(f.minutes.value), reason: f.reason.value.trim() });
+          await showRoster(event, `已补录 ${r.user.nickname} 的时长为 ${f.minutes.value} 分钟（已留痕）。`);
+        } catch (error) {
+          notice(out, error.message, true);
+          f.minutes.focus();
+        }
+      } }, el("label", {}, "时长（分钟）", el("input", { name: "minutes", type: "number", min: 0, required: true, value: r.minutes ?? "" })),
+      el("label", { class: "grow" }, "理由（留痕）", el("input", { name: "reason", maxlength: 200, required: true })),
+      el("button", { type: "submit" }, "保存"), el("button", { type: "button", class: "secondary", onclick: () => tr.remove() }, "取消"), out);
+      const tr = el("tr", { class: "adjust-row" }, el("td", { colspan: 7 }, form));
+      row.after(tr);
+      form.elements.minutes.focus();
+    }
+  }
 }
 
 // ---- 签到大屏 ------------------------------------------------------------------------------------------------------

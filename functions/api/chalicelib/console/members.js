@@ -1,5 +1,5 @@
-// 居民: the member directory, a member's roles and grids.
-import { ROLE_LABELS, el, when, api, guarded, table, has, mainArea, grids, gridName, roleTags } from "./lib.js";
+// 居民: the member directory, a member's roles and grids, and invites with their printable poster.
+import { ROLE_LABELS, state, el, when, api, guarded, table, has, mainArea, grids, gridName, roleTags, enc } from "./lib.js";
 
 // The roles an admin gives in a community (street staff are named by the operator, above the communities).
 const COMMUNITY_ROLES = Object.entries(ROLE_LABELS).filter(([role]) => role !== "street_staff");
@@ -86,6 +86,38 @@ export function membersPage() {
   guarded(async () => {
     const all = await grids();
     grid.append(...all.map((g) => el("option", { value: g.id, selected: params.get("grid_id") === g.id }, g.name)));
+    if (has("admin") && all.length) main.append(invitePanel(all));
     await search();
   });
+}
+
+// 邀请居民: an invite code of a grid and its printable poster — the QR carries <QR_LINK_BASE>/i/<code>, which WeChat's
+// own scanner opens in the mini-program's join page (普通链接二维码).
+function invitePanel(all) {
+  const gridSelect = el("select", { id: "invite-grid" }, all.map((g) => el("option", { value: g.id }, g.name)));
+  const days = el("input", { id: "invite-days", type: "number", min: 1, max: 365, value: 30 });
+  const out = el("div", { id: "invite", role: "status", "aria-live": "polite" });
+  const form = el("form", { class: "card inline", onsubmit: async (event) => {
+    event.preventDefault();
+    try {
+      const invite = await api("POST", "/v1/admin/invites", { grid_id: gridSelect.value, valid_days: Number(days.value) });
+      const gridLabel = gridName(invite.grid_id, all);
+      const poster = el("section", { class: "poster", "aria-label": "邀请海报" },
+        el("h2", {}, `${state.me.community_name || ""} · ${gridLabel}`),
+        el("p", { class: "poster-lead" }, "微信扫一扫，加入社区"),
+        el("img", { src: `/v1/admin/invites/${enc(invite.code)}/qrcode?format=png`, alt: `${gridLabel}的邀请二维码`,
+          width: 320, height: 320 }),
+        el("p", {}, `邀请码 ${invite.code} · ${when(invite.expires_at)} 前有效`),
+        el("p", { class: "muted" }, "扫码后在“同心”小程序中确认加入，即可发布微心愿、报名活动、反映诉求。"));
+      out.replaceChildren(poster, el("div", { class: "actions no-print" },
+        el("button", { type: "button", onclick: () => window.print() }, "打印海报"),
+        el("a", { href: invite.url, class: "muted" }, invite.url)));
+      out.querySelector("button").focus();
+    } catch (error) {
+      out.replaceChildren(el("p", { class: "notice error" }, error.message));
+    }
+  } }, el("div", { class: "field" }, el("label", { for: "invite-grid" }, "邀请居民加入网格"), gridSelect),
+  el("div", { class: "field" }, el("label", { for: "invite-days" }, "有效天数"), days),
+  el("button", { type: "submit", class: "secondary" }, "生成邀请海报"));
+  return el("section", { class: "invites no-print-frame" }, el("h2", {}, "邀请居民"), form, out);
 }
