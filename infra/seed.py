@@ -1,6 +1,8 @@
 """The demo community of the local stack's contract (docs/contract.md, "The local stack"): admin, grid1, store1, vol1..vol5,
-res1..res5 (res1 with 200 points), two grids, a store with goods, upcoming events of both kinds; and the demo
-street 同心街道 above it, with its staff member street1 (who belongs to no community: street staff work above them).
+res1..res5 (res1 with 200 points), two grids, a store with goods, upcoming events of both kinds; the demo
+street 同心街道 above it, with its staff member street1 (who belongs to no community: street staff work above them);
+and above the street the demo district 同心区 with its departments 城管局 and 住建局, its staff member district1 and
+城管局's dept1 (in no community either).
 
 Demo users are bound to the openids the WeChat stand-in gives ``dev:<name>``, so logging in with
 ``{"code": "dev:res1"}`` is logging in as the seeded res1. Run against empty tables.
@@ -14,15 +16,24 @@ from pynamodb.expressions.operand import Path, Value
 
 from tongxin.adapters.dynamo.models import (
     CommunityModel, CounterModel, EventModel, GoodsModel, GridModel, IdentityModel, InviteModel, LedgerEntryModel,
-    MemberEntryModel, ScoreModel, StoreModel, StreetModel, UserModel,
+    DepartmentModel, DistrictModel, MemberEntryModel, ScoreModel, StoreModel, StreetModel, UserModel,
 )
 from tongxin.domain import events as event_rules
 from tongxin.domain.clock import utcnow
 from tongxin.domain.points import boards_for
-from tongxin.usecases import directory
+from tongxin.domain.requests import district_settings
+from tongxin.usecases import directory, volunteer_count
 
 COMMUNITY_ID = "c_demo"
 STREET_ID = "st_demo"
+DISTRICT_ID = "dt_demo"
+DEPARTMENT_IDS = {"城管局": "dp_demo_cg", "住建局": "dp_demo_zj"}
+# Staff above communities, in none: name → (user id, nickname, role, scope attribute, scope).
+ABOVE_STAFF = {
+    "street1": ("u_demo_street1", "街道工作人员小周", "street_staff", "street_ids", STREET_ID),
+    "district1": ("u_demo_district1", "区指挥中心小赵", "district_staff", "district_ids", DISTRICT_ID),
+    "dept1": ("u_demo_dept1", "城管局老孙", "department_staff", "department_ids", DEPARTMENT_IDS["城管局"]),
+}
 GRID_IDS = ("g_demo1", "g_demo2")
 STORE_ID = "s_demo1"
 DEMO_INVITES = {"DEMOGRID1": "g_demo1", "DEMOGRID2": "g_demo2"}
@@ -42,13 +53,19 @@ RES1_POINTS = 200
 def seed() -> dict:
     now = utcnow()
     CommunityModel(COMMUNITY_ID, name="同心示范社区", wish_review_required=False, wish_points=20, street_id=STREET_ID,
-                   admin_ids={"u_demo_admin"}, created_at=now).save()
+                   district_id=DISTRICT_ID, admin_ids={"u_demo_admin"}, created_at=now).save()
     StreetModel(STREET_ID, name="同心街道", community_ids={COMMUNITY_ID}, staff_ids={"u_demo_street1"},
-                created_at=now).save()
-    IdentityModel(fake_openid("street1"), user_id="u_demo_street1", unionid=fake_unionid("street1"), created_at=now).save()
-    UserModel("u_demo_street1", status="active", nickname="街道工作人员小周", openid=fake_openid("street1"),
-              roles={"street_staff"}, street_ids={STREET_ID}, points_balance=0, earned_total=0, volunteer_minutes=0,
-              created_at=now).save()
+                district_id=DISTRICT_ID, created_at=now).save()
+    DistrictModel(DISTRICT_ID, name="同心区", street_ids={STREET_ID}, department_ids=set(DEPARTMENT_IDS.values()),
+                  staff_ids={"u_demo_district1"}, created_at=now, **district_settings(None)).save()
+    for name, department_id in DEPARTMENT_IDS.items():
+        DepartmentModel(department_id, district_id=DISTRICT_ID, name=name, created_at=now,
+                        staff_ids={"u_demo_dept1"} if name == "城管局" else None).save()
+    for name, (user_id, nickname, role, scope_attribute, scope) in ABOVE_STAFF.items():
+        IdentityModel(fake_openid(name), user_id=user_id, unionid=fake_unionid(name), created_at=now).save()
+        UserModel(user_id, status="active", nickname=nickname, openid=fake_openid(name), roles={role},
+                  points_balance=0, earned_total=0, volunteer_minutes=0, created_at=now,
+                  **{scope_attribute: {scope}}).save()
     for index, grid_id in enumerate(GRID_IDS, start=1):
         workers = {"u_demo_grid1"} if index == 1 else None
         GridModel(COMMUNITY_ID, grid_id, name=f"第{index}网格", worker_ids=workers, created_at=now).save()
@@ -67,6 +84,7 @@ def seed() -> dict:
         user.save()
         for community_id, key in sorted(directory.keys_of(user)):  # the member directory (成员名录): their entries
             MemberEntryModel(community_id, key, user_id=user_id).save()
+    volunteer_count.recount(COMMUNITY_ID)  # the community's registered volunteers, from the directory just written
     # res1's 200 points are a ledger entry like any other credit: balance == sum(ledger).
     LedgerEntryModel("u_demo_res1", "award#demo-seed", id="pt_demo_seed", kind="award", amount=RES1_POINTS,
                      balance_after=RES1_POINTS, source="award:demo-seed", note="示范数据：社区表彰",
@@ -101,5 +119,5 @@ def seed() -> dict:
         for key in event_rules.stats_keys(COMMUNITY_ID, now):
             CounterModel(key).update(actions=[Path(name).add(Value({"N": str(n)})) for name, n in
                                               event_rules.stats_deltas({"published": 1, "capacity": capacity}).items()])
-    return {"community_id": COMMUNITY_ID, "street_id": STREET_ID, "users": sorted([*DEMO_USERS, "street1"]),
-            "invites": DEMO_INVITES}
+    return {"community_id": COMMUNITY_ID, "street_id": STREET_ID, "district_id": DISTRICT_ID,
+            "department_ids": DEPARTMENT_IDS, "users": sorted([*DEMO_USERS, *ABOVE_STAFF]), "invites": DEMO_INVITES}

@@ -78,7 +78,7 @@ API_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb
 # none deletes. A step that deletes must add DeleteItem here.
 SCHEDULER_ACTIONS = tuple(action for action in API_ACTIONS if action != "dynamodb:DeleteItem")
 # The sender (usecases/push): it reads and claims messages, counts quotas, reads recipients, expands fan-outs (the
-# audiences: sign-ups, a grid's workers, a community's admins, a street's staff) and shares the WeChat access_token; nothing else. SAM adds the stream's read
+# audiences: sign-ups, a grid's workers, a community's admins, a street's, a district's or a department's staff) and shares the WeChat access_token; nothing else. SAM adds the stream's read
 # permissions with the DynamoDB event.
 SENDER_TABLES = {"outbox": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query",
                             "dynamodb:ConditionCheckItem"),
@@ -88,6 +88,8 @@ SENDER_TABLES = {"outbox": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Up
                  "grids": ("dynamodb:GetItem",),
                  "communities": ("dynamodb:GetItem",),
                  "streets": ("dynamodb:GetItem",),
+                 "districts": ("dynamodb:GetItem",),
+                 "departments": ("dynamodb:GetItem",),
                  "kv": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")}
 SENDER_FILTER = json.dumps(STREAM_FILTER, ensure_ascii=False)  # new messages and fan-outs (domain/push.py)
 

@@ -39,6 +39,23 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
                                 "counters, ⌈communities × buckets / 100⌉ BatchGetItems (74 buckets at most a "
                                 "community: 9 calls cover a street of 12 communities over a year); an admin's: "
                                 "one BatchGetItem"),
+    ("GET", "/v1/street/stats"): Budget(
+        reads=12, writes=0, why="the caller (GetItem), the street (one BatchGetItem), then every community's keys "
+                                "of every area in one list, ⌈communities × keys / 100⌉ BatchGetItems "
+                                "(usecases/rollups.calls_for): a community's keys are 4 areas × the window's "
+                                "day and month buckets + its months of hours + its volunteers counter + its name, "
+                                "at most 191 over a year and 142 over 90 days: 10 calls cover 5 communities over a "
+                                "year, 7 over 90 days (tests/api/test_rollups.py holds the exact count)"),
+    ("GET", "/v1/district/stats"): Budget(
+        reads=14, writes=0, why="the caller (GetItem), the district and its streets (two BatchGetItems), then every "
+                                "community of every street at once, ⌈communities × keys / 100⌉ BatchGetItems as "
+                                "GET /v1/street/stats (tests/api/test_rollups.py holds the exact count)"),
+    ("POST", "/v1/requests/{request_id}/escalate"): Budget(
+        reads=3, writes=1, wechat=1, why="WeChat's content check (the reason); from the street, the department named "
+                                         "and the request's district (its limits): one BatchGetItem"),
+    ("GET", "/v1/street/departments"): Budget(reads=3, writes=0,
+                                              why="the street (its district), then the district's departments: one "
+                                                  "Query of departments.by_district"),
     ("GET", "/v1/grid/tasks"): Budget(reads=4, writes=0, why="a page reads on into the next section while it has "
                                                              "room: one Query per section (requests, wishes, "
                                                              "check-ins), three at most"),
@@ -127,6 +144,9 @@ CONTENT_CHECKED = {
     ("POST", "/v1/requests/{request_id}/escalate"): "the reason",
     ("POST", "/v1/requests/{request_id}/resolve"): "the note",
     ("POST", "/v1/requests/{request_id}/rate"): "the comment",
+    ("POST", "/v1/requests/{request_id}/extend"): "the reason",
+    ("POST", "/v1/requests/{request_id}/extension/reject"): "the reason",
+    ("POST", "/v1/requests/{request_id}/supervise"): "the note",
 }
 for _route, _what in CONTENT_CHECKED.items():
     EXCEPTIONS.setdefault(_route, Budget(reads=2, writes=1, wechat=1, why=f"WeChat's content check ({_what})"))

@@ -3,7 +3,7 @@ from chalice import Chalice
 
 from chalicelib import middleware
 from chalicelib.routes import (admin, checkins, console, console_pages, events, grid, identity, links, points, push,
-                               requests, store, system, wishes)
+                               requests, rollups, store, system, wishes)
 from tongxin.config import load_settings
 
 # Fail closed at cold start: a missing stage or a weak secret stops the function here, before any request.
@@ -13,5 +13,5 @@ app = Chalice(app_name="tongxin-api")
 middleware.install(app)
 
 for blueprint in (system.bp, identity.bp, admin.bp, wishes.bp, events.bp, checkins.bp, grid.bp,
-                  points.bp, store.bp, push.bp, requests.bp, links.bp, console.bp, console_pages.bp):
+                  points.bp, store.bp, push.bp, requests.bp, rollups.bp, links.bp, console.bp, console_pages.bp):
     app.register_blueprint(blueprint)

@@ -1,6 +1,6 @@
 """The resident requests' invariants (接诉即办, ``request``): handler and due keys as ``domain/requests`` derives
 them from the status and level, an outcome and ``closed_at`` iff closed, the level among those reached (a street
-level with a street), a timeline that starts with ``submit``."""
+level with a street, a department level with a department of a district), a timeline that starts with ``submit``."""
 from __future__ import annotations
 
 from tongxin.domain import requests as request_rules
@@ -18,7 +18,8 @@ class RequestChecks:
                 self.fail("request", where, f"unknown status {r.status!r} or level {r.level!r}")
                 continue
             with_handler = status in request_rules.WITH_HANDLER
-            key = request_rules.handler_key(level, r.community_id, r.grid_id, r.street_id) if with_handler else None
+            key = request_rules.handler_key(level, r.community_id, r.grid_id, r.street_id,
+                                           r.department_id) if with_handler else None
             due = request_rules.handler_due(status, r.answer_due, r.solve_due) if with_handler else None
             if r.handler_key != key or r.handler_due != due:
                 self.fail("request", where, f"handler_key {r.handler_key!r} / handler_due {r.handler_due} != "
@@ -38,6 +39,8 @@ class RequestChecks:
                 self.fail("request", where, f"at level {level.value}, not among those reached {r.levels_reached}")
             if level is request_rules.L.STREET and not r.street_id:
                 self.fail("request", where, "at the street level without a street")
+            if level is request_rules.L.DEPARTMENT and not (r.department_id and r.district_id):
+                self.fail("request", where, "at the department level without a department of a district")
             if not r.timeline or r.timeline[0].action != "submit":
                 first = r.timeline[0].action if r.timeline else None
                 self.fail("request", where, f"timeline does not start with submit (first: {first!r})")

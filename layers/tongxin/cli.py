@@ -5,8 +5,13 @@
     python -m tongxin.cli attach-community --street st_... --community c_...
     python -m tongxin.cli add-street-staff --street st_... --user-id u_...
     python -m tongxin.cli remove-street-staff --street st_... --user-id u_...
+    python -m tongxin.cli create-district --name 同心区 [--street st_...] [--answer-minutes 240] [--solve-days 5]
+    python -m tongxin.cli add-department --district dt_... --name 城管局 [--answer-minutes N] [--solve-days N]
+    python -m tongxin.cli attach-street --district dt_... --street st_...
+    python -m tongxin.cli add-district-staff --district dt_... --user-id u_...     (remove-district-staff)
+    python -m tongxin.cli add-department-staff --department dp_... --user-id u_... (remove-department-staff)
 
-The first admin and street staff are existing users (they logged in once and read their id from ``GET /v1/me``).
+The first admin, street, district and department staff are existing users (they logged in once and read their id from ``GET /v1/me``).
 Configuration (table prefix, endpoint, region) comes from the same environment as the functions.
 
 Which DynamoDB (``resolve_endpoint``): ``--endpoint URL`` (before the command), else ``DYNAMODB_ENDPOINT`` when it is
@@ -127,13 +132,32 @@ def main(argv: list[str] | None = None) -> int:
     for command in (add_staff, remove_staff):
         command.add_argument("--street", required=True)
         command.add_argument("--user-id", required=True)
+    district = commands.add_parser("create-district", help="create a district (区) and attach streets to it")
+    district.add_argument("--name", required=True)
+    district.add_argument("--street", action="append", default=[], help="a street id (repeatable)")
+    department = commands.add_parser("add-department", help="add a department (区直部门) to a district")
+    department.add_argument("--district", required=True)
+    department.add_argument("--name", required=True)
+    for command in (district, department):
+        command.add_argument("--answer-minutes", type=int, help="minutes its departments have to answer (240)")
+        command.add_argument("--solve-days", type=int, help="days its departments have to solve (5)")
+    attach_street = commands.add_parser("attach-street", help="attach a street (and its communities) to a district")
+    attach_street.add_argument("--district", required=True)
+    attach_street.add_argument("--street", required=True)
+    for verb, helped in (("add", "name a user staff of"), ("remove", "take from its staff member (at once)")):
+        command = commands.add_parser(f"{verb}-district-staff", help=f"{helped} a district (区级平台)")
+        command.add_argument("--district", required=True)
+        command.add_argument("--user-id", required=True)
+        command = commands.add_parser(f"{verb}-department-staff", help=f"{helped} a department (区直部门)")
+        command.add_argument("--department", required=True)
+        command.add_argument("--user-id", required=True)
     commands.add_parser("rebuild-directory", help="give every member their member-directory entries (成员名录; "
                                                   "for tables written before it existed; safe to repeat)")
     args = parser.parse_args(argv)
 
     from . import wiring
     from .config import ConfigurationError
-    from .usecases import admin, directory, streets
+    from .usecases import admin, directory, districts, streets
     try:
         if wiring._container is None:  # installed already: the tests' in-process DynamoDB
             resolve_endpoint(args.endpoint)
@@ -153,6 +177,23 @@ def main(argv: list[str] | None = None) -> int:
             result = streets.attach_community(args.street, args.community)
         elif args.command == "add-street-staff":
             result = streets.add_staff(args.street, args.user_id)
+        elif args.command == "create-district":
+            result = districts.create_district(args.name, answer_minutes=args.answer_minutes,
+                                               solve_days=args.solve_days)
+            for street_id in args.street:
+                result = districts.attach_street(result["id"], street_id)
+        elif args.command == "add-department":
+            result = districts.add_department(args.district, args.name, answer_minutes=args.answer_minutes,
+                                              solve_days=args.solve_days)
+        elif args.command == "attach-street":
+            result = districts.attach_street(args.district, args.street)
+        elif args.command in ("add-district-staff", "remove-district-staff"):
+            change = districts.add_district_staff if args.command.startswith("add") else districts.remove_district_staff
+            result = change(args.district, args.user_id)
+        elif args.command in ("add-department-staff", "remove-department-staff"):
+            change = districts.add_department_staff if args.command.startswith("add") \
+                else districts.remove_department_staff
+            result = change(args.department, args.user_id)
         elif args.command == "rebuild-directory":
             result = directory.rebuild()
         else:

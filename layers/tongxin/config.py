@@ -265,7 +265,9 @@ DEV_TEMPLATE_KEYWORDS: dict[str, dict[str, str]] = {
     "redemption_expiring": {"thing8": "title", "time12": "time", "character_string2": "code", "thing13": "note"},
     "redemption_expired": {"thing8": "title", "phrase3": "state", "number4": "points", "time5": "sent"},
     "request_new": _REQUEST_TASK, "request_escalated": _REQUEST_TASK, "request_reopened": _REQUEST_TASK,
-    "request_overdue": _REQUEST_TASK,
+    "request_overdue": _REQUEST_TASK, "request_extension_asked": _REQUEST_TASK,
+    "request_extension_approved": _REQUEST_TASK, "request_extension_rejected": _REQUEST_TASK,
+    "request_supervised": _REQUEST_TASK,
     "request_accepted": {"thing2": "title", "phrase3": "state", "name6": "name", "time7": "sent"},
     "request_resolved": {"thing2": "title", "phrase3": "state", "time7": "sent", "thing5": "note"},
 }

@@ -15,15 +15,18 @@ from tongxin.config import DEV_CHECKIN_SECRET, DEV_QR_VERIFY_FILE
 from tongxin.domain import checkin
 from tongxin.domain import requests as request_rules
 from tongxin.domain.clock import SHANGHAI, to_api, utcnow
-from tongxin.usecases import streets
+from tongxin.usecases import districts, streets
 from tests.support import make_community
 
 ROLES = ("anonymous", "outsider", "resident", "volunteer", "party_member", "grid_worker", "other_grid_worker",
-         "admin", "store_keeper", "author", "claimer", "other_admin", "street_staff")
+         "admin", "store_keeper", "author", "claimer", "other_admin", "street_staff", "district_staff",
+         "department_staff")
 MEMBERS = {"resident", "volunteer", "party_member", "grid_worker", "other_grid_worker", "admin", "store_keeper",
            "author", "claimer"}
-# street_staff: staff of the street the table's community belongs to, themselves in no community.
-USERS = MEMBERS | {"outsider", "other_admin", "street_staff"}
+# street_staff: staff of the street the table's community belongs to, themselves in no community; district_staff and
+# department_staff: of the street's district and of its department, in no community either.
+ABOVE = {"street_staff", "district_staff", "department_staff"}
+USERS = MEMBERS | {"outsider", "other_admin"} | ABOVE
 WISH = {"title": "表格心愿", "content": "授权表测试", "category": "其他"}
 REQUEST = {"category": "设施维修", "content": "授权表测试：楼道灯坏了"}
 EVENT = {"title": "表格活动", "kind": "activity", "capacity": 50,
@@ -34,12 +37,13 @@ def row(allowed: set[str], *, outsider: str = "nic", other_admin: str = "ok", pu
         denied: str = "403") -> dict:
     """Expected outcome per role: ``allowed`` → ok, other members → ``denied`` (403, or 404 where the thing is
     private to some). Street staff belong to no community: unless the route is theirs they get what an outsider
-    gets."""
+    gets; so do district and department staff."""
     cells = {role: ("ok" if role in allowed else denied) for role in MEMBERS}
     cells["anonymous"] = "ok" if public else "401"
     cells["outsider"] = "ok" if "outsider" in allowed else outsider
     cells["other_admin"] = other_admin
-    cells["street_staff"] = "ok" if "street_staff" in allowed else cells["outsider"]
+    for role in ABOVE:
+        cells[role] = "ok" if role in allowed else cells["outsider"]
     return cells
 
 
@@ -53,7 +57,8 @@ def private_row(allowed: set[str], *, seen_by: set[str]) -> dict:
 
 
 # Who may approve a console login: the staff roles, whatever their community.
-CONSOLE_STAFF = {"admin", "grid_worker", "other_grid_worker", "store_keeper", "street_staff"}
+CONSOLE_STAFF = {"admin", "grid_worker", "other_grid_worker", "store_keeper", "street_staff", "district_staff",
+                 "department_staff"}
 # (method, path) → (wish state the cell needs or None, body, expected outcomes)
 TABLE = {
     ("GET", "/v1/health"): (None, None, row(USERS, public=True)),
@@ -163,11 +168,26 @@ TABLE = {
                                                     private_row({"grid_worker"}, seen_by={"author", "admin"})),
     ("POST", "/v1/requests/{request_id}/rate"): ("request:resolved", {"satisfaction": 5},
                                                  private_row({"author"}, seen_by={"admin", "grid_worker"})),
+    # 延期: the handler who answered asks (a colleague of the grid is another_grid's worker here: 404); the level
+    # above (the community's admins above the grid) decides. 督办: the level above presses the grid.
+    ("POST", "/v1/requests/{request_id}/extend"): ("request:accepted", {"days": 2, "reason": "等维修材料"},
+                                                   private_row({"grid_worker"}, seen_by={"author", "admin"})),
+    ("POST", "/v1/requests/{request_id}/extension/approve"): (
+        "request:extension_asked", None, private_row({"admin"}, seen_by={"author", "grid_worker"})),
+    ("POST", "/v1/requests/{request_id}/extension/reject"): (
+        "request:extension_asked", {"reason": "时限内可以办完"}, private_row({"admin"}, seen_by={"author", "grid_worker"})),
+    ("POST", "/v1/requests/{request_id}/supervise"): ("request:submitted", {"note": "请尽快处理"},
+                                                      private_row({"admin"}, seen_by={"author", "grid_worker"})),
     # The street's queue is its staff's only; the community's lists are its admins'; the three rates are the
     # admins' (their community) and the street staff's (their street). Neither needs a community to be refused.
     ("GET", "/v1/street/tasks"): (None, None, row({"street_staff"}, outsider="403", other_admin="403")),
+    ("GET", "/v1/street/departments"): (None, None, row({"street_staff"}, outsider="403", other_admin="403")),
+    ("GET", "/v1/department/tasks"): (None, None, row({"department_staff"}, outsider="403", other_admin="403")),
     ("GET", "/v1/admin/requests"): (None, None, row({"admin"})),
     ("GET", "/v1/admin/requests/stats"): (None, None, row({"admin", "street_staff"}, outsider="403")),
+    # The street's statistics (街呼区应): its staff only; nobody in a community, admins included, nor an outsider.
+    ("GET", "/v1/street/stats"): (None, None, row({"street_staff"}, outsider="403", other_admin="403")),
+    ("GET", "/v1/district/stats"): (None, None, row({"district_staff"}, outsider="403", other_admin="403")),
     # 普通链接二维码: what a printed code's link opens outside WeChat, and WeChat's verification file — anyone's.
     ("GET", "/c/{code}"): (None, None, row(USERS, public=True)),
     ("GET", "/i/{code}"): (None, None, row(USERS, public=True)),
@@ -216,6 +236,9 @@ class World:
         self.other = make_community(api)
         self.street_id = streets.create_street("表格街道")["id"]
         streets.attach_community(self.street_id, self.c.id)
+        self.district_id = districts.create_district("表格区")["id"]
+        districts.attach_street(self.district_id, self.street_id)
+        self.department_id = districts.add_department(self.district_id, "表格局")["id"]
         self.store_id = f"s_{uuid.uuid4().hex[:8]}"
         StoreModel(self.c.id, self.store_id, name="表格超市", created_at=utcnow()).save()
         self.people = {role: self.make(role) for role in ROLES}
@@ -236,7 +259,15 @@ class World:
             "store_keeper": lambda: c.with_roles(c.resident(0), ["store_keeper"], store_ids=[self.store_id]),
             "other_admin": lambda: self.other.with_roles(self.other.resident(0), ["admin"]),
             "street_staff": lambda: self.street_staff(),
+            "district_staff": lambda: self.above(districts.add_district_staff, self.district_id),
+            "department_staff": lambda: self.above(districts.add_department_staff, self.department_id),
         }[role]()
+
+    def above(self, add, scope_id):
+        """A user the operator names staff of the table's district or department (the CLI's use cases)."""
+        person = self.api.login()
+        add(scope_id, person.id)
+        return person.relogin()
 
     def street_staff(self):
         """A user the operator names staff of the table's street (tongxin.usecases.streets: the CLI's use case)."""
@@ -274,11 +305,16 @@ class World:
         resp = author.post("/v1/requests", REQUEST)
         assert resp.status == 201, resp.body
         request_id = resp.json["id"]
-        admin, staff = self.people["admin"], self.people["street_staff"]
+        admin, staff, dept = self.people["admin"], self.people["street_staff"], self.people["department_staff"]
         up = [(worker, "escalate", {"reason": "网格解决不了"}), (admin, "escalate", {"reason": "需要街道协调"})]
+        to_department = up + [(staff, "escalate", {"reason": "需要区直部门", "department_id": self.department_id})]
         steps = {"submitted": [], "accepted": [(worker, "accept", {})],
                  "resolved": [(worker, "accept", {}), (worker, "resolve", {"note": "已处理"})],
-                 "at_street": up, "accepted_at_street": up + [(staff, "accept", {})]}[state]
+                 "extension_asked": [(worker, "accept", {}), (worker, "extend", {"days": 2, "reason": "等材料"})],
+                 "at_street": up, "accepted_at_street": up + [(staff, "accept", {})],
+                 "at_department": to_department, "accepted_at_department": to_department + [(dept, "accept", {})],
+                 "extension_asked_at_department": to_department + [
+                     (dept, "accept", {}), (dept, "extend", {"days": 2, "reason": "取证需要时间"})]}[state]
         for person, step, body in steps:
             resp = person.post(f"/v1/requests/{request_id}/{step}", body)
             assert resp.status == 200, resp.body
@@ -394,27 +430,60 @@ def test_route_by_role(world, route):
     assert not mismatches, f"{method} {template}: (got, expected) {mismatches}"
 
 
-# A request 吹哨 up to the street: now the street's staff see it and take its steps; the grid's worker and the
-# community's admin, who saw it come through, still see it but are no longer its handlers; the staff of another
-# street (and everyone else) are told it does not exist.
+# A request 吹哨 up to the street: now the street's staff see it and take its steps, and the district's staff, who
+# oversee the street, see it and press it; the grid's worker and the community's admin, who saw it come through,
+# still see it but are no longer its handlers; the staff of another street (and everyone else, the department not
+# reached yet) are told it does not exist. Then on to the district's department: its staff handle it, the district's
+# decide its extension.
+BELOW_STREET = {"author", "admin", "grid_worker"}
 STREET_ROWS = {
-    ("GET", "/v1/requests/{request_id}"): ("at_street", None, {"author", "admin", "grid_worker", "street_staff"},
+    ("GET", "/v1/requests/{request_id}"): ("at_street", None, BELOW_STREET | {"street_staff", "district_staff"},
                                            set()),
     ("POST", "/v1/requests/{request_id}/accept"): ("at_street", None, {"street_staff"},
-                                                   {"author", "admin", "grid_worker"}),
+                                                   BELOW_STREET | {"district_staff"}),
     ("POST", "/v1/requests/{request_id}/resolve"): ("accepted_at_street", {"note": "街道协调物业已修复"},
-                                                    {"street_staff"}, {"author", "admin", "grid_worker"}),
+                                                    {"street_staff"}, BELOW_STREET | {"district_staff"}),
+    ("POST", "/v1/requests/{request_id}/supervise"): ("at_street", {"note": "区里督办"}, {"district_staff"},
+                                                      BELOW_STREET | {"street_staff"}),
+    ("POST", "/v1/requests/{request_id}/extend"): ("accepted_at_street", {"days": 3, "reason": "等区里审批"},
+                                                   {"street_staff"}, BELOW_STREET | {"district_staff"}),
+    ("POST", "/v1/requests/{request_id}/escalate"): (
+        "at_street", "department", {"street_staff"}, BELOW_STREET | {"district_staff"}),
+}
+DEPARTMENT_ROWS = {
+    ("GET", "/v1/requests/{request_id}"): (
+        "at_department", None, BELOW_STREET | {"street_staff", "district_staff", "department_staff"}, set()),
+    ("POST", "/v1/requests/{request_id}/accept"): ("at_department", None, {"department_staff"},
+                                                   BELOW_STREET | {"street_staff", "district_staff"}),
+    ("POST", "/v1/requests/{request_id}/resolve"): ("accepted_at_department", {"note": "城管已处理"},
+                                                    {"department_staff"}, BELOW_STREET | {"street_staff",
+                                                                                          "district_staff"}),
+    ("POST", "/v1/requests/{request_id}/supervise"): ("at_department", {"note": "区里督办"}, {"district_staff"},
+                                                      BELOW_STREET | {"street_staff", "department_staff"}),
+    ("POST", "/v1/requests/{request_id}/extension/approve"): (
+        "extension_asked_at_department", None, {"district_staff"},
+        BELOW_STREET | {"street_staff", "department_staff"}),
 }
 
 
-@pytest.mark.parametrize("route", sorted(STREET_ROWS), ids=lambda r: f"{r[0]} {r[1]} at the street")
-def test_request_at_the_street_by_role(world, route):
-    method, template = route
-    state, body, allowed, seen_by = STREET_ROWS[route]
+ABOVE_ROWS = {(*route, "street"): row for route, row in STREET_ROWS.items()} | \
+    {(*route, "department"): row for route, row in DEPARTMENT_ROWS.items()}
+
+
+@pytest.mark.parametrize("case", sorted(ABOVE_ROWS), ids=lambda r: f"{r[0]} {r[1]} at the {r[2]}")
+def test_request_above_the_community_by_role(world, case):
+    method, template, _ = case
+    state, body, allowed, seen_by = ABOVE_ROWS[case]
+    if body == "department":
+        body = {"reason": "需要区直部门", "department_id": world.department_id}
     other_street = streets.create_street("别的街道")["id"]
     stranger = world.api.login()
     streets.add_staff(other_street, stranger.id)
-    people = {**world.people, "other_street_staff": stranger.relogin()}
+    other_district = districts.create_district("别的区")["id"]
+    other_department = districts.add_department(other_district, "别的局")["id"]
+    people = {**world.people, "other_street_staff": stranger.relogin(),
+              "other_district_staff": world.above(districts.add_district_staff, other_district),
+              "other_department_staff": world.above(districts.add_department_staff, other_department)}
     expected = {role: "ok" if role in allowed else "403" if role in seen_by else "404" for role in people}
     expected["anonymous"] = "401"
     got = {}
@@ -423,4 +492,4 @@ def test_request_at_the_street_by_role(world, route):
         resp = world.api.request(method, path, token=person.token if person else None, json_body=body)
         got[role] = outcome(resp)
     mismatches = {role: (got[role], expected[role]) for role in people if got[role] != expected[role]}
-    assert not mismatches, f"{method} {template} at the street: (got, expected) {mismatches}"
+    assert not mismatches, f"{method} {template} at the {case[2]}: (got, expected) {mismatches}"

@@ -310,3 +310,43 @@ def _default_window():
     from tongxin.usecases.stats import DEFAULT_WINDOW
     end = utcnow()
     return end - DEFAULT_WINDOW, end
+
+
+def test_the_fourth_level_and_oversight_are_a_read_or_two_and_one_write(api, community):
+    """街呼区应: the street's escalation to a department reads the department and the request's district (its limits)
+    in one BatchGetItem; 延期 (asked, approved, rejected) and 督办 are the caller, the request and one transaction;
+    the department's queue and the street's departments one read past the caller (the street, then one Query)."""
+    from tongxin.usecases import districts
+    street_id, staff = _street_of(api, community)
+    district = districts.create_district("计数区")["id"]
+    districts.attach_street(district, street_id)
+    department = districts.add_department(district, "计数局")["id"]
+    dept_staff, district_staff = api.login(), api.login()
+    districts.add_department_staff(department, dept_staff.id)
+    districts.add_district_staff(district, district_staff.id)
+    dept_staff.relogin()
+    district_staff.relogin()
+    author, worker, admin = community.resident(0), community.grid_worker(0), community.admin
+    request_id = _submitted(author)
+    plain = step = {"GetItem": 2, "TransactWriteItems": 1}
+    for person, path, body, expected in (
+            (admin, "supervise", {"note": "请今天处理"}, plain),
+            (worker, "accept", None, plain),
+            (worker, "extend", {"days": 2, "reason": "等材料"}, plain),
+            (admin, "extension/approve", None, plain),
+            (worker, "escalate", {"reason": "上报社区"}, step),
+            (admin, "escalate", {"reason": "上报街道"}, step),
+            (staff, "escalate", {"reason": "城管执法", "department_id": department},
+             {"GetItem": 2, "BatchGetItem": 1, "TransactWriteItems": 1}),
+            (dept_staff, "accept", None, plain),
+            (dept_staff, "extend", {"days": 3, "reason": "取证"}, plain),
+            (district_staff, "extension/reject", {"reason": "时限内能办完"}, plain),
+            (district_staff, "supervise", {"note": "区里督办"}, plain)):
+        resp, meter = metered(person, "POST", f"/v1/requests/{request_id}/{path}", body)
+        assert resp.status == 200, (path, resp.body)
+        assert meter.dynamo == expected, (path, meter.dynamo)
+    resp, meter = metered(dept_staff, "GET", "/v1/department/tasks")
+    assert resp.status == 200 and meter.dynamo == {"GetItem": 1, "Query": 1}, meter.dynamo
+    resp, meter = metered(staff, "GET", "/v1/street/departments")
+    assert resp.status == 200 and len(resp.json["items"]) == 1
+    assert meter.dynamo == {"GetItem": 2, "Query": 1}, meter.dynamo

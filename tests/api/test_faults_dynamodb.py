@@ -280,6 +280,16 @@ CASES: dict[tuple[str, ...], Callable[[FaultWorld], Call]] = {
     ("POST", "/v1/requests/{request_id}/resolve"): _request_step("accepted", "grid_worker", "resolve",
                                                                  {"note": "已更换灯泡"}),
     ("POST", "/v1/requests/{request_id}/rate"): _request_step("resolved", "author", "rate", {"satisfaction": 5}),
+    ("POST", "/v1/requests/{request_id}/escalate", "#department"): lambda w: _request_step(
+        "at_street", "street_staff", "escalate", {"reason": "需要城管执法", "department_id": w.department_id})(w),
+    ("POST", "/v1/requests/{request_id}/extend"): _request_step("accepted", "grid_worker", "extend",
+                                                                {"days": 2, "reason": "等维修材料"}),
+    ("POST", "/v1/requests/{request_id}/extension/approve"): _request_step("extension_asked", "admin",
+                                                                           "extension/approve"),
+    ("POST", "/v1/requests/{request_id}/extension/reject"): _request_step("extension_asked", "admin",
+                                                                          "extension/reject", {"reason": "时限内能办完"}),
+    ("POST", "/v1/requests/{request_id}/supervise"): _request_step("submitted", "admin", "supervise",
+                                                                   {"note": "请尽快处理"}),
     # 管理后台 扫码登录: a ticket (the address's counter in its transaction), its approval, logout by the cookie
     # session (with its CSRF token and Origin), the test stage's dev-login of someone who exists.
     ("POST", "/v1/console/sessions"): _console_ticket,
@@ -305,7 +315,8 @@ def _post_form(prepare: Callable[[FaultWorld], Call]) -> Callable[[FaultWorld], 
 CASES.update({("POST", *case[1:]): _post_form(prepare) for case, prepare in list(CASES.items()) if case[0] == "PATCH"})
 
 # Who reads each route (one the authorisation table allows), most privileged first.
-READERS = ("admin", "street_staff", "grid_worker", "author", "store_keeper", "resident")
+READERS = ("admin", "street_staff", "district_staff", "department_staff", "grid_worker", "author", "store_keeper",
+           "resident")
 
 
 def _read(route: tuple[str, str]) -> Callable[[FaultWorld], Call]:

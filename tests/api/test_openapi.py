@@ -386,6 +386,64 @@ def test_real_answers_conform_to_the_document(api, wechat):
     check(staff.get("/v1/admin/requests/stats"), "GET", "/v1/admin/requests/stats", 200)
     check(staff.get("/v1/admin/requests/stats?street_id=st_nothing"), "GET", "/v1/admin/requests/stats", 403)
     check(volunteer.get("/v1/admin/requests/stats"), "GET", "/v1/admin/requests/stats", 403)
+    # 街呼区应: the street's district and its departments; a request sent on to a department and answered there; 延期
+    # asked and approved (then refused as used) and, at the department, rejected; 督办 by the level above; the cards.
+    from tongxin.usecases import districts
+    district = districts.create_district("同心区")
+    districts.attach_street(district["id"], street["id"])
+    cg = districts.add_department(district["id"], "城管局")
+    dept_staff, district_staff = api.login(), api.login()
+    districts.add_department_staff(cg["id"], dept_staff.id)
+    districts.add_district_staff(district["id"], district_staff.id)
+    dept_staff.relogin()
+    district_staff.relogin()
+    check(staff.get("/v1/street/departments"), "GET", "/v1/street/departments", 200)
+    check(staff.get("/v1/street/departments?street_id=st_nothing"), "GET", "/v1/street/departments", 403)
+    check(volunteer.get("/v1/street/departments"), "GET", "/v1/street/departments", 403)
+    stall = check(author.post("/v1/requests", {"category": "环境卫生", "content": "路口占道经营"}), "POST",
+                  "/v1/requests", 201).json
+    sp = f"/v1/requests/{stall['id']}"
+    check(admin.post(f"{sp}/supervise", {"note": "请网格今天处理"}), "POST", rq + "/supervise", 200)
+    check(worker.post(f"{sp}/supervise", {"note": "自己督办自己"}), "POST", rq + "/supervise", 403)
+    check(worker.post(f"{sp}/extend", {"days": 2, "reason": "等材料"}), "POST", rq + "/extend", 409)  # unanswered
+    check(worker.post(f"{sp}/accept"), "POST", rq + "/accept", 200)
+    check(worker.post(f"{sp}/extend", {"days": 11, "reason": "等材料"}), "POST", rq + "/extend", 400)
+    check(worker.post(f"{sp}/extend", {"days": 2, "reason": "等城管回复"}), "POST", rq + "/extend", 200)
+    check(worker.post(f"{sp}/extension/approve"), "POST", rq + "/extension/approve", 403)
+    check(admin.post(f"{sp}/extension/approve"), "POST", rq + "/extension/approve", 200)
+    check(admin.post(f"{sp}/extension/approve"), "POST", rq + "/extension/approve", 409)
+    check(worker.post(f"{sp}/extend", {"days": 1, "reason": "再等一天"}), "POST", rq + "/extend", 409)  # used
+    check(worker.post(f"{sp}/escalate", {"reason": "需要执法", "department_id": cg["id"]}), "POST", rq + "/escalate",
+          400)
+    check(worker.post(f"{sp}/escalate", {"reason": "需要执法"}), "POST", rq + "/escalate", 200)
+    check(admin.post(f"{sp}/escalate", {"reason": "需要街道协调"}), "POST", rq + "/escalate", 200)
+    check(staff.post(f"{sp}/escalate", {"reason": "需要城管"}), "POST", rq + "/escalate", 400)
+    check(staff.post(f"{sp}/escalate", {"reason": "需要城管", "department_id": "dp_nothing"}), "POST",
+          rq + "/escalate", 404)
+    check(staff.post(f"{sp}/escalate", {"reason": "需要城管执法", "department_id": cg["id"]}), "POST",
+          rq + "/escalate", 200)
+    check(dept_staff.get("/v1/department/tasks"), "GET", "/v1/department/tasks", 200)
+    check(volunteer.get("/v1/department/tasks"), "GET", "/v1/department/tasks", 403)
+    check(district_staff.post(f"{sp}/supervise", {"note": "区里督办"}), "POST", rq + "/supervise", 200)
+    check(dept_staff.post(f"{sp}/accept"), "POST", rq + "/accept", 200)
+    check(dept_staff.post(f"{sp}/extend", {"days": 3, "reason": "执法取证需要时间"}), "POST", rq + "/extend", 200)
+    check(district_staff.get(sp), "GET", rq, 200)  # the pending extension, the department, the card
+    check(dept_staff.post(f"{sp}/extension/reject", {"reason": "自己驳回"}), "POST", rq + "/extension/reject", 403)
+    check(district_staff.post(f"{sp}/extension/reject", {"reason": "时限内可以办结"}), "POST",
+          rq + "/extension/reject", 200)
+    check(district_staff.post(f"{sp}/extension/reject", {"reason": "再驳回一次"}), "POST", rq + "/extension/reject",
+          409)
+    check(dept_staff.get(sp), "GET", rq, 200)  # the whole timeline: every level, 延期 and 督办
+    # The street's statistics: a row per community (this one) and the street's total; the refusals.
+    check(staff.get("/v1/street/stats"), "GET", "/v1/street/stats", 200)
+    check(staff.get(f"/v1/street/stats?street_id={street['id']}&from=2026-13-01"), "GET", "/v1/street/stats", 400)
+    check(staff.get("/v1/street/stats?street_id=st_nothing"), "GET", "/v1/street/stats", 403)
+    check(admin.get("/v1/street/stats"), "GET", "/v1/street/stats", 403)
+    # The district's: a row per street (its communities added up) and the district's total.
+    check(district_staff.get("/v1/district/stats"), "GET", "/v1/district/stats", 200)
+    check(district_staff.get("/v1/district/stats?from=2026-13-01"), "GET", "/v1/district/stats", 400)
+    check(district_staff.get("/v1/district/stats?district_id=ds_nothing"), "GET", "/v1/district/stats", 403)
+    check(staff.get("/v1/district/stats"), "GET", "/v1/district/stats", 403)
     # 订阅消息: what to ask for, accepts, the sweep delivering (or skipping) what the story wrote, what did not arrive.
     asked = check(volunteer.get("/v1/me/subscriptions"), "GET", "/v1/me/subscriptions").json["ask"]
     check(volunteer.post("/v1/me/subscriptions", {"accepted": asked[:2] + asked[:1]}), "POST", "/v1/me/subscriptions")

@@ -33,7 +33,9 @@ MESSAGE_KEYS = {"id", "recipient", "kind", "status", "reason", "errcode", "attem
 RESIDENT_KINDS = {"wish_claimed", "wish_fulfilled", "wish_reviewed", "event_reminder", "points_awarded"}
 VOLUNTEER_ONLY = {"wish_cancelled", "wish_confirmed", "checkin_unsettled"}
 GRID_WORKER_ONLY = {"wish_to_review", "wish_overdue"}
-HANDLER_KINDS = {"request_new", "request_escalated", "request_reopened", "request_overdue"}  # 接诉即办's handlers
+HANDLER_KINDS = {"request_new", "request_escalated", "request_reopened", "request_overdue",  # 接诉即办's handlers
+                 "request_extension_asked", "request_extension_approved", "request_extension_rejected",
+                 "request_supervised"}
 AUTHOR_KINDS = {"request_accepted", "request_resolved"}  # the request's author
 
 
@@ -208,17 +210,21 @@ def test_every_template_a_user_is_asked_for_can_be_accepted(community):
 
 
 def test_handlers_of_requests_are_asked_for_the_handler_kinds_and_residents_are_not(api, community):
-    """接诉即办: each level's handlers — the grid's workers, the community's admins, the street's staff (who belong
-    to no community) — are asked for the kinds that tell them of a request; a resident (and a volunteer) only for
-    the two that tell an author how their request goes."""
-    from tongxin.usecases import streets
+    """接诉即办: each level's handlers — the grid's workers, the community's admins, the street's, the district's and
+    the departments' staff (who belong to no community) — are asked for the kinds that tell them of a request; a
+    resident (and a volunteer) only for the two that tell an author how their request goes."""
+    from tongxin.usecases import districts, streets
     street = streets.create_street("订阅街道")
     streets.attach_community(street["id"], community.id)
-    staff = api.login()
+    staff, district_staff, department_staff = api.login(), api.login(), api.login()
     streets.add_staff(street["id"], staff.id)
-    staff.relogin()
+    district = districts.create_district("订阅区")["id"]
+    districts.add_district_staff(district, district_staff.id)
+    districts.add_department_staff(districts.add_department(district, "订阅局")["id"], department_staff.id)
+    for above in (staff, district_staff, department_staff):
+        above.relogin()
     admin = community.with_roles(community.resident(0), ["admin"])
-    for handler in (community.grid_worker(0), admin, community.admin, staff):
+    for handler in (community.grid_worker(0), admin, community.admin, staff, district_staff, department_staff):
         asked = set(subscriptions(handler)["ask"])
         assert {tmpl(kind) for kind in HANDLER_KINDS | AUTHOR_KINDS} <= asked, (handler.user["roles"], asked)
     for member in (community.resident(0), community.volunteer(1), api.login()):

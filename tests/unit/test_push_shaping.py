@@ -28,7 +28,8 @@ DATE_VALUE = re.compile(r"\d{4}年\d{2}月\d{2}日")
 HAN = re.compile("[\u4e00-\u9fff]")
 ELLIPSIS = "…"
 # 接诉即办's kinds by audience, stated here (docs/contract.md, docs/push.md): the level's handlers, and the author.
-HANDLER_KINDS = {"request_new", "request_escalated", "request_reopened", "request_overdue"}
+HANDLER_KINDS = {"request_new", "request_escalated", "request_reopened", "request_overdue", "request_extension_asked",
+                 "request_extension_approved", "request_extension_rejected", "request_supervised"}
 AUTHOR_KINDS = {"request_accepted", "request_resolved"}
 # Every field a kind offers, each in a keyword of a type that holds it: what a deployment could configure.
 WIDE = {"title": "thing1", "state": "phrase2", "time": "time3", "note": "thing4", "sent": "date5",
@@ -145,6 +146,11 @@ def realistic(kind: str) -> dict:
         "request_overdue": {**request, "level_label": "网格", "solve_due": SOLVE_DUE},
         "request_accepted": {**request, "handler": "李网格员"},
         "request_resolved": request,
+        "request_extension_asked": {**request, "days": 10, "reason": "需要协调施工队，材料还在路上",
+                                    "solve_due": SOLVE_DUE, "level_label": "区直部门"},
+        "request_extension_approved": {**request, "days": 3, "solve_due": SOLVE_DUE},
+        "request_extension_rejected": {**request, "days": 3, "reason": "时限内可以办结", "solve_due": SOLVE_DUE},
+        "request_supervised": {**request, "note": "请今天之内上门处理", "by": "街道"},
     }[kind]
 
 
@@ -331,7 +337,7 @@ def test_the_table_has_one_entry_for_every_kind_the_code_writes():
     written = set(re.findall(r'enqueue\([^)]*?kind="(\w+)"', source, re.S))
     written |= set(re.findall(r'fan_out\([^)]*?kind="(\w+)"', source, re.S))
     written |= set(re.findall(r'notify(?:_grid)?\(tx, wish, "(\w+)"', source))
-    written |= set(re.findall(r'tell_(?:level|author)\(tx,[^"]*?"(\w+)"', source))  # 接诉即办's two writers
+    written |= set(re.findall(r'tell_(?:level|author|person)\(tx,[^"]*?"(\w+)"', source))  # 接诉即办's writers
     assert len(written) >= 15, written
     assert HANDLER_KINDS | AUTHOR_KINDS <= written, (HANDLER_KINDS | AUTHOR_KINDS) - written
     assert written <= set(KINDS), written - set(KINDS)
@@ -423,7 +429,8 @@ def test_the_time_keyword_is_the_right_moment_in_shanghai(kind):
         expected = as_time(datetime.fromisoformat(EXPIRES))
     elif kind in ("request_new", "request_escalated"):  # the handlers' deadline to answer (响应 / 报到)
         expected = as_time(datetime.fromisoformat(ANSWER_DUE))
-    elif kind in ("request_reopened", "request_overdue"):  # the deadline to solve
+    elif kind in ("request_reopened", "request_overdue", "request_extension_asked", "request_extension_approved",
+                  "request_extension_rejected"):  # the deadline to solve (after an approval: the new one)
         expected = as_time(datetime.fromisoformat(SOLVE_DUE))
     else:
         expected = as_time(CREATED)
@@ -457,7 +464,8 @@ def test_request_kinds_reach_handlers_and_the_author_only():
         kinds = set(push.kinds_for(roles))
         assert AUTHOR_KINDS <= kinds, roles
         assert not HANDLER_KINDS & kinds, (roles, HANDLER_KINDS & kinds)
-    for roles in ({"resident", "grid_worker"}, {"resident", "admin"}, {"street_staff"}):
+    for roles in ({"resident", "grid_worker"}, {"resident", "admin"}, {"street_staff"}, {"district_staff"},
+                  {"department_staff"}):
         assert HANDLER_KINDS <= set(push.kinds_for(roles)), roles
 
 

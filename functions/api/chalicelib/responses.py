@@ -13,7 +13,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from .schemas import WishCategory, WishStatusName
 
-RoleName = Literal["resident", "volunteer", "party_member", "grid_worker", "admin", "store_keeper", "street_staff"]
+RoleName = Literal["resident", "volunteer", "party_member", "grid_worker", "admin", "store_keeper", "street_staff",
+                   "district_staff", "department_staff"]
 
 
 class Answer(BaseModel):
@@ -33,6 +34,8 @@ class UserView(Answer):
     grid_ids: list[str]
     store_ids: list[str]
     street_ids: list[str] = Field(description="街道工作人员负责的街道（由平台运营方指定）")
+    district_ids: list[str] = Field(description="区里的工作人员负责的区（由平台运营方指定）")
+    department_ids: list[str] = Field(description="区直部门工作人员所在的部门（由平台运营方指定）")
     phone: str | None = Field(description="打码后的手机号，如 138****5678；未绑定为 null")
     phone_bound: bool
     points_balance: int
@@ -286,6 +289,7 @@ from .responses_points import *  # noqa: E402,F401,F403
 from .responses_points import PointsStatsView  # noqa: E402
 from .responses_push import *  # noqa: E402,F401,F403
 from .responses_requests import *  # noqa: E402,F401,F403
+from .responses_rollups import *  # noqa: E402,F401,F403
 
 
 class StatsView(Answer):

@@ -9,7 +9,8 @@ from .responses import Answer, PersonRef
 from .schemas import RequestCategory
 
 RequestStatusName = Literal["submitted", "accepted", "escalated", "resolved", "reopened", "closed"]
-LevelName = Literal["grid", "community", "street"]
+LevelName = Literal["grid", "community", "street", "department"]
+CardName = Literal["none", "yellow", "red"]
 Outcome = Literal["satisfied", "unsatisfied", "unrated"]
 TaskName = Literal["answer_request", "solve_request"]
 
@@ -27,7 +28,7 @@ class RequestAuthorView(PersonRef):
 class TimelineEntryView(Answer):
     at: AwareDatetime
     action: Literal["submit", "accept", "escalate", "auto_escalate", "mark_late", "mark_overdue", "resolve", "reopen",
-                    "close", "close_unrated"]
+                    "close", "close_unrated", "extend", "extension_approved", "extension_rejected", "supervise"]
     action_label: str
     level: LevelName
     level_label: str
@@ -36,7 +37,22 @@ class TimelineEntryView(Answer):
 
 
 class TimelineActorView(PersonRef):
-    role: str = Field(description="操作时的身份：resident、grid_worker、admin、street_staff")
+    role: str = Field(description="操作时的身份：resident、grid_worker、admin、street_staff、district_staff、"
+                                  "department_staff")
+
+
+class DepartmentRef(Answer):
+    id: str
+    name: str
+
+
+class RequestExtensionView(Answer):
+    """A pending 延期: asked by the current level's handler, for the level above to approve or reject."""
+    level: LevelName
+    days: int
+    reason: str
+    asked_by: PersonRef
+    asked_at: AwareDatetime
 
 
 class RequestView(Answer):
@@ -49,7 +65,7 @@ class RequestView(Answer):
     status: RequestStatusName
     status_label: str
     outcome: Outcome | None = Field(description="关闭时的结果：满意、不满意、未评价")
-    level: LevelName = Field(description="当前层级：网格 → 社区 → 街道")
+    level: LevelName = Field(description="当前层级：网格 → 社区 → 街道 → 区直部门")
     level_label: str
     levels_reached: list[LevelName]
     community_id: str
@@ -70,6 +86,14 @@ class RequestView(Answer):
     first_answered_at: AwareDatetime | None
     resolved_at: AwareDatetime | None
     closed_at: AwareDatetime | None
+    street_id: str | None = Field(description="提交时社区所属的街道（吹哨到街道的去向）")
+    district_id: str | None = Field(description="提交时街道所属的区（街道吹哨到区直部门的去向）")
+    department: DepartmentRef | None = Field(description="街道吹哨到的区直部门（到达部门层级后）")
+    card: CardName = Field(description="red：超过当前办结时限仍未办结，或曾超时未办结；yellow：曾超时未响应或被督办；"
+                                       "none：其他")
+    supervised: bool = Field(description="曾被上级督办")
+    extension: RequestExtensionView | None = Field(description="当前层级待上一级审批的延期申请；没有则为 null")
+    extensions_used: list[LevelName] = Field(description="已申请过延期的层级（每个层级只能申请一次）")
 
 
 class RequestDetailView(RequestView):
@@ -129,3 +153,10 @@ class RequestStatsView(RequestRatesView):
     by_month: dict[str, RequestRatesView] = Field(
         description="按月（北京时间，键为 YYYY-MM）统计区间内当月提交的诉求：收到数、各项计数和三率，供图表使用；"
                     "只列出有诉求的月份，按月份先后排列（scope=community 为本社区，scope=street 为全街道）")
+
+
+class StreetDepartmentsView(Answer):
+    """The departments a street's 吹哨 may go to: those of its district, by name."""
+    street_id: str
+    district_id: str | None = Field(description="街道所属的区；尚未归属区时为 null（items 为空）")
+    items: list[DepartmentRef]

@@ -329,6 +329,8 @@ class ResolveBody(Body):
 
 class EscalateBody(Body):
     reason: MultiLine = Field(min_length=1, max_length=request_rules.REASON_MAX, description="吹哨理由")
+    department_id: Id | None = Field(None, description="街道吹哨时必填：本街道所在区的区直部门（GET /v1/street/departments）；"
+                                                       "网格、社区吹哨时不可填")
 
 
 class RateBody(Body):
@@ -344,5 +346,6 @@ class RequestStatsQuery(StatsQuery):
     street_id: Id | None = Field(None, description="街道工作人员：统计哪个街道（只负责一个街道时可省略）")
 
 
-# The points area's bodies live in their own module (it needs the base types above).
+# The points area's bodies live in their own module (it needs the base types above); so do the requests' newer ones.
 from .schemas_points import *  # noqa: E402,F401,F403
+from .schemas_requests import *  # noqa: E402,F401,F403

@@ -1,8 +1,9 @@
 """Roles, scopes and the one authorisation rule every route uses.
 
 A user belongs to one community. ``grid_worker`` is scoped to grid ids, ``store_keeper`` to store ids,
-``admin`` to the whole community. ``street_staff`` (街道工作人员) sits above communities, scoped to street ids
-and named by the platform operator; they need not belong to any community. The token carries what the user held at login; writes re-check the
+``admin`` to the whole community. ``street_staff`` (街道工作人员) sits above communities, scoped to street ids,
+``district_staff`` (区级平台) above streets, scoped to district ids, and ``department_staff`` (区直部门) to department
+ids; the platform operator names all three, and they need not belong to any community. The token carries what the user held at login; writes re-check the
 role inside their DynamoDB transaction (see ``adapters.dynamo.guards``), so a removed role stops working at once.
 """
 from __future__ import annotations
@@ -21,11 +22,14 @@ class Role(str, Enum):
     ADMIN = "admin"
     STORE_KEEPER = "store_keeper"
     STREET_STAFF = "street_staff"
+    DISTRICT_STAFF = "district_staff"
+    DEPARTMENT_STAFF = "department_staff"
 
 
-# Roles an admin may grant through PUT /v1/admin/members/{id}/roles. ``resident`` follows membership;
-# ``street_staff`` is the operator's to name (command line), and an admin's role change keeps it.
-ASSIGNABLE_ROLES = frozenset(r.value for r in Role if r not in (Role.RESIDENT, Role.STREET_STAFF))
+# The roles above communities: the operator's to name (command line); an admin can neither give nor take them.
+OPERATOR_ROLES = frozenset({Role.STREET_STAFF.value, Role.DISTRICT_STAFF.value, Role.DEPARTMENT_STAFF.value})
+# Roles an admin may grant through PUT /v1/admin/members/{id}/roles. ``resident`` follows membership.
+ASSIGNABLE_ROLES = frozenset(r.value for r in Role if r is not Role.RESIDENT and r.value not in OPERATOR_ROLES)
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,8 @@ class Principal:
     grid_ids: frozenset[str] = field(default_factory=frozenset)
     store_ids: frozenset[str] = field(default_factory=frozenset)
     street_ids: frozenset[str] = field(default_factory=frozenset)
+    district_ids: frozenset[str] = field(default_factory=frozenset)
+    department_ids: frozenset[str] = field(default_factory=frozenset)
 
     def has(self, role: Role | str) -> bool:
         return Role(role).value in self.roles
@@ -51,6 +57,8 @@ class Grant:
     grid_id: str | None = None
     store_id: str | None = None
     street_id: str | None = None
+    district_id: str | None = None
+    department_id: str | None = None
 
 
 def require_member(principal: Principal) -> str:
@@ -99,3 +107,19 @@ def require_street(principal: Principal, street_id: str | None) -> Grant:
     if street_id is None or Role.STREET_STAFF.value not in principal.roles or street_id not in principal.street_ids:
         raise Forbidden()
     return Grant(principal.user_id, "", Role.STREET_STAFF.value, street_id=street_id)
+
+
+def require_district(principal: Principal, district_id: str | None) -> Grant:
+    """District staff of ``district_id`` (区级平台), else ``Forbidden``."""
+    if district_id is None or Role.DISTRICT_STAFF.value not in principal.roles \
+            or district_id not in principal.district_ids:
+        raise Forbidden()
+    return Grant(principal.user_id, "", Role.DISTRICT_STAFF.value, district_id=district_id)
+
+
+def require_department(principal: Principal, department_id: str | None) -> Grant:
+    """Staff of the department ``department_id`` (区直部门), else ``Forbidden``."""
+    if department_id is None or Role.DEPARTMENT_STAFF.value not in principal.roles \
+            or department_id not in principal.department_ids:
+        raise Forbidden()
+    return Grant(principal.user_id, "", Role.DEPARTMENT_STAFF.value, department_id=department_id)

@@ -71,6 +71,11 @@ class InvalidState(Conflict):
     code, message = "INVALID_STATE", "当前状态不允许此操作"
 
 
+class ExtensionUsed(Conflict):
+    """接诉即办: the current level has already asked for its one extension (延期)."""
+    code, message = "EXTENSION_USED", "本层级已申请过延期，每个层级只能申请一次"
+
+
 class AlreadyClaimed(Conflict):
     code, message = "ALREADY_CLAIMED", "这个心愿已被其他人认领"
 

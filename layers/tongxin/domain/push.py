@@ -271,13 +271,25 @@ TEMPLATES: dict[str, Template] = {t.kind: t for t in (
              lambda d, _at: f"{d.get('handler') or '工作人员'}已响应，正在处理", REQUEST,
              (("name", _field("handler", "工作人员")),)),
     Template("request_resolved", "resident", _field("summary"), "已办结", _sent, _text("请对办理结果进行评价"), REQUEST),
+    # 延期 and 督办: to the level above (asked), to the handler who asked (decided), to the current handlers.
+    Template("request_extension_asked", "handler", _field("summary"), "延期申请",
+             lambda d, at: d.get("solve_due") or at,
+             lambda d, _at: f"{d.get('level_label') or ''}申请延期{d.get('days') or ''}天：{d.get('reason') or ''}",
+             REQUEST),
+    Template("request_extension_approved", "handler", _field("summary"), "同意延期",
+             lambda d, at: d.get("solve_due") or at, lambda d, _at: f"已同意延期{d.get('days') or ''}天，请按新时限办结",
+             REQUEST),
+    Template("request_extension_rejected", "handler", _field("summary"), "驳回延期",
+             lambda d, at: d.get("solve_due") or at, lambda d, _at: f"延期未获同意：{d.get('reason') or ''}", REQUEST),
+    Template("request_supervised", "handler", _field("summary"), "督办", _sent,
+             lambda d, _at: f"{d.get('by') or '上级'}督办：{d.get('note') or ''}", REQUEST),
 )}
 KINDS = tuple(TEMPLATES)
 
 # Who may be sent what: a resident gets the resident kinds, a volunteer (or party member) also the volunteer kinds,
 # a grid worker also the grid's tasks.
 AUDIENCE_ROLES = {"resident": {"resident"}, "volunteer": {"volunteer", "party_member"}, "grid_worker": {"grid_worker"},
-                  "handler": {"grid_worker", "admin", "street_staff"}}
+                  "handler": {"grid_worker", "admin", "street_staff", "district_staff", "department_staff"}}
 
 
 def kinds_for(roles: set[str]) -> list[str]:

@@ -7,8 +7,11 @@ and what statistics count.
         ▼                        ▼                          rate 1–2 again ─▶ closed (unsatisfied)
     escalated (at the next level, which must answer: 报到) ─accept─▶ accepted …     7 days unrated ─▶ closed (unrated)
 
-Levels: grid (its grid workers) → community (its admins) → street (the street's staff). Each level's clocks start
-when the request reaches it: answer within 30 min if urgent, else 2 h; solve within 3 days (community settings).
+Levels: grid (its grid workers) → community (its admins) → street (the street's staff) → department (the staff of the
+district department the street chose: 街呼区应). Each level's clocks start when the request reaches it: answer within
+30 min if urgent, else 2 h; solve within 3 days (community settings); a department by its own limits (4 h, 5 days).
+Above each level sits the one that approves its 延期 (extension) and may 督办 (supervise) it: the community above the
+grid, the street above the community, the district (区) above the street and its departments.
 The scheduler escalates an unanswered request past its answer limit (marked late), marks an unsolved one past its
 solve limit overdue (the level above told), and closes a resolved one left unrated for 7 days.
 """
@@ -27,6 +30,12 @@ CONTENT_MAX, NOTE_MAX, REASON_MAX, COMMENT_MAX, ADDRESS_MAX = 500, 200, 200, 200
 DEFAULT_ANSWER_MINUTES, DEFAULT_ANSWER_MINUTES_URGENT, DEFAULT_SOLVE_HOURS = 120, 30, 72
 RATE_WITHIN = timedelta(days=7)
 DEFAULT_SUBMIT_DAILY_CAP = 10  # requests per resident per Shanghai day (then 429)
+# 区直部门: the limits a department works by when neither it nor its district sets them, and their bounds.
+DEFAULT_DEPARTMENT_ANSWER_MINUTES, DEFAULT_DEPARTMENT_SOLVE_DAYS = 240, 5
+DEPARTMENT_ANSWER_RANGE, DEPARTMENT_SOLVE_DAYS_RANGE = (5, 10080), (1, 90)
+# 通报 (the monthly bulletin): a row under any threshold (percent) is flagged; a district's own are stored on it.
+BULLETIN_THRESHOLDS = {"satisfaction": 85, "resolution": 90, "response": 95}
+EXTENSION_DAYS = (1, 10)  # 延期: days one extension may ask for
 DUE_SHARDS = 8
 LOW_RATING = 2  # 1–2: not satisfied
 
@@ -35,6 +44,7 @@ class Level(str, Enum):
     GRID = "grid"
     COMMUNITY = "community"
     STREET = "street"
+    DEPARTMENT = "department"
 
 
 class RequestStatus(str, Enum):
@@ -47,8 +57,10 @@ class RequestStatus(str, Enum):
 
 
 S, L = RequestStatus, Level
-LEVELS = (L.GRID, L.COMMUNITY, L.STREET)
-LEVEL_LABELS = {L.GRID: "网格", L.COMMUNITY: "社区", L.STREET: "街道"}
+LEVELS = (L.GRID, L.COMMUNITY, L.STREET, L.DEPARTMENT)
+LEVEL_LABELS = {L.GRID: "网格", L.COMMUNITY: "社区", L.STREET: "街道", L.DEPARTMENT: "区直部门"}
+DISTRICT = "district"  # not a level a request is at: the district's staff oversee the street and its departments
+OVERSEER_LABELS = {L.COMMUNITY.value: "社区", L.STREET.value: "街道", DISTRICT: "区"}
 WAITING_ANSWER = frozenset({S.SUBMITTED, S.ESCALATED})
 IN_HAND = frozenset({S.ACCEPTED, S.REOPENED})
 WITH_HANDLER = WAITING_ANSWER | IN_HAND
@@ -58,13 +70,18 @@ FROM_STATES: dict[str, frozenset[RequestStatus]] = {
     "resolve": IN_HAND,
     "escalate": WITH_HANDLER,
     "rate": frozenset({S.RESOLVED}),
+    "extend": IN_HAND,
+    "decide_extension": IN_HAND,
+    "supervise": WITH_HANDLER,
 }
 STATUS_LABELS = {S.SUBMITTED: "待响应", S.ACCEPTED: "处理中", S.ESCALATED: "已吹哨待报到", S.RESOLVED: "已办结待评价",
                  S.REOPENED: "退回重办", S.CLOSED: "已关闭"}
 OUTCOMES = ("satisfied", "unsatisfied", "unrated")
 ACTION_LABELS = {"submit": "提交诉求", "accept": "响应", "escalate": "吹哨", "auto_escalate": "超时未响应，自动吹哨",
                  "mark_late": "超时未响应", "mark_overdue": "超时未办结", "resolve": "办结", "reopen": "不满意，退回重办",
-                 "close": "评价并关闭", "close_unrated": "7 天未评价，自动关闭"}
+                 "close": "评价并关闭", "close_unrated": "7 天未评价，自动关闭", "extend": "申请延期",
+                 "extension_approved": "同意延期", "extension_rejected": "驳回延期", "supervise": "督办"}
+CARDS = ("none", "yellow", "red")
 
 
 def invalid_state(action: str, status: str, message: str | None = None) -> InvalidState:
@@ -72,8 +89,10 @@ def invalid_state(action: str, status: str, message: str | None = None) -> Inval
     return InvalidState(message or f"诉求当前为“{label}”，不能进行此操作", details={"status": status, "action": action})
 
 
-NO_LEVEL_ABOVE = "已到最高层级（街道），无法继续吹哨"
+NO_LEVEL_ABOVE = "已到最高层级（区直部门），无法继续吹哨"
 NO_STREET = "本社区尚未归属街道，无法吹哨到街道"
+NO_DISTRICT = "本街道尚未归属区，无法吹哨到区直部门"
+NO_OVERSEER = "当前层级没有上一级可以审批延期"
 
 
 # --- levels and clocks ---------------------------------------------------------------------------------------
@@ -84,13 +103,55 @@ def first_level(grid_id: str | None) -> Level:
 
 
 def level_above(level: Level | str, street_id: str | None) -> Level | None:
-    """The level 吹哨 leads to (None at the top, or at the community when it belongs to no street)."""
+    """The level the scheduler's 吹哨 leads to (None at the street and its departments, or at a community that
+    belongs to no street). From the street, only a person escalates: to the department they choose."""
     level = L(level)
     if level is L.GRID:
         return L.COMMUNITY
     if level is L.COMMUNITY and street_id:
         return L.STREET
     return None
+
+
+def overseer(level: Level | str, street_id: str | None, district_id: str | None) -> str | None:
+    """Who oversees a level — approves its extensions (延期), may supervise it (督办), is told when it is overdue:
+    ``community`` above the grid, ``street`` above the community, ``district`` above the street and the
+    departments; None where there is nobody (a community in no street, a street in no district)."""
+    level = L(level)
+    if level is L.GRID:
+        return L.COMMUNITY.value
+    if level is L.COMMUNITY:
+        return L.STREET.value if street_id else None
+    return DISTRICT if district_id else None
+
+
+def department_limits(department_answer: int | None, department_solve_days: int | None,
+                      district_answer: int | None, district_solve_days: int | None) -> tuple[int, int]:
+    """(answer minutes, solve minutes) at a department: its own, else its district's, else 240 min and 5 days."""
+    answer = department_answer or district_answer or DEFAULT_DEPARTMENT_ANSWER_MINUTES
+    days = department_solve_days or district_solve_days or DEFAULT_DEPARTMENT_SOLVE_DAYS
+    return int(answer), int(days) * 24 * 60
+
+
+def district_settings(district) -> dict:
+    """A district's settings in force (its stored values, else the defaults)."""
+    def value(name: str, default: int) -> int:
+        stored = getattr(district, name, None)
+        return int(stored) if stored is not None else default
+    return {"department_answer_minutes": value("department_answer_minutes", DEFAULT_DEPARTMENT_ANSWER_MINUTES),
+            "department_solve_days": value("department_solve_days", DEFAULT_DEPARTMENT_SOLVE_DAYS),
+            **{f"bulletin_{name}_min": value(f"bulletin_{name}_min", default)
+               for name, default in BULLETIN_THRESHOLDS.items()}}
+
+
+def card(status: RequestStatus | str, *, solve_due: datetime | None, overdue: bool, late: bool, supervised: bool,
+         now: datetime) -> str:
+    """The card a request carries: ``red`` past its solve limit (still with a handler) or ever marked overdue;
+    else ``yellow`` when answered late (or marked late) or supervised (督办); else ``none``."""
+    past = S(status) in WITH_HANDLER and solve_due is not None and solve_due <= now
+    if past or overdue:
+        return "red"
+    return "yellow" if late or supervised else "none"
 
 
 @dataclass(frozen=True)
@@ -151,13 +212,16 @@ def rating_result(satisfaction: int, reopened_before: bool) -> tuple[RequestStat
 
 # --- keys ----------------------------------------------------------------------------------------------------
 
-def handler_key(level: Level | str, community_id: str, grid_id: str | None, street_id: str | None) -> str:
+def handler_key(level: Level | str, community_id: str, grid_id: str | None, street_id: str | None,
+                department_id: str | None = None) -> str:
     """The queue of the level's handlers (index by_handler)."""
     level = L(level)
     if level is L.GRID:
         return f"g#{community_id}#{grid_id}"
     if level is L.COMMUNITY:
         return f"c#{community_id}"
+    if level is L.DEPARTMENT:
+        return f"p#{department_id}"
     return f"s#{street_id}"
 
 

@@ -10,13 +10,13 @@ from pynamodb.expressions.operand import Path
 from ..adapters.dynamo.guards import check_grant, grant_condition
 from ..adapters.dynamo.models import CommunityModel, GridModel, InviteModel, StoreModel, UserModel
 from ..adapters.dynamo.tx import Tx
-from ..domain.access import ASSIGNABLE_ROLES, Principal, Role, require_role
+from ..domain.access import ASSIGNABLE_ROLES, OPERATOR_ROLES, Principal, Role, require_role
 from ..domain.clock import to_api, utcnow
 from ..domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from ..domain import links
 from ..domain.ids import new_code, new_id
 from ..wiring import Container
-from . import directory
+from . import directory, volunteer_count
 from .identity import present_user
 
 INVITE_TTL_DAYS = 30
@@ -133,8 +133,9 @@ def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: li
             return NotFound("成员不存在")
         return Conflict("成员信息刚刚被修改，请刷新后重试")
 
-    # The operator's street_staff is not an admin's to take away (nor to give: ASSIGNABLE_ROLES leaves it out).
-    all_roles = wanted | {Role.RESIDENT.value} | (old_roles & {Role.STREET_STAFF.value})
+    # The operator's roles (street, district, department staff) are not an admin's to take away (nor to give:
+    # ASSIGNABLE_ROLES leaves them out).
+    all_roles = wanted | {Role.RESIDENT.value} | (old_roles & OPERATOR_ROLES)
     actions = [UserModel.roles.set(all_roles), UserModel.updated_at.set(now),
                UserModel.grid_ids.set(new_grids) if new_grids else UserModel.grid_ids.remove(),
                UserModel.store_ids.set(new_stores) if new_stores else UserModel.store_ids.remove()]
@@ -145,7 +146,9 @@ def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: li
     tx = Tx() if is_self else check_grant(Tx(), grant)
     after = member.changed(roles=all_roles, grid_ids=new_grids or None, store_ids=new_stores or None)
     kept = directory.sync(tx, member, after)  # the role entries (all and in the member's grid) move with the roles
-    tx.update(UserModel(user_id), actions, condition=unchanged if kept is None else unchanged & kept,
+    counted = volunteer_count.sync(tx, member, after)  # volunteer given or taken: the community's count ±1
+    tx.update(UserModel(user_id), actions,
+              condition=volunteer_count.both(unchanged if kept is None else unchanged & kept, counted),
               error=member_refused)
     for gid in sorted(new_grids - old_grids):
         tx.update(GridModel(cid, gid), [GridModel.worker_ids.add({user_id})],
@@ -189,11 +192,12 @@ def create_community(name: str, *, admin_user_id: str, grid_names: list[str], wi
     after = admin.changed(community_id=community.id, joined_at=now,
                           roles=set(admin.roles or ()) | {Role.ADMIN.value, Role.RESIDENT.value})
     kept = directory.sync(tx, admin, after)  # the first admin's directory entries (as read: the condition below)
+    counted = volunteer_count.sync(tx, admin, after)  # were they a volunteer, they count in their community
     condition = (UserModel.status == "active") & UserModel.community_id.does_not_exist()
     tx.update(UserModel(admin_user_id), [
         UserModel.community_id.set(community.id),
         UserModel.roles.add({Role.ADMIN.value, Role.RESIDENT.value}),
         UserModel.joined_at.set(now),
-    ], condition=condition if kept is None else condition & kept, error=taken)
+    ], condition=volunteer_count.both(volunteer_count.both(condition, kept), counted), error=taken)
     tx.commit()
     return {"id": community.id, "name": name, "grids": [present_grid(g) for g in grids], "admin_user_id": admin_user_id}

@@ -32,7 +32,8 @@ from . import access
 log = logging.getLogger(__name__)
 
 # Who may sign in to the console: the staff roles (a resident or a volunteer has nothing there).
-STAFF_ROLES = (Role.ADMIN, Role.GRID_WORKER, Role.STORE_KEEPER, Role.STREET_STAFF)
+STAFF_ROLES = (Role.ADMIN, Role.GRID_WORKER, Role.STORE_KEEPER, Role.STREET_STAFF, Role.DISTRICT_STAFF,
+               Role.DEPARTMENT_STAFF)
 # Tickets a source address may ask for in a minute: a console asks for one every 2 minutes (when the last expired);
 # a whole office behind one address stays far below it, a script filling the table does not.
 TICKETS_PER_MINUTE = 30

@@ -18,14 +18,14 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.operand import Path
 
 from ..adapters.dynamo import batch
-from ..adapters.dynamo.models import MemberEntryModel, UserModel
+from ..adapters.dynamo.models import CommunityModel, MemberEntryModel, UserModel
 from ..adapters.dynamo.tx import Tx
 from ..domain import directory as rules
 from ..domain.access import Grant, Principal, Role, require_role
 from ..domain.clock import to_api
 from ..domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..domain.masking import mask_phone
-from . import paging
+from . import paging, volunteer_count
 
 CHANGED_MEANWHILE = Conflict("资料刚刚被修改，请刷新后重试")
 MEMBER_NOT_FOUND = NotFound("成员不存在")
@@ -175,7 +175,9 @@ def rebuild() -> dict:
     """Operator only (command line ``rebuild-directory``; Scans, never on a request path): give every user the
     entries they should have and remove the others — for tables written before the directory existed. One
     transaction per member whose entries differ, conditioned on the member's fields being still as read (a member
-    changed meanwhile is left to that change's own transaction: run it again to be sure). Safe to repeat."""
+    changed meanwhile is left to that change's own transaction: run it again to be sure). Then every community's
+    count of registered volunteers (``volunteer_count``, read by the street's statistics) is set from the directory
+    just rebuilt. Safe to repeat."""
     held: dict[str, set[tuple[str, str]]] = {}
     for entry in MemberEntryModel.scan(consistent_read=True):
         held.setdefault(entry.user_id, set()).add((entry.community_id, entry.entry_key))
@@ -204,4 +206,8 @@ def rebuild() -> dict:
             tx.delete(MemberEntryModel(community_id, key))
         tx.commit()
         fixed += 1
-    return {"members_fixed": fixed, "members_changed_meanwhile": skipped}
+    communities = {c.id for c in CommunityModel.scan(attributes_to_get=["id"])} | {
+        cid for keys in held.values() for cid, _ in keys}
+    counts = [volunteer_count.recount(cid) for cid in sorted(communities)]
+    return {"members_fixed": fixed, "members_changed_meanwhile": skipped,
+            "volunteer_counts_fixed": sum(1 for c in counts if c["was"] != c["volunteers"])}

@@ -18,7 +18,7 @@ from ..domain import links
 from ..domain.ids import new_id
 from ..domain.masking import mask_phone
 from ..wiring import Container
-from . import directory
+from . import directory, volunteer_count
 from .access import ACCOUNT_DELETED, current_user, load_active_user
 from .content import Scene, check as content_check
 
@@ -41,6 +41,8 @@ def present_user(user: UserModel) -> dict:
         "grid_ids": sorted(user.grid_ids or ()),
         "store_ids": sorted(user.store_ids or ()),
         "street_ids": sorted(user.street_ids or ()),
+        "district_ids": sorted(user.district_ids or ()),
+        "department_ids": sorted(user.department_ids or ()),
         "phone": mask_phone(user.phone),
         "phone_bound": bool(user.phone),
         "points_balance": int(user.points_balance or 0),
@@ -165,6 +167,7 @@ def join_community(container: Container, principal: Principal, invite_code: str)
     # The directory's entries (all, role, grid, search) in the same transaction: the user as read is the one whose
     # entries move (a member joining again through another grid's invite moves to that grid).
     kept = directory.sync(tx, before, after)
+    counted = volunteer_count.sync(tx, before, after)  # a volunteer counts in the community they belong to
     condition = (UserModel.status == "active") & (
         UserModel.community_id.does_not_exist() | (UserModel.community_id == invite.community_id))
     tx.update(UserModel(principal.user_id), [
@@ -173,7 +176,7 @@ def join_community(container: Container, principal: Principal, invite_code: str)
         UserModel.roles.add({Role.RESIDENT.value}),
         UserModel.joined_at.set(UserModel.joined_at | now),
         UserModel.updated_at.set(now),
-    ], condition=condition if kept is None else condition & kept, error=refused).commit(answer)
+    ], condition=volunteer_count.both(volunteer_count.both(condition, kept), counted), error=refused).commit(answer)
     return answer
 
 
@@ -208,6 +211,9 @@ def register_volunteer(container: Container, principal: Principal, real_name: st
     answer = _session_answer(container, after)
     tx = Tx()
     kept = directory.sync(tx, user, after)  # the volunteer role's entries, the real name's search entries
+    # +1 to the community's volunteers when the role is new (registering again counts nothing): the condition that
+    # the stored user does not hold it yet makes a concurrent second registration fail instead of counting twice.
+    counted = volunteer_count.sync(tx, user, after)
     condition = (UserModel.status == "active") & UserModel.community_id.exists() \
         & UserModel.volunteer_revoked_at.does_not_exist()
     tx.update(UserModel(principal.user_id), [
@@ -216,7 +222,7 @@ def register_volunteer(container: Container, principal: Principal, real_name: st
         UserModel.roles.add({Role.VOLUNTEER.value}),
         UserModel.volunteer_since.set(UserModel.volunteer_since | now),
         UserModel.updated_at.set(now),
-    ], condition=condition if kept is None else condition & kept, error=refused).commit(answer)
+    ], condition=volunteer_count.both(volunteer_count.both(condition, kept), counted), error=refused).commit(answer)
     return answer
 
 
@@ -246,13 +252,15 @@ def delete_me(principal: Principal) -> None:
     for street_id in user.street_ids or ():
         tx.update(StreetModel(street_id), [StreetModel.staff_ids.delete({user.id})], condition=StreetModel.id.exists())
     kept = directory.sync(tx, user, None)  # every entry of the member in the directory goes with the account
+    counted = volunteer_count.sync(tx, user, None)  # a volunteer leaves their community's count
     tx.update(UserModel(user.id), [
         UserModel.status.set("deleted"), UserModel.deleted_at.set(now), UserModel.updated_at.set(now),
         UserModel.nickname.remove(), UserModel.avatar_url.remove(), UserModel.phone.remove(),
         UserModel.real_name.remove(), UserModel.skills.remove(), UserModel.openid.remove(),
         UserModel.roles.remove(), UserModel.grid_ids.remove(), UserModel.store_ids.remove(), UserModel.street_ids.remove(),
+        UserModel.district_ids.remove(), UserModel.department_ids.remove(),
         UserModel.volunteer_since.remove(), UserModel.volunteer_revoked_at.remove(),
-    ], condition=UserModel.status == "active" if kept is None else kept,
+    ], condition=volunteer_count.both(UserModel.status == "active" if kept is None else kept, counted),
         error=lambda current: Unauthenticated("账号已注销") if current is None or current.status != "active"
         else directory.CHANGED_MEANWHILE)
     tx.commit(answer=None)  # 204: no body

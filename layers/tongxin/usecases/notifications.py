@@ -18,7 +18,9 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from ..adapters.dynamo import binding
-from ..adapters.dynamo.models import CommunityModel, GridModel, OutboxModel, SignupModel, StreetModel
+from ..adapters.dynamo.models import (
+    CommunityModel, DepartmentModel, DistrictModel, GridModel, OutboxModel, SignupModel, StreetModel,
+)
 from ..adapters.dynamo.tx import Tx
 from ..domain import push as push_rules
 from ..domain.clock import utcnow
@@ -79,6 +81,16 @@ def street_staff_audience(street_id: str) -> dict:
     return {"type": "street_staff", "street_id": street_id}
 
 
+def district_staff_audience(district_id: str) -> dict:
+    """The district's staff when the item is expanded (``DistrictModel.staff_ids``)."""
+    return {"type": "district_staff", "district_id": district_id}
+
+
+def department_staff_audience(department_id: str) -> dict:
+    """The department's staff when the item is expanded (``DepartmentModel.staff_ids``)."""
+    return {"type": "department_staff", "department_id": department_id}
+
+
 def fan_out(tx: Tx, *, key: str, kind: str, audience: dict, data: dict, page: str | None,
             community_id: str | None, duplicate_error: DomainError | None = None) -> OutboxModel:
     """Add to ``tx`` one fan-out item, written once per ``key`` (a cause already told is not told again)."""
@@ -134,8 +146,18 @@ def _street_pages(audience: dict, cursor: dict | None) -> Iterator[tuple[list[st
         yield from _set_pages(_item_set(StreetModel, (audience["street_id"],), "staff_ids"))
 
 
+def _district_pages(audience: dict, cursor: dict | None) -> Iterator[tuple[list[str], dict | None]]:
+    if not cursor and audience.get("district_id"):
+        yield from _set_pages(_item_set(DistrictModel, (audience["district_id"],), "staff_ids"))
+
+
+def _department_pages(audience: dict, cursor: dict | None) -> Iterator[tuple[list[str], dict | None]]:
+    if not cursor and audience.get("department_id"):
+        yield from _set_pages(_item_set(DepartmentModel, (audience["department_id"],), "staff_ids"))
+
+
 AUDIENCES = {"roster": _roster_pages, "grid_workers": _grid_pages, "community_admins": _admin_pages,
-             "street_staff": _street_pages}
+             "street_staff": _street_pages, "district_staff": _district_pages, "department_staff": _department_pages}
 
 
 def _put_new(messages: list[OutboxModel]) -> int:

@@ -21,7 +21,7 @@ CHANGED = Conflict("数据刚刚被修改，请重试")
 
 def present_street(street: StreetModel) -> dict:
     return {"id": street.id, "name": street.name, "community_ids": sorted(street.community_ids or ()),
-            "staff_ids": sorted(street.staff_ids or ())}
+            "staff_ids": sorted(street.staff_ids or ()), "district_id": street.district_id}
 
 
 def create_street(name: str, *, street_id: str | None = None) -> dict:
@@ -46,11 +46,17 @@ def attach_community(street_id: str, community_id: str) -> dict:
     except DoesNotExist:
         raise NotFound("社区不存在") from None
     former = community.street_id
-    tx = Tx().update(CommunityModel(community_id), [CommunityModel.street_id.set(street_id)],
+    # The community takes the street's district (区) with it: what its requests fix at submission.
+    district = [CommunityModel.district_id.set(street.district_id) if street.district_id
+                else CommunityModel.district_id.remove()]
+    tx = Tx().update(CommunityModel(community_id), [CommunityModel.street_id.set(street_id), *district],
                      condition=CommunityModel.street_id == former if former else
                      CommunityModel.street_id.does_not_exist(), error=CHANGED)
+    same_district = StreetModel.district_id == street.district_id if street.district_id \
+        else StreetModel.district_id.does_not_exist()
     tx.update(StreetModel(street_id), [StreetModel.community_ids.add({community_id})],
-              condition=StreetModel.id.exists(), error=STREET_NOT_FOUND)
+              condition=StreetModel.id.exists() & same_district,
+              error=lambda current: STREET_NOT_FOUND if current is None else CHANGED)
     if former and former != street_id:
         tx.update(StreetModel(former), [StreetModel.community_ids.delete({community_id})])
     tx.commit()

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.e2e.console.browser import By, EC, alert_text, dev_login, open_page, shot, wait
+from tests.e2e.console.browser import By, EC, Select, alert_text, dev_login, open_page, shot, wait
 from tests.stack import Client
 
 pytestmark = pytest.mark.e2e
@@ -130,8 +130,31 @@ def test_requests_page(stack, browser):
     shot(driver, "35-requests-street1-queue")
     row(driver, rid).click()
     detail_shows(driver, "涉及市政线路，请街道协调")
-    assert [b.text for b in driver.find_elements(By.CSS_SELECTOR, "#request-detail .act button")] == ["响应"]
+    assert [b.text for b in driver.find_elements(By.CSS_SELECTOR, "#request-detail .act button")] == ["响应", "上报"]
     assert len(driver.find_elements(By.CSS_SELECTOR, "ol.timeline li")) == 4
     assert alert_text(driver) == ""
     shot(driver, "36-requests-street1-detail")
-    assert time.monotonic() - started < 40
+
+    # 街呼区应: the street sends it on to a department of its district, named in the form (required).
+    driver.find_element(By.ID, "open-escalate").click()
+    wait(driver).until(EC.visibility_of_element_located((By.ID, "escalate-text"))).send_keys("需要城管执法")
+    driver.find_element(By.CSS_SELECTOR, ".step-form button[type=submit]").click()
+    wait(driver).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#request-detail"), "请选择区直部门"))
+    Select(driver.find_element(By.ID, "escalate-department")).select_by_visible_text("城管局")
+    driver.find_element(By.CSS_SELECTOR, ".step-form button[type=submit]").click()
+    wait(driver).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#request-detail"), "已上报区直部门"))
+    seen = Client(base).login("street1").call("GET", f"/v1/requests/{rid}").json()
+    assert (seen["level"], seen["department"]["name"]) == ("department", "城管局"), seen
+    shot(driver, "37-requests-street1-to-department")
+
+    # dept1 (城管局): the department's queue holds it; they answer it (响应).
+    dev_login(driver, base, "dept1", expect="城管局")
+    open_page(driver, "诉求")
+    row(driver, rid).click()
+    detail_shows(driver, "需要城管执法")
+    driver.find_element(By.ID, "do-accept").click()
+    wait(driver).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#request-detail"), "已响应"))
+    assert Client(base).login("dept1").call("GET", f"/v1/requests/{rid}").json()["status"] == "accepted"
+    assert alert_text(driver) == ""
+    shot(driver, "38-requests-dept1-accepted")
+    assert time.monotonic() - started < 60

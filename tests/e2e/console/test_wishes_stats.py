@@ -108,6 +108,13 @@ def test_wishes_review_and_stats(stack, browser, tmp_path):
         assert received.get_attribute("textContent") == str(street["by_month"][month]["received"])
         assert "诉求（接诉即办） · 全街道" in text_of(driver, "#stats-body")
         assert not driver.find_elements(By.ID, "chart-wishes-month")  # the community's own statistics are the admin's
+        # the street's communities side by side: the demo community's row as GET /v1/street/stats has it
+        rollup = Client(base).login("street1").call("GET", "/v1/street/stats").json()
+        demo = next(r for r in rollup["items"] if r["community"]["name"] == "同心示范社区")
+        cells = driver.find_element(By.XPATH, "//figure[@id='chart-rollup']//tr[th='同心示范社区']").text.split()
+        assert cells[1] == str(demo["wishes"]) and cells[2] == str(demo["volunteers"]), cells
+        assert cells[7] == str(demo["requests"]) and demo["requests"] >= 1, cells
+        assert driver.find_element(By.XPATH, "//figure[@id='chart-rollup']//tr[th='合计']")
         assert alert_text(driver) == ""
         shot(driver, "46-stats-street")
     finally:

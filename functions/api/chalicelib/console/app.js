@@ -19,7 +19,7 @@ const PAGES = [
   { name: "work", label: "工作台", show: ANY_STAFF, render: workPage },
   { name: "members", label: "居民", show: () => has("admin") || has("grid_worker"), render: membersPage },
   { name: "wishes", label: "心愿", show: () => has("admin") || has("grid_worker"), render: wishesPage },
-  { name: "requests", label: "诉求", show: () => has("admin") || has("grid_worker") || has("street_staff"), render: requestsPage },
+  { name: "requests", label: "诉求", show: () => ["admin", "grid_worker", "street_staff", "department_staff"].some(has), render: requestsPage },
   { name: "events", label: "活动", show: () => has("admin") || has("grid_worker"), render: eventsPage },
   { name: "points", label: "积分", show: () => has("admin") || has("grid_worker"), render: pointsPage },
   { name: "store", label: "积分超市", show: () => has("admin") || has("store_keeper"), render: storePage },

@@ -2,7 +2,8 @@
 // tables, labels, the grids of the community.
 export const CSRF_KEY = "tongxin.csrf";
 export const ROLE_LABELS = { resident: "居民", volunteer: "志愿者", party_member: "党员", grid_worker: "网格员",
-  admin: "管理员", store_keeper: "积分超市店员", street_staff: "街道工作人员" };
+  admin: "管理员", store_keeper: "积分超市店员", street_staff: "街道工作人员", district_staff: "区里工作人员",
+  department_staff: "区直部门工作人员" };
 export const ROSTER_LABELS = { signed: "已报名", waitlisted: "候补", checked_in: "已签到", checked_out: "已签退",
   absent: "缺席", unsettled: "未结算", cancelled: "已取消" };
 export const EVENT_LABELS = { open: "报名中", closed: "报名截止", ongoing: "进行中", ended: "已结束", cancelled: "已取消" };
@@ -88,7 +89,7 @@ export function table(headers, rows, empty, cls = null) {
 }
 
 export const has = (role) => state.me && state.me.roles.includes(role);
-export const isStaff = () => ["admin", "grid_worker", "store_keeper", "street_staff"].some(has);
+export const isStaff = () => ["admin", "grid_worker", "store_keeper", "street_staff", "district_staff", "department_staff"].some(has);
 
 export function go(path, replace = false) {
   if (replace) history.replaceState(null, "", path); else history.pushState(null, "", path);

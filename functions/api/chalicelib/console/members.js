@@ -1,8 +1,8 @@
 // 居民: the member directory, a member's roles and grids, and invites with their printable poster.
 import { ROLE_LABELS, state, el, when, api, guarded, table, has, mainArea, grids, gridName, roleTags, enc } from "./lib.js";
 
-// The roles an admin gives in a community (street staff are named by the operator, above the communities).
-const COMMUNITY_ROLES = Object.entries(ROLE_LABELS).filter(([role]) => role !== "street_staff");
+// The roles an admin gives in a community (street, district and department staff are named by the operator).
+const COMMUNITY_ROLES = Object.entries(ROLE_LABELS).filter(([role]) => !["street_staff", "district_staff", "department_staff"].includes(role));
 
 export function membersPage() {
   const main = mainArea("居民");

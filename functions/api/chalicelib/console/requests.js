@@ -7,10 +7,12 @@ const QUEUES = [
   { key: "grid", label: "我的网格", show: () => has("grid_worker"), empty: "您负责的网格没有待办的诉求。" },
   { key: "admin", label: "社区", show: () => has("admin"), empty: "没有等待社区处理的诉求。" },
   { key: "street", label: "街道", show: () => has("street_staff"), empty: "没有等待街道处理的诉求。" },
+  { key: "department", label: "区直部门", show: () => has("department_staff"), empty: "没有派给本部门的诉求。" },
 ];
-const ABOVE = { grid: "社区", community: "街道" };
+const ABOVE = { grid: "社区", community: "街道", street: "区直部门" };
 const DONE = { accept: "已响应，请尽快办理。", resolve: "已办结，等待居民评价。" };
 const communityNames = new Map();  // community id → name (street staff: read off the street's statistics)
+let departments = [];  // street staff: where a request may go from the street (GET /v1/street/departments)
 
 const short = (text, n = 24) => (text.length > n ? `${text.slice(0, n)}…` : text);
 
@@ -34,7 +36,8 @@ function handles(r) {
   const me = state.me;
   if (r.level === "grid") return has("grid_worker") && me.community_id === r.community_id && me.grid_ids.includes(r.grid_id);
   if (r.level === "community") return has("admin") && me.community_id === r.community_id;
-  return has("street_staff");
+  if (r.level === "department") return has("department_staff") && (me.department_ids || []).includes(r.department?.id);
+  return has("street_staff") && (me.street_ids || []).includes(r.street_id);
 }
 
 export function requestsPage() {
@@ -106,6 +109,7 @@ export function requestsPage() {
       return { items: items.filter((t) => t.request && t.task), cut };
     }
     if (queue === "street") { const { items, more: cut } = await pagesOf("/v1/street/tasks"); return { items, cut }; }
+    if (queue === "department") { const { items, more: cut } = await pagesOf("/v1/department/tasks"); return { items, cut }; }
     if (view === "queue") { const { items, more: cut } = await pagesOf("/v1/admin/requests?view=queue"); return { items, cut }; }
     const page = await api("GET", "/v1/admin/requests?view=all&limit=50");
     return { items: page.items, next: page.next_cursor };
@@ -248,11 +252,18 @@ export function requestsPage() {
         formBox.replaceChildren();
         document.getElementById(`open-${action}`)?.focus();
       } }, "取消");
+      // 街呼区应: from the street, the request goes to a department of the street's district, named here
+      const department = action === "escalate" && r.level === "street" && el("select", { id: "escalate-department", name: "department_id", required: true },
+        el("option", { value: "" }, "请选择区直部门"), departments.map((d) => el("option", { value: d.id }, d.name)));
       const form = el("form", { class: "step-form", novalidate: true, onsubmit: (event) => {
         event.preventDefault();
+        if (department && !department.value) { notice(box, "请选择区直部门", true); department.focus(); return; }
         if (!text.value.trim()) { notice(box, `请填写${label}`, true); text.focus(); return; }
-        step(action, action === "escalate" ? { reason: text.value.trim() } : { note: text.value.trim() }, send);
+        const body = action === "escalate" ? { reason: text.value.trim(), ...(department ? { department_id: department.value } : {}) }
+          : { note: text.value.trim() };
+        step(action, body, send);
       }, onkeydown: (event) => { if (event.key === "Escape") cancel.click(); } },
+      department ? el("label", { for: "escalate-department" }, "派给哪个部门") : "", department || "",
       el("label", { for: id }, label, el("span", { class: "hint muted" }, hint)), text, el("div", { class: "actions" }, send, cancel));
       formBox.replaceChildren(form);
       notice(box, "");
@@ -277,10 +288,12 @@ export function requestsPage() {
 
   // ---- start, and every 30 s: the clocks move, the queue is read again --------------------------------------------
   guarded(async () => {
-    const [gridList] = await Promise.all([
+    const [gridList, known] = await Promise.all([
       has("admin") || has("grid_worker") ? grids().catch(() => []) : [],
+      has("street_staff") ? api("GET", "/v1/street/departments").catch(() => ({ items: [] })) : { items: [] },
       has("street_staff") ? streetCommunities() : null]);
     allGrids = gridList;
+    departments = known.items;
     await Promise.all([loadQueue(), current ? showDetail(current, { focus: "title" }) : null]);
   });
   later(() => {

@@ -1,6 +1,6 @@
 // 统计: the community's numbers as charts (inline SVG, built with DOM calls: the CSP allows nothing else), each with a
 // table for screen readers and its CSV. An admin: GET /v1/admin/stats and /v1/admin/requests/stats (per grid);
-// street staff: the requests statistics of their street (per community).
+// street staff: their street's communities side by side (GET /v1/street/stats) and its requests statistics.
 import { el, api, guarded, has, state, mainArea, grids, gridName, downloadCsv, notice, enc } from "./lib.js";
 
 const NS = "http://www.w3.org/2000/svg";
@@ -188,18 +188,39 @@ export function statsPage() {
     await guarded(async () => {
       const query = `from=${enc(from)}&to=${enc(to)}${street ? `&street_id=${enc(street.value)}` : ""}`;
       const settle = (p) => p.then((data) => ({ data }), (error) => ({ error }));
-      const [community, requests, all] = await Promise.all([admin ? settle(api("GET", `/v1/admin/stats?${query}`)) : null,
-        settle(api("GET", `/v1/admin/requests/stats?${query}`)), admin ? grids() : []]);
+      const [community, requests, all, rollup] = await Promise.all([admin ? settle(api("GET", `/v1/admin/stats?${query}`)) : null,
+        settle(api("GET", `/v1/admin/requests/stats?${query}`)), admin ? grids() : [],
+        !admin ? settle(api("GET", `/v1/street/stats?${query}`)) : null]);
       if (mine !== loads) return;
       const span = (s) => monthsBetween(s.from || from, s.to || to);
       const tag = (s) => { const m = span(s); return `${m[0]}至${m[m.length - 1]}`; };
       const sections = [];
       if (community) sections.push(...(community.error ? [failed("心愿、活动与积分", community.error)] : communitySections(community.data, span, tag)));
+      if (rollup) sections.push(rollup.error ? failed("各社区概况", rollup.error) : rollupSection(rollup.data, tag));
       sections.push(...(requests.error ? [failed("诉求（接诉即办）", requests.error)] : requestSections(requests.data, all, span, tag)));
       body.replaceChildren(...sections);
     });
   }
   load();
+}
+
+// 街道: one row per community (GET /v1/street/stats) — wishes, volunteers, hours, events, points, requests and rates.
+const ROLLUP_COLUMNS = [["wishes", "心愿"], ["volunteers", "志愿者"], ["volunteer_minutes", "志愿时长（小时）"], ["events", "活动"],
+  ["points_issued", "发放积分"], ["points_redeemed", "兑换积分"], ["requests", "诉求"]];
+function rollupSection(data, tag) {
+  const rows = [...data.items.map((r) => ({ ...r, name: r.community.name || r.community.id })), { ...data.total, name: "合计" }];
+  const value = (r, key) => (key === "volunteer_minutes" ? (r[key] / 60).toFixed(1) : r[key]);
+  const headers = ["社区", ...ROLLUP_COLUMNS.map(([, label]) => label), ...RATES.map(([, label]) => label)];
+  const csv = rows.map((r) => [r.name, ...ROLLUP_COLUMNS.map(([key]) => value(r, key)), ...RATES.map(([key]) => (r[key] === null ? "" : pct(r[key])))]);
+  const file = `街道各社区概况-${data.street.name || data.street.id}-${tag(data)}`;
+  return el("section", { "aria-labelledby": "sec-rollup" }, el("h2", { id: "sec-rollup" }, `各社区概况 · ${data.street.name || data.street.id}`),
+    el("figure", { class: "card chart wide", id: "chart-rollup" }, el("div", { class: "chart-head" }, el("h3", {}, "按社区"),
+      el("button", { type: "button", class: "secondary csv", "aria-label": "导出 CSV：各社区概况",
+        onclick: () => downloadCsv(`${file}.csv`, headers, csv) }, "导出 CSV")),
+    el("table", { class: "rates-table" }, el("thead", {}, el("tr", {}, headers.map((h, i) => el("th", { scope: "col", class: i && i <= ROLLUP_COLUMNS.length ? "num" : null }, h)))),
+      el("tbody", {}, rows.map((r) => el("tr", { class: r === rows[rows.length - 1] ? "total" : null }, el("th", { scope: "row" }, r.name),
+        ROLLUP_COLUMNS.map(([key]) => el("td", { class: "num" }, value(r, key))),
+        RATES.map(([key]) => el("td", {}, el("span", { class: "rate-cell" }, rateBar(r[key]), pct(r[key]))))))))));
 }
 
 function failed(title, error) {

@@ -38,6 +38,12 @@ def get_many(*wanted: tuple) -> list[Model | None]:
             for (model_cls, *_), raw in zip(wanted, _get_raw(wanted))]
 
 
+def get_raw(*wanted: tuple) -> list[dict | None]:
+    """As ``get_many`` (items of several tables, at most 100, one BatchGetItem), the raw items — every attribute,
+    declared or not — in the same order, None where absent."""
+    return _get_raw(wanted)
+
+
 def get_raw_many(model_cls: type[Model], hash_keys: list) -> list[dict]:
     """The raw items (every attribute, declared or not) of ``model_cls`` under ``hash_keys`` that exist."""
     return [raw for raw in _get_raw([(model_cls, key) for key in hash_keys]) if raw is not None]

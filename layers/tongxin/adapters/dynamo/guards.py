@@ -14,6 +14,12 @@ def grant_condition(grant: Grant):
     if grant.street_id is not None:  # street staff: scoped to the street, whatever community they live in
         return (UserModel.status == "active") & UserModel.roles.contains(grant.role) \
             & UserModel.street_ids.contains(grant.street_id)
+    if grant.district_id is not None:  # district staff (区级平台): scoped to the district
+        return (UserModel.status == "active") & UserModel.roles.contains(grant.role) \
+            & UserModel.district_ids.contains(grant.district_id)
+    if grant.department_id is not None:  # department staff (区直部门): scoped to the department
+        return (UserModel.status == "active") & UserModel.roles.contains(grant.role) \
+            & UserModel.department_ids.contains(grant.department_id)
     condition = (UserModel.status == "active") & (UserModel.community_id == grant.community_id) \
         & UserModel.roles.contains(grant.role)
     if grant.grid_id is not None:

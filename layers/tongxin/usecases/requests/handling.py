@@ -15,12 +15,12 @@ from typing import Any
 from ... import metrics
 from ...adapters.dynamo import batch, counters
 from ...adapters.dynamo.guards import check_active, check_grant
-from ...adapters.dynamo.models import CommunityModel, CounterModel, RequestModel
+from ...adapters.dynamo.models import CommunityModel, CounterModel, DepartmentModel, DistrictModel, RequestModel
 from ...adapters.dynamo.tx import Tx
 from ...domain import requests as rules
 from ...domain.access import Principal, Role, require_role
 from ...domain.clock import SHANGHAI, utcnow
-from ...domain.errors import Forbidden, InvalidState, NotFound, RateLimited
+from ...domain.errors import Forbidden, InvalidState, NotFound, RateLimited, ValidationFailed
 from ...domain.ids import new_id
 from ...domain.requests import Level as L, RequestStatus as S
 from ...wiring import Container
@@ -28,7 +28,9 @@ from ..access import current_user
 from ..content import Scene, check as content_check
 from ..wishes.lifecycle import setting
 from .reading import DEFAULT_NICKNAME, handler_grant, load, present
-from .steps import arrive, count, derived, entry, refusal, same_state, tell_author, tell_level, write_step
+from .steps import (
+    NO_PENDING_EXTENSION, arrive, count, derived, entry, refusal, same_state, tell_author, tell_level, write_step,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,7 @@ def submit(container: Container, principal: Principal, *, category: str, content
     answer_due, solve_due = rules.clocks(now, answer_minutes, solve_minutes)
     request = RequestModel(
         new_id("rq"), community_id=grant.community_id, grid_id=author.grid_id, street_id=community.street_id,
+        district_id=community.district_id if community.street_id else None,
         author_id=author.id, author_nickname=author.nickname or DEFAULT_NICKNAME, author_phone=author.phone,
         category=category, content=content, address=address, lat=(location or {}).get("lat"),
         lng=(location or {}).get("lng"), urgent=urgent, answer_minutes=answer_minutes, solve_minutes=solve_minutes,
@@ -135,22 +138,58 @@ def accept(principal: Principal, request_id: str) -> dict:
     return answer
 
 
-def escalate(container: Container, principal: Principal, request_id: str, reason: str) -> dict:
+def _no_level_above(request: RequestModel, message: str) -> InvalidState:
+    return InvalidState(message, details={"status": request.status, "action": "escalate", "level": request.level})
+
+
+def _department_of(request: RequestModel, department_id: str | None) -> tuple[DepartmentModel, tuple[int, int]]:
+    """The department a street escalates to — one of the request's district (400 otherwise, naming the field; 404
+    when there is no such department) — and the limits it works by (its own, else its district's)."""
+    if department_id is None:
+        raise ValidationFailed("街道吹哨须选择区直部门 department_id", details={"field": "department_id"})
+    department, district = batch.get_many((DepartmentModel, department_id), (DistrictModel, request.district_id))
+    if department is None:
+        raise NotFound("部门不存在", details={"field": "department_id"})
+    if department.district_id != request.district_id:
+        raise ValidationFailed("该部门不属于本街道所在的区", details={"field": "department_id"})
+    return department, rules.department_limits(
+        department.answer_minutes, department.solve_days, district.department_answer_minutes if district else None,
+        district.department_solve_days if district else None)
+
+
+def escalate(container: Container, principal: Principal, request_id: str, reason: str,
+             department_id: str | None = None) -> dict:
+    """吹哨: to the level above — from the street, to the department of its district that ``department_id`` names
+    (required there, refused below)."""
     request = load(principal, request_id)
     grant = handler_grant(principal, request)
     _require_state(request, "escalate")
-    target = rules.level_above(request.level, request.street_id)
-    if target is None:
-        message = rules.NO_STREET if L(request.level) is L.COMMUNITY else rules.NO_LEVEL_ABOVE
-        raise InvalidState(message, details={"status": request.status, "action": "escalate", "level": request.level})
+    level, department, limits = L(request.level), None, None
+    if level is L.STREET:
+        if not request.district_id:
+            raise _no_level_above(request, rules.NO_DISTRICT)
+        department, limits = _department_of(request, department_id)
+        target = L.DEPARTMENT
+    else:
+        target = rules.level_above(level, request.street_id)
+        if target is None:
+            raise _no_level_above(request, rules.NO_STREET if level is L.COMMUNITY else rules.NO_LEVEL_ABOVE)
+        if department_id is not None:
+            raise ValidationFailed("只有街道吹哨到区直部门时才选择部门", details={"field": "department_id"})
     # The reason is shown to the author and to the level above (timeline, message).
     content_check(container, current_user(principal), reason, scene=Scene.COMMENT, what="escalation reason")
     now, actor = utcnow(), _actor(principal, grant.role)
     tx = check_grant(Tx(), grant)
-    after = write_step(tx, request, {**_answer_changes(request, now), **arrive(request, target, now), "updated_at": now},
-                       entry("escalate", request.level, now, note=reason, **actor),
+    changes = {**_answer_changes(request, now), **arrive(request, target, now, limits=limits), "updated_at": now}
+    if department is not None:  # still a department of the request's district when the write lands
+        changes.update(department_id=department.id, department_name=department.name)
+        tx.check(DepartmentModel, department.id, condition=DepartmentModel.district_id == request.district_id,
+                 error=NotFound("部门不存在", details={"field": "department_id"}))
+    after = write_step(tx, request, changes, entry("escalate", request.level, now, note=reason, **actor),
                        condition=same_state(request), error=refusal("escalate"))
-    tell_level(tx, request, target, "request_escalated", reason=reason, answer_due=after.answer_due.isoformat())
+    # Addressed from the request as it will be (the department it reaches), keyed by this step.
+    tell_level(tx, after, target, "request_escalated", step=len(request.timeline or ()), reason=reason,
+               answer_due=after.answer_due.isoformat())
     answer = present(after, detail=True)
     tx.commit(answer)
     metrics.count("request_escalated")
@@ -169,7 +208,7 @@ def resolve(container: Container, principal: Principal, request_id: str, note: s
     after = write_step(tx, request, {"status": S.RESOLVED.value, "resolved_at": now,
                                      "first_resolved_at": request.first_resolved_at or now, "resolve_note": note,
                                      "handler_id": actor["actor_id"], "handler_nickname": actor["actor_nickname"],
-                                     "updated_at": now},
+                                     "updated_at": now, **NO_PENDING_EXTENSION},
                        entry("resolve", request.level, now, note=note, **actor),
                        condition=same_state(request), error=refusal("resolve"))
     tell_author(tx, request, "request_resolved")

@@ -2,18 +2,22 @@
 and the lists (mine, a level's queue, the community's).
 
 Requests are never public: the author, the handlers of the levels it reached (the grid's workers, the street's
-staff) and the community's admins see one; anyone else is told it does not exist (404). Everyone who sees a
-request may see the author's phone: they are the author or the people who must call them.
+staff, the department's staff), the community's admins, and the level that oversees a level it reached (the
+street's staff from the community level on, the district's staff from the street on: they approve its extensions
+and supervise it) see one; anyone else is told it does not exist (404). Everyone who sees a request may see the
+author's phone: they are the author or the people who must call them.
 """
 from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
 
-from ...adapters.dynamo.models import RequestModel
+from ...adapters.dynamo.models import DepartmentModel, RequestModel, StreetModel
 from ...domain import requests as rules
-from ...domain.access import Grant, Principal, Role, require_role, require_street
-from ...domain.clock import to_api
-from ...domain.errors import Forbidden, NotFound, NotInCommunity
+from ...domain.access import (
+    Grant, Principal, Role, require_department, require_district, require_role, require_street,
+)
+from ...domain.clock import to_api, utcnow
+from ...domain.errors import Forbidden, NotFound, NotInCommunity, ValidationFailed
 from ...domain.requests import Level as L, RequestStatus as S
 from .. import paging
 
@@ -31,7 +35,14 @@ def visible(principal: Principal, request: RequestModel) -> bool:
             return True
         if L.GRID.value in reached and principal.has(Role.GRID_WORKER) and request.grid_id in principal.grid_ids:
             return True
-    return L.STREET.value in reached and principal.has(Role.STREET_STAFF) and request.street_id in principal.street_ids
+    if principal.has(Role.STREET_STAFF) and request.street_id in principal.street_ids \
+            and reached & {L.COMMUNITY.value, L.STREET.value}:
+        return True  # the street's from the community level on, which it oversees
+    if principal.has(Role.DISTRICT_STAFF) and request.district_id in principal.district_ids \
+            and reached & {L.STREET.value, L.DEPARTMENT.value}:
+        return True  # the district's from the street on, which it oversees with its departments
+    return L.DEPARTMENT.value in reached and principal.has(Role.DEPARTMENT_STAFF) \
+        and request.department_id in principal.department_ids
 
 
 def load(principal: Principal, request_id: str) -> RequestModel:
@@ -46,8 +57,9 @@ def load(principal: Principal, request_id: str) -> RequestModel:
 
 
 def handler_grant(principal: Principal, request: RequestModel) -> Grant:
-    """The grant to act at the request's current level: its grid's worker, the community's admin, or the
-    street's staff (403 for anyone else, who may still see it: the author, a lower level's handler)."""
+    """The grant to act at the request's current level: its grid's worker, the community's admin, the street's
+    staff or the department's staff (403 for anyone else, who may still see it: the author, a lower level's
+    handler, a level above)."""
     level = L(request.level)
     try:
         if level is L.GRID:
@@ -57,7 +69,26 @@ def handler_grant(principal: Principal, request: RequestModel) -> Grant:
             return require_role(principal, Role.ADMIN, community_id=request.community_id)
     except NotInCommunity:
         raise Forbidden() from None
+    if level is L.DEPARTMENT:
+        return require_department(principal, request.department_id)
     return require_street(principal, request.street_id)
+
+
+def overseer_grant(principal: Principal, request: RequestModel) -> Grant:
+    """The grant of the level above the request's current one (rules.overseer): the community's admin above the
+    grid, the street's staff above the community, the district's staff above the street and its departments; 403
+    for anyone else (and where there is no level above)."""
+    above = rules.overseer(request.level, request.street_id, request.district_id)
+    if above == L.COMMUNITY.value:
+        try:
+            return require_role(principal, Role.ADMIN, community_id=request.community_id)
+        except NotInCommunity:
+            raise Forbidden() from None
+    if above == L.STREET.value:
+        return require_street(principal, request.street_id)
+    if above == rules.DISTRICT:
+        return require_district(principal, request.district_id)
+    raise Forbidden()
 
 
 # --- presenting ----------------------------------------------------------------------------------------------
@@ -69,6 +100,14 @@ def _person(user_id: str | None, nickname: str | None) -> dict | None:
 def _ordered_levels(request: RequestModel) -> list[str]:
     reached = set(request.levels_reached or ())
     return [level.value for level in rules.LEVELS if level.value in reached]
+
+
+def _extension(request: RequestModel) -> dict | None:
+    if not request.extension_level:
+        return None
+    return {"level": request.extension_level, "days": int(request.extension_days), "reason": request.extension_reason,
+            "asked_by": _person(request.extension_asked_by, request.extension_asked_by_nickname),
+            "asked_at": to_api(request.extension_asked_at)}
 
 
 def present(request: RequestModel, *, detail: bool = False) -> dict:
@@ -107,6 +146,15 @@ def present(request: RequestModel, *, detail: bool = False) -> dict:
         "first_answered_at": to_api(request.first_answered_at),
         "resolved_at": to_api(request.resolved_at),
         "closed_at": to_api(request.closed_at),
+        "street_id": request.street_id,
+        "district_id": request.district_id,
+        "department": {"id": request.department_id, "name": request.department_name} if request.department_id
+        else None,
+        "card": rules.card(request.status, solve_due=request.solve_due, overdue=bool(request.overdue),
+                           late=bool(request.late), supervised=request.supervised_at is not None, now=utcnow()),
+        "supervised": request.supervised_at is not None,
+        "extension": _extension(request),
+        "extensions_used": [level.value for level in rules.LEVELS if level.value in (request.extensions_used or ())],
     }
     if detail:
         answer["timeline"] = [{
@@ -161,24 +209,63 @@ def grid_queue_page(community_id: str, grid_id: str, start_key: dict | None, lim
     return queue_page(rules.handler_key(L.GRID, community_id, grid_id, None), start_key, limit)
 
 
-def street_tasks(principal: Principal, *, limit: int, cursor: str | None) -> dict:
-    """The street staff's queue: requests escalated to the streets they work, street by street (one Query a page)."""
-    streets = sorted(principal.street_ids) if principal.has(Role.STREET_STAFF) else []
-    if not streets:
+def _queues(principal: Principal, scopes: list[str], name: str, key_of, limit: int, cursor: str | None) -> dict:
+    """The queues of the ``scopes`` (streets, departments) the caller works, one after the other, the most urgent
+    first within each: one Query a page."""
+    if not scopes:
         raise Forbidden()
-    scope = f"street-tasks:{principal.user_id}"
-    position = paging.decode_cursor(cursor, scope) or {"street": streets[0], "key": None}
-    if position.get("street") not in streets:
-        raise paging.BAD_CURSOR  # the street was taken away since that page
-    street_id = position["street"]
-    items, last_key = queue_page(rules.handler_key(L.STREET, "", None, street_id), position.get("key"), limit)
+    scope = f"{name}-tasks:{principal.user_id}"
+    position = paging.decode_cursor(cursor, scope) or {name: scopes[0], "key": None}
+    if position.get(name) not in scopes:
+        raise paging.BAD_CURSOR  # taken away since that page
+    current = position[name]
+    items, last_key = queue_page(key_of(current), position.get("key"), limit)
     if last_key:
-        after = {"street": street_id, "key": last_key}
-    elif streets.index(street_id) + 1 < len(streets):
-        after = {"street": streets[streets.index(street_id) + 1], "key": None}
+        after = {name: current, "key": last_key}
+    elif scopes.index(current) + 1 < len(scopes):
+        after = {name: scopes[scopes.index(current) + 1], "key": None}
     else:
         after = None
     return {"items": items, "next_cursor": paging.encode_cursor(after, scope)}
+
+
+def street_tasks(principal: Principal, *, limit: int, cursor: str | None) -> dict:
+    """The street staff's queue: requests escalated to the streets they work, street by street."""
+    streets = sorted(principal.street_ids) if principal.has(Role.STREET_STAFF) else []
+    return _queues(principal, streets, "street", lambda street_id: rules.handler_key(L.STREET, "", None, street_id),
+                   limit, cursor)
+
+
+def department_tasks(principal: Principal, *, limit: int, cursor: str | None) -> dict:
+    """The department staff's queue: requests a street escalated to the departments they work, department by
+    department."""
+    departments = sorted(principal.department_ids) if principal.has(Role.DEPARTMENT_STAFF) else []
+    return _queues(principal, departments, "department",
+                   lambda department_id: rules.handler_key(L.DEPARTMENT, "", None, None, department_id), limit, cursor)
+
+
+MAX_DEPARTMENTS = 100  # a district's departments are a short list: one Query, one page
+
+
+def street_departments(principal: Principal, street_id: str | None) -> dict:
+    """Street staff: the departments of their street's district, by name — where the street's 吹哨 may go (empty
+    while the street belongs to no district). ``street_id`` names the street when they staff several."""
+    if street_id is None:
+        streets = sorted(principal.street_ids) if principal.has(Role.STREET_STAFF) else []
+        if len(streets) > 1:
+            raise ValidationFailed("您负责多个街道，请指定 street_id", details={"field": "street_id"})
+        street_id = streets[0] if streets else None
+    require_street(principal, street_id)
+    try:
+        street = StreetModel.get(street_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound("街道不存在") from None
+    if not street.district_id:
+        return {"street_id": street_id, "district_id": None, "items": []}
+    departments = DepartmentModel.by_district.query(street.district_id, limit=MAX_DEPARTMENTS,
+                                                    page_size=MAX_DEPARTMENTS)
+    return {"street_id": street_id, "district_id": street.district_id,
+            "items": [{"id": d.id, "name": d.name} for d in departments]}
 
 
 def community_list(principal: Principal, *, view: str, limit: int, cursor: str | None) -> dict:

@@ -26,7 +26,7 @@ def derived(request: RequestModel) -> dict[str, Any]:
     attrs: dict[str, Any] = {"handler_key": None, "handler_due": None, "due_shard": None, "due_at": None}
     if status in rules.WITH_HANDLER:
         attrs["handler_key"] = rules.handler_key(request.level, request.community_id, request.grid_id,
-                                                 request.street_id)
+                                                 request.street_id, request.department_id)
         attrs["handler_due"] = rules.handler_due(status, request.answer_due, request.solve_due)
     due = rules.next_due(status, answer_due=request.answer_due, solve_due=request.solve_due,
                          late_here=bool(request.late_here), overdue_here=bool(request.overdue_here),
@@ -87,13 +87,25 @@ def same_state(request: RequestModel):
     return (RequestModel.status == request.status) & (RequestModel.level == request.level)
 
 
-def arrive(request: RequestModel, level: L, now: datetime) -> dict[str, Any]:
-    """The changes of reaching ``level``: its clocks start, its marks are clear, nobody has answered there yet."""
-    answer_due, solve_due = rules.clocks(now, int(request.answer_minutes), int(request.solve_minutes))
-    return {"status": S.ESCALATED.value, "level": level.value,
-            "levels_reached": set(request.levels_reached or ()) | {level.value}, "level_since": now,
-            "answer_due": answer_due, "solve_due": solve_due, "late_here": False, "overdue_here": False,
-            "handler_id": None, "handler_nickname": None}
+# A pending extension (延期) belongs to the level that asked it: it lapses when the request leaves that level or is
+# resolved there.
+NO_PENDING_EXTENSION = {"extension_level": None, "extension_days": None, "extension_reason": None,
+                        "extension_asked_by": None, "extension_asked_by_nickname": None, "extension_asked_at": None}
+
+
+def arrive(request: RequestModel, level: L, now: datetime, *, limits: tuple[int, int] | None = None
+           ) -> dict[str, Any]:
+    """The changes of reaching ``level``: its clocks start (by ``limits``, (answer, solve) minutes, where the level
+    has its own: a department), its marks are clear, nobody has answered there yet."""
+    answer_minutes, solve_minutes = limits or (int(request.answer_minutes), int(request.solve_minutes))
+    answer_due, solve_due = rules.clocks(now, answer_minutes, solve_minutes)
+    changes = {"status": S.ESCALATED.value, "level": level.value,
+               "levels_reached": set(request.levels_reached or ()) | {level.value}, "level_since": now,
+               "answer_due": answer_due, "solve_due": solve_due, "late_here": False, "overdue_here": False,
+               "handler_id": None, "handler_nickname": None, **NO_PENDING_EXTENSION}
+    if limits is not None:
+        changes.update(answer_minutes=answer_minutes, solve_minutes=solve_minutes)
+    return changes
 
 
 # --- messages ------------------------------------------------------------------------------------------------
@@ -105,17 +117,25 @@ def _data(request: RequestModel, **extra: Any) -> dict:
 
 
 def audience(request: RequestModel, level: L | str) -> dict:
+    """The handlers of ``level`` (or the district's staff, ``rules.DISTRICT``, who oversee the street and its
+    departments)."""
+    if level == rules.DISTRICT:
+        return notifications.district_staff_audience(request.district_id)
     level = L(level)
     if level is L.GRID:
         return notifications.grid_audience(request.community_id, request.grid_id)
     if level is L.COMMUNITY:
         return notifications.community_admins_audience(request.community_id)
+    if level is L.DEPARTMENT:
+        return notifications.department_staff_audience(request.department_id)
     return notifications.street_staff_audience(request.street_id)
 
 
-def tell_level(tx: Tx, request: RequestModel, level: L | str, kind: str, **extra: Any) -> None:
-    """One fan-out item to the handlers of ``level``, keyed by the step (the timeline's length) and kind."""
-    step_number = len(request.timeline or ())
+def tell_level(tx: Tx, request: RequestModel, level: L | str, kind: str, *, step: int | None = None,
+               **extra: Any) -> None:
+    """One fan-out item to the handlers of ``level``, keyed by the step (the timeline's length before it: ``step``
+    when ``request`` is already the request as the step leaves it) and kind."""
+    step_number = len(request.timeline or ()) if step is None else step
     notifications.fan_out(tx, key=f"request#{request.id}#{step_number}#{kind}", kind=kind,
                           audience=audience(request, level), data=_data(request, **extra),
                           page=notifications.REQUEST_PAGE.format(id=request.id), community_id=request.community_id,
@@ -123,7 +143,11 @@ def tell_level(tx: Tx, request: RequestModel, level: L | str, kind: str, **extra
 
 
 def tell_author(tx: Tx, request: RequestModel, kind: str, **extra: Any) -> None:
-    notifications.enqueue(tx, kind=kind, recipient_id=request.author_id, data=_data(request, **extra),
+    tell_person(tx, request, request.author_id, kind, **extra)
+
+
+def tell_person(tx: Tx, request: RequestModel, recipient_id: str, kind: str, **extra: Any) -> None:
+    notifications.enqueue(tx, kind=kind, recipient_id=recipient_id, data=_data(request, **extra),
                           page=notifications.REQUEST_PAGE.format(id=request.id), community_id=request.community_id,
                           key=f"request#{request.id}#{len(request.timeline or ())}#{kind}",
                           duplicate_error=ALREADY_DONE)

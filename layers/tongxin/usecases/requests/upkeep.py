@@ -14,6 +14,7 @@ from ... import metrics
 from ...adapters.dynamo.models import RequestModel
 from ...adapters.dynamo.tx import Tx
 from ...domain import requests as rules
+from ...domain.access import Principal
 from ...domain.clock import utcnow
 from ...domain.errors import DomainError, StorageBusy
 from ...domain.requests import Level as L, RequestStatus as S
@@ -46,11 +47,12 @@ def _step(request: RequestModel, action: str, now: datetime) -> None:
         changes.update(late=True, late_here=True)
         write_step(tx, request, changes, entry(action, level.value, now), condition=_selected(request),
                    error=refusal(action))
-    elif action == "mark_overdue":  # the level above is told (at the top, the level itself)
-        changes.update(overdue=True, overdue_here=True)
+    elif action == "mark_overdue":  # the level above is told (the district above a street or a department; where
+        changes.update(overdue=True, overdue_here=True)  # nobody oversees the level, the level itself)
         write_step(tx, request, changes, entry(action, level.value, now), condition=_selected(request),
                    error=refusal(action))
-        tell_level(tx, request, rules.level_above(level, request.street_id) or level, "request_overdue",
+        tell_level(tx, request, rules.overseer(level, request.street_id, request.district_id) or level,
+                   "request_overdue",
                    level_label=rules.LEVEL_LABELS[level], solve_due=request.solve_due.isoformat())
     else:  # close_unrated
         changes.update(status=S.CLOSED.value, outcome="unrated", closed_at=now)
@@ -82,11 +84,21 @@ def run_schedule(now: datetime | None = None) -> dict:
     return done
 
 
+def _leave_staff_lists(user_id: str) -> None:
+    from ..access import current_user
+    from ..districts import forget_deleted_staff
+    user = current_user(Principal(user_id=user_id))  # the caller, as read for this request
+    if user.district_ids or user.department_ids:
+        forget_deleted_staff(user)
+
+
 def forget_deleted_user(user_id: str) -> None:
     """注销: the author's name and phone and the request's address are erased from every request they raised (one
     write each), their name from the timeline's steps too (each step keeps the name it was taken under); the
     requests themselves stay with their handlers — the problem is still there to solve — and, left unrated, close
-    as such."""
+    as such. A leaving district or department staff member leaves the staff lists whom the district's and the
+    departments' messages reach (the street's and the community's are left in the account's closing transaction)."""
+    _leave_staff_lists(user_id)
     erased = {"author_nickname": DELETED_NICKNAME, "author_phone": None, "address": None, "lat": None, "lng": None}
     for request in RequestModel.by_author.query(user_id):
         if request.author_nickname == DELETED_NICKNAME:

@@ -9,6 +9,7 @@ from .base import BaseModel
 from .community import CommunityModel, GridModel, InviteModel, StreetModel
 from .console import ConsoleSessionModel
 from .directory import MemberEntryModel
+from .districts import DepartmentModel, DistrictModel
 from .events import EventModel, SignupModel
 from .identity import IdentityModel, UserModel
 from .infra import CounterModel, IdempotencyModel, KeyValueModel
@@ -18,7 +19,7 @@ from .requests import RequestModel, TimelineEntry
 from .store import GoodsModel, PickupCodeModel, RedemptionModel, StoreModel
 from .wishes import WishModel
 
-__all__ = ["ALL_MODELS", "AuditModel", "AwardModel", "BaseModel", "CommunityModel", "ConsoleSessionModel", "CounterModel", "EventModel", "GoodsModel", "GridModel",
+__all__ = ["ALL_MODELS", "AuditModel", "AwardModel", "BaseModel", "CommunityModel", "ConsoleSessionModel", "CounterModel", "DepartmentModel", "DistrictModel", "EventModel", "GoodsModel", "GridModel",
            "IdempotencyModel", "IdentityModel", "InviteModel", "KeyValueModel", "LedgerEntryModel", "MemberEntryModel", "OutboxModel",
            "PickupCodeModel", "RedemptionModel", "RequestModel", "ScoreModel", "SignupModel", "StoreModel", "StreetModel",
            "TimelineEntry", "UserModel", "WishModel"]
@@ -27,5 +28,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     UserModel, IdentityModel, CommunityModel, GridModel, InviteModel, WishModel, LedgerEntryModel,
     OutboxModel, EventModel, SignupModel, StoreModel, GoodsModel, RedemptionModel, PickupCodeModel, AwardModel,
     ScoreModel, StreetModel, RequestModel, IdempotencyModel, CounterModel, KeyValueModel,
-    AuditModel, MemberEntryModel, ConsoleSessionModel,
+    AuditModel, MemberEntryModel, ConsoleSessionModel, DistrictModel, DepartmentModel,
 )

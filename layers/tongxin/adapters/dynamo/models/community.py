@@ -35,6 +35,8 @@ class CommunityModel(BaseModel):
     request_submit_daily_cap = NumberAttribute(null=True)
     # The street above (接诉即办 escalates to its staff); set by the operator.
     street_id = UnicodeAttribute(null=True)
+    # The street's district (区), kept by the operator's commands with the street's: requests fix it at submission.
+    district_id = UnicodeAttribute(null=True)
     # Kept in the same transaction as role assignment: who is pushed what reaches the community level.
     admin_ids = UnicodeSetAttribute(null=True)
     created_at = UTCDateTimeAttribute()
@@ -52,6 +54,7 @@ class StreetModel(BaseModel):
     id = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()
     community_ids = UnicodeSetAttribute(null=True)
+    district_id = UnicodeAttribute(null=True)  # the district above (区): its departments answer what 吹哨 sends up
     # Kept in the same transaction as naming staff: who is pushed what reaches the street.
     staff_ids = UnicodeSetAttribute(null=True)
     created_at = UTCDateTimeAttribute()

@@ -26,6 +26,8 @@ class UserModel(BaseModel):
     grid_ids = UnicodeSetAttribute(null=True)
     store_ids = UnicodeSetAttribute(null=True)
     street_ids = UnicodeSetAttribute(null=True)  # street_staff (街道工作人员): the streets they work
+    district_ids = UnicodeSetAttribute(null=True)  # district_staff (区级平台): the districts they work
+    department_ids = UnicodeSetAttribute(null=True)  # department_staff (区直部门): the departments they work
     points_balance = NumberAttribute(default=0)
     earned_total = NumberAttribute(default=0)
     volunteer_minutes = NumberAttribute(default=0)

@@ -39,7 +39,7 @@ class RequestsByCommunity(GlobalSecondaryIndex):
 
 class RequestsByHandler(GlobalSecondaryIndex):
     """Sparse: a request waiting on a level carries that level's queue (``g#<community>#<grid>``,
-    ``c#<community>``, ``s#<street>``) and its handler's next deadline, most urgent first."""
+    ``c#<community>``, ``s#<street>``, ``p#<department>``) and its handler's next deadline, most urgent first."""
     class Meta:
         index_name = "by_handler"
         projection = AllProjection()
@@ -67,6 +67,9 @@ class RequestModel(BaseModel):
     community_id = UnicodeAttribute()
     grid_id = UnicodeAttribute(null=True)
     street_id = UnicodeAttribute(null=True)  # the community's street when submitted: where 吹哨 leads
+    district_id = UnicodeAttribute(null=True)  # the street's district when submitted: its departments, its staff
+    department_id = UnicodeAttribute(null=True)  # the department the street escalated it to (区直部门)
+    department_name = UnicodeAttribute(null=True)
     author_id = UnicodeAttribute()
     author_nickname = UnicodeAttribute(null=True)
     author_phone = UnicodeAttribute(null=True)  # shown to handlers only
@@ -76,7 +79,8 @@ class RequestModel(BaseModel):
     lat = NumberAttribute(null=True)
     lng = NumberAttribute(null=True)
     urgent = BooleanAttribute(default=False)
-    # Limits fixed at submission from the community's settings: every level's clock runs by the same rule.
+    # Limits fixed at submission from the community's settings: every level's clock runs by the same rule (a
+    # department, reached last, sets its own when the request arrives).
     answer_minutes = NumberAttribute()
     solve_minutes = NumberAttribute()
 
@@ -105,6 +109,16 @@ class RequestModel(BaseModel):
     rating = NumberAttribute(null=True)
     comment = UnicodeAttribute(null=True)
     closed_at = UTCDateTimeAttribute(null=True)
+    # 延期: the pending extension of the current level (asked by its handler, for the level above to decide), and
+    # the levels that have asked theirs (one each, whatever the decision).
+    extension_level = UnicodeAttribute(null=True)
+    extension_days = NumberAttribute(null=True)
+    extension_reason = UnicodeAttribute(null=True)
+    extension_asked_by = UnicodeAttribute(null=True)
+    extension_asked_by_nickname = UnicodeAttribute(null=True)
+    extension_asked_at = UTCDateTimeAttribute(null=True)
+    extensions_used = UnicodeSetAttribute(null=True)
+    supervised_at = UTCDateTimeAttribute(null=True)  # 督办: the last time a level above pressed (yellow card)
     timeline = ListAttribute(of=TimelineEntry, default=list)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute(null=True)
