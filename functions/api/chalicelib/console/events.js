@@ -22,7 +22,11 @@ export function eventsPage() {
   const syncExport = () => exportLink.setAttribute("href", `/v1/admin/exports/volunteer-hours?month=${enc(month.value)}`);
   month.addEventListener("change", syncExport);
   syncExport();
-  main.append(el("div", { class: "actions toolbar" }, opener,
+  // which events: those to come (the API's default), or those that started in the last week or month (to settle)
+  const range = el("select", { id: "event-range", "aria-label": "活动范围", onchange: () => go(`/console/events?range=${range.value}`) },
+    [["", "未开始的活动"], ["7", "过去 7 天开始的"], ["30", "过去 30 天开始的"]].map(([value, label]) =>
+      el("option", { value, selected: (params.get("range") || "") === value }, label)));
+  main.append(el("div", { class: "actions toolbar" }, el("span", { class: "inline-export" }, opener, range),
     has("admin") && el("span", { class: "inline-export" }, month, exportLink)), createBox);
 
   function closeCreate() { createBox.replaceChildren(); opener.setAttribute("aria-expanded", "false"); opener.focus(); }
@@ -80,7 +84,9 @@ export function eventsPage() {
   }
 
   guarded(async () => {
-    const page = await api("GET", "/v1/events");
+    const days = Number(params.get("range")) || 0;
+    const since = days && new Date(Date.now() - days * 86400000).toISOString().replace(/\.\d+Z$/, "Z");
+    const page = await api("GET", days ? `/v1/events?from=${enc(since)}&to=${enc(new Date().toISOString().replace(/\.\d+Z$/, "Z"))}` : "/v1/events");
     main.append(table(["活动", "开始时间", "地点", "报名#", "状态", "操作"], page.items.map((e) => el("tr", {},
       el("td", {}, e.title), el("td", {}, when(e.starts_at)), el("td", {}, e.location?.address || "—"),
       el("td", { class: "num" }, `${e.signed_count}/${e.capacity}${e.waitlist_count ? `（候补 ${e.waitlist_count}）` : ""}`),
