@@ -55,9 +55,10 @@ test-fast: $(STAMP)  ## everything but the slow contention and e2e tests
 template: $(STAMP)  ## regenerate template.yaml from the Chalice routes and the models
 	$(BIN)/python -m infra.template_gen
 
-bench: $(STAMP)  ## cold start, list/stats cost at 20,000 users, sign-ups/s, scans/s, redemptions/s, messages/s (printed)
+bench: $(STAMP)  ## cold start, list/stats cost at 20,000 users, roll-ups and bulletins at 50 communities, sign-ups/s, scans/s, redemptions/s, messages/s (printed)
 	$(BIN)/python -m infra.bench --explain
 	$(BIN)/python -m infra.bench_lists
+	$(BIN)/python -m infra.bench_rollups
 	$(BIN)/python -m infra.bench_signup
 	$(BIN)/python -m infra.bench_checkin
 	$(BIN)/python -m infra.bench_redeem

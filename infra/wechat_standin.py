@@ -179,6 +179,7 @@ DEV_TEMPLATES: dict[str, tuple[str, ...]] = {
     "tmpl_request_extension_approved": _REQUEST_TASK,
     "tmpl_request_extension_rejected": _REQUEST_TASK,
     "tmpl_request_supervised": _REQUEST_TASK,
+    "tmpl_bulletin_ready": _REQUEST_TASK,
     "tmpl_request_accepted": ("thing2", "phrase3", "name6", "time7"),
     "tmpl_request_resolved": ("thing2", "phrase3", "time7", "thing5"),
 }

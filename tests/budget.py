@@ -50,6 +50,17 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
         reads=14, writes=0, why="the caller (GetItem), the district and its streets (two BatchGetItems), then every "
                                 "community of every street at once, ⌈communities × keys / 100⌉ BatchGetItems as "
                                 "GET /v1/street/stats (tests/api/test_rollups.py holds the exact count)"),
+    ("GET", "/v1/street/bulletin"): Budget(
+        reads=3, writes=0, why="通报: the caller (GetItem), the street and the month's snapshot (one BatchGetItem), "
+                               "then — no snapshot — the district (thresholds) and each community's item and month "
+                               "bucket in one list, ⌈(1 + 2 × communities) / 100⌉ BatchGetItems: one up to 49 "
+                               "communities (tests/api/test_bulletin.py holds the exact count)"),
+    ("GET", "/v1/district/bulletin"): Budget(
+        reads=4, writes=0, why="通报: the caller (GetItem), the district and the month's snapshot (one "
+                               "BatchGetItem), then — no snapshot — its streets and its departments' items and "
+                               "month buckets, ⌈(streets + 2 × departments) / 100⌉ BatchGetItems, and its "
+                               "communities' items and month buckets, ⌈2 × communities / 100⌉: one each up to 49 "
+                               "(tests/api/test_bulletin.py holds the exact count)"),
     ("POST", "/v1/requests/{request_id}/escalate"): Budget(
         reads=3, writes=1, wechat=1, why="WeChat's content check (the reason); from the street, the department named "
                                          "and the request's district (its limits): one BatchGetItem"),

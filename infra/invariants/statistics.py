@@ -36,7 +36,7 @@ class StatisticsChecks:
                      "first_answered_at": r.first_answered_at, "answered_on_time": r.answered_on_time,
                      "late": r.late, "escalated": len(r.levels_reached or ()) > 1,
                      "first_resolved_at": r.first_resolved_at, "overdue": r.overdue, "reopened_at": r.reopened_at,
-                     "outcome": r.outcome}
+                     "outcome": r.outcome, "resolved_on_time": r.resolved_on_time, "extended": r.extended}
             for key in request_rules.stats_keys(r.community_id, r.created_at):
                 expected[key].update(request_rules.deltas(None, facts))
         for event in self.d["events"]:

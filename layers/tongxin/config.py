@@ -268,6 +268,8 @@ DEV_TEMPLATE_KEYWORDS: dict[str, dict[str, str]] = {
     "request_overdue": _REQUEST_TASK, "request_extension_asked": _REQUEST_TASK,
     "request_extension_approved": _REQUEST_TASK, "request_extension_rejected": _REQUEST_TASK,
     "request_supervised": _REQUEST_TASK,
+    "bulletin_ready": {"character_string1": "code", "thing2": "title", "phrase3": "state", "time4": "sent",
+                       "thing5": "note"},
     "request_accepted": {"thing2": "title", "phrase3": "state", "name6": "name", "time7": "sent"},
     "request_resolved": {"thing2": "title", "phrase3": "state", "time7": "sent", "thing5": "note"},
 }

@@ -188,6 +188,9 @@ TABLE = {
     # The street's statistics (街呼区应): its staff only; nobody in a community, admins included, nor an outsider.
     ("GET", "/v1/street/stats"): (None, None, row({"street_staff"}, outsider="403", other_admin="403")),
     ("GET", "/v1/district/stats"): (None, None, row({"district_staff"}, outsider="403", other_admin="403")),
+    # 通报 (the monthly bulletin): the street's staff, the district's staff, nobody else.
+    ("GET", "/v1/street/bulletin"): (None, None, row({"street_staff"}, outsider="403", other_admin="403")),
+    ("GET", "/v1/district/bulletin"): (None, None, row({"district_staff"}, outsider="403", other_admin="403")),
     # 普通链接二维码: what a printed code's link opens outside WeChat, and WeChat's verification file — anyone's.
     ("GET", "/c/{code}"): (None, None, row(USERS, public=True)),
     ("GET", "/i/{code}"): (None, None, row(USERS, public=True)),

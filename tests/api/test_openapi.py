@@ -444,6 +444,12 @@ def test_real_answers_conform_to_the_document(api, wechat):
     check(district_staff.get("/v1/district/stats?from=2026-13-01"), "GET", "/v1/district/stats", 400)
     check(district_staff.get("/v1/district/stats?district_id=ds_nothing"), "GET", "/v1/district/stats", 403)
     check(staff.get("/v1/district/stats"), "GET", "/v1/district/stats", 403)
+    # 通报: the street's and the district's month (JSON and CSV), a malformed month, the refusals.
+    for path, who, other in (("/v1/street/bulletin", staff, admin), ("/v1/district/bulletin", district_staff, staff)):
+        check(who.get(path), "GET", path, 200)
+        check(who.get(f"{path}?format=csv"), "GET", path, 200)
+        check(who.get(f"{path}?month=2026-13"), "GET", path, 400)
+        check(other.get(path), "GET", path, 403)
     # 订阅消息: what to ask for, accepts, the sweep delivering (or skipping) what the story wrote, what did not arrive.
     asked = check(volunteer.get("/v1/me/subscriptions"), "GET", "/v1/me/subscriptions").json["ask"]
     check(volunteer.post("/v1/me/subscriptions", {"accepted": asked[:2] + asked[:1]}), "POST", "/v1/me/subscriptions")

@@ -31,6 +31,7 @@ ELLIPSIS = "…"
 HANDLER_KINDS = {"request_new", "request_escalated", "request_reopened", "request_overdue", "request_extension_asked",
                  "request_extension_approved", "request_extension_rejected", "request_supervised"}
 AUTHOR_KINDS = {"request_accepted", "request_resolved"}
+STAFF_KINDS = {"bulletin_ready"}  # 通报: the street's and the district's staff (docs/push.md)
 # Every field a kind offers, each in a keyword of a type that holds it: what a deployment could configure.
 WIDE = {"title": "thing1", "state": "phrase2", "time": "time3", "note": "thing4", "sent": "date5",
         "code": "character_string6", "place": "thing7", "points": "number8", "name": "name9"}
@@ -151,6 +152,8 @@ def realistic(kind: str) -> dict:
         "request_extension_approved": {**request, "days": 3, "solve_due": SOLVE_DUE},
         "request_extension_rejected": {**request, "days": 3, "reason": "时限内可以办结", "solve_due": SOLVE_DUE},
         "request_supervised": {**request, "note": "请今天之内上门处理", "by": "街道"},
+        # 通报: usecases/bulletin.py (``month`` is its code).
+        "bulletin_ready": {"month": "2026-11", "name": "同心街道", "level": "street", "flagged": 2},
     }[kind]
 
 
@@ -453,7 +456,11 @@ def test_kinds_for_roles():
     assert {"wish_cancelled", "wish_confirmed", "checkin_unsettled"} <= volunteer - resident
     assert {"wish_to_review", "wish_overdue"} <= worker
     assert "wish_to_review" not in volunteer
-    assert set(push.kinds_for({"resident", "volunteer", "grid_worker"})) == set(KINDS)
+    assert set(push.kinds_for({"resident", "volunteer", "grid_worker"})) == set(KINDS) - STAFF_KINDS
+    for roles in ({"street_staff"}, {"district_staff"}):  # 通报: the street's and the district's staff only
+        assert STAFF_KINDS <= set(push.kinds_for(roles)), roles
+    for roles in ({"grid_worker"}, {"admin"}, {"department_staff"}, {"resident"}):
+        assert not STAFF_KINDS & set(push.kinds_for(roles)), roles
     assert set(push.kinds_for({"party_member"})) >= volunteer - resident
 
 

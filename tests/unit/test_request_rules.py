@@ -297,3 +297,28 @@ def test_escalation_and_late_marks_count_once():
                                              (4320, 10), (5000, 11)])
 def test_minute_buckets(minutes, bucket):
     assert rules.minute_bucket(minutes * 60) == bucket
+
+
+# --- 通报 facts ---------------------------------------------------------------------------------------------------
+
+def test_bulletin_facts_resolved_on_time_and_extended():
+    assert rules.facts(request(first_resolved_at=T0, resolved_on_time=True)) == {
+        "received", "resolved", rules.RESOLVED_ON_TIME}
+    assert rules.facts(request(first_resolved_at=T0, resolved_on_time=False)) == {"received", "resolved"}
+    assert rules.facts(request(extended=True)) == {"received", rules.EXTENDED}
+    extended = request(extended=True)
+    assert rules.deltas(request(), extended) == {"n:extended": 1, "c:环境卫生:extended": 1, "g:g1:extended": 1}
+    assert rules.deltas(extended, extended) == {}
+
+
+def test_department_counts_from_the_step_that_sends_it_there():
+    assert rules.dept_stats_keys("p1", datetime(2026, 11, 30, 16, 30, tzinfo=UTC)) == [
+        "stats#requests-dept#p1#d#2026-12-01", "stats#requests-dept#p1#m#2026-12"]
+    before = request(first_answered_at=T0, answered_on_time=True, late=True, escalated=True)
+    assert rules.dept_deltas(before, before) == {}  # not at a department
+    arrived = {**before, "department_id": "p1"}
+    # received there; what was true before (answered on time at the grid, late) is not the department's
+    assert rules.dept_deltas(before, arrived) == {"n:received": 1, "c:环境卫生:received": 1, "g:g1:received": 1}
+    resolved = {**arrived, "first_resolved_at": T0 + timedelta(hours=3), "resolved_on_time": True}
+    assert rules.dept_deltas(arrived, resolved) == rules.deltas(arrived, resolved)
+    assert resolved and rules.dept_deltas(arrived, resolved)["n:resolved_on_time"] == 1

@@ -53,3 +53,58 @@ class DistrictStatsView(Answer):
     to: AwareDatetime
     items: list[StreetRollupView] = Field(description="区的各街道，一行一个（其社区的计数之和，三率由合计计数算出；按街道 id 排列）")
     total: RollupFiguresView = Field(description="全区合计")
+
+
+# --- 通报 (bulletin, ``usecases/bulletin.py``) ----------------------------------------------------------------
+
+class BulletinThresholdsView(Answer):
+    satisfaction_rate: int = Field(description="满意率低于此百分比即通报（区的设置，默认 85）")
+    resolve_rate: int = Field(description="解决率低于此百分比即通报（默认 90）")
+    response_rate: int = Field(description="响应率低于此百分比即通报（默认 95）")
+
+
+class BulletinFiguresView(Answer):
+    """``domain/bulletin.row`` and ``ranked``: one unit's month."""
+    received: int = Field(description="当月（北京时间，按提交日）收到的诉求数")
+    answered_on_time: int = Field(description="首次响应按时的诉求数")
+    resolved_on_time: int = Field(description="首次办结在当时的办理时限内的诉求数")
+    overdue: int = Field(description="超期的诉求数")
+    extended: int = Field(description="获批延期的诉求数")
+    response_rate: float | None = Field(description="响应率：按时响应 /（按时响应 + 首次响应超时）；无则 null")
+    resolve_rate: float | None = Field(description="解决率：按时办结 / 收到；无则 null")
+    satisfaction_rate: float | None = Field(description="满意率：满意 /（满意 + 不满意）；无则 null")
+    rank: int | None = Field(description="排名：三率（有分母者）平均值从高到低，相同者并列；当月无诉求为 null")
+    flagged: bool = Field(description="是否通报：任一比率低于区的阈值")
+    below: list[str] = Field(description="低于阈值的比率名（response_rate · resolve_rate · satisfaction_rate）")
+
+
+class CommunityBulletinRow(BulletinFiguresView):
+    community: NamedRef
+
+
+class StreetBulletinRow(BulletinFiguresView):
+    street: NamedRef
+
+
+class DepartmentBulletinRow(BulletinFiguresView):
+    department: NamedRef
+
+
+class StreetBulletinView(Answer):
+    """``bulletin.street_bulletin``."""
+    street: NamedRef
+    month: str = Field(description="YYYY-MM（北京时间）")
+    final: bool = Field(description="已于次月 1 日定稿（快照）；否则为实时计算")
+    thresholds: BulletinThresholdsView
+    items: list[CommunityBulletinRow] = Field(description="街道的各社区，按排名（无诉求的社区在后）")
+
+
+class DistrictBulletinView(Answer):
+    """``bulletin.district_bulletin``."""
+    district: NamedRef
+    month: str = Field(description="YYYY-MM（北京时间）")
+    final: bool = Field(description="已于次月 1 日定稿（快照）；否则为实时计算")
+    thresholds: BulletinThresholdsView
+    streets: list[StreetBulletinRow] = Field(description="各街道（其社区计数之和），按排名")
+    departments: list[DepartmentBulletinRow] = Field(description="各区直部门（自诉求派至该部门起计），按排名")
+    communities: list[CommunityBulletinRow] = Field(description="区内各社区，按排名")

@@ -164,7 +164,7 @@ Source = Callable[[dict, datetime], Any]
 @dataclass(frozen=True)
 class Template:
     kind: str
-    audience: str  # who receives it: resident | volunteer | grid_worker | handler (GET /v1/me/subscriptions asks by role)
+    audience: str  # who receives it: resident | volunteer | grid_worker | handler | staff (GET /v1/me/subscriptions asks by role)
     subject: Source  # title
     state: str  # state
     when: Source  # time
@@ -283,13 +283,19 @@ TEMPLATES: dict[str, Template] = {t.kind: t for t in (
              lambda d, at: d.get("solve_due") or at, lambda d, _at: f"延期未获同意：{d.get('reason') or ''}", REQUEST),
     Template("request_supervised", "handler", _field("summary"), "督办", _sent,
              lambda d, _at: f"{d.get('by') or '上级'}督办：{d.get('note') or ''}", REQUEST),
+    # 通报: the month's bulletin is final (the 1st of the next month), to the street's and the district's staff.
+    Template("bulletin_ready", "staff", lambda d, _at: f"{d.get('month') or ''}月度通报 {d.get('name') or ''}",
+             "已定稿", _sent,
+             lambda d, _at: f"{d.get('flagged') or 0}个单位低于阈值，请查看" if d.get("flagged") else "本月通报已生成，请查看",
+             "month"),
 )}
 KINDS = tuple(TEMPLATES)
 
 # Who may be sent what: a resident gets the resident kinds, a volunteer (or party member) also the volunteer kinds,
 # a grid worker also the grid's tasks.
 AUDIENCE_ROLES = {"resident": {"resident"}, "volunteer": {"volunteer", "party_member"}, "grid_worker": {"grid_worker"},
-                  "handler": {"grid_worker", "admin", "street_staff", "district_staff", "department_staff"}}
+                  "handler": {"grid_worker", "admin", "street_staff", "district_staff", "department_staff"},
+                  "staff": {"street_staff", "district_staff"}}
 
 
 def kinds_for(roles: set[str]) -> list[str]:

@@ -244,6 +244,10 @@ FACTS = ("received", "answered", "answered_on_time", "late", "escalated", "resol
 # first answer is decided into two, each counted once: ``late`` alone would count again a request answered in time
 # at the grid and late at a level above.
 FIRST_ANSWER_LATE = "first_answer_late"
+# Kept for the monthly bulletin (通报, ``domain/bulletin.py``), not shown in the statistics: the first resolution
+# came before the solve limit in force then (not overdue at that level at that moment), and an extension (延期)
+# was approved at some level.
+RESOLVED_ON_TIME, EXTENDED = "resolved_on_time", "extended"
 
 
 def minute_bucket(seconds: float) -> int:
@@ -265,6 +269,10 @@ def facts(request: dict) -> set[str]:
         found.add("escalated")
     if request.get("first_resolved_at"):
         found.add("resolved")
+        if request.get("resolved_on_time"):
+            found.add(RESOLVED_ON_TIME)
+    if request.get("extended"):
+        found.add(EXTENDED)
     if request.get("overdue"):
         found.add("overdue")
     if request.get("reopened_at"):
@@ -296,3 +304,28 @@ def stats_key(community_id: str, bucket: str) -> str:
 def stats_keys(community_id: str, created_at: datetime) -> list[str]:
     """The statistics items a request counts in: its submission day and month (Asia/Shanghai)."""
     return [stats_key(community_id, bucket) for bucket in bucket_names(created_at)]
+
+
+def dept_stats_key(department_id: str, bucket: str) -> str:
+    return f"stats#requests-dept#{department_id}#{bucket}"
+
+
+def dept_stats_keys(department_id: str, created_at: datetime) -> list[str]:
+    """A department's statistics items for a request it was sent: the request's submission day and month."""
+    return [dept_stats_key(department_id, bucket) for bucket in bucket_names(created_at)]
+
+
+def dept_deltas(before: dict | None, after: dict) -> dict[str, int]:
+    """What one step adds to the buckets of the department the request is at (``after['department_id']``): the
+    step that sends it there counts it received there (with the facts that step adds), each later step its new
+    facts — what was true before the request reached the department is not the department's."""
+    if not after.get("department_id"):
+        return {}
+    if before is None or before.get("department_id") != after["department_id"]:
+        # arriving: ``received`` is new here, the facts of before (else) are not counted again
+        before = {**(before or {}), "created_at": after["created_at"], "category": after["category"]}
+        counted = deltas(before, after)
+        for group in ("n:", f"c:{after['category']}:", f"g:{after.get('grid_id') or '-'}:"):
+            counted[f"{group}received"] = 1
+        return counted
+    return deltas(before, after)

@@ -169,17 +169,22 @@ def rollup(community_ids: list[str], start: datetime, end: datetime) -> Rollup:
 
 # --- the street's route ------------------------------------------------------------------------------------------
 
-def _street_of(principal: Principal, street_id: str | None) -> str:
-    """The street asked about: the one named, or the caller's only one. 403 FORBIDDEN for anyone but its staff; 400
-    naming ``street_id`` for staff of several streets who named none."""
-    if Role.STREET_STAFF.value not in principal.roles or not principal.street_ids:
+def _one_of(principal: Principal, role: Role, held: frozenset[str], asked: str | None, field: str, what: str,
+            require) -> str:
+    """The unit asked about (a street, a district): the one named, or the caller's only one. 403 FORBIDDEN for
+    anyone but its staff; 400 naming ``field`` for staff of several who named none."""
+    if role.value not in principal.roles or not held:
         raise Forbidden()
-    if street_id is None:
-        if len(principal.street_ids) > 1:
-            raise ValidationFailed("您负责多个街道，请指定 street_id", details={"field": "street_id"})
-        street_id = next(iter(principal.street_ids))
-    require_street(principal, street_id)
-    return street_id
+    if asked is None:
+        if len(held) > 1:
+            raise ValidationFailed(f"您负责多个{what}，请指定 {field}", details={"field": field})
+        asked = next(iter(held))
+    require(principal, asked)
+    return asked
+
+
+def _street_of(principal: Principal, street_id: str | None) -> str:
+    return _one_of(principal, Role.STREET_STAFF, principal.street_ids, street_id, "street_id", "街道", require_street)
 
 
 def street_stats(principal: Principal, start: datetime | None, end: datetime | None,
@@ -199,15 +204,8 @@ def street_stats(principal: Principal, start: datetime | None, end: datetime | N
 # --- the district's route ----------------------------------------------------------------------------------------
 
 def _district_of(principal: Principal, district_id: str | None) -> str:
-    """The district asked about: the one named, or the caller's only one (as ``_street_of``)."""
-    if Role.DISTRICT_STAFF.value not in principal.roles or not principal.district_ids:
-        raise Forbidden()
-    if district_id is None:
-        if len(principal.district_ids) > 1:
-            raise ValidationFailed("您负责多个区，请指定 district_id", details={"field": "district_id"})
-        district_id = next(iter(principal.district_ids))
-    require_district(principal, district_id)
-    return district_id
+    return _one_of(principal, Role.DISTRICT_STAFF, principal.district_ids, district_id, "district_id", "区",
+                   require_district)
 
 
 def district_stats(principal: Principal, start: datetime | None, end: datetime | None,

@@ -6,11 +6,12 @@ from datetime import datetime
 
 from ..domain.clock import utcnow
 from ..wiring import get_container
-from . import events, points, push, requests, wishes
+from . import bulletin, events, points, push, requests, wishes
 
 
 def run(now: datetime | None = None) -> dict:
     now = now or utcnow()
     return {"wishes": wishes.run_schedule(now), "events": events.run_schedule(now),
             "redemptions": points.run_schedule(now), "requests": requests.run_schedule(now),
+            "bulletin": bulletin.run_schedule(now),
             "push": push.sweep(get_container(), now)}

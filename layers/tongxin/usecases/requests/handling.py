@@ -205,8 +205,10 @@ def resolve(container: Container, principal: Principal, request_id: str, note: s
     content_check(container, current_user(principal), note, scene=Scene.COMMENT, what="resolve note")
     now, actor = utcnow(), _actor(principal, grant.role)
     tx = check_grant(Tx(), grant)
-    after = write_step(tx, request, {"status": S.RESOLVED.value, "resolved_at": now,
-                                     "first_resolved_at": request.first_resolved_at or now, "resolve_note": note,
+    first = {} if request.first_resolved_at else {  # 通报's 按时办结: before the solve limit of the level, not overdue
+        "first_resolved_at": now, "resolved_on_time": bool(
+            not request.overdue_here and request.solve_due is not None and now <= request.solve_due)}
+    after = write_step(tx, request, {"status": S.RESOLVED.value, "resolved_at": now, **first, "resolve_note": note,
                                      "handler_id": actor["actor_id"], "handler_nickname": actor["actor_nickname"],
                                      "updated_at": now, **NO_PENDING_EXTENSION},
                        entry("resolve", request.level, now, note=note, **actor),

@@ -107,7 +107,7 @@ def _decide(container: Container, principal: Principal, request_id: str, *, appr
     now, actor, days = utcnow(), _actor(principal, grant), int(request.extension_days)
     changes = {**NO_PENDING_EXTENSION, "updated_at": now}
     if approve:
-        changes["solve_due"] = request.solve_due + timedelta(days=days)
+        changes.update(solve_due=request.solve_due + timedelta(days=days), extended=True)
 
     def refused(current: RequestModel | None) -> DomainError:
         if current is None:

@@ -41,13 +41,22 @@ def _facts_of(request: RequestModel) -> dict:
             "first_answered_at": request.first_answered_at, "answered_on_time": request.answered_on_time,
             "late": request.late, "escalated": len(request.levels_reached or ()) > 1,
             "first_resolved_at": request.first_resolved_at, "overdue": request.overdue,
-            "reopened_at": request.reopened_at, "outcome": request.outcome}
+            "reopened_at": request.reopened_at, "outcome": request.outcome,
+            "resolved_on_time": request.resolved_on_time, "extended": request.extended,
+            "department_id": request.department_id}
 
 
 def count(tx: Tx, before: RequestModel | None, after: RequestModel) -> None:
-    deltas = rules.deltas(_facts_of(before) if before is not None else None, _facts_of(after))
+    """The step's new facts into the community's day and month buckets and — once the request is at a department —
+    the department's (two or four items of the transaction)."""
+    was = _facts_of(before) if before is not None else None
+    now = _facts_of(after)
+    deltas = rules.deltas(was, now)
     for key in rules.stats_keys(after.community_id, after.created_at):
         counters.add(tx, key, deltas)
+    if after.department_id:
+        for key in rules.dept_stats_keys(after.department_id, after.created_at):
+            counters.add(tx, key, rules.dept_deltas(was, now))
 
 
 def entry(action: str, level: str, now: datetime, *, actor_id: str | None = None, actor_role: str | None = None,

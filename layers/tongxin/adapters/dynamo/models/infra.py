@@ -33,6 +33,8 @@ class CounterModel(BaseModel):
     key = UnicodeAttribute(hash_key=True)
     n = NumberAttribute(default=0)
     expires_at = TTLAttribute(null=True)
+    # 通报 (``bulletin#street|district#<id>#YYYY-MM``): the month's rows as final, JSON (usecases/bulletin.py).
+    snapshot = UnicodeAttribute(null=True)
 
 
 class KeyValueModel(BaseModel):

@@ -104,6 +104,9 @@ class RequestModel(BaseModel):
     overdue = BooleanAttribute(default=False)
     resolved_at = UTCDateTimeAttribute(null=True)
     first_resolved_at = UTCDateTimeAttribute(null=True)
+    # 通报: the first resolution came before the solve limit in force then; an extension was approved (any level).
+    resolved_on_time = BooleanAttribute(null=True)
+    extended = BooleanAttribute(null=True)
     resolve_note = UnicodeAttribute(null=True)
     reopened_at = UTCDateTimeAttribute(null=True)
     rating = NumberAttribute(null=True)
