@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import faulthandler
 import importlib.util
 import logging
 import os
@@ -333,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)
+    # SIGUSR1 prints every thread's stack to stderr and carries on: what a stop that does not come is waiting on.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     stack = LocalStack(args.host, args.api_port, args.dynamodb_port, args.wechat_port, args.tick,
                        data_dir=args.data_dir, fresh=args.fresh)

@@ -86,6 +86,11 @@ class MakeDev:
         try:
             self.make.wait(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
+            try:  # what the stack's threads are doing (faulthandler on SIGUSR1), into the output, before killing it
+                os.kill(self.pid, signal.SIGUSR1)
+                time.sleep(1)
+            except ProcessLookupError:
+                pass
             self.kill()
             raise AssertionError(f"make dev did not stop on {signal.Signals(signum).name}:\n{self.output()}")
         return self.output()
