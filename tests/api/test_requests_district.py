@@ -11,8 +11,8 @@ import pytest
 
 from tests.api.requests_region import at_department, at_street, make_region, staff
 from tests.api.test_requests import all_pages, refused, request_messages, request_tasks, step, submit
-from tongxin.adapters.dynamo.models import DepartmentModel, DistrictModel
-from tongxin.domain.clock import travel
+from tongxin.adapters.dynamo.models import DepartmentModel, DistrictModel, RequestModel
+from tongxin.domain.clock import SHANGHAI, travel, utcnow
 from tongxin.usecases import districts, streets
 from tongxin.usecases import requests as request_usecases
 
@@ -25,6 +25,10 @@ def r(api, fresh_tables_per_module):
 @pytest.fixture
 def author(r):
     return r.a.resident(0)
+
+
+def shanghai_month(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(SHANGHAI).strftime("%Y-%m")
 
 
 def minutes_between(later: str, earlier: str) -> float:
@@ -246,8 +250,22 @@ def test_a_request_submitted_before_its_street_joined_a_district_stays_below(api
 
 # --- the scheduler at the department, 注销 -------------------------------------------------------------------------
 
+def department_row(r, month: str, department_id: str) -> dict:
+    """The department's figures on the district's bulletin of ``month`` (live)."""
+    resp = r.district_staff.relogin().get(f"/v1/district/bulletin?month={month}")
+    assert resp.status == 200, resp.body
+    [row] = [d for d in resp.json["departments"] if d["department"]["id"] == department_id]
+    return row
+
+
+COUNTED = ("received", "answered_on_time", "resolved_on_time", "overdue", "extended")
+
+
 def test_the_scheduler_marks_a_department_late_and_overdue_and_tells_the_district(r, author):
+    month = utcnow().astimezone(SHANGHAI).strftime("%Y-%m")
+    before = department_row(r, month, r.cg)
     rid = at_department(r, author)
+    assert shanghai_month(author.get(f"/v1/requests/{rid}").json["created_at"]) == month
     with travel(timedelta(minutes=241)):
         done = request_usecases.run_schedule()
         assert done["mark_late"] >= 1
@@ -263,6 +281,16 @@ def test_the_scheduler_marks_a_department_late_and_overdue_and_tells_the_distric
         assert (seen["overdue"], seen["card"], seen["level"]) == (True, "red", "department")
     assert request_messages(r.district_staff.id, rid) == ["request_overdue"]
     assert request_messages(r.street_staff.id, rid) == ["request_escalated"]  # from the community, not overdue
+    with travel(timedelta(days=5, minutes=2)):
+        step(r.cg_staff.relogin(), rid, "resolve", {"note": "已处理"})
+    # the department's own record: received, its first answer late (marked before it came), overdue, resolved late
+    assert RequestModel.get(rid, consistent_read=True).department_facts == {"first_answer_late", "overdue",
+                                                                              "resolved"}
+    after = department_row(r, month, r.cg)
+    added = {name: after[name] - before[name] for name in COUNTED}
+    assert added["overdue"] >= 1  # the scheduler's run marked the module's other requests there overdue too
+    assert {**added, "overdue": 1} == {"received": 1, "answered_on_time": 0, "resolved_on_time": 0, "overdue": 1,
+                                       "extended": 0}
 
 
 def test_a_street_overdue_tells_the_district(r, author):

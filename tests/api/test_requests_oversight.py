@@ -11,6 +11,7 @@ import pytest
 
 from tests.api.requests_region import at_department, at_street, make_region, staff
 from tests.api.test_requests import all_pages, messages, refused, request_messages, step, submit
+from tongxin.adapters.dynamo.models import RequestModel
 from tongxin.domain.clock import travel
 from tongxin.usecases import districts, streets
 from tongxin.usecases import requests as request_usecases
@@ -100,6 +101,8 @@ def test_a_department_asks_the_district(r, author):
     assert abs(days_between(done["solve_due"], before) - 1) < 1e-6
     assert done["timeline"][-1]["actor"]["role"] == "district_staff"
     assert "request_extension_approved" in request_messages(r.cg_staff.id, rid)
+    # the department's own record (its 通报 row): answered in its limit, extended there
+    assert RequestModel.get(rid, consistent_read=True).department_facts == {"answered_on_time", "extended"}
 
 
 @pytest.mark.parametrize("days,status", [(0, 400), (1, 200), (10, 200), (11, 400), (-1, 400), ("3", 400),

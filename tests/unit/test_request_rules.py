@@ -314,11 +314,53 @@ def test_bulletin_facts_resolved_on_time_and_extended():
 def test_department_counts_from_the_step_that_sends_it_there():
     assert rules.dept_stats_keys("p1", datetime(2026, 11, 30, 16, 30, tzinfo=UTC)) == [
         "stats#requests-dept#p1#d#2026-12-01", "stats#requests-dept#p1#m#2026-12"]
-    before = request(first_answered_at=T0, answered_on_time=True, late=True, escalated=True)
+    before = request(first_answered_at=T0, answered_on_time=True, late=True, escalated=True, extended=True)
     assert rules.dept_deltas(before, before) == {}  # not at a department
     arrived = {**before, "department_id": "p1"}
-    # received there; what was true before (answered on time at the grid, late) is not the department's
-    assert rules.dept_deltas(before, arrived) == {"n:received": 1, "c:环境卫生:received": 1, "g:g1:received": 1}
-    resolved = {**arrived, "first_resolved_at": T0 + timedelta(hours=3), "resolved_on_time": True}
-    assert rules.dept_deltas(arrived, resolved) == rules.deltas(arrived, resolved)
-    assert resolved and rules.dept_deltas(arrived, resolved)["n:resolved_on_time"] == 1
+    # received there; what was true before (answered on time at the grid, late, extended) is not the department's
+    assert rules.dept_deltas(before, arrived) == {"n:received": 1, "c:环境卫生:received": 1}
+    done = {**arrived, "department_facts": {"answered_on_time", "resolved", rules.RESOLVED_ON_TIME}}
+    assert rules.dept_deltas(arrived, done) == {f"{g}{fact}": 1 for g in ("n:", "c:环境卫生:")
+                                                for fact in ("answered_on_time", "resolved", rules.RESOLVED_ON_TIME)}
+    assert rules.dept_deltas(done, done) == {}
+
+
+D = rules.L.DEPARTMENT.value
+DUE = T0 + timedelta(days=5)
+
+
+def at_dept(**fields):
+    return {"level": D, "status": "escalated", "late_here": False, "overdue_here": False, "solve_due": DUE,
+            "resolved_at": None, "extension_level": None, "outcome": None, "department_facts": None, **fields}
+
+
+def test_a_departments_own_marks_follow_its_own_steps():
+    arriving = at_dept(level="street", status="accepted")
+    assert rules.department_marks(arriving, at_dept()) == set()                # arriving is not answering
+    assert rules.department_marks(at_dept(), at_dept(status="accepted")) == {"answered_on_time"}
+    late = rules.department_marks(at_dept(), at_dept(late_here=True))          # marked late before any answer
+    assert late == {rules.FIRST_ANSWER_LATE}
+    answered_late = at_dept(status="accepted", late_here=True, department_facts=late)
+    assert rules.department_marks(at_dept(late_here=True, department_facts=late), answered_late) == late
+    # resolved straight from waiting: answered and resolved, on time
+    resolved = at_dept(status="resolved", resolved_at=T0 + timedelta(days=1))
+    assert rules.department_marks(at_dept(), resolved) == {"answered_on_time", "resolved", rules.RESOLVED_ON_TIME}
+    # resolved after the solve limit, or once marked overdue there: not on time; overdue stays
+    marks = {"answered_on_time"}
+    after_limit = at_dept(status="resolved", resolved_at=DUE + timedelta(minutes=1), department_facts=marks)
+    assert rules.department_marks(at_dept(status="accepted", department_facts=marks), after_limit) == marks | {
+        "resolved"}
+    overdue = at_dept(status="accepted", overdue_here=True, department_facts=marks)
+    assert rules.department_marks(at_dept(status="accepted", department_facts=marks), overdue) == marks | {"overdue"}
+    # an extension approved there (the solve limit moved, the pending one gone); a rejected one is not extended
+    asked = at_dept(status="accepted", extension_level=D, department_facts=marks)
+    approved = at_dept(status="accepted", solve_due=DUE + timedelta(days=3), department_facts=marks)
+    assert rules.department_marks(asked, approved) == marks | {rules.EXTENDED}
+    assert rules.department_marks(asked, at_dept(status="accepted", department_facts=marks)) == marks
+    # the rating of its result, once
+    rated = at_dept(status="closed", outcome="satisfied", department_facts=marks | {"resolved"})
+    assert rules.department_marks(at_dept(status="resolved", department_facts=marks | {"resolved"}), rated) == (
+        marks | {"resolved", "satisfied"})
+    # what happens below the department level is never the department's
+    assert rules.department_marks(at_dept(level="street"), at_dept(level="street", status="accepted",
+                                                                   late_here=True)) == set()

@@ -315,17 +315,45 @@ def dept_stats_keys(department_id: str, created_at: datetime) -> list[str]:
     return [dept_stats_key(department_id, bucket) for bucket in bucket_names(created_at)]
 
 
+def department_marks(before: dict, after: dict) -> set[str]:
+    """The department's own facts after one step (``before`` → ``after``, the request's fields): the request reaches
+    a department once (it is the last level), so from then on each step may add what the department did — its
+    first move answered in its own answer limit (``answered_on_time``) or late (``first_answer_late``: answered
+    past it, or marked late first), its first resolution (``resolved``, with ``resolved_on_time`` before its solve
+    limit and not overdue), ``overdue``, an extension approved there (``extended``), and the rating of its result.
+    What the request was before it arrived (the grid's answer, a street's extension) is not the department's."""
+    marks = set(after.get("department_facts") or ())
+    if after.get("level") != L.DEPARTMENT.value:
+        return marks
+    here = before.get("level") == L.DEPARTMENT.value
+    if not marks & {"answered_on_time", FIRST_ANSWER_LATE}:
+        if after.get("late_here"):
+            marks.add(FIRST_ANSWER_LATE)
+        elif here and RequestStatus(before["status"]) in WAITING_ANSWER \
+                and RequestStatus(after["status"]) not in WAITING_ANSWER:
+            marks.add("answered_on_time")
+    if here and after["status"] == RequestStatus.RESOLVED.value and "resolved" not in marks:
+        marks.add("resolved")
+        if not before.get("overdue_here") and after.get("solve_due") and after["resolved_at"] <= after["solve_due"]:
+            marks.add(RESOLVED_ON_TIME)
+    if after.get("overdue_here"):
+        marks.add("overdue")
+    if here and before.get("extension_level") == L.DEPARTMENT.value and not after.get("extension_level") \
+            and after.get("solve_due") and before.get("solve_due") and after["solve_due"] > before["solve_due"]:
+        marks.add(EXTENDED)
+    if here and after.get("outcome") and not before.get("outcome"):
+        marks.add(after["outcome"])
+    return marks
+
+
 def dept_deltas(before: dict | None, after: dict) -> dict[str, int]:
     """What one step adds to the buckets of the department the request is at (``after['department_id']``): the
-    step that sends it there counts it received there (with the facts that step adds), each later step its new
-    facts — what was true before the request reached the department is not the department's."""
+    step that sends it there counts it ``received``; each later step the department's new own facts
+    (``department_marks``, kept on the request as ``department_facts``), for the whole department (``n:``) and
+    its category (``c:<category>:``)."""
     if not after.get("department_id"):
         return {}
-    if before is None or before.get("department_id") != after["department_id"]:
-        # arriving: ``received`` is new here, the facts of before (else) are not counted again
-        before = {**(before or {}), "created_at": after["created_at"], "category": after["category"]}
-        counted = deltas(before, after)
-        for group in ("n:", f"c:{after['category']}:", f"g:{after.get('grid_id') or '-'}:"):
-            counted[f"{group}received"] = 1
-        return counted
-    return deltas(before, after)
+    arriving = before is None or before.get("department_id") != after["department_id"]
+    was = set() if arriving else {"received"} | set(before.get("department_facts") or ())
+    new = ({"received"} | set(after.get("department_facts") or ())) - was
+    return {f"{group}{fact}": 1 for fact in new for group in ("n:", f"c:{after['category']}:")}

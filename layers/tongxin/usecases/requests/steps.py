@@ -43,7 +43,11 @@ def _facts_of(request: RequestModel) -> dict:
             "first_resolved_at": request.first_resolved_at, "overdue": request.overdue,
             "reopened_at": request.reopened_at, "outcome": request.outcome,
             "resolved_on_time": request.resolved_on_time, "extended": request.extended,
-            "department_id": request.department_id}
+            "department_id": request.department_id, "department_facts": request.department_facts,
+            # what a department's own facts are judged by (rules.department_marks)
+            "status": request.status, "level": request.level, "late_here": request.late_here,
+            "overdue_here": request.overdue_here, "solve_due": request.solve_due, "resolved_at": request.resolved_at,
+            "extension_level": request.extension_level}
 
 
 def count(tx: Tx, before: RequestModel | None, after: RequestModel) -> None:
@@ -80,6 +84,9 @@ def write_step(tx: Tx, request: RequestModel, changes: dict[str, Any], step: Tim
     after = request.changed(**changes)
     after.timeline = list(request.timeline or ()) + [step]
     changes = {**changes, **derived(after)}
+    marks = rules.department_marks(_facts_of(request), _facts_of(after))
+    if marks != set(request.department_facts or ()):
+        changes["department_facts"] = marks
     for name, value in changes.items():
         setattr(after, name, value)
     actions = [RequestModel.timeline.set(RequestModel.timeline.append([step]))]

@@ -107,6 +107,10 @@ class RequestModel(BaseModel):
     # 通报: the first resolution came before the solve limit in force then; an extension was approved (any level).
     resolved_on_time = BooleanAttribute(null=True)
     extended = BooleanAttribute(null=True)
+    # 通报 of a department (区直部门): what is true of its own work on the request — answered in its own limit or
+    # late, resolved before its solve limit, overdue, extended, the rating of its result
+    # (domain/requests.department_marks); set once each, never unset.
+    department_facts = UnicodeSetAttribute(null=True)
     resolve_note = UnicodeAttribute(null=True)
     reopened_at = UTCDateTimeAttribute(null=True)
     rating = NumberAttribute(null=True)
