@@ -17,7 +17,9 @@ from ..domain.clock import utcnow
 from ..domain.errors import Conflict, NotFound, ValidationFailed
 from ..domain.ids import new_id
 from .admin import same_set
-from .streets import CHANGED, STREET_NOT_FOUND, _street, _user
+from . import staff_lists
+from .staff_lists import CHANGED
+from .streets import STREET_NOT_FOUND, _street
 
 DISTRICT_NOT_FOUND = NotFound("区不存在")
 DEPARTMENT_NOT_FOUND = NotFound("部门不存在")
@@ -112,32 +114,15 @@ def attach_street(district_id: str, street_id: str) -> dict:
     return present_district(district)
 
 
-def _add_staff(user_id: str, role: Role, scope_attribute, scope_id: str, staff_update, not_found) -> None:
-    _user(user_id)
-    Tx().update(UserModel(user_id), [UserModel.roles.add({role.value}), scope_attribute.add({scope_id}),
-                                     UserModel.updated_at.set(utcnow())],
-                condition=UserModel.status == "active", error=NotFound("用户不存在")) \
-        .update(staff_update[0], [staff_update[1].add({user_id})], condition=staff_update[2], error=not_found) \
-        .commit()
-
-
-def _remove_staff(user_id: str, role: Role, scope_attribute, scope_id: str, staff_update, not_found) -> None:
-    user = _user(user_id)
-    scopes = set(getattr(user, scope_attribute.attr_name) or ())
-    left = scopes - {scope_id}
-    actions = [UserModel.updated_at.set(utcnow()), scope_attribute.set(left) if left else scope_attribute.remove()]
-    if not left:
-        actions.append(UserModel.roles.delete({role.value}))
-    Tx().update(UserModel(user_id), actions, condition=(UserModel.status == "active")
-                & same_set(scope_attribute, scopes), error=CHANGED) \
-        .update(staff_update[0], [staff_update[1].delete({user_id})], condition=staff_update[2], error=not_found) \
-        .commit()
+DISTRICT_STAFF = staff_lists.StaffList(DistrictModel, Role.DISTRICT_STAFF, UserModel.district_ids,
+                                       DISTRICT_NOT_FOUND)
+DEPARTMENT_STAFF = staff_lists.StaffList(DepartmentModel, Role.DEPARTMENT_STAFF, UserModel.department_ids,
+                                         DEPARTMENT_NOT_FOUND)
 
 
 def add_district_staff(district_id: str, user_id: str) -> dict:
     district = _district(district_id)
-    _add_staff(user_id, Role.DISTRICT_STAFF, UserModel.district_ids, district_id,
-               (DistrictModel(district_id), DistrictModel.staff_ids, DistrictModel.id.exists()), DISTRICT_NOT_FOUND)
+    staff_lists.add(DISTRICT_STAFF, district_id, user_id)
     district.staff_ids = set(district.staff_ids or ()) | {user_id}
     return present_district(district)
 
@@ -145,18 +130,14 @@ def add_district_staff(district_id: str, user_id: str) -> dict:
 def remove_district_staff(district_id: str, user_id: str) -> dict:
     """Takes the district away from the user (and the role with their last district), at once."""
     district = _district(district_id)
-    _remove_staff(user_id, Role.DISTRICT_STAFF, UserModel.district_ids, district_id,
-                  (DistrictModel(district_id), DistrictModel.staff_ids, DistrictModel.id.exists()),
-                  DISTRICT_NOT_FOUND)
+    staff_lists.remove(DISTRICT_STAFF, district_id, user_id)
     district.staff_ids = set(district.staff_ids or ()) - {user_id}
     return present_district(district)
 
 
 def add_department_staff(department_id: str, user_id: str) -> dict:
     department = _department(department_id)
-    _add_staff(user_id, Role.DEPARTMENT_STAFF, UserModel.department_ids, department_id,
-               (DepartmentModel(department_id), DepartmentModel.staff_ids, DepartmentModel.id.exists()),
-               DEPARTMENT_NOT_FOUND)
+    staff_lists.add(DEPARTMENT_STAFF, department_id, user_id)
     department.staff_ids = set(department.staff_ids or ()) | {user_id}
     return present_department(department)
 
@@ -164,9 +145,7 @@ def add_department_staff(department_id: str, user_id: str) -> dict:
 def remove_department_staff(department_id: str, user_id: str) -> dict:
     """Takes the department away from the user (and the role with their last department), at once."""
     department = _department(department_id)
-    _remove_staff(user_id, Role.DEPARTMENT_STAFF, UserModel.department_ids, department_id,
-                  (DepartmentModel(department_id), DepartmentModel.staff_ids, DepartmentModel.id.exists()),
-                  DEPARTMENT_NOT_FOUND)
+    staff_lists.remove(DEPARTMENT_STAFF, department_id, user_id)
     department.staff_ids = set(department.staff_ids or ()) - {user_id}
     return present_department(department)
 

@@ -1,8 +1,7 @@
 """Streets (街道), the platform operator's (command line only): create one, attach communities to it, name and
-remove its staff (``street_staff``). Each change is one transaction that keeps both sides in step: the
-community's ``street_id`` and the street's ``community_ids``; the user's role and ``street_ids`` and the street's
-``staff_ids`` (whom the street's messages reach). A removal works at once: every request reads the caller as
-stored, and every write re-checks the grant on the user item."""
+remove its staff (``street_staff``, ``staff_lists.py``). Each change is one transaction that keeps both sides in
+step: the community's ``street_id`` and the street's ``community_ids``; the user's role and ``street_ids`` and the
+street's ``staff_ids`` (whom the street's messages reach)."""
 from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
@@ -13,10 +12,10 @@ from ..domain.access import Role
 from ..domain.clock import utcnow
 from ..domain.errors import Conflict, NotFound
 from ..domain.ids import new_id
-from .admin import same_set
+from . import staff_lists
+from .staff_lists import CHANGED
 
 STREET_NOT_FOUND = NotFound("街道不存在")
-CHANGED = Conflict("数据刚刚被修改，请重试")
 
 
 def present_street(street: StreetModel) -> dict:
@@ -64,24 +63,12 @@ def attach_community(street_id: str, community_id: str) -> dict:
     return present_street(street)
 
 
-def _user(user_id: str) -> UserModel:
-    try:
-        user = UserModel.get(user_id, consistent_read=True)
-    except DoesNotExist:
-        raise NotFound("用户不存在") from None
-    if user.status != "active":
-        raise NotFound("用户不存在")
-    return user
+STREET_STAFF = staff_lists.StaffList(StreetModel, Role.STREET_STAFF, UserModel.street_ids, STREET_NOT_FOUND)
 
 
 def add_staff(street_id: str, user_id: str) -> dict:
     street = _street(street_id)
-    _user(user_id)
-    Tx().update(UserModel(user_id), [UserModel.roles.add({Role.STREET_STAFF.value}),
-                                     UserModel.street_ids.add({street_id}), UserModel.updated_at.set(utcnow())],
-                condition=UserModel.status == "active", error=NotFound("用户不存在")) \
-        .update(StreetModel(street_id), [StreetModel.staff_ids.add({user_id})], condition=StreetModel.id.exists(),
-                error=STREET_NOT_FOUND).commit()
+    staff_lists.add(STREET_STAFF, street_id, user_id)
     street.staff_ids = set(street.staff_ids or ()) | {user_id}
     return present_street(street)
 
@@ -89,16 +76,6 @@ def add_staff(street_id: str, user_id: str) -> dict:
 def remove_staff(street_id: str, user_id: str) -> dict:
     """Takes the street away from the user (and the role with their last street), at once."""
     street = _street(street_id)
-    user = _user(user_id)
-    streets = set(user.street_ids or ())
-    left = streets - {street_id}
-    actions = [UserModel.updated_at.set(utcnow()),
-               UserModel.street_ids.set(left) if left else UserModel.street_ids.remove()]
-    if not left:
-        actions.append(UserModel.roles.delete({Role.STREET_STAFF.value}))
-    Tx().update(UserModel(user_id), actions, condition=(UserModel.status == "active")
-                & same_set(UserModel.street_ids, streets), error=CHANGED) \
-        .update(StreetModel(street_id), [StreetModel.staff_ids.delete({user_id})], condition=StreetModel.id.exists(),
-                error=STREET_NOT_FOUND).commit()
+    staff_lists.remove(STREET_STAFF, street_id, user_id)
     street.staff_ids = set(street.staff_ids or ()) - {user_id}
     return present_street(street)
