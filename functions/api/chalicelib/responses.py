@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from .schemas import WishCategory, WishStatusName
 
 RoleName = Literal["resident", "volunteer", "party_member", "grid_worker", "admin", "store_keeper", "street_staff",
-                   "district_staff", "department_staff"]
+                   "district_staff", "department_staff", "unit_liaison"]
 
 
 class Answer(BaseModel):
@@ -36,6 +36,7 @@ class UserView(Answer):
     street_ids: list[str] = Field(description="街道工作人员负责的街道（由平台运营方指定）")
     district_ids: list[str] = Field(description="区里的工作人员负责的区（由平台运营方指定）")
     department_ids: list[str] = Field(description="区直部门工作人员所在的部门（由平台运营方指定）")
+    unit_ids: list[str] = Field(description="共建单位联络员所联络的单位（由街道邀请）")
     phone: str | None = Field(description="打码后的手机号，如 138****5678；未绑定为 null")
     phone_bound: bool
     points_balance: int

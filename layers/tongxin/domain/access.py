@@ -24,12 +24,15 @@ class Role(str, Enum):
     STREET_STAFF = "street_staff"
     DISTRICT_STAFF = "district_staff"
     DEPARTMENT_STAFF = "department_staff"
+    UNIT_LIAISON = "unit_liaison"
 
 
 # The roles above communities: the operator's to name (command line); an admin can neither give nor take them.
 OPERATOR_ROLES = frozenset({Role.STREET_STAFF.value, Role.DISTRICT_STAFF.value, Role.DEPARTMENT_STAFF.value})
+# A unit's liaison (共建单位联络员) is named by the street through an invite, never by a community's admin.
+NOT_ASSIGNABLE = OPERATOR_ROLES | {Role.UNIT_LIAISON.value}
 # Roles an admin may grant through PUT /v1/admin/members/{id}/roles. ``resident`` follows membership.
-ASSIGNABLE_ROLES = frozenset(r.value for r in Role if r is not Role.RESIDENT and r.value not in OPERATOR_ROLES)
+ASSIGNABLE_ROLES = frozenset(r.value for r in Role if r is not Role.RESIDENT and r.value not in NOT_ASSIGNABLE)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class Principal:
     street_ids: frozenset[str] = field(default_factory=frozenset)
     district_ids: frozenset[str] = field(default_factory=frozenset)
     department_ids: frozenset[str] = field(default_factory=frozenset)
+    unit_ids: frozenset[str] = field(default_factory=frozenset)
 
     def has(self, role: Role | str) -> bool:
         return Role(role).value in self.roles
@@ -59,6 +63,7 @@ class Grant:
     street_id: str | None = None
     district_id: str | None = None
     department_id: str | None = None
+    unit_id: str | None = None
 
 
 def require_member(principal: Principal) -> str:
@@ -123,3 +128,10 @@ def require_department(principal: Principal, department_id: str | None) -> Grant
             or department_id not in principal.department_ids:
         raise Forbidden()
     return Grant(principal.user_id, "", Role.DEPARTMENT_STAFF.value, department_id=department_id)
+
+
+def require_unit(principal: Principal, unit_id: str | None) -> Grant:
+    """The liaison of the unit ``unit_id`` (共建单位联络员), else ``Forbidden``."""
+    if unit_id is None or Role.UNIT_LIAISON.value not in principal.roles or unit_id not in principal.unit_ids:
+        raise Forbidden()
+    return Grant(principal.user_id, "", Role.UNIT_LIAISON.value, unit_id=unit_id)

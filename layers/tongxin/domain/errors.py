@@ -80,6 +80,16 @@ class AlreadyClaimed(Conflict):
     code, message = "ALREADY_CLAIMED", "这个心愿已被其他人认领"
 
 
+class AlreadyRegistered(Conflict):
+    """党员报到: one registration per person per community."""
+    code, message = "ALREADY_REGISTERED", "您已在本社区报到，无需重复提交"
+
+
+class PostFull(Conflict):
+    """领岗: the post's headcount is taken."""
+    code, message = "POST_FULL", "这个岗位已满员"
+
+
 class OwnWish(Conflict):
     code, message = "OWN_WISH", "不能认领自己发布的心愿"
 

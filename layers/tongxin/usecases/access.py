@@ -28,7 +28,7 @@ def principal_of(user: UserModel) -> Principal:
     return Principal(user_id=user.id, community_id=user.community_id, roles=frozenset(user.roles or ()),
                      grid_ids=frozenset(user.grid_ids or ()), store_ids=frozenset(user.store_ids or ()),
                      street_ids=frozenset(user.street_ids or ()), district_ids=frozenset(user.district_ids or ()),
-                     department_ids=frozenset(user.department_ids or ()))
+                     department_ids=frozenset(user.department_ids or ()), unit_ids=frozenset(user.unit_ids or ()))
 
 
 def _active(user: UserModel | None) -> UserModel:

@@ -10,7 +10,7 @@ from pynamodb.expressions.operand import Path
 from ..adapters.dynamo.guards import check_grant, grant_condition
 from ..adapters.dynamo.models import CommunityModel, GridModel, InviteModel, StoreModel, UserModel
 from ..adapters.dynamo.tx import Tx
-from ..domain.access import ASSIGNABLE_ROLES, OPERATOR_ROLES, Principal, Role, require_role
+from ..domain.access import ASSIGNABLE_ROLES, NOT_ASSIGNABLE, Principal, Role, require_role
 from ..domain.clock import to_api, utcnow
 from ..domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from ..domain import links
@@ -133,9 +133,9 @@ def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: li
             return NotFound("成员不存在")
         return Conflict("成员信息刚刚被修改，请刷新后重试")
 
-    # The operator's roles (street, district, department staff) are not an admin's to take away (nor to give:
-    # ASSIGNABLE_ROLES leaves them out).
-    all_roles = wanted | {Role.RESIDENT.value} | (old_roles & OPERATOR_ROLES)
+    # The operator's roles (street, district, department staff) and a unit's liaison (the street's invite) are not
+    # an admin's to take away (nor to give: ASSIGNABLE_ROLES leaves them out).
+    all_roles = wanted | {Role.RESIDENT.value} | (old_roles & NOT_ASSIGNABLE)
     actions = [UserModel.roles.set(all_roles), UserModel.updated_at.set(now),
                UserModel.grid_ids.set(new_grids) if new_grids else UserModel.grid_ids.remove(),
                UserModel.store_ids.set(new_stores) if new_stores else UserModel.store_ids.remove()]

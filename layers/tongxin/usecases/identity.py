@@ -43,6 +43,7 @@ def present_user(user: UserModel) -> dict:
         "street_ids": sorted(user.street_ids or ()),
         "district_ids": sorted(user.district_ids or ()),
         "department_ids": sorted(user.department_ids or ()),
+        "unit_ids": sorted(user.unit_ids or ()),
         "phone": mask_phone(user.phone),
         "phone_bound": bool(user.phone),
         "points_balance": int(user.points_balance or 0),

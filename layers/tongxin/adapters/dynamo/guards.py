@@ -20,6 +20,9 @@ def grant_condition(grant: Grant):
     if grant.department_id is not None:  # department staff (区直部门): scoped to the department
         return (UserModel.status == "active") & UserModel.roles.contains(grant.role) \
             & UserModel.department_ids.contains(grant.department_id)
+    if grant.unit_id is not None:  # a unit's liaison (共建单位联络员): scoped to the unit
+        return (UserModel.status == "active") & UserModel.roles.contains(grant.role) \
+            & UserModel.unit_ids.contains(grant.unit_id)
     condition = (UserModel.status == "active") & (UserModel.community_id == grant.community_id) \
         & UserModel.roles.contains(grant.role)
     if grant.grid_id is not None:

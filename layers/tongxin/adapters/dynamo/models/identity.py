@@ -28,6 +28,8 @@ class UserModel(BaseModel):
     street_ids = UnicodeSetAttribute(null=True)  # street_staff (街道工作人员): the streets they work
     district_ids = UnicodeSetAttribute(null=True)  # district_staff (区级平台): the districts they work
     department_ids = UnicodeSetAttribute(null=True)  # department_staff (区直部门): the departments they work
+    unit_ids = UnicodeSetAttribute(null=True)  # unit_liaison (共建单位联络员): the units they speak for
+    party_unit_id = UnicodeAttribute(null=True)  # 党员报到: the unit an approved party member works in, if any
     points_balance = NumberAttribute(default=0)
     earned_total = NumberAttribute(default=0)
     volunteer_minutes = NumberAttribute(default=0)
