@@ -12,6 +12,7 @@ import { requestsPage } from "./requests.js";
 import { pointsPage } from "./points.js";
 import { storePage } from "./store.js";
 import { statsPage } from "./stats.js";
+import { bulletinPage } from "./bulletin.js";
 
 // The menu: each page, who sees it (the API decides what they may do; the menu only leaves out what they cannot).
 const ANY_STAFF = () => true;
@@ -24,6 +25,7 @@ const PAGES = [
   { name: "points", label: "积分", show: () => has("admin") || has("grid_worker"), render: pointsPage },
   { name: "store", label: "积分超市", show: () => has("admin") || has("store_keeper"), render: storePage },
   { name: "stats", label: "统计", show: () => has("admin") || has("street_staff"), render: statsPage },
+  { name: "bulletin", label: "通报", show: () => has("street_staff") || has("district_staff"), render: bulletinPage },
   { name: "settings", label: "设置", show: () => has("admin"), render: settingsPage },
 ];
 
