@@ -50,17 +50,30 @@ package that checks it:
   ``expanded_count`` messages; ``quota`` subscription quotas ≥ 0.
 - ``requests.py`` ``request`` 接诉即办: ``handler_key``/``handler_due`` iff waiting on a level and as
   ``domain/requests`` derives them, ``due_at`` == ``next_due``, an outcome (and ``closed_at``) iff closed, the
-  level among those reached, a timeline that starts with ``submit``.
+  level among those reached, a timeline that starts with ``submit``; a department's own facts
+  (``department_facts``, 区直部门) only on a request at the department level with a ``department_id``, each a known
+  one, never both ``answered_on_time`` and ``first_answer_late``, ``resolved_on_time`` only with ``resolved``.
 - ``structure.py`` ``structure`` community.street_id ↔ street.community_ids; street.staff_ids ↔ users.street_ids
   (and the street_staff role); grid.worker_ids ↔ users.grid_ids (and the grid_worker role); community.admin_ids ↔
-  the active users with the admin role in it; a user's community and grid exist; ``identity`` openid ↔ user.
+  the active users with the admin role in it; a user's community and grid exist; above the streets (街呼区应):
+  district (区).street_ids ↔ street.district_id, district.department_ids ↔ department (区直部门).district_id, a
+  community's district_id == its street's, district / department staff_ids ↔ active users' district_ids /
+  department_ids (and the district_staff / department_staff roles); ``identity`` openid ↔ user.
 - ``directory.py`` ``directory`` the member directory (成员名录): every active member of a community has exactly
   the entries ``domain/directory.entry_keys`` derives from their user item, and no entry points to a user deleted,
-  gone or in another community.
+  gone or in another community; ``volunteers`` the registered volunteers (注册志愿者数,
+  ``community-stats#<community>`` ``volunteers``) == the community's active members with the volunteer role.
 - ``statistics.py`` ``statistics`` the wish, request and event statistics counters (per community, day and month
   of the item's creation) == what the items count now (``domain/stats.wish_deltas``, ``domain/requests.deltas``
   from nothing to the item as it stands; events: published, cancelled, capacity and signed of those standing,
-  promotions, waitlist tickets, check-ins, walk-ins, no-shows, unsettled).
+  promotions, waitlist tickets, check-ins, walk-ins, no-shows, unsettled); each department's request counters
+  (``stats#requests-dept#<department>#d#…`` / ``#m#…``) == ``domain/requests.dept_deltas`` from nothing, summed
+  over the requests that reached it (received, and its ``department_facts``).
+- ``bulletin.py`` ``bulletin`` the monthly bulletin (通报): each snapshot (``bulletin#street|district#<id>#<month>``)
+  final, of its unit and month, a month before the current Shanghai one, of a street or district that exists,
+  with its ``bulletin_ready`` fan-out (the outbox item of its key; unless it may have expired,
+  ``domain/push.FINAL_KEPT_DAYS`` after the month's end); ``bulletin#done#<month>`` ⇒ every street and district
+  that existed in that month has its snapshot.
 
 The rest of the package: ``checker.py`` (``check`` and the checker that loads once, indexes and runs every area),
 ``tables.py`` (the tables read and how), ``cli.py`` (the command line).

@@ -1,8 +1,9 @@
 """``check``, the entry point, and ``_Checker``: the tables loaded once and indexed (users, ledger entries by user,
-by key and by source, events, sign-ups by event, communities, streets, grids, counters by key), ``fail`` that
-writes one violation line ``[<invariant>] <where>: <what>``, and ``run``, every area's checks in a fixed order.
-The checks themselves are the area classes it is made of, one module each (``ledger``, ``wishes``, ``events``,
-``attendance``, ``scores``, ``store``, ``outbox``, ``requests``, ``statistics``, ``structure``, ``directory``)."""
+by key and by source, events, sign-ups by event, communities, streets, districts, departments, grids, counters by
+key), ``fail`` that writes one violation line ``[<invariant>] <where>: <what>``, and ``run``, every area's checks in
+a fixed order. The checks themselves are the area classes it is made of, one module each (``ledger``, ``wishes``,
+``events``, ``attendance``, ``scores``, ``store``, ``outbox``, ``requests``, ``statistics``, ``structure``,
+``directory``, ``bulletin``)."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -10,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from infra.invariants.attendance import AttendanceChecks
+from infra.invariants.bulletin import BulletinChecks
 from infra.invariants.directory import DirectoryChecks
 from infra.invariants.events import EventChecks
 from infra.invariants.ledger import LedgerChecks
@@ -36,7 +38,7 @@ def check(client, table_name: Callable[[str], str], *, now: datetime | None = No
 
 
 class _Checker(LedgerChecks, WishChecks, EventChecks, AttendanceChecks, ScoreChecks, StoreChecks, OutboxChecks,
-               RequestChecks, StatisticsChecks, StructureChecks, DirectoryChecks):
+               RequestChecks, StatisticsChecks, StructureChecks, DirectoryChecks, BulletinChecks):
     def __init__(self, data: dict[str, list], now: datetime, stock_issued: dict[str, int]):
         self.d, self.now, self.stock_issued = data, now, stock_issued
         self.out: list[str] = []
@@ -54,6 +56,8 @@ class _Checker(LedgerChecks, WishChecks, EventChecks, AttendanceChecks, ScoreChe
             self.signups[signup.event_id].append(signup)
         self.communities = {c.id: c for c in data["communities"]}
         self.streets = {s.id: s for s in data["streets"]}
+        self.districts = {d.id: d for d in data["districts"]}
+        self.departments = {p.id: p for p in data["departments"]}
         self.grids = {(g.community_id, g.id): g for g in data["grids"]}
         self.counters = {c["key"]["S"]: c for c in data["counters"] if "key" in c}
 
@@ -63,6 +67,7 @@ class _Checker(LedgerChecks, WishChecks, EventChecks, AttendanceChecks, ScoreChe
     def run(self) -> list[str]:
         for step in (self.users_and_ledger, self.ledger_keys, self.wishes, self.events_and_signups,
                      self.attendance, self.scores, self.store, self.awards, self.outbox, self.requests,
-                     self.statistics, self.structure, self.identities, self.directory):
+                     self.statistics, self.structure, self.region, self.identities, self.directory,
+                     self.volunteer_counts, self.bulletins):
             step()
         return self.out

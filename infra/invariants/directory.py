@@ -1,10 +1,15 @@
 """The member directory's invariant: ``directory`` (成员名录) — every active member of a community has exactly the
 entries ``domain/directory.entry_keys`` derives from their user item (none missing, none extra), and no entry
-points to a user that is deleted, gone, or now in another community (a ghost)."""
+points to a user that is deleted, gone, or now in another community (a ghost); and ``volunteers`` (注册志愿者数) —
+each community's registered-volunteers counter (``community-stats#<community>``, ``volunteers``: read by the
+street's statistics) == its active members holding the volunteer role, the members the directory lists under
+``role#volunteer#`` (``usecases/volunteer_count.counted_in``)."""
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
+from infra.invariants.tables import _raw_number
+from tongxin.usecases import volunteer_count
 from tongxin.usecases.directory import keys_of
 
 
@@ -33,3 +38,20 @@ class DirectoryChecks:
                 self.fail("directory", f"users {user.id}", f"missing its entry {key}")
             for community_id, key in sorted(found - expected):
                 self.fail("directory", f"members {community_id}/{key}", f"not an entry of {user.id} as it is now")
+
+    def volunteer_counts(self) -> None:
+        """Kept ±1 in the transaction of every change of role, membership or account (``volunteer_count.sync``), and
+        set from the directory by ``recount``: a community with volunteers and no counter is off too (0 stored)."""
+        expected = Counter(volunteer_count.counted_in(u) for u in self.d["users"])
+        expected.pop(None, None)
+        stored = {key[len(volunteer_count.PREFIX):]: _raw_number(item, volunteer_count.VOLUNTEERS)
+                  for key, item in self.counters.items() if key.startswith(volunteer_count.PREFIX)}
+        for community_id in sorted(set(expected) | set(stored)):
+            have, want = stored.get(community_id, 0), expected.get(community_id, 0)
+            if have != want:
+                where = f"counters {volunteer_count.key(community_id)}"
+                if community_id not in self.communities:
+                    self.fail("volunteers", where, f"volunteers {have} of a community that does not exist")
+                else:
+                    self.fail("volunteers", where, f"volunteers {have} != its active members with the volunteer "
+                                                   f"role {want}")

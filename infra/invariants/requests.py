@@ -1,9 +1,16 @@
 """The resident requests' invariants (接诉即办, ``request``): handler and due keys as ``domain/requests`` derives
 them from the status and level, an outcome and ``closed_at`` iff closed, the level among those reached (a street
-level with a street, a department level with a department of a district), a timeline that starts with ``submit``."""
+level with a street, a department level with a department of a district), a timeline that starts with ``submit``;
+a department's own facts (``department_facts``, 街呼区应) only at the department level with a department, known,
+never both answered in time and first answered late, resolved in time only if resolved."""
 from __future__ import annotations
 
 from tongxin.domain import requests as request_rules
+
+# What ``domain/requests.department_marks`` may keep on a request (``received`` is counted, never kept).
+DEPARTMENT_FACTS = frozenset({"answered_on_time", request_rules.FIRST_ANSWER_LATE, "resolved",
+                              request_rules.RESOLVED_ON_TIME, "overdue", request_rules.EXTENDED,
+                              *request_rules.OUTCOMES})
 
 
 class RequestChecks:
@@ -44,3 +51,18 @@ class RequestChecks:
             if not r.timeline or r.timeline[0].action != "submit":
                 first = r.timeline[0].action if r.timeline else None
                 self.fail("request", where, f"timeline does not start with submit (first: {first!r})")
+            self.request_department_facts(r, where, level)
+
+    def request_department_facts(self, r, where: str, level) -> None:
+        marks = set(r.department_facts or ())
+        if not marks:
+            return
+        if level is not request_rules.L.DEPARTMENT or not r.department_id:
+            self.fail("request", where, f"department_facts {sorted(marks)} at level {level.value} with department "
+                                        f"{r.department_id!r} (only a request at a department has them)")
+        if marks - DEPARTMENT_FACTS:
+            self.fail("request", where, f"department_facts has unknown {sorted(marks - DEPARTMENT_FACTS)}")
+        if {"answered_on_time", request_rules.FIRST_ANSWER_LATE} <= marks:
+            self.fail("request", where, "department_facts has both answered_on_time and first_answer_late")
+        if request_rules.RESOLVED_ON_TIME in marks and "resolved" not in marks:
+            self.fail("request", where, "department_facts has resolved_on_time without resolved")

@@ -1,7 +1,9 @@
 """The statistics counters' invariant (``statistics``): each wish, request and event counter (per community, day and
 month of the item's creation) == what the items count now, the deltas of ``domain/stats``, ``domain/requests``
-and ``domain/events`` from nothing to each item as it stands. ``EVENT_COUNTED``: the event statistics a final
-state tells."""
+and ``domain/events`` from nothing to each item as it stands; and each department's request counter (区直部门, per
+department, day and month of the request's creation: ``stats#requests-dept#``) == what the requests it reached
+count, ``domain/requests.dept_deltas`` from nothing to each (received, and its ``department_facts``).
+``EVENT_COUNTED``: the event statistics a final state tells."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -12,7 +14,7 @@ from tongxin.domain import requests as request_rules
 from tongxin.domain import stats as stats_rules
 from tongxin.domain import wishes as wish_rules
 
-STATS_PREFIXES = ("stats#wishes#", "stats#requests#", "stats#events#")
+STATS_PREFIXES = ("stats#wishes#", "stats#requests#", "stats#requests-dept#", "stats#events#")
 # Event statistics a final state tells (``signups`` and ``left`` count actions: a sign-up given up and taken again
 # is one item).
 EVENT_COUNTED = ("published", "cancelled", "capacity", "signed", "promotions", "waitlisted", "checked_in",
@@ -39,6 +41,11 @@ class StatisticsChecks:
                      "outcome": r.outcome, "resolved_on_time": r.resolved_on_time, "extended": r.extended}
             for key in request_rules.stats_keys(r.community_id, r.created_at):
                 expected[key].update(request_rules.deltas(None, facts))
+            if r.department_id:  # the department it reached: received, and what the department did (its own facts)
+                reached = {"department_id": r.department_id, "category": r.category,
+                           "department_facts": r.department_facts}
+                for key in request_rules.dept_stats_keys(r.department_id, r.created_at):
+                    expected[key].update(request_rules.dept_deltas(None, reached))
         for event in self.d["events"]:
             signups = self.signups.get(event.id, [])
             standing = (event.status or "open") != "cancelled"
