@@ -32,9 +32,12 @@ dev-reset:  ## forget the local stack's saved data (the next make dev starts wit
 	rm -f .local-data/dynamodb.json
 
 # Two runs: the in-process moto of the fast tests patches botocore process-wide, while the e2e and
-# contention tests talk to a real local stack (moto's server) in a subprocess.
+# contention tests talk to a real local stack (moto's server) in a subprocess. The fast tests run on two
+# workers (pytest-xdist; each its own process and moto): CI has 2 cores. The contention tests measure races
+# and stay on one.
+TEST_WORKERS ?= 2
 test: $(STAMP) browser  ## the whole suite (unit, integration, api, then e2e and contention)
-	$(BIN)/python -m pytest -m "not slow and not e2e"
+	$(BIN)/python -m pytest -m "not slow and not e2e" -n $(TEST_WORKERS)
 	$(BIN)/python -m pytest -m "slow or e2e"
 
 # The console's browser test (tests/e2e/console/) drives Debian's Chromium with its driver, and a
@@ -59,6 +62,7 @@ bench: $(STAMP)  ## cold start, list/stats cost at 20,000 users, roll-ups and bu
 	$(BIN)/python -m infra.bench --explain
 	$(BIN)/python -m infra.bench_lists
 	$(BIN)/python -m infra.bench_rollups
+	$(BIN)/python -m infra.bench_party
 	$(BIN)/python -m infra.bench_signup
 	$(BIN)/python -m infra.bench_checkin
 	$(BIN)/python -m infra.bench_redeem

@@ -2,7 +2,8 @@
 res1..res5 (res1 with 200 points), two grids, a store with goods, upcoming events of both kinds; the demo
 street 同心街道 above it, with its staff member street1 (who belongs to no community: street staff work above them);
 and above the street the demo district 同心区 with its departments 城管局 and 住建局, its staff member district1 and
-城管局's dept1 (in no community either).
+城管局's dept1 (in no community either); the street's unit 同心区人民医院 (共建单位) with its liaison unit1 (in no
+community), its agreement with the demo community and two resources.
 
 Demo users are bound to the openids the WeChat stand-in gives ``dev:<name>``, so logging in with
 ``{"code": "dev:res1"}`` is logging in as the seeded res1. Run against empty tables.
@@ -18,6 +19,10 @@ from tongxin.adapters.dynamo.models import (
     CommunityModel, CounterModel, EventModel, GoodsModel, GridModel, IdentityModel, InviteModel, LedgerEntryModel,
     DepartmentModel, DistrictModel, MemberEntryModel, ScoreModel, StoreModel, StreetModel, UserModel,
 )
+from tongxin.adapters.dynamo.models import PartyRegistrationModel
+from tongxin.adapters.dynamo.models import PostModel
+from tongxin.adapters.dynamo.models import UnitAgreementModel, UnitModel, UnitResourceModel
+from tongxin.domain.party import registration_key
 from tongxin.domain import events as event_rules
 from tongxin.domain.clock import utcnow
 from tongxin.domain.points import boards_for
@@ -33,7 +38,10 @@ ABOVE_STAFF = {
     "street1": ("u_demo_street1", "街道工作人员小周", "street_staff", "street_ids", STREET_ID),
     "district1": ("u_demo_district1", "区指挥中心小赵", "district_staff", "district_ids", DISTRICT_ID),
     "dept1": ("u_demo_dept1", "城管局老孙", "department_staff", "department_ids", DEPARTMENT_IDS["城管局"]),
+    # 共建单位: the liaison of the demo street's unit 同心区人民医院 (UNIT_ID).
+    "unit1": ("u_demo_unit1", "人民医院联络员小陈", "unit_liaison", "unit_ids", "unit_demo_hospital"),
 }
+UNIT_ID = "unit_demo_hospital"
 GRID_IDS = ("g_demo1", "g_demo2")
 STORE_ID = "s_demo1"
 DEMO_INVITES = {"DEMOGRID1": "g_demo1", "DEMOGRID2": "g_demo2"}
@@ -43,11 +51,14 @@ DEMO_USERS = {
     "admin": ("社区书记老王", {"admin", "resident", "party_member"}, "g_demo1", {}),
     "grid1": ("网格员小李", {"grid_worker", "resident"}, "g_demo1", {"grid_ids": {"g_demo1"}}),
     "store1": ("超市管理员张姐", {"store_keeper", "resident"}, "g_demo1", {"store_ids": {STORE_ID}}),
-    **{f"vol{i}": (f"志愿者{i}号", {"volunteer", "resident"}, "g_demo1" if i <= 4 else "g_demo2", {})
-       for i in range(1, 6)},
+    # vol1 is also a party member who reported (党员报到, approved: PARTY_REGISTRATIONS).
+    **{f"vol{i}": (f"志愿者{i}号", {"volunteer", "resident"} | ({"party_member"} if i == 1 else set()),
+                   "g_demo1" if i <= 4 else "g_demo2", {}) for i in range(1, 6)},
     **{f"res{i}": (f"居民{i}号", {"resident"}, "g_demo1" if i <= 4 else "g_demo2", {}) for i in range(1, 6)},
 }
 RES1_POINTS = 200
+# 双报到: vol1 reported and was approved; res2's report waits for the admin (so `make dev` shows one to approve).
+PARTY_REGISTRATIONS = {"vol1": "approved", "res2": "pending"}
 
 
 def seed() -> dict:
@@ -85,6 +96,14 @@ def seed() -> dict:
         for community_id, key in sorted(directory.keys_of(user)):  # the member directory (成员名录): their entries
             MemberEntryModel(community_id, key, user_id=user_id).save()
     volunteer_count.recount(COMMUNITY_ID)  # the community's registered volunteers, from the directory just written
+    for name, status in PARTY_REGISTRATIONS.items():
+        user_id = f"u_demo_{name}"
+        PartyRegistrationModel(
+            registration_key(COMMUNITY_ID, user_id), community_id=COMMUNITY_ID, user_id=user_id, status=status,
+            status_key=f"{COMMUNITY_ID}#{status}", real_name=DEMO_USERS[name][0], work_unit="同心区税务局",
+            party_branch="同心社区第一党支部", nickname=DEMO_USERS[name][0], submitted_at=now, updated_at=now,
+            decided_at=now if status == "approved" else None,
+            decided_by="u_demo_admin" if status == "approved" else None).save()
     # res1's 200 points are a ledger entry like any other credit: balance == sum(ledger).
     LedgerEntryModel("u_demo_res1", "award#demo-seed", id="pt_demo_seed", kind="award", amount=RES1_POINTS,
                      balance_after=RES1_POINTS, source="award:demo-seed", note="示范数据：社区表彰",
@@ -119,5 +138,27 @@ def seed() -> dict:
         for key in event_rules.stats_keys(COMMUNITY_ID, now):
             CounterModel(key).update(actions=[Path(name).add(Value({"N": str(n)})) for name, n in
                                               event_rules.stats_deltas({"published": 1, "capacity": capacity}).items()])
+    # 共建单位: 同心区人民医院 of the demo street, its liaison unit1, its agreement with the demo community (a year),
+    # and two items of its 资源清单 (usecases/units.py).
+    UnitModel(UNIT_ID, name="同心区人民医院", kind="医院", street_id=STREET_ID, contact_name="陈主任",
+              contact_phone="02888886666", liaison_ids={"u_demo_unit1"}, agreement_count=1, resource_count=2,
+              created_by="u_demo_street1", created_at=now).save()
+    UnitAgreementModel(UNIT_ID, COMMUNITY_ID, community_name="同心示范社区", street_id=STREET_ID,
+                       pledges=["每季度到社区义诊一次", "为社区老人开展健康讲座"], activities_per_quarter=1,
+                       valid_until=(now + timedelta(days=365)).date().isoformat(), signed_by="u_demo_admin",
+                       created_at=now).save()
+    for index, (title, description, capacity) in enumerate((
+            ("义诊", "内科、外科医生各一名，测血压、血糖，解答用药问题", 60),
+            ("急救培训", "心肺复苏和 AED 使用培训，每期两小时", 30)), start=1):
+        UnitResourceModel(UNIT_ID, f"res_demo{index}", title=title, description=description, capacity=capacity,
+                          created_by="u_demo_unit1", created_at=now + timedelta(seconds=index)).save()
+    # 领岗: two open posts of the demo community, published by its admin (usecases/posts.py).
+    for index, (title, description, skills, headcount) in enumerate((
+            ("楼栋长", "负责本楼栋的联络、通知和邻里纠纷的初步调解", ["沟通", "组织"], 2),
+            ("文明劝导员", "周末在小区门口和广场劝导不文明养犬、乱停车等行为", ["沟通"], 5)), start=1):
+        PostModel(f"pst_demo{index}", community_id=COMMUNITY_ID, title=title, description=description, skills=skills,
+                  headcount=headcount, claimed_count=0, status="open", status_key=f"{COMMUNITY_ID}#open",
+                  created_by="u_demo_admin", created_by_nickname=DEMO_USERS["admin"][0],
+                  created_at=now + timedelta(seconds=index), updated_at=now).save()
     return {"community_id": COMMUNITY_ID, "street_id": STREET_ID, "district_id": DISTRICT_ID,
             "department_ids": DEPARTMENT_IDS, "users": sorted([*DEMO_USERS, *ABOVE_STAFF]), "invites": DEMO_INVITES}

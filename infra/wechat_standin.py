@@ -114,7 +114,10 @@ MINIPROGRAM_PAGES = ("pages/index/index", "pages/join/index", "pages/checkin/ind
                      # the pages subscribe messages open (usecases/notifications.py, points/): a message's
                      # ``page`` (its path, before any ``?``) must be one of the pages too (41030)
                      "pages/wish/detail", "pages/event/detail", "pages/request/detail", "pages/points/index",
-                     "pages/points/redemption")
+                     "pages/points/redemption",
+                     # 双报到: a registration (its member), the registrations to review (admins), a post, a unit
+                     "pages/party/registration", "pages/admin/party-registrations", "pages/post/detail",
+                     "pages/unit/detail")
 MSG_SEC_CHECK_SCENES = (1, 2, 3, 4)
 #: msgSecCheck v2 answers only for an openid that visited the mini-program in the last two hours; otherwise
 #: errcode 61010 (用户访问记录超时), whose errmsg WeChat words "code is expired". A visit, here, is a login
@@ -180,8 +183,12 @@ DEV_TEMPLATES: dict[str, tuple[str, ...]] = {
     "tmpl_request_extension_rejected": _REQUEST_TASK,
     "tmpl_request_supervised": _REQUEST_TASK,
     "tmpl_bulletin_ready": _REQUEST_TASK,
+    "tmpl_unit_agreement_signed": ("thing1", "phrase4", "time2", "thing3"),
     "tmpl_request_accepted": ("thing2", "phrase3", "name6", "time7"),
     "tmpl_request_resolved": ("thing2", "phrase3", "time7", "thing5"),
+    "tmpl_party_registration_submitted": ("thing2", "phrase3", "time7", "thing5"),
+    "tmpl_party_registration_decided": ("thing5", "phrase2", "time3", "thing4"),
+    "tmpl_post_full": _WISH_TASK,
 }
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff"

@@ -136,12 +136,47 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
     # 普通链接二维码: the page a code's link opens outside WeChat and the verification file are public and static:
     # nothing read (so nothing about the code told), nothing written, WeChat not asked.
     **{("GET", path): Budget(reads=0, writes=0, why="a static page: nothing read")
-       for path in ("/c/{code}", "/i/{code}", "/p/{code}", "/{file_name}")},
+       for path in ("/c/{code}", "/i/{code}", "/p/{code}", "/u/{code}", "/{file_name}")},
     # The staff console's pages (routes/console_pages.py): static files of the function, nothing read or written;
     # the data they show comes from the /v1 routes, each held to its own budget.
     **{("GET", path): Budget(reads=0, writes=0, why="the console's static page, script or style: nothing read")
        for path in ("/console", "/console/{page}", "/console/assets/{name}", "/console/events/{event_id}/screen")},
 }
+
+# 共建单位 (usecases/units.py; tests/api/test_units.py holds the exact counts).
+EXCEPTIONS.update({
+    ("GET", "/v1/admin/units"): Budget(reads=4, writes=0, why="the community (its street), the street's units (one "
+                                                              "Query a page), the page's agreements with the "
+                                                              "community (one BatchGetItem)"),
+    ("GET", "/v1/units/{unit_id}/resources"): Budget(reads=3, writes=0, why="the unit and the admin's agreement (one "
+                                                                            "BatchGetItem: who may see it), then "
+                                                                            "one Query a page"),
+    ("GET", "/v1/units/{unit_id}/agreements"): Budget(reads=3, writes=0, why="street staff: the unit (its street), "
+                                                                             "then one Query a page"),
+})
+
+# 领岗 (usecases/posts.py; tests/api/test_posts.py holds the exact counts).
+EXCEPTIONS.update({
+    ("GET", "/v1/posts"): Budget(reads=4, writes=0, why="one Query a page, then the caller's claims of the page's "
+                                                        "posts (one BatchGetItem: `mine`); a liaison naming "
+                                                        "community_id also the agreements of their units (one "
+                                                        "BatchGetItem)"),
+    ("GET", "/v1/posts/{post_id}"): Budget(reads=4, writes=0, why="the post, then its claims (one Query of ≤ 100: "
+                                                                  "the headcount's limit); a liaison also the "
+                                                                  "agreements of their units (one BatchGetItem)"),
+    ("POST", "/v1/posts/{post_id}/withdraw"): Budget(reads=3, writes=1, why="the post and the caller's claim (one "
+                                                                            "BatchGetItem); without a claim, a "
+                                                                            "liaison's agreements (404 or 409)"),
+})
+
+# 双报到 党员报到 and 考核 (usecases/party.py, party_assessment.py; tests/api/test_party_*.py hold the exact counts).
+EXCEPTIONS.update({
+    ("GET", "/v1/admin/party-members"): Budget(
+        reads=12, writes=0, why="the caller and the community (its rules), then a page: one Query of the directory's "
+                                "role index and ONE BatchGetItem of ≤ 20 members with their year's ≤ 4 quarter items "
+                                "(≤ 100 keys) — 4 reads; format=csv pages through the whole community, 2 reads per "
+                                "20 members (the tests' communities: at most 5 pages)"),
+})
 
 # Text shown to others passes WeChat's content check (tongxin/usecases/content.py): one msg_sec_check per request,
 # however many fields it carries (they are joined), within the route's usual DynamoDB budget.
@@ -158,6 +193,12 @@ CONTENT_CHECKED = {
     ("POST", "/v1/requests/{request_id}/extend"): "the reason",
     ("POST", "/v1/requests/{request_id}/extension/reject"): "the reason",
     ("POST", "/v1/requests/{request_id}/supervise"): "the note",
+    ("POST", "/v1/admin/posts"): "title, description and skills",  # 领岗 (usecases/posts.py)
+    # 共建单位 (usecases/units.py): the unit's name (shown on goods it sponsors), the pledges, a resource.
+    ("POST", "/v1/street/units"): "the unit's name",
+    ("POST", "/v1/admin/units/{unit_id}/agreement"): "the pledges",
+    ("POST", "/v1/units/{unit_id}/resources"): "title and description",
+    ("POST", "/v1/me/party-registration"): "real name, work unit and party branch",  # 党员报到 (usecases/party.py)
 }
 for _route, _what in CONTENT_CHECKED.items():
     EXCEPTIONS.setdefault(_route, Budget(reads=2, writes=1, wechat=1, why=f"WeChat's content check ({_what})"))

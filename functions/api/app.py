@@ -4,6 +4,9 @@ from chalice import Chalice
 from chalicelib import middleware
 from chalicelib.routes import (admin, checkins, console, console_pages, events, grid, identity, links, points, push,
                                requests, rollups, store, system, wishes)
+from chalicelib.routes import posts
+from chalicelib.routes import units
+from chalicelib.routes import party
 from tongxin.config import load_settings
 
 # Fail closed at cold start: a missing stage or a weak secret stops the function here, before any request.
@@ -13,5 +16,6 @@ app = Chalice(app_name="tongxin-api")
 middleware.install(app)
 
 for blueprint in (system.bp, identity.bp, admin.bp, wishes.bp, events.bp, checkins.bp, grid.bp,
-                  points.bp, store.bp, push.bp, requests.bp, rollups.bp, links.bp, console.bp, console_pages.bp):
+                  points.bp, store.bp, push.bp, requests.bp, rollups.bp, links.bp, console.bp, console_pages.bp,
+                  posts.bp, units.bp, party.bp):
     app.register_blueprint(blueprint)

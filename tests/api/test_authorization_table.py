@@ -20,15 +20,19 @@ from tests.support import make_community
 
 ROLES = ("anonymous", "outsider", "resident", "volunteer", "party_member", "grid_worker", "other_grid_worker",
          "admin", "store_keeper", "author", "claimer", "other_admin", "street_staff", "district_staff",
-         "department_staff")
+         "department_staff", "unit_liaison")
 MEMBERS = {"resident", "volunteer", "party_member", "grid_worker", "other_grid_worker", "admin", "store_keeper",
            "author", "claimer"}
 # street_staff: staff of the street the table's community belongs to, themselves in no community; district_staff and
 # department_staff: of the street's district and of its department, in no community either.
-ABOVE = {"street_staff", "district_staff", "department_staff"}
+# unit_liaison: the liaison of the table's unit (of the table's street, with an agreement with the table's community), in
+# no community either.
+ABOVE = {"street_staff", "district_staff", "department_staff", "unit_liaison"}
 USERS = MEMBERS | {"outsider", "other_admin"} | ABOVE
 WISH = {"title": "表格心愿", "content": "授权表测试", "category": "其他"}
 REQUEST = {"category": "设施维修", "content": "授权表测试：楼道灯坏了"}
+AGREEMENT = {"pledges": ["表格承诺"], "activities_per_quarter": 1,
+             "valid_until": (utcnow() + timedelta(days=100)).date().isoformat()}
 EVENT = {"title": "表格活动", "kind": "activity", "capacity": 50,
          "location": {"address": "服务中心", "lat": 30.0, "lng": 103.8, "radius_m": 200}}
 
@@ -178,6 +182,30 @@ TABLE = {
         "request:extension_asked", {"reason": "时限内可以办完"}, private_row({"admin"}, seen_by={"author", "grid_worker"})),
     ("POST", "/v1/requests/{request_id}/supervise"): ("request:submitted", {"note": "请尽快处理"},
                                                       private_row({"admin"}, seen_by={"author", "grid_worker"})),
+    # 双报到 党员报到: any member reports to their own community (GET: their own, after reporting); an admin of the
+    # community decides (another community's registration does not exist for them) and reads the 考核.
+    ("POST", "/v1/me/party-registration"): (None, {"real_name": "表格党员", "work_unit": "表格单位",
+                                                   "party_branch": "表格党支部"}, row(MEMBERS)),
+    ("GET", "/v1/me/party-registration"): ("party_registered", None, row(MEMBERS)),
+    ("GET", "/v1/admin/party-registrations"): (None, None, row({"admin"})),
+    ("POST", "/v1/admin/party-registrations/{registration_id}/approve"): ("party_registration", None,
+                                                                          row({"admin"}, other_admin="404")),
+    ("POST", "/v1/admin/party-registrations/{registration_id}/reject"): ("party_registration", {"reason": "信息不全"},
+                                                                         row({"admin"}, other_admin="404")),
+    ("GET", "/v1/admin/party-members"): (None, None, row({"admin"})),
+    # 领岗: the admin publishes and closes (another community's post does not exist for another admin); members, and
+    # the liaison of a unit co-building with the community, read a post (the list: members; a liaison names the
+    # community); party members and that liaison claim (a fresh post each); withdrawing is the claimant's (anyone else
+    # who may see the post holds no claim: 409).
+    ("POST", "/v1/admin/posts"): (None, {"title": "表格岗位", "description": "授权表测试", "headcount": 100},
+                                  row({"admin"})),
+    ("GET", "/v1/posts"): (None, None, row(MEMBERS)),
+    ("GET", "/v1/posts/{post_id}"): ("post:open", None, row(MEMBERS | {"unit_liaison"}, other_admin="404")),
+    ("POST", "/v1/posts/{post_id}/claim"): ("post:open", None, row({"party_member", "unit_liaison"},
+                                                                   other_admin="404")),
+    ("POST", "/v1/posts/{post_id}/withdraw"): ("post:claimed", None, row(MEMBERS | {"unit_liaison"},
+                                                                         other_admin="404")),
+    ("POST", "/v1/admin/posts/{post_id}/close"): ("post:open", None, row({"admin"}, other_admin="404")),
     # The street's queue is its staff's only; the community's lists are its admins'; the three rates are the
     # admins' (their community) and the street staff's (their street). Neither needs a community to be refused.
     ("GET", "/v1/street/tasks"): (None, None, row({"street_staff"}, outsider="403", other_admin="403")),
@@ -191,10 +219,31 @@ TABLE = {
     # 通报 (the monthly bulletin): the street's staff, the district's staff, nobody else.
     ("GET", "/v1/street/bulletin"): (None, None, row({"street_staff"}, outsider="403", other_admin="403")),
     ("GET", "/v1/district/bulletin"): (None, None, row({"district_staff"}, outsider="403", other_admin="403")),
+    # 共建单位: the street registers and invites; anyone signed in uses an invite (this one is none: 404
+    # INVITE_INVALID, an answer about the request); a unit is seen by its liaison, its street's staff and the admins
+    # of a community with its agreement (anyone who sees no unit at all: 403; another community's admin: 404).
+    ("POST", "/v1/street/units"): (None, {"name": "表格单位", "kind": "企业", "contact_name": "表格",
+                                          "contact_phone": "13800000000"},
+                                   row({"street_staff"}, outsider="403", other_admin="403")),
+    ("GET", "/v1/street/units"): (None, None, row({"street_staff"}, outsider="403", other_admin="403")),
+    ("POST", "/v1/street/units/{unit_id}/invites"): (None, None,
+                                                     row({"street_staff"}, outsider="403", other_admin="403")),
+    ("POST", "/v1/me/unit"): (None, {"invite": "NOSUCHUNIT"}, row(USERS)),
+    ("GET", "/v1/units/{unit_id}"): (None, None, row({"admin", "street_staff", "unit_liaison"}, outsider="403",
+                                                     other_admin="404")),
+    ("GET", "/v1/units/{unit_id}/resources"): (None, None, row({"admin", "street_staff", "unit_liaison"},
+                                                               outsider="403", other_admin="404")),
+    ("POST", "/v1/units/{unit_id}/resources"): (None, {"title": "表格资源", "description": "授权表测试", "capacity": 1},
+                                                row({"unit_liaison"}, outsider="403", other_admin="403")),
+    ("GET", "/v1/units/{unit_id}/agreements"): (None, None, row({"street_staff", "unit_liaison"}, outsider="403",
+                                                                other_admin="403")),
+    ("GET", "/v1/admin/units"): (None, None, row({"admin"})),
+    ("POST", "/v1/admin/units/{unit_id}/agreement"): (None, "agreement", row({"admin"}, other_admin="404")),
     # 普通链接二维码: what a printed code's link opens outside WeChat, and WeChat's verification file — anyone's.
     ("GET", "/c/{code}"): (None, None, row(USERS, public=True)),
     ("GET", "/i/{code}"): (None, None, row(USERS, public=True)),
     ("GET", "/p/{code}"): (None, None, row(USERS, public=True)),
+    ("GET", "/u/{code}"): (None, None, row(USERS, public=True)),
     ("GET", "/{file_name}"): (None, None, row(USERS, public=True)),
     # 管理后台 扫码登录: a ticket, its code and its poll are anyone's (the console has no token yet); approving is the
     # staff's (any community's, street staff too), from the mini-program; logging out needs a console session, which
@@ -244,6 +293,7 @@ class World:
         self.department_id = districts.add_department(self.district_id, "表格局")["id"]
         self.store_id = f"s_{uuid.uuid4().hex[:8]}"
         StoreModel(self.c.id, self.store_id, name="表格超市", created_at=utcnow()).save()
+        self.unit_id = self.make_unit()
         self.people = {role: self.make(role) for role in ROLES}
 
     def make(self, role):
@@ -264,7 +314,34 @@ class World:
             "street_staff": lambda: self.street_staff(),
             "district_staff": lambda: self.above(districts.add_district_staff, self.district_id),
             "department_staff": lambda: self.above(districts.add_department_staff, self.department_id),
+            "unit_liaison": lambda: self.unit_liaison(),
         }[role]()
+
+    def unit_liaison(self):
+        """A user the table's unit names its liaison (an invite of its street, used over HTTP)."""
+        from tongxin.adapters.dynamo.models import UnitInviteModel
+        from tongxin.domain.ids import new_code
+        now = utcnow()
+        code = new_code(10)
+        UnitInviteModel(code, unit_id=self.unit_id, unit_name="表格共建单位", street_id=self.street_id,
+                        created_by="table", created_at=now, expires_at=now + timedelta(days=1)).save()
+        person = self.api.login()
+        resp = person.post("/v1/me/unit", {"invite": code})
+        assert resp.status == 200, resp.body
+        return person
+
+    def make_unit(self) -> str:
+        """A unit of the table's street with an agreement with the table's community (as the street and the
+        community's admin would have left them)."""
+        from tongxin.adapters.dynamo.models import UnitAgreementModel, UnitModel
+        unit_id, now = f"unit_{uuid.uuid4().hex[:8]}", utcnow()
+        UnitModel(unit_id, name="表格共建单位", kind="企业", street_id=self.street_id, contact_name="表格",
+                  contact_phone="13800000000", agreement_count=1, resource_count=0, created_by="table",
+                  created_at=now).save()
+        UnitAgreementModel(unit_id, self.c.id, community_name="表格社区", street_id=self.street_id, pledges=["表格"],
+                           activities_per_quarter=1, valid_until="2099-12-31", signed_by="table",
+                           created_at=now).save()
+        return unit_id
 
     def above(self, add, scope_id):
         """A user the operator names staff of the table's district or department (the CLI's use cases)."""
@@ -354,6 +431,24 @@ class World:
         assert resp.status == 201, resp.body
         return resp.json
 
+    def post_in(self, state: str) -> str:
+        """A fresh post (领岗) of the table's community, published by its admin; ``claimed``: by its party member."""
+        resp = self.people["admin"].post("/v1/admin/posts", {"title": "表格岗位", "description": "授权表测试",
+                                                             "headcount": 100})
+        assert resp.status == 201, resp.body
+        if state == "claimed":
+            claimed = self.people["party_member"].post(f"/v1/posts/{resp.json['id']}/claim")
+            assert claimed.status == 200, claimed.body
+        return resp.json["id"]
+
+    def party_registration(self) -> str:
+        """A fresh pending 党员报到 of a new resident of the table's community (grid 0)."""
+        member = self.c.resident(0)
+        resp = member.post("/v1/me/party-registration", {"real_name": "表格报到", "work_unit": "表格单位",
+                                                         "party_branch": "表格党支部"})
+        assert resp.status == 201, resp.body
+        return resp.json["id"]
+
     def wish_in(self, state: str) -> str:
         author, claimer = self.people["author"], self.people["claimer"]
         self.c.set(wish_publish_daily_cap=1000)  # the table publishes far more than a resident's daily cap
@@ -392,7 +487,7 @@ def test_route_by_role(world, route):
         path = template.replace("{code}", world.c.invite(0)).replace("{user_id}", target.id)
         path = path.replace("{file_name}", DEV_QR_VERIFY_FILE[0])  # the test stage's verification file
         path = path.replace("{page}", "members").replace("{name}", "app.js")  # the console's page and script
-        path = path.replace("{store_id}", world.store_id)
+        path = path.replace("{store_id}", world.store_id).replace("{unit_id}", world.unit_id)
         if state and state.startswith("event:"):
             path = path.replace("{event_id}", world.event_in(state.split(":", 1)[1]))
         elif state == "goods":
@@ -405,6 +500,14 @@ def test_route_by_role(world, route):
             path = path.replace("{request_id}", world.request_in(state.split(":", 1)[1]))
         elif state == "ticket":
             path = path.replace("{ticket}", world.ticket())
+        elif state and state.startswith("post:"):
+            path = path.replace("{post_id}", world.post_in(state.split(":", 1)[1]))
+        elif state == "party_registration":
+            path = path.replace("{registration_id}", world.party_registration())
+        elif state == "party_registered":  # the person reports first (a member: 201, or 409 when done already)
+            if person is not None:
+                person.post("/v1/me/party-registration", {"real_name": "表格党员", "work_unit": "表格单位",
+                                                           "party_branch": "表格党支部"})
         elif state:
             path = path.replace("{wish_id}", world.wish_in(state))
         if template.startswith("/v1/console/"):
@@ -421,6 +524,8 @@ def test_route_by_role(world, route):
             payload = {"pickup_code": world.redemption()["pickup_code"]}
         if body == "request":
             payload = REQUEST
+        if body == "agreement":
+            payload = AGREEMENT
         path += QUERIES.get(route, "")
         if body == "event":
             start = utcnow() + timedelta(days=2)

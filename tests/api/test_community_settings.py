@@ -22,7 +22,7 @@ def test_every_setting_is_answered_with_its_default_and_bounds(community):
         "wish_points_pair_monthly_cap": 3, "award_cap_charity": 50, "award_cap_mediation": 30,
         "award_cap_participation": 20, "award_daily_cap": 500, "points_per_hour_cap": 20,
         "request_answer_minutes": 120, "request_answer_minutes_urgent": 30, "request_solve_hours": 72,
-        "request_submit_daily_cap": 10}
+        "request_submit_daily_cap": 10, "party_services_per_quarter_min": 1, "party_hours_per_year_min": 20}
     fields = {f["name"]: f for f in shown["fields"]}
     assert set(fields) == set(shown["settings"])
     assert fields["points_per_hour_cap"] == {"name": "points_per_hour_cap", "label": "活动每小时积分上限",

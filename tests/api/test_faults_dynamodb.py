@@ -38,7 +38,7 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.api.test_authorization_table import EVENT, QUERIES, REQUEST, TABLE, WISH, World
+from tests.api.test_authorization_table import AGREEMENT, EVENT, QUERIES, REQUEST, TABLE, WISH, World
 from tests.api.test_checkins import at
 from tests.support import Member, Resp
 from tongxin.adapters.dynamo import binding
@@ -303,6 +303,65 @@ CASES: dict[tuple[str, ...], Callable[[FaultWorld], Call]] = {
 
 
 
+UNIT = {"name": "故障演练单位", "kind": "企业", "contact_name": "演练", "contact_phone": "13800000000"}
+
+
+def _fresh_unit(w: FaultWorld) -> str:
+    """A new unit of the table's street, registered by its staff over HTTP."""
+    resp = w.people["street_staff"].post("/v1/street/units", UNIT)
+    assert resp.status == 201, resp.body
+    return resp.json["id"]
+
+
+def _unit_invite(w: FaultWorld) -> Call:
+    resp = w.people["street_staff"].post(f"/v1/street/units/{w.unit_id}/invites")
+    assert resp.status == 201, resp.body
+    return Call(w, "POST", "/v1/me/unit", w.api.login(), 200, {"invite": resp.json["code"]})
+
+
+# 共建单位 (usecases/units.py): the street registers and invites, a user becomes a liaison, a community's admin signs
+# a fresh unit's agreement, the liaison adds a resource.
+CASES.update({
+    ("POST", "/v1/street/units"): lambda w: Call(w, "POST", "/v1/street/units", w.people["street_staff"], 201, UNIT),
+    ("POST", "/v1/street/units/{unit_id}/invites"): lambda w: Call(
+        w, "POST", f"/v1/street/units/{w.unit_id}/invites", w.people["street_staff"], 201, {}),
+    ("POST", "/v1/me/unit"): _unit_invite,
+    ("POST", "/v1/admin/units/{unit_id}/agreement"): lambda w: Call(
+        w, "POST", f"/v1/admin/units/{_fresh_unit(w)}/agreement", w.people["admin"], 201, AGREEMENT),
+    ("POST", "/v1/units/{unit_id}/resources"): lambda w: Call(
+        w, "POST", f"/v1/units/{w.unit_id}/resources", w.people["unit_liaison"], 201,
+        {"title": "故障演练资源", "description": "演练", "capacity": 1}),
+})
+
+
+PARTY_REPORT = {"real_name": "故障演练", "work_unit": "演练单位", "party_branch": "演练党支部"}
+# 双报到 党员报到 (usecases/party.py): a fresh resident reports; an admin approves or rejects a fresh registration.
+CASES.update({
+    ("POST", "/v1/me/party-registration"): lambda w: Call(w, "POST", "/v1/me/party-registration", w.fresh(), 201,
+                                                          PARTY_REPORT),
+    ("POST", "/v1/admin/party-registrations/{registration_id}/approve"): lambda w: Call(
+        w, "POST", f"/v1/admin/party-registrations/{w.party_registration()}/approve", w.people["admin"], 200, {}),
+    ("POST", "/v1/admin/party-registrations/{registration_id}/reject"): lambda w: Call(
+        w, "POST", f"/v1/admin/party-registrations/{w.party_registration()}/reject", w.people["admin"], 200,
+        {"reason": "信息不全"}),
+})
+
+# 领岗 (usecases/posts.py): the admin publishes and closes a fresh post; the party member claims one, and gives back
+# one they claimed. Publishing asks WeChat (content check): a post published first keeps the container's access_token
+# fresh, so the reference request does not write the token's item where the faulted one would not.
+POST_BODY = {"title": "故障演练岗位", "description": "演练", "skills": ["沟通"], "headcount": 100}
+CASES.update({
+    ("POST", "/v1/admin/posts"): lambda w: w.post_in("open") and Call(w, "POST", "/v1/admin/posts",
+                                                                      w.people["admin"], 201, POST_BODY),
+    ("POST", "/v1/posts/{post_id}/claim"): lambda w: Call(
+        w, "POST", f"/v1/posts/{w.post_in('open')}/claim", w.people["party_member"], 200, {}),
+    ("POST", "/v1/posts/{post_id}/withdraw"): lambda w: Call(
+        w, "POST", f"/v1/posts/{w.post_in('claimed')}/withdraw", w.people["party_member"], 200, {}),
+    ("POST", "/v1/admin/posts/{post_id}/close"): lambda w: Call(
+        w, "POST", f"/v1/admin/posts/{w.post_in('open')}/close", w.people["admin"], 200, {}),
+})
+
+
 def _post_form(prepare: Callable[[FaultWorld], Call]) -> Callable[[FaultWorld], Call]:
     """The POST form of a PATCH route (wx.request has no PATCH): the same request, POST with the override header."""
     def post(w: FaultWorld) -> Call:
@@ -329,6 +388,7 @@ def _read(route: tuple[str, str]) -> Callable[[FaultWorld], Call]:
             .replace("{file_name}", DEV_QR_VERIFY_FILE[0])  # the test stage's verification file
         path = path.replace("{page}", "members").replace("{name}", "app.js")  # the console's page and script
         path = path.replace("{user_id}", w.people["resident"].id)  # a member of grid 0 (the directory)
+        path = path.replace("{unit_id}", w.unit_id)  # the table's unit (of its street, with its agreement)
         if state and state.startswith("event:"):
             path = path.replace("{event_id}", w.event_in(state.split(":", 1)[1]))
         elif state and state.startswith("request:"):
@@ -338,6 +398,11 @@ def _read(route: tuple[str, str]) -> Callable[[FaultWorld], Call]:
             path = path.replace("{redemption_id}", w.redemption()["id"])
         elif state == "ticket":
             path = path.replace("{ticket}", w.ticket())
+        elif state and state.startswith("post:"):
+            path = path.replace("{post_id}", w.post_in(state.split(":", 1)[1]))
+        elif state == "party_registered":  # the reader's own 党员报到 (201, or 409 once done)
+            w.people[role].post("/v1/me/party-registration", {"real_name": "故障演练", "work_unit": "演练单位",
+                                                              "party_branch": "演练党支部"})
         elif state:
             path = path.replace("{wish_id}", w.wish_in(state))
         return Call(w, method, path + QUERIES.get(route, ""), w.people.get(role), 200)
@@ -349,7 +414,7 @@ ALL = {**CASES, **READS}
 # Routes that read nothing from DynamoDB: the document, the link codes' landing pages and verification file
 # (fixed answers, whatever the code), and the console's static files.
 NO_READS = {("GET", "/v1/openapi.json"), ("GET", "/c/{code}"), ("GET", "/i/{code}"), ("GET", "/p/{code}"),
-            ("GET", "/{file_name}"),
+            ("GET", "/u/{code}"), ("GET", "/{file_name}"),
             # the console's pages, script and style: static files of the function
             ("GET", "/console"), ("GET", "/console/{page}"), ("GET", "/console/assets/{name}"),
             ("GET", "/console/events/{event_id}/screen"),

@@ -218,7 +218,7 @@ def test_real_answers_conform_to_the_document(api, wechat):
         check(admin.get(f"/v1/admin/invites/{invite['code']}/qrcode?format={fmt}"), "GET",
               "/v1/admin/invites/{code}/qrcode")
     # 普通链接二维码: what the printed codes' links open outside WeChat, and WeChat's verification file.
-    for letter in ("c", "i", "p"):
+    for letter in ("c", "i", "p", "u"):
         check(api.get(f"/{letter}/{invite['code']}"), "GET", f"/{letter}/{{code}}", 200)
     check(api.get("/tongxin-dev-verify.txt"), "GET", "/{file_name}", 200)
     check(api.get("/robots.txt"), "GET", "/{file_name}", 404)
@@ -450,6 +450,105 @@ def test_real_answers_conform_to_the_document(api, wechat):
         check(who.get(f"{path}?format=csv"), "GET", path, 200)
         check(who.get(f"{path}?month=2026-13"), "GET", path, 400)
         check(other.get(path), "GET", path, 403)
+    # 双报到 党员报到 and 考核: none yet, a report, again (409), blank, the admin's lists, approve, a second approval,
+    # an unknown one, a unit that does not exist, a rejection, the quarter's assessment (JSON, CSV, a bad quarter).
+    pr, prs, one_pr = "/v1/me/party-registration", "/v1/admin/party-registrations", \
+        "/v1/admin/party-registrations/{registration_id}"
+    member = community.resident()
+    report = {"real_name": "李党员", "work_unit": "区税务局", "party_branch": "同心社区第一党支部"}
+    check(member.get(pr), "GET", pr, 404)
+    reg = check(member.post(pr, report), "POST", pr, 201).json
+    check(member.post(pr, report), "POST", pr, 409)
+    check(member.get(pr), "GET", pr, 200)
+    check(community.resident().post(pr, {**report, "real_name": "  "}), "POST", pr, 400)
+    check(newcomer.post(pr, report), "POST", pr, 409)  # in no community
+    check(admin.get(prs), "GET", prs, 200)
+    check(admin.get(f"{prs}?status=bogus"), "GET", prs, 400)
+    check(member.get(prs), "GET", prs, 403)
+    check(admin.post(f"{prs}/{reg['id']}/approve"), "POST", one_pr + "/approve", 200)
+    check(admin.post(f"{prs}/{reg['id']}/approve"), "POST", one_pr + "/approve", 409)
+    check(admin.post(f"{prs}/nothing.here/approve"), "POST", one_pr + "/approve", 404)
+    check(admin.get(f"{prs}?status=approved&limit=1"), "GET", prs, 200)
+    rejected = community.resident()
+    check(rejected.post(pr, {**report, "unit_id": "un_nothing"}), "POST", pr, 404)
+    reg = check(rejected.post(pr, report), "POST", pr, 201).json
+    check(admin.post(f"{prs}/{reg['id']}/reject", {"reason": "党组织信息不完整"}), "POST", one_pr + "/reject", 200)
+    check(admin.post(f"{prs}/{reg['id']}/reject", {"reason": "再驳回"}), "POST", one_pr + "/reject", 409)
+    check(admin.post(f"{prs}/{reg['id']}/reject", {"reason": ""}), "POST", one_pr + "/reject", 400)
+    check(admin.get("/v1/admin/party-members"), "GET", "/v1/admin/party-members", 200)
+    check(admin.get("/v1/admin/party-members?quarter=2026Q1&format=csv"), "GET", "/v1/admin/party-members", 200)
+    check(admin.get("/v1/admin/party-members?quarter=2026Q5"), "GET", "/v1/admin/party-members", 400)
+    check(member.get("/v1/admin/party-members"), "GET", "/v1/admin/party-members", 403)
+    # 领岗: a post published (and one refused), listed, claimed to full (then POST_FULL, ALREADY_CLAIMED), read with
+    # its claimants, given back, closed (then INVALID_STATE).
+    post_body = {"title": "楼栋长", "description": "负责3栋的日常联络", "skills": ["沟通"], "headcount": 1,
+                 "due": soon}
+    post = check(admin.post("/v1/admin/posts", post_body), "POST", "/v1/admin/posts", 201).json
+    check(admin.post("/v1/admin/posts", {**post_body, "headcount": 0}), "POST", "/v1/admin/posts", 400)
+    check(admin.post("/v1/admin/posts", {**post_body, "description": "违禁"}), "POST", "/v1/admin/posts", 400)
+    pm, pm2 = (community.with_roles(community.resident(), ["party_member"]) for _ in range(2))
+    check(pm.get("/v1/posts"), "GET", "/v1/posts")
+    check(pm.get("/v1/posts?status=open&limit=1"), "GET", "/v1/posts")
+    one_post = "/v1/posts/{post_id}"
+    check(pm.post(f"/v1/posts/{post['id']}/claim"), "POST", one_post + "/claim")
+    check(pm.post(f"/v1/posts/{post['id']}/claim"), "POST", one_post + "/claim", 409)
+    check(pm2.post(f"/v1/posts/{post['id']}/claim"), "POST", one_post + "/claim", 409)
+    check(volunteer.post(f"/v1/posts/{post['id']}/claim"), "POST", one_post + "/claim", 403)
+    check(pm2.get(f"/v1/posts/{post['id']}"), "GET", one_post)
+    check(admin.get(f"/v1/posts/{post['id']}"), "GET", one_post)
+    check(pm2.get("/v1/posts/pst_nothing"), "GET", one_post, 404)
+    check(pm2.post(f"/v1/posts/{post['id']}/withdraw"), "POST", one_post + "/withdraw", 409)
+    check(pm.post(f"/v1/posts/{post['id']}/withdraw"), "POST", one_post + "/withdraw")
+    check(admin.post(f"/v1/admin/posts/{post['id']}/close"), "POST", "/v1/admin/posts/{post_id}/close")
+    check(admin.post(f"/v1/admin/posts/{post['id']}/close"), "POST", "/v1/admin/posts/{post_id}/close", 409)
+    check(pm.post(f"/v1/admin/posts/{post['id']}/close"), "POST", "/v1/admin/posts/{post_id}/close", 403)
+    # 共建单位: the street registers a unit (and a bad one), lists, invites; a user joins (twice: 404); the admin lists
+    # the street's units, signs (a bad date: 400; a unit of no street of theirs: 404); the liaison adds a resource;
+    # each reader; sponsored goods (a sponsor without agreement: 404).
+    unit_body = {"name": "同心区人民医院", "kind": "医院", "contact_name": "李主任", "contact_phone": "13800001111"}
+    su, one_unit = "/v1/street/units", "/v1/units/{unit_id}"
+    unit = check(staff.post(su, unit_body), "POST", su, 201).json
+    check(staff.post(su, {**unit_body, "kind": "公司"}), "POST", su, 400)
+    check(admin.post(su, unit_body), "POST", su, 403)
+    check(staff.get(f"{su}?limit=1"), "GET", su, 200)
+    check(volunteer.get(su), "GET", su, 403)
+    code = check(staff.post(f"{su}/{unit['id']}/invites"), "POST", su + "/{unit_id}/invites", 201).json["code"]
+    check(staff.post(f"{su}/unit_nothing/invites"), "POST", su + "/{unit_id}/invites", 404)
+    liaison = api.login()
+    check(liaison.post("/v1/me/unit", {"invite": code}), "POST", "/v1/me/unit", 200)
+    check(liaison.post("/v1/me/unit", {"invite": code}), "POST", "/v1/me/unit", 404)
+    check(liaison.post("/v1/me/unit", {"invite": "a b"}), "POST", "/v1/me/unit", 400)
+    agreement = {"pledges": ["每季度义诊一次"], "activities_per_quarter": 1,
+                 "valid_until": (datetime.now(timezone.utc) + timedelta(days=200)).date().isoformat()}
+    ag = "/v1/admin/units/{unit_id}/agreement"
+    check(admin.get("/v1/admin/units"), "GET", "/v1/admin/units", 200)
+    check(admin.post(f"/v1/admin/units/{unit['id']}/agreement", agreement), "POST", ag, 201)
+    check(admin.post(f"/v1/admin/units/{unit['id']}/agreement", {**agreement, "valid_until": "2000-01-01"}),
+          "POST", ag, 400)
+    check(admin.post("/v1/admin/units/unit_nothing/agreement", agreement), "POST", ag, 404)
+    check(volunteer.post(f"/v1/admin/units/{unit['id']}/agreement", agreement), "POST", ag, 403)
+    check(admin.get("/v1/admin/units?limit=1"), "GET", "/v1/admin/units", 200)
+    resource = {"title": "义诊", "description": "周六上午", "capacity": 30}
+    check(liaison.post(f"/v1/units/{unit['id']}/resources", resource), "POST", one_unit + "/resources", 201)
+    check(liaison.post(f"/v1/units/{unit['id']}/resources", {**resource, "capacity": 0}), "POST",
+          one_unit + "/resources", 400)
+    check(staff.post(f"/v1/units/{unit['id']}/resources", resource), "POST", one_unit + "/resources", 403)
+    for reader in (liaison, staff, admin):
+        check(reader.get(f"/v1/units/{unit['id']}"), "GET", one_unit, 200)
+        check(reader.get(f"/v1/units/{unit['id']}/resources"), "GET", one_unit + "/resources", 200)
+    check(volunteer.get(f"/v1/units/{unit['id']}"), "GET", one_unit, 403)
+    check(admin.get("/v1/units/unit_nothing"), "GET", one_unit, 404)
+    check(volunteer.get(f"/v1/units/{unit['id']}/resources"), "GET", one_unit + "/resources", 403)
+    check(liaison.get(f"/v1/units/{unit['id']}/agreements"), "GET", one_unit + "/agreements", 200)
+    check(admin.get(f"/v1/units/{unit['id']}/agreements"), "GET", one_unit + "/agreements", 403)
+    lonely = check(staff.post(su, {**unit_body, "name": "无协议单位"}), "POST", su, 201).json
+    check(staff.get(f"/v1/units/{lonely['id']}/agreements"), "GET", one_unit + "/agreements", 200)
+    sponsored = check(admin.post(f"/v1/stores/{store['id']}/goods", {
+        "name": "体检券", "price_points": 50, "stock": 5, "sponsor_unit_id": unit["id"]}), "POST", shelf, 201).json
+    assert sponsored["sponsor"] == {"id": unit["id"], "name": unit_body["name"]}
+    check(admin.post(f"/v1/stores/{store['id']}/goods", {"name": "无效赞助", "price_points": 1, "stock": 1,
+                                                         "sponsor_unit_id": lonely["id"]}), "POST", shelf, 404)
+    check(admin.patch(f"/v1/goods/{sponsored['id']}", {"sponsor_unit_id": None}), "PATCH", "/v1/goods/{goods_id}")
     # 订阅消息: what to ask for, accepts, the sweep delivering (or skipping) what the story wrote, what did not arrive.
     asked = check(volunteer.get("/v1/me/subscriptions"), "GET", "/v1/me/subscriptions").json["ask"]
     check(volunteer.post("/v1/me/subscriptions", {"accepted": asked[:2] + asked[:1]}), "POST", "/v1/me/subscriptions")

@@ -25,7 +25,7 @@ MIN = timedelta(minutes=1)
 SECOND = timedelta(seconds=1)
 STORE_KEYS = {"id", "name", "address"}
 GOODS_KEYS = {"id", "store_id", "name", "description", "price_points", "stock", "per_user_limit", "on_shelf",
-              "created_at"}
+              "sponsor", "created_at"}  # sponsor: the 共建单位 sponsoring it, or null (tests/api/test_units_store.py)
 REDEMPTION_KEYS = {"id", "goods", "store_id", "quantity", "points", "pickup_code", "status", "expires_at",
                    "created_at", "picked_up_at", "cancelled_at", "expired_at"}
 ENTRY_KEYS = {"id", "kind", "amount", "balance_after", "source", "note", "created_at"}
@@ -239,7 +239,7 @@ def test_admin_opens_a_store_and_adds_goods_with_their_shapes(community):
     assert set(goods) == GOODS_KEYS, goods
     assert {k: goods[k] for k in GOODS_KEYS - {"id", "created_at"}} == {
         "store_id": store["id"], "name": "洗衣液", "description": "2kg 装", "price_points": 30, "stock": 5,
-        "per_user_limit": 2, "on_shelf": True}
+        "per_user_limit": 2, "on_shelf": True, "sponsor": None}
     assert abs(datetime.fromisoformat(goods["created_at"]) - utcnow()) < 10 * SECOND
     assert goods["created_at"].endswith("+08:00")
     # Defaults: on shelf, no per-user limit, no description.

@@ -710,7 +710,7 @@ def test_every_page_our_code_opens_is_a_page_of_the_mini_program():
     """Every mini-program page the backend names (messages' pages, mini-program codes' pages) is registered."""
     root = Path(__file__).resolve().parents[2] / "layers" / "tongxin"
     source = "\n".join(path.read_text(encoding="utf-8") for path in root.rglob("*.py"))
-    named = set(re.findall(r'"(pages/[A-Za-z0-9_/]+)', source))
+    named = set(re.findall(r'"(pages/[A-Za-z0-9_/-]+)', source))
     assert {"pages/wish/detail", "pages/event/detail", "pages/request/detail", "pages/points/index",
             "pages/points/redemption"} <= named
     assert named <= set(MINIPROGRAM_PAGES), named - set(MINIPROGRAM_PAGES)

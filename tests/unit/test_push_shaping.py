@@ -32,6 +32,8 @@ HANDLER_KINDS = {"request_new", "request_escalated", "request_reopened", "reques
                  "request_extension_approved", "request_extension_rejected", "request_supervised"}
 AUTHOR_KINDS = {"request_accepted", "request_resolved"}
 STAFF_KINDS = {"bulletin_ready"}  # 通报: the street's and the district's staff (docs/push.md)
+UNIT_KINDS = {"unit_agreement_signed"}  # 共建协议: the unit's liaisons only (docs/push.md)
+ADMIN_KINDS = {"party_registration_submitted", "post_full"}  # 双报到: a new registration, to the community's admins only
 # Every field a kind offers, each in a keyword of a type that holds it: what a deployment could configure.
 WIDE = {"title": "thing1", "state": "phrase2", "time": "time3", "note": "thing4", "sent": "date5",
         "code": "character_string6", "place": "thing7", "points": "number8", "name": "name9"}
@@ -154,6 +156,16 @@ def realistic(kind: str) -> dict:
         "request_supervised": {**request, "note": "请今天之内上门处理", "by": "街道"},
         # 通报: usecases/bulletin.py (``month`` is its code).
         "bulletin_ready": {"month": "2026-11", "name": "同心街道", "level": "street", "flagged": 2},
+        # 共建协议: usecases/units.py (``unit_id`` is its code).
+        "unit_agreement_signed": {"unit_id": "unit_01JD", "community": "同心社区", "title": "同心社区",
+                                  "valid_until": "2027-12-31"},
+        # 双报到: usecases/party.py (``name`` masked, ``registration_id`` its code).
+        "party_registration_submitted": {"registration_id": "c_01JD.u_01JD", "name": "王**",
+                                         "party_branch": "同心社区第一党支部"},
+        "party_registration_decided": {"registration_id": "c_01JD.u_01JD", "result": "rejected",
+                                       "reason": "所在党支部信息不完整，请补充后重新提交"},
+        # 领岗: usecases/posts.py (``post_id`` is its code).
+        "post_full": {"post_id": "pst_0193a2f1c4d8e2b7a9", "title": "文明劝导员", "headcount": 5},
     }[kind]
 
 
@@ -456,12 +468,18 @@ def test_kinds_for_roles():
     assert {"wish_cancelled", "wish_confirmed", "checkin_unsettled"} <= volunteer - resident
     assert {"wish_to_review", "wish_overdue"} <= worker
     assert "wish_to_review" not in volunteer
-    assert set(push.kinds_for({"resident", "volunteer", "grid_worker"})) == set(KINDS) - STAFF_KINDS
+    assert set(push.kinds_for({"resident", "volunteer", "grid_worker"})) == set(KINDS) - STAFF_KINDS - ADMIN_KINDS - UNIT_KINDS
+    assert ADMIN_KINDS <= set(push.kinds_for({"admin"}))
+    for roles in ({"grid_worker"}, {"street_staff"}, {"resident", "party_member"}):
+        assert not ADMIN_KINDS & set(push.kinds_for(roles)), roles
     for roles in ({"street_staff"}, {"district_staff"}):  # 通报: the street's and the district's staff only
         assert STAFF_KINDS <= set(push.kinds_for(roles)), roles
     for roles in ({"grid_worker"}, {"admin"}, {"department_staff"}, {"resident"}):
         assert not STAFF_KINDS & set(push.kinds_for(roles)), roles
     assert set(push.kinds_for({"party_member"})) >= volunteer - resident
+    assert UNIT_KINDS <= set(push.kinds_for({"unit_liaison"}))  # 共建单位: its liaisons only
+    for roles in ({"admin"}, {"street_staff"}, {"resident", "party_member"}):
+        assert not UNIT_KINDS & set(push.kinds_for(roles)), roles
 
 
 def test_request_kinds_reach_handlers_and_the_author_only():

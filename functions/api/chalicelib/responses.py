@@ -319,3 +319,9 @@ class OpenApiView(BaseModel):
 
 # The events and check-in areas' answers live in their own module (it needs Answer and PersonRef above).
 from .responses_events import *  # noqa: E402,F401,F403
+# 共建单位 (units): its own module (it needs Answer and UserView above).
+from .responses_units import *  # noqa: E402,F401,F403
+# 三张清单's posts (岗位/需求清单, 领岗): their own module.
+from .responses_posts import *  # noqa: E402,F401,F403
+# 双报到's 党员报到 and 考核 (party registration, assessment): their own module.
+from .responses_party import *  # noqa: E402,F401,F403

@@ -74,6 +74,11 @@ class StoreList(Answer):
     items: list[StoreView]
 
 
+class GoodsSponsorView(Answer):
+    id: str
+    name: str = Field(description="赞助单位名称（写入商品时的名称）")
+
+
 class GoodsView(Answer):
     id: str
     store_id: str
@@ -83,6 +88,7 @@ class GoodsView(Answer):
     stock: int
     per_user_limit: int | None
     on_shelf: bool
+    sponsor: GoodsSponsorView | None = Field(description="赞助的共建单位；无则 null")
     created_at: AwareDatetime
 
 

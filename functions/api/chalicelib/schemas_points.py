@@ -50,6 +50,8 @@ class GoodsBody(Body):
     stock: int = Field(ge=0, le=STOCK_MAX)
     per_user_limit: int | None = Field(None, ge=1, le=100, description="每人限兑件数（待领取和已领取都算）；不填不限")
     on_shelf: bool = True
+    sponsor_unit_id: Id | None = Field(None, description="赞助单位（共建单位）的 id：须与本社区有有效的共建协议，"
+                                                         "否则 404；商品上显示 sponsor {id, name}")
 
 
 class GoodsPatchBody(Body):
@@ -58,6 +60,8 @@ class GoodsPatchBody(Body):
     price_points: int | None = Field(None, ge=1, le=100_000)
     per_user_limit: int | None = Field(None, ge=1, le=100, description="null 表示不限")
     on_shelf: bool | None = None
+    sponsor_unit_id: Id | None = Field(None, description="赞助单位（共建单位）的 id，须与本社区有有效的共建协议；"
+                                                         "null 表示取消赞助")
     restock: int | None = Field(None, ge=-STOCK_MAX, le=STOCK_MAX,
                                 description="库存增减（原子加减，不会覆盖同时发生的兑换）；负数为报损，不能超过现有库存")
 
@@ -75,9 +79,10 @@ class GoodsPatchBody(Body):
         return self
 
     def changes(self) -> dict:
-        """The fields sent; ``per_user_limit: null`` removes the limit, any other null is no change."""
+        """The fields sent; ``per_user_limit: null`` removes the limit, ``sponsor_unit_id: null`` the sponsor, any
+        other null is no change."""
         return {name: getattr(self, name) for name in self.model_fields_set
-                if getattr(self, name) is not None or name == "per_user_limit"}
+                if getattr(self, name) is not None or name in ("per_user_limit", "sponsor_unit_id")}
 
 
 class RedeemBody(Body):

@@ -1,7 +1,8 @@
 """普通链接二维码: the links printed codes carry, so WeChat's own scanner (扫一扫) opens the mini-program. Pure.
 
-A check-in, invite or pickup code shown as a QR carries ``<base>/<letter>/<code>``: ``c`` check-in, ``i`` invite,
-``p`` pickup, under the deployment's ``QR_LINK_BASE`` (config.py). WeChat's console maps each prefix
+A check-in, invite, pickup or unit liaison invite code shown as a QR carries ``<base>/<letter>/<code>``: ``c``
+check-in, ``i`` invite, ``p`` pickup, ``u`` a unit's liaison invite (共建单位联络员邀请), under the deployment's
+``QR_LINK_BASE`` (config.py). WeChat's console maps each prefix
 ``<base>/<letter>/`` to a page of the mini-program, which receives the whole link (its ``q`` option) and sends it to
 the API as it is: every route that takes such a code accepts the bare code or the whole link.
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-LETTERS = {"checkin": "c", "invite": "i", "pickup": "p"}
+LETTERS = {"checkin": "c", "invite": "i", "pickup": "p", "unit_invite": "u"}
 # The code part of a link: what any of our codes is made of (each kind checks its own alphabet after this).
 _CODE = re.compile(r"[A-Za-z0-9-]{1,64}")
 

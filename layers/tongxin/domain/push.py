@@ -164,7 +164,7 @@ Source = Callable[[dict, datetime], Any]
 @dataclass(frozen=True)
 class Template:
     kind: str
-    audience: str  # who receives it: resident | volunteer | grid_worker | handler | staff (GET /v1/me/subscriptions asks by role)
+    audience: str  # who receives it: resident | volunteer | grid_worker | handler | staff | admin (GET /v1/me/subscriptions asks by role)
     subject: Source  # title
     state: str  # state
     when: Source  # time
@@ -288,6 +288,18 @@ TEMPLATES: dict[str, Template] = {t.kind: t for t in (
              "已定稿", _sent,
              lambda d, _at: f"{d.get('flagged') or 0}个单位低于阈值，请查看" if d.get("flagged") else "本月通报已生成，请查看",
              "month"),
+    # 双报到: a new registration to the community's admins; the decision to the member (usecases/party.py).
+    Template("party_registration_submitted", "admin", lambda d, _at: f"党员报到：{d.get('name') or ''}", "待审核", _sent,
+             lambda d, _at: f"{d.get('party_branch') or ''}，请审核", "registration_id"),
+    Template("party_registration_decided", "resident", _text("党员报到"), "已审核", _sent,
+             lambda d, _at: "审核通过，已登记为党员" if d.get("result") == "approved" else f"未通过：{d.get('reason') or ''}",
+             "registration_id"),
+    # 共建单位: a community signed (or renewed) its co-building agreement with the unit, to the unit's liaisons.
+    Template("unit_agreement_signed", "unit_liaison", lambda d, _at: f"{d.get('community') or ''}共建协议",
+             "已签订", _sent, lambda d, _at: f"有效期至{d.get('valid_until') or ''}，请查看承诺事项", "unit_id"),
+    # 领岗: a post's last place was claimed, to the community's admins (usecases/posts.py).
+    Template("post_full", "admin", _field("title"), "已满员", _sent,
+             lambda d, _at: f"{d.get('headcount') or ''}个名额已全部认领", "post_id"),
 )}
 KINDS = tuple(TEMPLATES)
 
@@ -295,7 +307,8 @@ KINDS = tuple(TEMPLATES)
 # a grid worker also the grid's tasks.
 AUDIENCE_ROLES = {"resident": {"resident"}, "volunteer": {"volunteer", "party_member"}, "grid_worker": {"grid_worker"},
                   "handler": {"grid_worker", "admin", "street_staff", "district_staff", "department_staff"},
-                  "staff": {"street_staff", "district_staff"}}
+                  "staff": {"street_staff", "district_staff"}, "admin": {"admin"},
+                  "unit_liaison": {"unit_liaison"}}
 
 
 def kinds_for(roles: set[str]) -> list[str]:

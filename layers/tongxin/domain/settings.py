@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import events, points, requests, wishes
+from . import events, party, points, requests, wishes
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,9 @@ SETTINGS: dict[str, Setting] = {
                                              "紧急诉求响应时限（分钟）"),
     "request_solve_hours": Setting(requests.DEFAULT_SOLVE_HOURS, 1, 30 * 24, "诉求办结时限（小时）"),
     "request_submit_daily_cap": Setting(requests.DEFAULT_SUBMIT_DAILY_CAP, 1, 100, "每位居民每天最多提交的诉求数"),
+    # 双报到 考核 (domain/party.py): what a party member's quarter and year must hold to meet the rules.
+    "party_services_per_quarter_min": Setting(party.Rules.services_per_quarter_min, 0, 100, "党员每季度最少服务次数"),
+    "party_hours_per_year_min": Setting(party.Rules.hours_per_year_min, 0, 1000, "党员每年最少服务时长（小时）"),
 }
 
 

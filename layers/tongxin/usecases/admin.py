@@ -8,7 +8,8 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.operand import Path
 
 from ..adapters.dynamo.guards import check_grant, grant_condition
-from ..adapters.dynamo.models import CommunityModel, GridModel, InviteModel, StoreModel, UserModel
+from ..adapters.dynamo import batch
+from ..adapters.dynamo.models import CommunityModel, GridModel, InviteModel, PartyRegistrationModel, StoreModel, UserModel
 from ..adapters.dynamo.tx import Tx
 from ..domain.access import ASSIGNABLE_ROLES, NOT_ASSIGNABLE, Principal, Role, require_role
 from ..domain.clock import to_api, utcnow
@@ -16,7 +17,8 @@ from ..domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from ..domain import links
 from ..domain.ids import new_code, new_id
 from ..wiring import Container
-from . import directory, volunteer_count
+from ..domain.party import registration_key
+from . import directory, party, volunteer_count
 from .identity import present_user
 
 INVITE_TTL_DAYS = 30
@@ -113,11 +115,10 @@ def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: li
     if Role.STORE_KEEPER.value in wanted and not new_stores:
         raise ValidationFailed("积分超市管理员需要指定超市", details={"field": "store_ids"})
 
-    try:
-        member = UserModel.get(user_id, consistent_read=True)
-    except DoesNotExist:
-        raise NotFound("成员不存在") from None
-    if member.community_id != grant.community_id or member.status != "active":
+    # The member and their 党员报到 here (which ends when party_member is taken away): one BatchGetItem.
+    member, registration = batch.get_many((UserModel, user_id), (PartyRegistrationModel, registration_key(
+        grant.community_id, user_id)))
+    if member is None or member.community_id != grant.community_id or member.status != "active":
         raise NotFound("成员不存在")
     old_grids, old_roles = set(member.grid_ids or ()), set(member.roles or ())
     cid, now = grant.community_id, utcnow()
@@ -139,6 +140,8 @@ def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: li
     actions = [UserModel.roles.set(all_roles), UserModel.updated_at.set(now),
                UserModel.grid_ids.set(new_grids) if new_grids else UserModel.grid_ids.remove(),
                UserModel.store_ids.set(new_stores) if new_stores else UserModel.store_ids.remove()]
+    if Role.PARTY_MEMBER.value in old_roles and Role.PARTY_MEMBER.value not in wanted:
+        actions.append(UserModel.party_unit_id.remove())  # 双报到 ends with the role (usecases/party.py)
     if Role.VOLUNTEER.value in wanted:
         actions.append(UserModel.volunteer_revoked_at.remove())
     elif Role.VOLUNTEER.value in old_roles:  # taken away: self-registration may not give it back
@@ -159,6 +162,8 @@ def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: li
         tx.update(CommunityModel(cid), [CommunityModel.admin_ids.add({user_id})])
     elif Role.ADMIN.value in old_roles and Role.ADMIN.value not in wanted:
         tx.update(CommunityModel(cid), [CommunityModel.admin_ids.delete({user_id})])
+    if Role.PARTY_MEMBER.value in old_roles and Role.PARTY_MEMBER.value not in wanted:
+        party.end_on_role_removal(tx, registration, now)
     for sid in sorted(new_stores):
         tx.check(StoreModel, cid, sid, condition=StoreModel.id.exists(),
                  error=NotFound("积分超市不存在", details={"field": "store_ids", "id": sid}))

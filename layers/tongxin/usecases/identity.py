@@ -234,7 +234,8 @@ def delete_me(principal: Principal) -> None:
     is completed by calling it again. The ledger stays (it names only the opaque user id).
     """
     user = current_user(principal)
-    from . import events, points, requests, wishes  # each area adds its release step here
+    from . import events, party, points, requests, units, wishes  # each area adds its release step here
+    party.forget_deleted_user(user)  # 双报到: the registration ends, its personal fields erased
     events.forget_deleted_user(user.id)  # places given up (the next in line promoted), names erased
     wishes.forget_deleted_user(user.id)
     requests.forget_deleted_user(user.id)
@@ -252,6 +253,7 @@ def delete_me(principal: Principal) -> None:
                   condition=CommunityModel.id.exists())
     for street_id in user.street_ids or ():
         tx.update(StreetModel(street_id), [StreetModel.staff_ids.delete({user.id})], condition=StreetModel.id.exists())
+    units.leave_on_deletion(tx, user)  # a liaison leaves the units' liaison_ids (whom their messages reach)
     kept = directory.sync(tx, user, None)  # every entry of the member in the directory goes with the account
     counted = volunteer_count.sync(tx, user, None)  # a volunteer leaves their community's count
     tx.update(UserModel(user.id), [
@@ -259,8 +261,8 @@ def delete_me(principal: Principal) -> None:
         UserModel.nickname.remove(), UserModel.avatar_url.remove(), UserModel.phone.remove(),
         UserModel.real_name.remove(), UserModel.skills.remove(), UserModel.openid.remove(),
         UserModel.roles.remove(), UserModel.grid_ids.remove(), UserModel.store_ids.remove(), UserModel.street_ids.remove(),
-        UserModel.district_ids.remove(), UserModel.department_ids.remove(),
-        UserModel.volunteer_since.remove(), UserModel.volunteer_revoked_at.remove(),
+        UserModel.district_ids.remove(), UserModel.department_ids.remove(), UserModel.unit_ids.remove(),
+        UserModel.volunteer_since.remove(), UserModel.volunteer_revoked_at.remove(), UserModel.party_unit_id.remove(),
     ], condition=volunteer_count.both(UserModel.status == "active" if kept is None else kept, counted),
         error=lambda current: Unauthenticated("账号已注销") if current is None or current.status != "active"
         else directory.CHANGED_MEANWHILE)

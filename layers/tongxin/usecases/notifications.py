@@ -91,6 +91,11 @@ def department_staff_audience(department_id: str) -> dict:
     return {"type": "department_staff", "department_id": department_id}
 
 
+def unit_liaisons_audience(unit_id: str) -> dict:
+    """A unit's liaisons when the item is expanded (``UnitModel.liaison_ids``)."""
+    return {"type": "unit_liaisons", "unit_id": unit_id}
+
+
 def fan_out(tx: Tx, *, key: str, kind: str, audience: dict, data: dict, page: str | None,
             community_id: str | None, duplicate_error: DomainError | None = None) -> OutboxModel:
     """Add to ``tx`` one fan-out item, written once per ``key`` (a cause already told is not told again)."""
@@ -156,8 +161,15 @@ def _department_pages(audience: dict, cursor: dict | None) -> Iterator[tuple[lis
         yield from _set_pages(_item_set(DepartmentModel, (audience["department_id"],), "staff_ids"))
 
 
+def _unit_pages(audience: dict, cursor: dict | None) -> Iterator[tuple[list[str], dict | None]]:
+    from ..adapters.dynamo.models import UnitModel
+    if not cursor and audience.get("unit_id"):
+        yield from _set_pages(_item_set(UnitModel, (audience["unit_id"],), "liaison_ids"))
+
+
 AUDIENCES = {"roster": _roster_pages, "grid_workers": _grid_pages, "community_admins": _admin_pages,
-             "street_staff": _street_pages, "district_staff": _district_pages, "department_staff": _department_pages}
+             "street_staff": _street_pages, "district_staff": _district_pages, "department_staff": _department_pages,
+             "unit_liaisons": _unit_pages}
 
 
 def _put_new(messages: list[OutboxModel]) -> int:

@@ -53,6 +53,14 @@ def pickup_link(code: str):
     return _page("pickup", code)
 
 
+@endpoint(bp, "/u/{code}", "GET", public=True, tags=TAGS, produces=("text/html", "text/plain"),
+          summary="共建单位联络员邀请码链接：微信外打开时提示“请使用微信扫一扫”",
+          description=PAGE_DESCRIPTION.format(what="unit liaison invite", letter="u",
+                                              page="unit liaison join page (POST /v1/me/unit)"))
+def unit_invite_link(code: str):
+    return _page("unit_invite", code)
+
+
 @endpoint(bp, "/{file_name}", "GET", public=True, tags=TAGS, produces=("text/plain",), errors=("NOT_FOUND",),
           summary="微信“扫普通链接二维码打开小程序”的校验文件（仅配置的文件名）")
 def verification_file(file_name: str):

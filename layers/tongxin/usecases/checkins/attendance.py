@@ -9,6 +9,7 @@ from ...adapters.dynamo.models import SignupModel
 from ...adapters.dynamo.tx import Tx
 from ...domain import stats as domain_stats
 from ...domain.clock import SHANGHAI, to_api
+from .. import service_record
 
 DEFAULT_NICKNAME = "微信用户"
 ATTENDANCE_STATUSES = ("checked_in", "checked_out", "unsettled", "no_show")
@@ -67,7 +68,12 @@ def record_keys(user_id: str, moment: datetime) -> list[str]:
 
 def count_credit(tx: Tx, *, community_id: str, user_id: str, at: datetime, minutes: int, points: int,
                  attendances: int) -> None:
-    """Add a credit (or a correction: negative deltas) to the community's hours and the volunteer's totals."""
+    """Add a credit (or a correction: negative deltas) to the community's hours and the volunteer's totals, and to
+    their service record (服务记录, ``usecases/service_record``): an attendance that credits minutes is one ``event``
+    service of the quarter of ``at``; a correction moves its minutes, and the service itself when the attendance
+    starts or stops crediting minutes (``attendances`` ±1)."""
+    service_record.correct(tx, user_id=user_id, at=at, kind="event", services=attendances, minutes=minutes,
+                           community_id=community_id)
     if minutes:
         counters.add(tx, hours_key(community_id, month_of(at)), {"m:minutes": minutes})
     deltas = {"r:minutes": minutes, "r:points": points, "r:count": attendances}

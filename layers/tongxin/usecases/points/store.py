@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import logging
 
+from ...adapters.dynamo import batch
 from ...adapters.dynamo.guards import check_grant
-from ...adapters.dynamo.models import GoodsModel, StoreModel
+from ...adapters.dynamo.models import GoodsModel, StoreModel, UnitAgreementModel, UnitModel
 from ...adapters.dynamo.tx import Tx
 from ...domain.access import Principal, Role, require_member, require_role
 from ...domain.clock import to_api, utcnow
 from ...domain.errors import DomainError, Forbidden, NotFound, OutOfStock
 from ...domain.ids import new_id
 from ...wiring import Container
-from .. import paging
+from .. import paging, units
 from ..access import current_user
 from ..content import Scene, check as content_check
 
@@ -25,7 +26,8 @@ log = logging.getLogger(__name__)
 STORE_NOT_FOUND = NotFound("积分超市不存在")
 GOODS_NOT_FOUND = NotFound("商品不存在")
 STAFF_ROLES = (Role.ADMIN, Role.STORE_KEEPER)
-KEEPER_FIELDS = frozenset({"on_shelf", "restock"})  # what a store keeper may change; the rest is the admins'
+# What a store keeper may change (the shelf, the stock, the sponsor: 共建单位 goods); the rest is the admins'.
+KEEPER_FIELDS = frozenset({"on_shelf", "restock", "sponsor_unit_id"})
 
 
 def present_store(store: StoreModel) -> dict:
@@ -36,7 +38,9 @@ def present_goods(goods: GoodsModel) -> dict:
     return {"id": goods.id, "store_id": goods.store_id, "name": goods.name, "description": goods.description,
             "price_points": int(goods.price_points), "stock": int(goods.stock),
             "per_user_limit": int(goods.per_user_limit) if goods.per_user_limit is not None else None,
-            "on_shelf": bool(goods.on_shelf), "created_at": to_api(goods.created_at)}
+            "on_shelf": bool(goods.on_shelf),
+            "sponsor": {"id": goods.sponsor_unit_id, "name": goods.sponsor_name} if goods.sponsor_unit_id else None,
+            "created_at": to_api(goods.created_at)}
 
 
 def load_store(principal: Principal, store_id: str) -> StoreModel:
@@ -90,34 +94,71 @@ def list_goods(principal: Principal, store_id: str, *, limit: int, cursor: str |
                        scope=f"goods:{store_id}:{int(staff)}", model=GoodsModel)
 
 
+def _with_sponsor(first: tuple, community_id: str, sponsor_id: str | None, missing: DomainError, now):
+    """``first`` (the store, or the goods) read together with the sponsor's unit and its agreement with the
+    community (one BatchGetItem), and a function answering the sponsor as the goods will carry it (404 unless the
+    agreement is in force; called after the role is checked)."""
+    if not sponsor_id:
+        return None, lambda: None
+    item, unit, agreement = batch.get_many(first, (UnitModel, sponsor_id),
+                                           (UnitAgreementModel, sponsor_id, community_id))
+    if item is None:
+        raise missing
+    return item, lambda: units.sponsor_of(unit, agreement, now)
+
+
 def create_goods(container: Container, principal: Principal, store_id: str, fields: dict) -> dict:
-    store = load_store(principal, store_id)
+    """An admin puts goods in a store; a sponsor (``sponsor_unit_id``, 共建单位) must exist and have an agreement in
+    force with the community: read with the store, and conditions of the same transaction."""
+    now, sponsor_id = utcnow(), fields.pop("sponsor_unit_id", None)
+    community_id = require_member(principal)
+    store, sponsor = _with_sponsor((StoreModel, community_id, store_id), community_id, sponsor_id, STORE_NOT_FOUND,
+                                   now)
+    store = store or load_store(principal, store_id)
     grant = require_role(principal, Role.ADMIN)
+    sponsor = sponsor()
     content_check(container, current_user(principal), fields.get("name"), fields.get("description"),
                   scene=Scene.FORUM, what="goods")
-    goods = GoodsModel(new_id("goods"), store_id=store.id, community_id=store.community_id, created_at=utcnow(),
-                       **fields)
+    goods = GoodsModel(new_id("goods"), store_id=store.id, community_id=store.community_id, created_at=now,
+                       sponsor_unit_id=sponsor["id"] if sponsor else None,
+                       sponsor_name=sponsor["name"] if sponsor else None, **fields)
     answer = present_goods(goods)
-    check_grant(Tx(), grant).put(goods, condition=GoodsModel.id.does_not_exist()).commit(answer)
+    tx = check_grant(Tx(), grant)
+    if sponsor:
+        units.sponsor_checks(tx, sponsor["id"], community_id, now)
+    tx.put(goods, condition=GoodsModel.id.does_not_exist()).commit(answer)
     log.info("goods created", extra={"goods_id": goods.id, "store_id": store.id})
     return answer
 
 
 def update_goods(container: Container, principal: Principal, goods_id: str, changes: dict) -> dict:
     """Admins change anything; the store's keepers only the shelf and the stock (by ``restock``). A new name or
-    description passes WeChat's content check."""
-    goods = load_goods(principal, goods_id)
-    if set(changes) <= KEEPER_FIELDS:
+    description passes WeChat's content check. A new sponsor (``sponsor_unit_id``) must exist and have an agreement
+    in force with the community (read with the goods; conditions of the same transaction); null removes it."""
+    now = utcnow()
+    community_id = require_member(principal)
+    sponsoring = "sponsor_unit_id" in changes
+    sponsor_id = changes.pop("sponsor_unit_id", None)
+    goods, sponsor = _with_sponsor((GoodsModel, goods_id), community_id, sponsor_id, GOODS_NOT_FOUND, now)
+    if goods is not None and goods.community_id != community_id:
+        raise GOODS_NOT_FOUND
+    goods = goods or load_goods(principal, goods_id)
+    if set(changes) | ({"sponsor_unit_id"} if sponsoring else set()) <= KEEPER_FIELDS:
         grant = require_role(principal, *STAFF_ROLES, store_id=goods.store_id)
     else:
         grant = require_role(principal, Role.ADMIN)
+    sponsor = sponsor()
     content_check(container, current_user(principal), changes.get("name"), changes.get("description"),
                   scene=Scene.FORUM, what="goods")
-    now = utcnow()
     restock = changes.pop("restock", None)
     actions = [getattr(GoodsModel, name).set(value) if value is not None else getattr(GoodsModel, name).remove()
                for name, value in changes.items()]
     actions.append(GoodsModel.updated_at.set(now))
+    if sponsoring:  # the unit's name stored with the goods: the shelf shows it without reading the unit
+        changes.update(sponsor_unit_id=sponsor["id"] if sponsor else None,
+                       sponsor_name=sponsor["name"] if sponsor else None)
+        actions += [GoodsModel.sponsor_unit_id.set(sponsor["id"]), GoodsModel.sponsor_name.set(sponsor["name"])] \
+            if sponsor else [GoodsModel.sponsor_unit_id.remove(), GoodsModel.sponsor_name.remove()]
     condition = GoodsModel.id.exists()
     if restock:
         actions.append(GoodsModel.stock.add(restock))
@@ -134,6 +175,9 @@ def update_goods(container: Container, principal: Principal, goods_id: str, chan
     # it further, which the next read shows.
     after = goods.changed(**changes, updated_at=now, stock=int(goods.stock) + (restock or 0))
     answer = present_goods(after)
-    check_grant(Tx(), grant).update(GoodsModel(goods.id), actions, condition=condition, error=refused).commit(answer)
+    tx = check_grant(Tx(), grant)
+    if sponsor:
+        units.sponsor_checks(tx, sponsor["id"], community_id, now)
+    tx.update(GoodsModel(goods.id), actions, condition=condition, error=refused).commit(answer)
     log.info("goods changed", extra={"goods_id": goods.id, "fields": sorted(changes), "restock": restock})
     return answer

@@ -24,6 +24,7 @@ from ...domain.errors import Forbidden, InvalidState, NotFound, RateLimited, Val
 from ...domain.ids import new_id
 from ...domain.requests import Level as L, RequestStatus as S
 from ...wiring import Container
+from .. import service_record
 from ..access import current_user
 from ..content import Scene, check as content_check
 from ..wishes.lifecycle import setting
@@ -131,6 +132,10 @@ def accept(principal: Principal, request_id: str) -> dict:
                                      "updated_at": now},
                        entry("accept", request.level, now, **actor),
                        condition=same_state(request), error=refusal("accept"))
+    # The handler's service record (服务记录): accepting is the answer of a level waiting for it, taken once per
+    # level by the state condition above (a request never returns to a level; resolving and re-handling after a
+    # poor rating follow an accept and are not counted again; an escalation passes the request on, not a service).
+    service_record.add(tx, user_id=actor["actor_id"], community_id=request.community_id, at=now, kind="request")
     tell_author(tx, request, "request_accepted", handler=actor["actor_nickname"])
     answer = present(after, detail=True)
     tx.commit(answer)

@@ -26,7 +26,7 @@ from ...domain.ids import new_id
 from ...domain.points import wish_confirm_source
 from ...domain.wishes import WishStatus as S
 from ...wiring import Container
-from .. import ledger, notifications
+from .. import ledger, notifications, service_record
 from ..access import current_user
 from ..content import Scene, check as content_check
 from .reading import DEFAULT_NICKNAME, STAFF_ROLES, WISH_NOT_FOUND, load, present_for
@@ -326,6 +326,9 @@ def confirm(container: Container, principal: Principal, wish_id: str, rating: in
             if not capped:
                 for which, ((key, expires_at), cap) in caps.items():
                     counters.bump(tx, key, cap=cap, expires_at=expires_at, error=_CapReached(which))
+        # The claimer's service record (服务记录): one ``wish`` service, in the quarter the wish was fulfilled.
+        service_record.add(tx, user_id=claimer_id, community_id=wish.community_id, at=wish.fulfilled_at or now,
+                           kind="wish")
         notify(tx, wish, "wish_confirmed", claimer_id, rating=rating, points=points)
         answer.clear()
         answer.update(present_for(principal, after))

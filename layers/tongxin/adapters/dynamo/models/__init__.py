@@ -14,19 +14,26 @@ from .events import EventModel, SignupModel
 from .identity import IdentityModel, UserModel
 from .infra import CounterModel, IdempotencyModel, KeyValueModel
 from .outbox import OutboxModel
+from .party import PartyRegistrationModel
 from .points import AwardModel, LedgerEntryModel, ScoreModel
+from .posts import PostClaimModel, PostModel
 from .requests import RequestModel, TimelineEntry
 from .store import GoodsModel, PickupCodeModel, RedemptionModel, StoreModel
+from .units import UnitAgreementModel, UnitInviteModel, UnitModel, UnitResourceModel
 from .wishes import WishModel
 
 __all__ = ["ALL_MODELS", "AuditModel", "AwardModel", "BaseModel", "CommunityModel", "ConsoleSessionModel", "CounterModel", "DepartmentModel", "DistrictModel", "EventModel", "GoodsModel", "GridModel",
-           "IdempotencyModel", "IdentityModel", "InviteModel", "KeyValueModel", "LedgerEntryModel", "MemberEntryModel", "OutboxModel",
-           "PickupCodeModel", "RedemptionModel", "RequestModel", "ScoreModel", "SignupModel", "StoreModel", "StreetModel",
-           "TimelineEntry", "UserModel", "WishModel"]
+           "IdempotencyModel", "IdentityModel", "InviteModel", "KeyValueModel", "LedgerEntryModel", "MemberEntryModel", "OutboxModel", "PartyRegistrationModel",
+           "PickupCodeModel", "PostClaimModel", "PostModel", "RedemptionModel", "RequestModel", "ScoreModel", "SignupModel", "StoreModel", "StreetModel",
+           "TimelineEntry", "UnitAgreementModel", "UnitInviteModel", "UnitModel", "UnitResourceModel", "UserModel",
+           "WishModel"]
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     UserModel, IdentityModel, CommunityModel, GridModel, InviteModel, WishModel, LedgerEntryModel,
     OutboxModel, EventModel, SignupModel, StoreModel, GoodsModel, RedemptionModel, PickupCodeModel, AwardModel,
     ScoreModel, StreetModel, RequestModel, IdempotencyModel, CounterModel, KeyValueModel,
     AuditModel, MemberEntryModel, ConsoleSessionModel, DistrictModel, DepartmentModel,
+    UnitModel, UnitInviteModel, UnitAgreementModel, UnitResourceModel,
+    PostModel, PostClaimModel,
+    PartyRegistrationModel,
 )

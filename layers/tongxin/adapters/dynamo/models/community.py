@@ -33,6 +33,9 @@ class CommunityModel(BaseModel):
     request_answer_minutes_urgent = NumberAttribute(null=True)
     request_solve_hours = NumberAttribute(null=True)
     request_submit_daily_cap = NumberAttribute(null=True)
+    # 双报到 考核 rules (None: the defaults in domain/party.py).
+    party_services_per_quarter_min = NumberAttribute(null=True)
+    party_hours_per_year_min = NumberAttribute(null=True)
     # The street above (接诉即办 escalates to its staff); set by the operator.
     street_id = UnicodeAttribute(null=True)
     # The street's district (区), kept by the operator's commands with the street's: requests fix it at submission.

@@ -48,6 +48,9 @@ class GoodsModel(BaseModel):
     stock = NumberAttribute()
     per_user_limit = NumberAttribute(null=True)  # None: no limit
     on_shelf = BooleanAttribute(default=True)
+    # 共建单位 sponsoring the goods (units.py): its name stored with it at write time, so lists read nothing more.
+    sponsor_unit_id = UnicodeAttribute(null=True)
+    sponsor_name = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute(null=True)
 
