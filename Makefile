@@ -32,13 +32,13 @@ dev-reset:  ## forget the local stack's saved data (the next make dev starts wit
 	rm -f .local-data/dynamodb.json
 
 # Two runs: the in-process moto of the fast tests patches botocore process-wide, while the e2e and
-# contention tests talk to a real local stack (moto's server) in a subprocess. The fast tests run on two
-# workers (pytest-xdist; each its own process and moto): CI has 2 cores. The contention tests measure races
-# and stay on one.
+# contention tests talk to a real local stack (moto's server) in a subprocess. Each run is spread over two
+# workers (pytest-xdist; each its own process, moto and stacks): CI has 2 cores. The e2e and contention tests
+# go a file at a time (--dist loadfile), so each module's stack starts once.
 TEST_WORKERS ?= 2
 test: $(STAMP) browser  ## the whole suite (unit, integration, api, then e2e and contention)
 	$(BIN)/python -m pytest -m "not slow and not e2e" -n $(TEST_WORKERS)
-	$(BIN)/python -m pytest -m "slow or e2e"
+	$(BIN)/python -m pytest -m "slow or e2e" -n $(TEST_WORKERS) --dist loadfile
 
 # The console's browser test (tests/e2e/console/) drives Debian's Chromium with its driver, and a
 # Chinese font for the screenshots: installed with apt when missing (once; nothing downloaded by the test itself).

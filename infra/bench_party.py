@@ -8,6 +8,10 @@ items, written with ``service_record.add`` as the credits write them) in each of
 quarters, then calls the real API (the Chalice app, its middleware included) as the community's admin and counts,
 per request, the DynamoDB calls and the items they read: the first page, the next, and the whole community as CSV.
 A page must cost the same whatever ``--members`` (O(page)); the whole community ~2 calls per 20 members (O(members)).
+
+服务卡 too: the same members all work for one unit (共建单位) that co-builds with the community and a second one (their
+approved registrations naming it: the sparse ``by_unit`` index), and the unit's liaison reads its service cards —
+the first page, the next, and all of them as CSV (``GET /v1/units/{unit_id}/service-cards``).
 """
 from __future__ import annotations
 
@@ -54,7 +58,40 @@ def seed(members: int, quarters: int) -> dict:
         client.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": item}} for item in
                                                       items[start:start + 25]]})
     assert directory_rules  # the entries above are the directory's own keys (domain/directory.entry_keys)
+    seed_unit(members, cid, now)
     return {"community_id": cid, "quarter": quarter, "now": now}
+
+
+UNIT_ID = "unit_bench"
+LIAISON_ID = "u_liaison"
+
+
+def seed_unit(members: int, cid: str, now) -> None:
+    """服务卡: a unit of the community's street whose liaison reads the cards; every member's approved registration
+    names it (as approval writes it: ``unit_key`` set); agreements with the community and a second one."""
+    from tongxin.adapters.dynamo.models import (
+        CommunityModel, PartyRegistrationModel, UnitAgreementModel, UnitModel, UserModel,
+    )
+    from tongxin.domain import party as party_rules
+    from tongxin.domain.units import today
+    CommunityModel("c_bench_party2", name="压测社区二", created_at=now).save()
+    UnitModel(UNIT_ID, name="压测单位", kind="机关", street_id="s_bench", contact_name="联络", contact_phone="13800000000",
+              liaison_ids={LIAISON_ID}, agreement_count=2, resource_count=0, created_by="bench", created_at=now).save()
+    until = today(now).replace(year=today(now).year + 1).isoformat()
+    for community_id, name in ((cid, "压测社区"), ("c_bench_party2", "压测社区二")):
+        UnitAgreementModel(UNIT_ID, community_id, community_name=name, street_id="s_bench", pledges=["每季度一次"],
+                           activities_per_quarter=2, valid_until=until, signed_by="u_admin",
+                           created_at=now - timedelta(days=400)).save()
+    UserModel(LIAISON_ID, status="active", nickname="联络员", roles={"unit_liaison"}, unit_ids={UNIT_ID},
+              created_at=now).save()
+    with PartyRegistrationModel.batch_write() as writer:
+        for i in range(members):
+            uid = f"u_pm_{i:05d}"
+            writer.save(PartyRegistrationModel(
+                party_rules.registration_key(cid, uid), community_id=cid, user_id=uid, status=party_rules.APPROVED,
+                status_key=f"{cid}#{party_rules.APPROVED}", real_name=f"党员{i}", work_unit="压测单位",
+                party_branch="第一党支部", unit_id=UNIT_ID, unit_key=UNIT_ID, submitted_at=now,
+                decided_at=now - timedelta(minutes=i), updated_at=now))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,8 +138,19 @@ def main(argv: list[str] | None = None) -> int:
                         "/v1/admin/party-members?format=csv")
             body = whole.body if isinstance(whole.body, bytes) else whole.body.encode()
             lines = body.count(b"\r\n") - 1
+            token, _ = tokens.issue(settings, user_id=LIAISON_ID, community_id=None, roles={"unit_liaison"},
+                                    grid_ids=(), store_ids=())
+            cards = f"/v1/units/{UNIT_ID}/service-cards"
+            first = get("GET /v1/units/{id}/service-cards (first page of 20)", cards)
+            cursor = json.loads(first.body)["next_cursor"]
+            if cursor:
+                get("GET /v1/units/{id}/service-cards (next page)", f"{cards}?cursor={cursor}")
+            whole = get(f"GET /v1/units/{{id}}/service-cards?format=csv (all {args.members})", f"{cards}?format=csv")
+            body = whole.body if isinstance(whole.body, bytes) else whole.body.encode()
+            card_lines = body.count(b"\r\n") - 1
     if args.json:
-        print(json.dumps({"members": args.members, "quarter": made["quarter"], "csv_rows": lines, "rows": rows},
+        print(json.dumps({"members": args.members, "quarter": made["quarter"], "csv_rows": lines,
+                          "card_csv_rows": card_lines, "rows": rows},
                          ensure_ascii=False, indent=1))
         return 0
     print(f"seeded a community of {args.members} party members with {args.quarters} quarters of service records in "
@@ -110,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'request':60} {'status':>6} {'calls':>5} {'items read':>10}  by call")
     for row in rows:
         print(f"{row['request']:60} {row['status']:>6} {row['calls']:>5} {row['items_read']:>10}  {row['by_call']}")
-    print(f"the CSV held {lines} members")
+    print(f"the CSV held {lines} members; the unit's service cards CSV {card_lines}")
     return 0
 
 

@@ -117,7 +117,7 @@ MINIPROGRAM_PAGES = ("pages/index/index", "pages/join/index", "pages/checkin/ind
                      "pages/points/redemption",
                      # 双报到: a registration (its member), the registrations to review (admins), a post, a unit
                      "pages/party/registration", "pages/admin/party-registrations", "pages/post/detail",
-                     "pages/unit/detail")
+                     "pages/unit/detail", "pages/co-project/detail")
 MSG_SEC_CHECK_SCENES = (1, 2, 3, 4)
 #: msgSecCheck v2 answers only for an openid that visited the mini-program in the last two hours; otherwise
 #: errcode 61010 (用户访问记录超时), whose errmsg WeChat words "code is expired". A visit, here, is a login
@@ -184,11 +184,13 @@ DEV_TEMPLATES: dict[str, tuple[str, ...]] = {
     "tmpl_request_supervised": _REQUEST_TASK,
     "tmpl_bulletin_ready": _REQUEST_TASK,
     "tmpl_unit_agreement_signed": ("thing1", "phrase4", "time2", "thing3"),
+    "tmpl_unit_service_cards_ready": _REQUEST_TASK,
     "tmpl_request_accepted": ("thing2", "phrase3", "name6", "time7"),
     "tmpl_request_resolved": ("thing2", "phrase3", "time7", "thing5"),
     "tmpl_party_registration_submitted": ("thing2", "phrase3", "time7", "thing5"),
     "tmpl_party_registration_decided": ("thing5", "phrase2", "time3", "thing4"),
     "tmpl_post_full": _WISH_TASK,
+    "tmpl_co_project_done": ("thing1", "phrase4", "time2", "thing3"),
 }
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff"

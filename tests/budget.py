@@ -178,6 +178,33 @@ EXCEPTIONS.update({
                                 "20 members (the tests' communities: at most 5 pages)"),
 })
 
+# 服务卡 (usecases/service_cards.py; tests/api/test_service_cards.py holds the exact counts).
+EXCEPTIONS.update({
+    ("GET", "/v1/units/{unit_id}/service-cards"): Budget(
+        reads=12, writes=0, why="the caller and the unit (who may see it), then a page: the unit's agreements and the "
+                                "by_unit index (two Queries), ONE BatchGetItem of ≤ 20 members' year of ≤ 4 quarter "
+                                "items (≤ 80 keys) and ONE of their communities with the unit's activity counters "
+                                "(≤ 100 keys) — 6 reads; format=csv pages through every member, 2 reads per 20 "
+                                "members and each community once (the tests' units: at most 4 pages)"),
+})
+
+# 共建项目 and 群众评单 (usecases/co_projects.py; tests/api/test_co_projects.py holds the exact counts): every change is the
+# caller, one BatchGetItem of what it names, one transaction, and one content check of the text residents read.
+EXCEPTIONS.update({
+    ("POST", "/v1/admin/co-projects"): Budget(
+        reads=2, writes=1, wechat=1, why="the unit, its agreement, the resource and the post (one BatchGetItem); "
+                                         "WeChat's content check (title, need, beneficiaries)"),
+    ("POST", "/v1/admin/co-projects/{project_id}/progress"): Budget(
+        reads=2, writes=1, wechat=1, why="the project (one BatchGetItem); WeChat's content check (the note)"),
+    ("POST", "/v1/admin/co-projects/{project_id}/complete"): Budget(
+        reads=2, writes=1, wechat=1, why="the project; WeChat's content check (the note, when given)"),
+    ("POST", "/v1/co-projects/{project_id}/rating"): Budget(
+        reads=2, writes=1, wechat=1, why="the project and my rating (one BatchGetItem); WeChat's content check "
+                                         "(the comment, when given)"),
+    ("GET", "/v1/units/{unit_id}/co-projects"): Budget(
+        reads=3, writes=0, why="street staff: the unit (its street), then one Query of co_projects.by_unit"),
+})
+
 # Text shown to others passes WeChat's content check (tongxin/usecases/content.py): one msg_sec_check per request,
 # however many fields it carries (they are joined), within the route's usual DynamoDB budget.
 CONTENT_CHECKED = {

@@ -7,6 +7,8 @@ from chalicelib.routes import (admin, checkins, console, console_pages, events, 
 from chalicelib.routes import posts
 from chalicelib.routes import units
 from chalicelib.routes import party
+from chalicelib.routes import service_cards
+from chalicelib.routes import co_projects
 from tongxin.config import load_settings
 
 # Fail closed at cold start: a missing stage or a weak secret stops the function here, before any request.
@@ -19,3 +21,5 @@ for blueprint in (system.bp, identity.bp, admin.bp, wishes.bp, events.bp, checki
                   points.bp, store.bp, push.bp, requests.bp, rollups.bp, links.bp, console.bp, console_pages.bp,
                   posts.bp, units.bp, party.bp):
     app.register_blueprint(blueprint)
+app.register_blueprint(co_projects.bp)  # 共建项目 and 群众评单
+app.register_blueprint(service_cards.bp)  # 双报到 服务卡

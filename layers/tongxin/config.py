@@ -272,10 +272,13 @@ DEV_TEMPLATE_KEYWORDS: dict[str, dict[str, str]] = {
                        "thing5": "note"},
     "request_accepted": {"thing2": "title", "phrase3": "state", "name6": "name", "time7": "sent"},
     "unit_agreement_signed": {"thing1": "title", "phrase4": "state", "time2": "sent", "thing3": "note"},
+    "unit_service_cards_ready": {"character_string1": "code", "thing2": "title", "phrase3": "state",
+                                 "time4": "sent", "thing5": "note"},  # 报表生成通知, as the bulletin's
     "request_resolved": {"thing2": "title", "phrase3": "state", "time7": "sent", "thing5": "note"},
     "party_registration_submitted": {"thing2": "title", "phrase3": "state", "time7": "sent", "thing5": "note"},
     "party_registration_decided": {"thing5": "title", "phrase2": "state", "time3": "sent", "thing4": "note"},
     "post_full": _WISH_TASK,  # 待办事项提醒, as the grid's wish tasks
+    "co_project_done": {"thing1": "title", "phrase4": "state", "time2": "sent", "thing3": "note"},
 }
 _TEMPLATE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _TEMPLATE_ENTRY_KEYS = {"id", "data", "title"}

@@ -206,6 +206,22 @@ TABLE = {
     ("POST", "/v1/posts/{post_id}/withdraw"): ("post:claimed", None, row(MEMBERS | {"unit_liaison"},
                                                                          other_admin="404")),
     ("POST", "/v1/admin/posts/{post_id}/close"): ("post:open", None, row({"admin"}, other_admin="404")),
+    # 共建项目 and 群众评单: the admin records a project with the table's unit (another community's admin: the unit has no
+    # agreement with theirs, 404); members and the unit's liaison read one; the admin and the unit's liaison report
+    # progress; the admin completes; every resident of the community rates a done one (a fresh project per cell); the
+    # unit's projects are its liaison's and its street's staff's.
+    ("POST", "/v1/admin/co-projects"): (None, "co_project", row({"admin"}, other_admin="404")),
+    ("GET", "/v1/co-projects"): (None, None, row(MEMBERS)),
+    ("GET", "/v1/co-projects/{project_id}"): ("co_project:planned", None,
+                                              row(MEMBERS | {"unit_liaison"}, other_admin="404")),
+    ("POST", "/v1/admin/co-projects/{project_id}/progress"): ("co_project:planned", {"note": "表格进展", "percent": 50},
+                                                              row({"admin", "unit_liaison"}, other_admin="404")),
+    ("POST", "/v1/admin/co-projects/{project_id}/complete"): ("co_project:planned", {},
+                                                              row({"admin"}, other_admin="404")),
+    ("POST", "/v1/co-projects/{project_id}/rating"): ("co_project:done", {"rating": 5},
+                                                      row(MEMBERS, other_admin="404")),
+    ("GET", "/v1/units/{unit_id}/co-projects"): (None, None, row({"street_staff", "unit_liaison"}, outsider="403",
+                                                                 other_admin="403")),
     # The street's queue is its staff's only; the community's lists are its admins'; the three rates are the
     # admins' (their community) and the street staff's (their street). Neither needs a community to be refused.
     ("GET", "/v1/street/tasks"): (None, None, row({"street_staff"}, outsider="403", other_admin="403")),
@@ -237,6 +253,9 @@ TABLE = {
                                                 row({"unit_liaison"}, outsider="403", other_admin="403")),
     ("GET", "/v1/units/{unit_id}/agreements"): (None, None, row({"street_staff", "unit_liaison"}, outsider="403",
                                                                 other_admin="403")),
+    # 服务卡: the unit's liaison and its street's staff only (a community's admin, even one co-building with it, 403).
+    ("GET", "/v1/units/{unit_id}/service-cards"): (None, None, row({"street_staff", "unit_liaison"}, outsider="403",
+                                                                   other_admin="403")),
     ("GET", "/v1/admin/units"): (None, None, row({"admin"})),
     ("POST", "/v1/admin/units/{unit_id}/agreement"): (None, "agreement", row({"admin"}, other_admin="404")),
     # 普通链接二维码: what a printed code's link opens outside WeChat, and WeChat's verification file — anyone's.
@@ -441,6 +460,21 @@ class World:
             assert claimed.status == 200, claimed.body
         return resp.json["id"]
 
+    def co_project_body(self) -> dict:
+        """A 共建项目 of the table's community with the table's unit (its agreement runs to 2099)."""
+        today = utcnow().astimezone(SHANGHAI).date().isoformat()
+        return {"title": "表格共建项目", "need": {"text": "授权表测试"}, "unit_id": self.unit_id, "starts_on": today,
+                "ends_on": today, "beneficiaries_note": "表格居民"}
+
+    def co_project_in(self, state: str) -> str:
+        """A fresh 共建项目 recorded by the table's admin; ``done``: completed by them too."""
+        resp = self.people["admin"].post("/v1/admin/co-projects", self.co_project_body())
+        assert resp.status == 201, resp.body
+        if state == "done":
+            done = self.people["admin"].post(f"/v1/admin/co-projects/{resp.json['id']}/complete", {})
+            assert done.status == 200, done.body
+        return resp.json["id"]
+
     def party_registration(self) -> str:
         """A fresh pending 党员报到 of a new resident of the table's community (grid 0)."""
         member = self.c.resident(0)
@@ -502,6 +536,8 @@ def test_route_by_role(world, route):
             path = path.replace("{ticket}", world.ticket())
         elif state and state.startswith("post:"):
             path = path.replace("{post_id}", world.post_in(state.split(":", 1)[1]))
+        elif state and state.startswith("co_project:"):
+            path = path.replace("{project_id}", world.co_project_in(state.split(":", 1)[1]))
         elif state == "party_registration":
             path = path.replace("{registration_id}", world.party_registration())
         elif state == "party_registered":  # the person reports first (a member: 201, or 409 when done already)
@@ -526,6 +562,8 @@ def test_route_by_role(world, route):
             payload = REQUEST
         if body == "agreement":
             payload = AGREEMENT
+        if body == "co_project":
+            payload = world.co_project_body()
         path += QUERIES.get(route, "")
         if body == "event":
             start = utcnow() + timedelta(days=2)

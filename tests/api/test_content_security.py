@@ -143,10 +143,13 @@ def _send(member: Member, method: str, path: str, body: dict, headers: dict):
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_risky_text_is_refused_before_anything_is_written_and_review_is_accepted(town, wechat, name):
+def test_risky_text_is_refused_before_anything_is_written_and_review_is_accepted(town, wechat, container, name):
     case = CASES[name]
     member, method, path, body, headers = case.prepare(town)
     asked = len(wechat.content_checks)
+    # The fleet's WeChat token is in hand before the request (a worker's first call fetches and stores it: the
+    # token's writes are not the request's, which must write nothing).
+    assert container.wechat.access_token
 
     refused = _send(member, method, path, body(RISKY), headers)
     assert refused.status == 400 and refused.error_code == "CONTENT_REJECTED", (name, refused.body)

@@ -23,7 +23,8 @@ from tongxin.domain.clock import SHANGHAI
 
 EVENT_KEYS = {"id", "title", "kind", "description", "status", "starts_at", "ends_at", "signup_deadline", "location",
               "capacity", "signed_count", "waitlist_count", "points_per_hour", "allow_walk_ins", "grid_id",
-              "organiser", "cancel_reason", "cancelled_at", "created_at", "my_status", "position", "can_manage"}
+              "organiser", "unit", "cancel_reason", "cancelled_at", "created_at", "my_status", "position",
+              "can_manage"}
 SIGNUP_KEYS = {"event_id", "status", "position", "event"}
 ROSTER_KEYS = {"user", "status", "position", "signed_at", "updated_at", "checked_in_at", "checked_out_at", "minutes",
                "points", "walk_in"}
@@ -150,7 +151,7 @@ def test_admin_publishes_with_every_key_and_the_defaults(community):
     assert event["ends_at"] == body["ends_at"] and event["created_at"].endswith("+08:00")
     assert (event["signed_count"], event["waitlist_count"]) == (0, 0)
     assert event["organiser"] == {"id": community.admin.id, "nickname": community.admin.user["nickname"]}
-    assert (event["cancel_reason"], event["cancelled_at"]) == (None, None)
+    assert (event["cancel_reason"], event["cancelled_at"], event["unit"]) == (None, None, None)
     assert (event["my_status"], event["position"], event["can_manage"]) == ("none", None, True)
     assert view(community.admin, event) == event
 

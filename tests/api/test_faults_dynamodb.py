@@ -362,6 +362,21 @@ CASES.update({
 })
 
 
+# 共建项目 and 群众评单 (usecases/co_projects.py): the admin records, reports on and completes a fresh project; a fresh
+# resident rates a fresh done one. A project recorded first keeps the container's access_token fresh (content check).
+CASES.update({
+    ("POST", "/v1/admin/co-projects"): lambda w: w.co_project_in("planned") and Call(
+        w, "POST", "/v1/admin/co-projects", w.people["admin"], 201, w.co_project_body()),
+    ("POST", "/v1/admin/co-projects/{project_id}/progress"): lambda w: Call(
+        w, "POST", f"/v1/admin/co-projects/{w.co_project_in('planned')}/progress", w.people["admin"], 200,
+        {"note": "故障演练进展", "percent": 50}),
+    ("POST", "/v1/admin/co-projects/{project_id}/complete"): lambda w: Call(
+        w, "POST", f"/v1/admin/co-projects/{w.co_project_in('planned')}/complete", w.people["admin"], 200, {}),
+    ("POST", "/v1/co-projects/{project_id}/rating"): lambda w: Call(
+        w, "POST", f"/v1/co-projects/{w.co_project_in('done')}/rating", w.fresh(), 201, {"rating": 4}),
+})
+
+
 def _post_form(prepare: Callable[[FaultWorld], Call]) -> Callable[[FaultWorld], Call]:
     """The POST form of a PATCH route (wx.request has no PATCH): the same request, POST with the override header."""
     def post(w: FaultWorld) -> Call:
@@ -400,6 +415,8 @@ def _read(route: tuple[str, str]) -> Callable[[FaultWorld], Call]:
             path = path.replace("{ticket}", w.ticket())
         elif state and state.startswith("post:"):
             path = path.replace("{post_id}", w.post_in(state.split(":", 1)[1]))
+        elif state and state.startswith("co_project:"):
+            path = path.replace("{project_id}", w.co_project_in(state.split(":", 1)[1]))
         elif state == "party_registered":  # the reader's own 党员报到 (201, or 409 once done)
             w.people[role].post("/v1/me/party-registration", {"real_name": "故障演练", "work_unit": "演练单位",
                                                               "party_branch": "演练党支部"})

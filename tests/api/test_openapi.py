@@ -543,12 +543,63 @@ def test_real_answers_conform_to_the_document(api, wechat):
     check(admin.get(f"/v1/units/{unit['id']}/agreements"), "GET", one_unit + "/agreements", 403)
     lonely = check(staff.post(su, {**unit_body, "name": "无协议单位"}), "POST", su, 201).json
     check(staff.get(f"/v1/units/{lonely['id']}/agreements"), "GET", one_unit + "/agreements", 200)
+    # 服务卡: an event the unit runs (and one by a unit without agreement: 404), the cards (a page, the CSV, a quarter
+    # to come, who may not).
+    unit_start = datetime.now(timezone(timedelta(hours=8))) + timedelta(days=2)
+    run_by = {"title": "义诊进社区", "kind": "activity", "starts_at": unit_start.isoformat(timespec="seconds"),
+              "ends_at": (unit_start + timedelta(hours=1)).isoformat(timespec="seconds"), "capacity": 10,
+              "unit_id": unit["id"]}
+    assert check(admin.post("/v1/events", run_by), "POST", "/v1/events", 201).json["unit"]["id"] == unit["id"]
+    check(admin.post("/v1/events", {**run_by, "unit_id": lonely["id"]}), "POST", "/v1/events", 404)
+    cards = one_unit + "/service-cards"
+    check(liaison.get(f"/v1/units/{unit['id']}/service-cards"), "GET", cards, 200)
+    check(staff.get(f"/v1/units/{unit['id']}/service-cards?quarter=2026Q1&format=csv"), "GET", cards, 200)
+    check(liaison.get(f"/v1/units/{unit['id']}/service-cards?quarter=9999Q4"), "GET", cards, 400)
+    check(admin.get(f"/v1/units/{unit['id']}/service-cards"), "GET", cards, 403)
+    check(staff.get("/v1/units/unit_nothing/service-cards"), "GET", cards, 404)
     sponsored = check(admin.post(f"/v1/stores/{store['id']}/goods", {
         "name": "体检券", "price_points": 50, "stock": 5, "sponsor_unit_id": unit["id"]}), "POST", shelf, 201).json
     assert sponsored["sponsor"] == {"id": unit["id"], "name": unit_body["name"]}
     check(admin.post(f"/v1/stores/{store['id']}/goods", {"name": "无效赞助", "price_points": 1, "stock": 1,
                                                          "sponsor_unit_id": lonely["id"]}), "POST", shelf, 404)
     check(admin.patch(f"/v1/goods/{sponsored['id']}", {"sponsor_unit_id": None}), "PATCH", "/v1/goods/{goods_id}")
+    # 共建项目 and 群众评单: the admin records a project with the unit (year 9999: 400; a unit without agreement: 404; a
+    # resident: 403); the liaison reports progress (101 %: 400; a resident: 403; none such: 404); a rating before it is
+    # done (409); completion (twice: 409); a rating (twice: 409; 6: 400); the community's list, the detail, the unit's.
+    cp, one_cp, cp_day = "/v1/admin/co-projects", "/v1/co-projects/{project_id}", datetime.now(timezone.utc).date()
+    cp_body = {"title": "义诊进社区", "need": {"text": "独居老人量血压"}, "unit_id": unit["id"],
+               "starts_on": cp_day.isoformat(), "ends_on": cp_day.isoformat(), "beneficiaries_note": "3 栋独居老人"}
+    project = check(admin.post(cp, cp_body), "POST", cp, 201).json
+    check(admin.post(cp, {**cp_body, "ends_on": "9999-12-31"}), "POST", cp, 400)
+    check(admin.post(cp, {**cp_body, "unit_id": lonely["id"]}), "POST", cp, 404)
+    check(volunteer.post(cp, cp_body), "POST", cp, 403)
+    progress = {"note": "医生已排班", "percent": 30}
+    check(liaison.post(f"{cp}/{project['id']}/progress", progress), "POST", cp + "/{project_id}/progress")
+    check(liaison.post(f"{cp}/{project['id']}/progress", {**progress, "percent": 101}), "POST",
+          cp + "/{project_id}/progress", 400)
+    check(volunteer.post(f"{cp}/{project['id']}/progress", progress), "POST", cp + "/{project_id}/progress", 403)
+    check(liaison.post(f"{cp}/cop_nothing/progress", progress), "POST", cp + "/{project_id}/progress", 404)
+    check(volunteer.post(f"/v1/co-projects/{project['id']}/rating", {"rating": 5}), "POST", one_cp + "/rating", 409)
+    check(admin.post(f"{cp}/{project['id']}/complete", {"note": "义诊完成"}), "POST", cp + "/{project_id}/complete")
+    check(admin.post(f"{cp}/{project['id']}/complete", {}), "POST", cp + "/{project_id}/complete", 409)
+    check(volunteer.post(f"{cp}/{project['id']}/complete", {}), "POST", cp + "/{project_id}/complete", 403)
+    check(admin.post(f"{cp}/cop_nothing/complete", {}), "POST", cp + "/{project_id}/complete", 404)
+    check(volunteer.post(f"/v1/co-projects/{project['id']}/rating", {"rating": 5, "comment": "医生很耐心"}), "POST",
+          one_cp + "/rating", 201)
+    check(volunteer.post(f"/v1/co-projects/{project['id']}/rating", {"rating": 5}), "POST", one_cp + "/rating", 409)
+    check(volunteer.post(f"/v1/co-projects/{project['id']}/rating", {"rating": 6}), "POST", one_cp + "/rating", 400)
+    check(volunteer.post("/v1/co-projects/cop_nothing/rating", {"rating": 5}), "POST", one_cp + "/rating", 404)
+    check(volunteer.get("/v1/co-projects"), "GET", "/v1/co-projects")
+    check(volunteer.get("/v1/co-projects?status=done&limit=1"), "GET", "/v1/co-projects")
+    check(volunteer.get("/v1/co-projects?status=finished"), "GET", "/v1/co-projects", 400)
+    check(volunteer.get(f"/v1/co-projects/{project['id']}"), "GET", one_cp)
+    check(liaison.get(f"/v1/co-projects/{project['id']}"), "GET", one_cp)
+    check(volunteer.get("/v1/co-projects/cop_nothing"), "GET", one_cp, 404)
+    uc = "/v1/units/{unit_id}/co-projects"
+    check(liaison.get(f"/v1/units/{unit['id']}/co-projects"), "GET", uc)
+    check(staff.get(f"/v1/units/{unit['id']}/co-projects?limit=1"), "GET", uc)
+    check(volunteer.get(f"/v1/units/{unit['id']}/co-projects"), "GET", uc, 403)
+    check(staff.get("/v1/units/unit_nothing/co-projects"), "GET", uc, 404)
     # 订阅消息: what to ask for, accepts, the sweep delivering (or skipping) what the story wrote, what did not arrive.
     asked = check(volunteer.get("/v1/me/subscriptions"), "GET", "/v1/me/subscriptions").json["ask"]
     check(volunteer.post("/v1/me/subscriptions", {"accepted": asked[:2] + asked[:1]}), "POST", "/v1/me/subscriptions")

@@ -32,7 +32,8 @@ HANDLER_KINDS = {"request_new", "request_escalated", "request_reopened", "reques
                  "request_extension_approved", "request_extension_rejected", "request_supervised"}
 AUTHOR_KINDS = {"request_accepted", "request_resolved"}
 STAFF_KINDS = {"bulletin_ready"}  # 通报: the street's and the district's staff (docs/push.md)
-UNIT_KINDS = {"unit_agreement_signed"}  # 共建协议: the unit's liaisons only (docs/push.md)
+UNIT_KINDS = {"unit_agreement_signed", "unit_service_cards_ready",  # 共建协议, 服务卡: the unit's liaisons only
+              "co_project_done"}  # 共建项目 completed (usecases/co_projects.py)
 ADMIN_KINDS = {"party_registration_submitted", "post_full"}  # 双报到: a new registration, to the community's admins only
 # Every field a kind offers, each in a keyword of a type that holds it: what a deployment could configure.
 WIDE = {"title": "thing1", "state": "phrase2", "time": "time3", "note": "thing4", "sent": "date5",
@@ -159,6 +160,9 @@ def realistic(kind: str) -> dict:
         # 共建协议: usecases/units.py (``unit_id`` is its code).
         "unit_agreement_signed": {"unit_id": "unit_01JD", "community": "同心社区", "title": "同心社区",
                                   "valid_until": "2027-12-31"},
+        # 服务卡: usecases/service_cards.py (``quarter`` is its code).
+        "unit_service_cards_ready": {"unit_id": "unit_01JD", "quarter": "2026Q4", "name": "同心区人民医院",
+                                     "members": 12, "meeting": 9},
         # 双报到: usecases/party.py (``name`` masked, ``registration_id`` its code).
         "party_registration_submitted": {"registration_id": "c_01JD.u_01JD", "name": "王**",
                                          "party_branch": "同心社区第一党支部"},
@@ -166,6 +170,9 @@ def realistic(kind: str) -> dict:
                                        "reason": "所在党支部信息不完整，请补充后重新提交"},
         # 领岗: usecases/posts.py (``post_id`` is its code).
         "post_full": {"post_id": "pst_0193a2f1c4d8e2b7a9", "title": "文明劝导员", "headcount": 5},
+        # 共建项目: usecases/co_projects.py (``co_project_id`` is its code).
+        "co_project_done": {"co_project_id": "cop_0193a2f1c4d8e2b7a9", "title": "周末义诊进社区：独居老人量血压问诊",
+                            "community": "同心社区"},
     }[kind]
 
 

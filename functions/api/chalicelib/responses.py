@@ -325,3 +325,7 @@ from .responses_units import *  # noqa: E402,F401,F403
 from .responses_posts import *  # noqa: E402,F401,F403
 # 双报到's 党员报到 and 考核 (party registration, assessment): their own module.
 from .responses_party import *  # noqa: E402,F401,F403
+# 双报到's 服务卡 (a unit's service cards and pledged activities): their own module.
+from .responses_service_cards import *  # noqa: E402,F401,F403
+# 共建项目 and 群众评单 (co-building projects and their ratings): their own module.
+from .responses_co_projects import *  # noqa: E402,F401,F403

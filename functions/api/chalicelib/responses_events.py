@@ -18,6 +18,12 @@ class LocationView(Answer):
     radius_m: int
 
 
+class EventUnitRef(Answer):
+    """The co-building unit (共建单位) that runs an event: its name as it was when the event was published."""
+    id: str
+    name: str
+
+
 class EventView(Answer):
     """``events.present``: counts as they stand, and the caller's own sign-up."""
     id: str
@@ -37,6 +43,7 @@ class EventView(Answer):
     allow_walk_ins: bool
     grid_id: str | None
     organiser: PersonRef
+    unit: EventUnitRef | None = Field(description="承办的共建单位（计入其协议的每季度活动次数）；没有为 null")
     cancel_reason: str | None
     cancelled_at: AwareDatetime | None
     created_at: AwareDatetime

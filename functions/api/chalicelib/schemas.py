@@ -209,6 +209,7 @@ class EventBody(Body):
     allow_walk_ins: bool = False
     description: MultiLine | None = Field(None, max_length=event_rules.DESCRIPTION_MAX)
     grid_id: Id | None = Field(None, description="所属网格；网格员负责多个网格时必填")
+    unit_id: Id | None = Field(None, description="承办的共建单位 id：须与本社区有有效的共建协议（计入其每季度活动次数）")
 
 
 class EventPatchBody(Body):

@@ -85,6 +85,11 @@ class AlreadyRegistered(Conflict):
     code, message = "ALREADY_REGISTERED", "您已在本社区报到，无需重复提交"
 
 
+class AlreadyRated(Conflict):
+    """群众评单: a resident rates a co-building project once."""
+    code, message = "ALREADY_RATED", "您已评价过这个项目，每人只能评价一次"
+
+
 class PostFull(Conflict):
     """领岗: the post's headcount is taken."""
     code, message = "POST_FULL", "这个岗位已满员"

@@ -297,9 +297,16 @@ TEMPLATES: dict[str, Template] = {t.kind: t for t in (
     # 共建单位: a community signed (or renewed) its co-building agreement with the unit, to the unit's liaisons.
     Template("unit_agreement_signed", "unit_liaison", lambda d, _at: f"{d.get('community') or ''}共建协议",
              "已签订", _sent, lambda d, _at: f"有效期至{d.get('valid_until') or ''}，请查看承诺事项", "unit_id"),
+    # 服务卡: the quarter closed, the unit's cards are ready (usecases/service_cards.py), to the unit's liaisons.
+    Template("unit_service_cards_ready", "unit_liaison",
+             lambda d, _at: f"{d.get('quarter') or ''}服务卡 {d.get('name') or ''}", "已生成", _sent,
+             lambda d, _at: f"{d.get('members') or 0}名党员，{d.get('meeting') or 0}名达标，请查看", "quarter"),
     # 领岗: a post's last place was claimed, to the community's admins (usecases/posts.py).
     Template("post_full", "admin", _field("title"), "已满员", _sent,
              lambda d, _at: f"{d.get('headcount') or ''}个名额已全部认领", "post_id"),
+    # 共建项目: the community completed a project with the unit, to the unit's liaisons (usecases/co_projects.py).
+    Template("co_project_done", "unit_liaison", _field("title"), "已完成", _sent,
+             lambda d, _at: f"{d.get('community') or ''}共建项目已完成，居民可以评价了", "co_project_id"),
 )}
 KINDS = tuple(TEMPLATES)
 

@@ -84,3 +84,14 @@ def visible(value: str) -> str:
         end -= 1
     value = value[start:end]
     return "" if all(invisible(char) for char in value) else value
+
+
+# A CSV cell a spreadsheet would read as a formula (=, +, -, @) or whose leading tab or carriage return Excel drops
+# before reading one (OWASP, "CSV injection") is written as text: a leading apostrophe.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text: str | None) -> str:
+    """``text`` as a CSV cell that no spreadsheet runs (empty for None)."""
+    text = text or ""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text

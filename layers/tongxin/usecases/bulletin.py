@@ -30,6 +30,8 @@ from datetime import datetime, timedelta
 
 from ..adapters.dynamo import batch
 from ..adapters.dynamo.models import CommunityModel, CounterModel, DepartmentModel, DistrictModel, StreetModel
+from ..adapters.dynamo.models.community import STREET_REGISTRY
+from ..adapters.dynamo.models.districts import DISTRICT_REGISTRY
 from ..adapters.dynamo.tx import Tx
 from ..domain import bulletin as rules, requests as request_rules
 from ..domain.access import Principal
@@ -37,6 +39,7 @@ from ..domain.clock import SHANGHAI, utcnow
 from ..domain.errors import Conflict, NotFound, ValidationFailed
 from . import notifications
 from .rollups import _district_of, _street_of
+from ..domain.text import csv_cell
 
 KEYS_PER_CALL = batch.MAX_KEYS
 MONTH = re.compile(r"^(20\d\d)-(0[1-9]|1[0-2])$")
@@ -224,10 +227,6 @@ def _percent(value: float | None) -> str:
     return "" if value is None else f"{round(value * 100, 1):g}%"
 
 
-def _safe(text: str | None) -> str:
-    text = text or ""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
 
 def _cells(r: dict) -> list:
     return [r["received"], r["answered_on_time"], r["resolved_on_time"], r["overdue"], r["extended"],
@@ -244,7 +243,7 @@ def _csv(rows: list[list]) -> bytes:
 
 def street_csv(view: dict) -> bytes:
     """One line per community, in rank order, under the Chinese header."""
-    return _csv([list(HEADER), *[[_safe(r["community"]["name"]), *_cells(r)] for r in view["items"]]])
+    return _csv([list(HEADER), *[[csv_cell(r["community"]["name"]), *_cells(r)] for r in view["items"]]])
 
 
 def district_csv(view: dict) -> bytes:
@@ -252,7 +251,7 @@ def district_csv(view: dict) -> bytes:
     table in rank order."""
     lines = [list(DISTRICT_HEADER)]
     for level, table in (("street", "streets"), ("department", "departments"), ("community", "communities")):
-        lines += [[LEVEL_NAMES[level], _safe(r[level]["name"]), *_cells(r)] for r in view[table]]
+        lines += [[LEVEL_NAMES[level], csv_cell(r[level]["name"]), *_cells(r)] for r in view[table]]
     return _csv(lines)
 
 
@@ -293,17 +292,18 @@ def run_schedule(now: datetime | None = None) -> dict:
     district, once, its snapshot and its staff's ``bulletin_ready`` (one transaction each; a run that stops
     half-way is finished by the next, the written ones refused by their condition). Then a marker, so that every
     later run of the month costs one read. The streets and districts are listed from their own (small) tables
-    once a month — the counts themselves are read from the counters, O(rows)."""
+    once a month through their ``by_registry`` index (a Query: no function may Scan, template.yaml) — the counts
+    themselves are read from the counters, O(rows)."""
     now = now or utcnow()
     month = previous_month(now)
     done = {"month": month, "streets": 0, "districts": 0}
     if batch.get_raw((CounterModel, done_key(month)))[0] is not None:
         return done
-    for street in StreetModel.scan():
+    for street in StreetModel.by_registry.query(STREET_REGISTRY):
         if _finalize_one("street", street.id, month, street_view(street, month),
                          notifications.street_staff_audience(street.id)):
             done["streets"] += 1
-    for district in DistrictModel.scan():
+    for district in DistrictModel.by_registry.query(DISTRICT_REGISTRY):
         if _finalize_one("district", district.id, month, district_view(district, month),
                          notifications.district_staff_audience(district.id)):
             done["districts"] += 1

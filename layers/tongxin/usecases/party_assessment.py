@@ -27,6 +27,7 @@ from ..domain.access import Principal, Role, require_role
 from ..domain.clock import utcnow
 from ..domain.errors import NotFound
 from . import paging, service_record
+from ..domain.text import csv_cell
 
 PAGE_MAX = 20  # members a page: 20 × (the user + 4 quarters) = 100 keys, one BatchGetItem
 DIRECTORY_PREFIX = f"role#{Role.PARTY_MEMBER.value}#"  # domain/directory.entry_keys
@@ -131,14 +132,8 @@ def community_csv(principal: Principal, quarter: str | None) -> tuple[str, bytes
     writer.writerow(CSV_HEADER)
     for r in rows:
         q = r["quarter"]
-        writer.writerow([r["user"]["id"], _safe(r["user"]["nickname"]), _safe(r["user"]["real_name"]),
+        writer.writerow([r["user"]["id"], csv_cell(r["user"]["nickname"]), csv_cell(r["user"]["real_name"]),
                          r["unit_id"] or "", asked, q["services"], q["events"], q["wishes"], q["posts"], q["requests"],
                          q["minutes"], r["year_minutes"], "是" if r["meets_rules"] else "否",
                          "、".join(MISSING_NAMES[m] for m in r["missing"])])
     return asked, codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
-
-
-def _safe(text: str | None) -> str:
-    """A cell a spreadsheet would run as a formula is quoted."""
-    text = text or ""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

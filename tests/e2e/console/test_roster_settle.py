@@ -1,6 +1,7 @@
 """活动 → 名单 → 补录 in a real browser against the local stack: the attendance of vol2, checked in on the 签到大屏 by
 test_login_members_events.py (``CHECKED_IN``), is checked out 2 minutes on and settled from the roster. A module of
-its own, named to run after the console's other modules, so that those 2 minutes pass while they run."""
+its own, named to run after the console's other modules, so that those 2 minutes pass while they run (when xdist
+hands it to another worker than the check-in's, it checks vol2 in to an event of its own and waits the 2 minutes)."""
 import time
 from datetime import timedelta
 

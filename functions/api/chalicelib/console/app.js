@@ -13,6 +13,8 @@ import { pointsPage } from "./points.js";
 import { storePage } from "./store.js";
 import { statsPage } from "./stats.js";
 import { bulletinPage } from "./bulletin.js";
+import { partyPage } from "./party.js";
+import { unitsPage } from "./units.js";
 
 // The menu: each page, who sees it (the API decides what they may do; the menu only leaves out what they cannot).
 const ANY_STAFF = () => true;
@@ -26,6 +28,8 @@ const PAGES = [
   { name: "store", label: "积分超市", show: () => has("admin") || has("store_keeper"), render: storePage },
   { name: "stats", label: "统计", show: () => has("admin") || has("street_staff"), render: statsPage },
   { name: "bulletin", label: "通报", show: () => has("street_staff") || has("district_staff"), render: bulletinPage },
+  { name: "party", label: "双报到", show: () => has("admin"), render: partyPage },
+  { name: "units", label: "共建单位", show: () => has("street_staff"), render: unitsPage },
   { name: "settings", label: "设置", show: () => has("admin"), render: settingsPage },
 ];
 

@@ -13,7 +13,8 @@ TAGS = ("events",)
 TEXT_ERRORS = ("CONTENT_REJECTED", "WECHAT_SESSION_STALE", "UPSTREAM_UNAVAILABLE")
 
 
-@endpoint(bp, "/v1/events", "POST", body=EventBody, status=201, tags=TAGS, errors=TEXT_ERRORS,
+@endpoint(bp, "/v1/events", "POST", body=EventBody, status=201, tags=TAGS,
+          errors=("NOT_FOUND", "CONFLICT") + TEXT_ERRORS,
           summary="发布活动或招募令（管理员；网格员发布本网格的；标题和说明经微信内容安全检查）", response="EventView")
 def publish_event(body: EventBody):
     """An admin (any grid of the community, or none) or a grid worker (a grid they work, theirs by default).
@@ -23,7 +24,10 @@ def publish_event(body: EventBody):
     community's cap, an unknown grid; 403 FORBIDDEN for a grid the worker does not work. Title and description
     pass WeChat's content security check (scene 论坛): 400 CONTENT_REJECTED when risky, 409 WECHAT_SESSION_STALE
     when the organiser has not opened the mini-program for 2 h (reopen it, retry), 503 UPSTREAM_UNAVAILABLE when
-    WeChat is down."""
+    WeChat is down. `unit_id` names the co-building unit (共建单位) that runs it — one of the activities its agreement
+    pledges a quarter, counted once the event is held (usecases/service_cards.py) — and is shown as `unit: {id,
+    name}`: 404 NOT_FOUND naming `unit_id` for a unit that does not exist or has no agreement with the community,
+    409 CONFLICT naming it when the agreement has lapsed (checked again in the publication's transaction)."""
     fields = body.model_dump()
     fields["location"] = body.location.model_dump() if body.location else None
     return events.publish(get_container(), current_principal(), **fields)

@@ -15,6 +15,7 @@ from ...domain.clock import SHANGHAI, utcnow
 from ...domain.errors import ValidationFailed
 from .. import paging
 from .attendance import present_record, record_keys
+from ...domain.text import csv_cell
 
 HEADER = ("志愿者", "用户ID", "活动", "地点", "组织者", "签到时间", "签退时间", "时长(分钟)", "积分", "状态")
 STATUS_NAMES = {"checked_in": "已签到", "checked_out": "已签退", "unsettled": "未签退", "no_show": "缺席"}
@@ -54,18 +55,12 @@ def volunteer_hours_csv(principal: Principal, month: str) -> bytes:
     for signup in SignupModel.by_month.query(f"{grant.community_id}#{month}"):
         minutes, points = int(signup.minutes or 0), int(signup.points or 0)
         name = signup.attendee_name or signup.nickname or ""
-        writer.writerow((_safe(name), signup.user_id, _safe(signup.event_title), _safe(signup.event_address),
-                         _safe(signup.organiser_nickname), _time(signup.checked_in_at), _time(signup.checked_out_at),
+        writer.writerow((csv_cell(name), signup.user_id, csv_cell(signup.event_title), csv_cell(signup.event_address),
+                         csv_cell(signup.organiser_nickname), _time(signup.checked_in_at), _time(signup.checked_out_at),
                          minutes, points, STATUS_NAMES.get(signup.status, signup.status)))
         total = totals.setdefault(signup.user_id, [name, 0, 0])
         total[1] += minutes
         total[2] += points
     for user_id, (name, minutes, points) in sorted(totals.items(), key=lambda item: item[1][0]):
-        writer.writerow((_safe(name), user_id, "合计", "", "", "", "", minutes, points, ""))
+        writer.writerow((csv_cell(name), user_id, "合计", "", "", "", "", minutes, points, ""))
     return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
-
-
-def _safe(text: str | None) -> str:
-    """A cell Excel would run as a formula (=, +, -, @) is written as text."""
-    text = text or ""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

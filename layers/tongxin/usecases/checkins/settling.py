@@ -40,7 +40,8 @@ def close_attendance(event: EventModel, now: datetime) -> dict:
     """2 h after the end: each open check-in → ``unsettled`` (no minutes, no points; the volunteer is told and the
     grid's workers see it to settle), each signed person never scanned → ``no_show``. One transaction per person
     (conditioned on the status it was selected in, with its statistics), then the event is marked closed: a run
-    killed midway is finished by the next, and a second run finds nothing to do."""
+    killed midway is finished by the next, and a second run finds nothing to do. An event a unit runs counts as one
+    of the unit's activities held, in the closing's transaction (conditioned on not being closed yet: once)."""
     done = {"unsettled": 0, "no_show": 0}
     settle_task = f"{event.community_id}#{event.grid_id}" if event.grid_id else None
     for status, target in ((St.CHECKED_IN, St.UNSETTLED), (St.SIGNED, St.NO_SHOW)):
@@ -63,9 +64,13 @@ def close_attendance(event: EventModel, now: datetime) -> dict:
                 metrics.count(f"checkin_{target.value}")  # unsettled or no_show
             except DomainError:  # checked out (or changed) since selected
                 continue
-    Tx().update(EventModel(event.id), [EventModel.closed_at.set(now), EventModel.due_shard.remove(),
-                                       EventModel.due_at.remove()],
-                condition=EventModel.closed_at.does_not_exist(), error=InvalidState()).commit()
+    tx = Tx().update(EventModel(event.id), [EventModel.closed_at.set(now), EventModel.due_shard.remove(),
+                                            EventModel.due_at.remove()],
+                     condition=EventModel.closed_at.does_not_exist(), error=InvalidState())
+    if event.unit_id:  # a unit's pledged activity, held: counted once, with the closing (usecases/service_cards.py)
+        from ..service_cards import count_held
+        count_held(tx, event)
+    tx.commit()
     log.info("attendance closed", extra={"event_id": event.id, **done})
     return done
 

@@ -20,7 +20,7 @@ from ...domain.clock import utcnow
 from ...domain.errors import CapacityBelowSigned, Conflict, DomainError, Forbidden, StorageBusy
 from ...domain.ids import new_id
 from ...wiring import Container
-from .. import notifications
+from .. import notifications, service_cards
 from ..access import current_user
 from ..content import Scene, check as content_check
 from .reading import DEFAULT_NICKNAME, EVENT_NOT_FOUND, load, organiser_grant, present
@@ -76,10 +76,15 @@ def _over_cap(points_per_hour: int):
 
 def publish(container: Container, principal: Principal, *, title: str, kind: str, starts_at: datetime,
             ends_at: datetime, signup_deadline: datetime | None, location: dict | None, capacity: int,
-            points_per_hour: int, allow_walk_ins: bool, description: str | None, grid_id: str | None) -> dict:
+            points_per_hour: int, allow_walk_ins: bool, description: str | None, grid_id: str | None,
+            unit_id: str | None = None) -> dict:
+    """``unit_id``: the co-building unit that runs it (one of its pledged activities, usecases/service_cards.py):
+    the unit read with its agreement with the community (one BatchGetItem: its name is carried), and the agreement
+    in force a ConditionCheck of the publication's transaction (404/409 naming ``unit_id``)."""
     grant, grid_id = _publishing_grant(principal, grid_id)
     now = utcnow()
     rules.check_times(starts_at, ends_at, signup_deadline, now)
+    unit = service_cards.running_unit(unit_id, grant.community_id, now) if unit_id else None
     organiser = current_user(principal)
     content_check(container, organiser, title, description, scene=Scene.FORUM, what="event")
     event = EventModel(new_id("ev"), community_id=grant.community_id, grid_id=grid_id, title=title, kind=kind,
@@ -89,6 +94,7 @@ def publish(container: Container, principal: Principal, *, title: str, kind: str
                        location=_location(location), capacity=capacity, signed_count=0, waitlist_count=0,
                        waitlist_seq=0, promotions=0, points_per_hour=points_per_hour, allow_walk_ins=allow_walk_ins,
                        organiser_id=organiser.id, organiser_nickname=organiser.nickname or DEFAULT_NICKNAME,
+                       unit_id=unit.id if unit else None, unit_name=unit.name if unit else None,
                        created_at=now, updated_at=now)
     # The first scheduled step: the 24 h reminder, or (starting within the hour) closing attendance after the end.
     event.due_shard = rules.due_shard(event.id)
@@ -99,6 +105,8 @@ def publish(container: Container, principal: Principal, *, title: str, kind: str
                  error=_over_cap(points_per_hour))
     if grid_id is not None:  # the grid exists in this community (an admin may name any id)
         tx.check(GridModel, grant.community_id, grid_id, condition=GridModel.id.exists(), error=GRID_UNKNOWN)
+    if unit is not None:
+        service_cards.agreement_checks(tx, unit.id, grant.community_id, now)
     count(tx, event, {"published": 1, "capacity": capacity})
     answer = present(event, manage=True, now=now)
     tx.commit(answer)

@@ -81,6 +81,7 @@ def present(event: EventModel, *, mine: SignupModel | None = None, position: int
         "allow_walk_ins": bool(event.allow_walk_ins),
         "grid_id": event.grid_id,
         "organiser": {"id": event.organiser_id, "nickname": event.organiser_nickname or DEFAULT_NICKNAME},
+        "unit": {"id": event.unit_id, "name": event.unit_name} if event.unit_id else None,
         "cancel_reason": event.cancel_reason,
         "cancelled_at": to_api(event.cancelled_at),
         "created_at": to_api(event.created_at),

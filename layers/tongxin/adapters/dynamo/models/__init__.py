@@ -6,6 +6,7 @@ version-less update would reset it).
 """
 from .audit import AuditModel
 from .base import BaseModel
+from .co_projects import CoProjectModel, CoProjectRatingModel, CoProjectStep
 from .community import CommunityModel, GridModel, InviteModel, StreetModel
 from .console import ConsoleSessionModel
 from .directory import MemberEntryModel
@@ -26,7 +27,7 @@ __all__ = ["ALL_MODELS", "AuditModel", "AwardModel", "BaseModel", "CommunityMode
            "IdempotencyModel", "IdentityModel", "InviteModel", "KeyValueModel", "LedgerEntryModel", "MemberEntryModel", "OutboxModel", "PartyRegistrationModel",
            "PickupCodeModel", "PostClaimModel", "PostModel", "RedemptionModel", "RequestModel", "ScoreModel", "SignupModel", "StoreModel", "StreetModel",
            "TimelineEntry", "UnitAgreementModel", "UnitInviteModel", "UnitModel", "UnitResourceModel", "UserModel",
-           "WishModel"]
+           "WishModel", "CoProjectModel", "CoProjectRatingModel", "CoProjectStep"]
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     UserModel, IdentityModel, CommunityModel, GridModel, InviteModel, WishModel, LedgerEntryModel,
@@ -36,4 +37,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     UnitModel, UnitInviteModel, UnitAgreementModel, UnitResourceModel,
     PostModel, PostClaimModel,
     PartyRegistrationModel,
+    CoProjectModel, CoProjectRatingModel,
 )

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
 
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
 from .base import BaseModel
 
 
@@ -45,6 +47,20 @@ class CommunityModel(BaseModel):
     created_at = UTCDateTimeAttribute()
 
 
+class StreetsRegistry(GlobalSecondaryIndex):
+    """Every street, oldest first (``registry`` is the same on all: one partition). The bulletin's monthly
+    finalisation (usecases/bulletin.run_schedule) pages through it — a Query, since no function of ours may Scan
+    (template.yaml) — never a request's path."""
+    class Meta:
+        index_name = "by_registry"
+        projection = AllProjection()
+    registry = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+STREET_REGISTRY = "street"
+
+
 class StreetModel(BaseModel):
     """A street (街道) above communities: its staff answer the requests its communities escalate (吹哨报到).
     Created, attached and staffed by the platform operator (command line)."""
@@ -61,6 +77,9 @@ class StreetModel(BaseModel):
     # Kept in the same transaction as naming staff: who is pushed what reaches the street.
     staff_ids = UnicodeSetAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    registry = UnicodeAttribute(default=STREET_REGISTRY)  # by_registry: every street (written with its Put)
+
+    by_registry = StreetsRegistry()
 
 
 class GridModel(BaseModel):

@@ -8,6 +8,19 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from .base import BaseModel
 
 
+class DistrictsRegistry(GlobalSecondaryIndex):
+    """Every district, oldest first (one partition): the bulletin's monthly finalisation pages through it (a Query;
+    no function may Scan)."""
+    class Meta:
+        index_name = "by_registry"
+        projection = AllProjection()
+    registry = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+DISTRICT_REGISTRY = "district"
+
+
 class DistrictModel(BaseModel):
     """A district (区, 区级平台): its streets, its departments, its staff (``district_staff``: approve the
     extensions the streets and departments ask, supervise them), and the settings its departments work by."""
@@ -32,6 +45,9 @@ class DistrictModel(BaseModel):
     bulletin_resolution_min = NumberAttribute(null=True)
     bulletin_response_min = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    registry = UnicodeAttribute(default=DISTRICT_REGISTRY)  # by_registry: every district (written with its Put)
+
+    by_registry = DistrictsRegistry()
 
 
 class DepartmentsByDistrict(GlobalSecondaryIndex):

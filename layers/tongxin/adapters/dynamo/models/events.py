@@ -59,6 +59,10 @@ class EventModel(BaseModel):
     allow_walk_ins = BooleanAttribute(default=False)
     organiser_id = UnicodeAttribute()
     organiser_nickname = UnicodeAttribute(null=True)
+    # The co-building unit that runs it (共建单位, its pledged activities: usecases/service_cards.py), its name as it
+    # was when published (a list shows it with no read of the unit).
+    unit_id = UnicodeAttribute(null=True)
+    unit_name = UnicodeAttribute(null=True)
     cancel_reason = UnicodeAttribute(null=True)
     cancelled_at = UTCDateTimeAttribute(null=True)
     reminded_for = UTCDateTimeAttribute(null=True)  # the start time the 24 h reminder was sent for

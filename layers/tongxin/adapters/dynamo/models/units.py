@@ -17,6 +17,20 @@ class UnitsByStreet(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class UnitsRegistry(GlobalSecondaryIndex):
+    """Every unit, oldest first (``registry`` is the same on all: one partition). The scheduler's quarter close
+    (usecases/service_cards.run_schedule) pages through it once a quarter — a Query, since no function of ours may
+    Scan (template.yaml) — never a request's path: a district's units are hundreds."""
+    class Meta:
+        index_name = "by_registry"
+        projection = AllProjection()
+    registry = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+REGISTRY = "unit"
+
+
 class UnitModel(BaseModel):
     """A unit (共建单位/驻区单位) of a street: 机关, 企业, 事业单位, 学校, 医院 or 社会组织. Its liaisons
     (``unit_liaison``, ``users.unit_ids``) act for it; ``liaison_ids`` is kept in the same transaction as the user's
@@ -39,8 +53,10 @@ class UnitModel(BaseModel):
     resource_count = NumberAttribute(default=0)
     created_by = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    registry = UnicodeAttribute(default=REGISTRY)  # by_registry: every unit (written with the unit's Put)
 
     by_street = UnitsByStreet()
+    by_registry = UnitsRegistry()
 
 
 class UnitInviteModel(BaseModel):
