@@ -172,6 +172,9 @@ def container(settings, dynamodb_faults):
         # Every WeChat call of the app goes through this client's session: count it for the request's budget.
         built.wechat._http.hooks["response"].append(
             lambda response, *args, **kwargs: budget.count_wechat(response.request.path_url.split("?")[0]))
+        # The fleet's WeChat token in hand from the start, as in a warm deployment: the first WeChat call of a worker
+        # (pytest-xdist) would otherwise fetch it inside whichever test came first, and count in its exact budget.
+        assert built.wechat.access_token
         yield built
         set_container(None)
 
