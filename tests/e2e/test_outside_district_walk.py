@@ -12,23 +12,17 @@ module's state (``walk``); the figures the bulletins and statistics held before 
 """
 from __future__ import annotations
 
-import csv
-import io
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-import requests
 
-from infra.wechat_standin import fake_openid
-from tests.stack import Client, checked_stack
-from tongxin.config import DEV_TEMPLATE_KEYWORDS
+from tests.e2e.outside import accept_template, keyword, messages, need, ok, only, read_csv, refused, wait_for
+from tests.stack import Client, stack_fixture
 
 pytestmark = pytest.mark.e2e
 
 SHANGHAI = timezone(timedelta(hours=8))
 COMMUNITY, STREET, DISTRICT = "同心示范社区", "同心街道", "同心区"
-PUSH_SECONDS = 10.0
 NAMES = ("vol2", "res1", "res2", "res3", "vol3", "grid1", "admin", "street1", "district1", "dept1")
 BULLETIN_COUNTS = ("received", "answered_on_time", "resolved_on_time", "overdue", "extended")
 WALK_ADDS = {"received": 1, "answered_on_time": 1, "resolved_on_time": 1, "overdue": 0, "extended": 1}
@@ -42,18 +36,6 @@ STATS_FIELDS = ("wishes", "volunteers", "volunteer_minutes", "events", "events_c
 
 # --- helpers -------------------------------------------------------------------------------------------------
 
-def ok(resp: requests.Response, status: int = 200) -> dict:
-    assert resp.status_code == status, f"{resp.request.method} {resp.url} → {resp.status_code}: {resp.text}"
-    return resp.json()
-
-
-def refused(resp: requests.Response, status: int, code: str) -> dict:
-    assert resp.status_code == status, f"{resp.request.method} {resp.url} → {resp.status_code}: {resp.text}"
-    error = resp.json()["error"]
-    assert error["code"] == code and error["message"], error
-    return error
-
-
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
@@ -66,11 +48,6 @@ def today_window() -> dict:
     """``from``/``to`` covering the whole Shanghai day: what every statistics route below is asked."""
     start = datetime.now(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
     return {"from": start.isoformat(), "to": (start + timedelta(days=1)).isoformat()}
-
-
-def only(items: list[dict], what: str) -> dict:
-    assert len(items) == 1, f"expected exactly one {what}, got {items}"
-    return items[0]
 
 
 def row_of(table: list[dict], unit: str, name: str) -> dict:
@@ -95,13 +72,6 @@ def district_bulletin(client: Client, month: str) -> dict:
     view = ok(client.call("GET", "/v1/district/bulletin", params={"month": month}))
     assert (view["district"]["name"], view["month"], view["final"]) == (DISTRICT, month, False)
     return view
-
-
-def read_csv(resp: requests.Response) -> list[list[str]]:
-    assert resp.status_code == 200, resp.text
-    assert resp.headers["Content-Type"].startswith("text/csv"), resp.headers
-    assert resp.content.startswith(b"\xef\xbb\xbf"), resp.content[:20]  # a BOM: Excel reads it as UTF-8
-    return list(csv.reader(io.StringIO(resp.content[3:].decode("utf-8"))))
 
 
 def community_statistics(admin: Client, window: dict) -> dict:
@@ -130,51 +100,13 @@ def figures(row: dict) -> dict:
     return {name: row[name] for name in STATS_FIELDS}
 
 
-def keyword(kind: str, field: str) -> str:
-    """The keyword the dev templates fill with ``field`` for ``kind`` (the stack runs with the dev templates)."""
-    return only([k for k, f in DEV_TEMPLATE_KEYWORDS[kind].items() if f == field], f"{kind} keyword for {field}")
-
-
-def accept_template(stack, name: str, client: Client, kind: str) -> str:
-    """What wx.requestSubscribeMessage does for ``kind``: WeChat (the stand-in) learns the accept, the mini-program
-    reports it to the API."""
-    view = ok(client.call("GET", "/v1/me/subscriptions"))
-    template_id = only([i["template_id"] for i in view["items"] if i["kind"] == kind], f"template of {kind}")
-    told = requests.post(stack.wechat_url + "__dev/subscriptions",
-                         json={"touser": fake_openid(name), "template_ids": [template_id]}, timeout=5)
-    assert told.status_code == 200, told.text
-    ok(client.call("POST", "/v1/me/subscriptions", {"accepted": [template_id]}))
-    return template_id
-
-
-def wait_for(what: str, probe, stack, timeout: float = PUSH_SECONDS):
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: nothing within {timeout} s\n--- stack log (tail) ---\n"
-                                 f"{stack.output()[-3000:]}")
-        time.sleep(0.2)
-
-
 def steps(request: dict) -> list[tuple[str, str, str | None]]:
     return [(e["action"], e["level"], e["actor"]["id"] if e["actor"] else None) for e in request["timeline"]]
 
 
-def need(walk: dict, *names: str) -> None:
-    missing = [n for n in names if n not in walk]
-    if missing:
-        pytest.fail(f"an earlier step of the walk did not get as far as {missing}")
-
-
 # --- the module's stack, people and state ----------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with checked_stack(tmp_path_factory.mktemp("district-walk") / "stack.log") as running:
-        yield running
+stack = stack_fixture("district-walk")
 
 
 @pytest.fixture(scope="module")
@@ -299,13 +231,8 @@ def test_supervision_puts_a_yellow_card_everywhere_and_is_pushed_to_the_departme
 
     page = f"pages/request/detail?id={request_id}"
 
-    def pushed():
-        resp = requests.get(stack.wechat_url + "__dev/messages", params={"touser": fake_openid("dept1")}, timeout=5)
-        assert resp.status_code == 200, resp.text
-        return [m for m in resp.json()["items"] if m["template_id"] == template_id and m["page"] == page]
-
-    message = only(wait_for("dept1's request_supervised message in /__dev/messages", pushed, stack),
-                   "supervision message")
+    message = only(wait_for("dept1's request_supervised message in /__dev/messages",
+                            lambda: messages(stack, "dept1", template_id, page), stack), "supervision message")
     assert message["data"][keyword("request_supervised", "state")]["value"] == "督办"
     assert message["data"][keyword("request_supervised", "note")]["value"].startswith("区督办")
 

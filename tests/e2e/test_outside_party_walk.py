@@ -18,22 +18,14 @@ check-out that credits the service is over HTTP. Nothing waits on a wall clock: 
 """
 from __future__ import annotations
 
-import csv
-import io
-import threading
-import time
 import uuid
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
-import requests
 from pynamodb.attributes import UTCDateTimeAttribute
 
-from infra.wechat_standin import fake_openid
-from tests.stack import Client, checked_stack
-from tongxin.config import DEV_TEMPLATE_KEYWORDS
+from tests.e2e.outside import accept_template, keyword, messages, need, ok, only, read_csv, refused, wait_for
+from tests.stack import Client, answer_counts, in_parallel, in_threads, stack_fixture
 from tongxin.domain import events as event_rules
 
 pytestmark = pytest.mark.e2e
@@ -41,7 +33,6 @@ pytestmark = pytest.mark.e2e
 SHANGHAI = timezone(timedelta(hours=8))
 COMMUNITY_ID, COMMUNITY = "c_demo", "同心示范社区"
 SEED_UNIT = "unit_demo_hospital"  # the demo street's unit of infra/seed.py, with its liaison unit1
-PUSH_SECONDS = 10.0
 MEMBERS = 20
 HEADCOUNT = 5
 FIRST_NAME = "张建国"
@@ -51,44 +42,9 @@ RUN = uuid.uuid4().hex[:6]  # fresh dev users of this module
 
 # --- helpers -------------------------------------------------------------------------------------------------
 
-def ok(resp: requests.Response, status: int = 200) -> dict:
-    assert resp.status_code == status, f"{resp.request.method} {resp.url} → {resp.status_code}: {resp.text}"
-    return resp.json()
-
-
-def refused(resp: requests.Response, status: int, code: str) -> dict:
-    assert resp.status_code == status, f"{resp.request.method} {resp.url} → {resp.status_code}: {resp.text}"
-    error = resp.json()["error"]
-    assert error["code"] == code and error["message"], error
-    assert any("\u4e00" <= ch <= "\u9fff" for ch in error["message"]), f"not a Chinese message: {error}"
-    return error
-
-
-def error_code(resp: requests.Response) -> str:
-    return resp.json().get("error", {}).get("code", "") if resp.status_code >= 400 else ""
-
-
-def only(items: list, what: str):
-    assert len(items) == 1, f"expected exactly one {what}, got {items}"
-    return items[0]
-
-
 def quarter_now() -> str:
     now = datetime.now(SHANGHAI)
     return f"{now.year:04d}Q{(now.month - 1) // 3 + 1}"
-
-
-def need(walk: dict, *names: str) -> None:
-    missing = [n for n in names if n not in walk]
-    if missing:
-        pytest.fail(f"an earlier step of the walk did not get as far as {missing}")
-
-
-def read_csv(resp: requests.Response) -> list[list[str]]:
-    assert resp.status_code == 200, resp.text
-    assert resp.headers["Content-Type"].startswith("text/csv"), resp.headers
-    assert resp.content.startswith(b"\xef\xbb\xbf"), resp.content[:20]  # a BOM: Excel reads it as UTF-8
-    return list(csv.reader(io.StringIO(resp.content[3:].decode("utf-8"))))
 
 
 def all_pages(client: Client, path: str, params: dict | None = None) -> list[dict]:
@@ -99,53 +55,6 @@ def all_pages(client: Client, path: str, params: dict | None = None) -> list[dic
         cursor = page.get("next_cursor")
         if not cursor:
             return items
-
-
-def keyword(kind: str, field: str) -> str:
-    """The keyword the dev templates fill with ``field`` for ``kind`` (the stack runs with the dev templates)."""
-    return only([k for k, f in DEV_TEMPLATE_KEYWORDS[kind].items() if f == field], f"{kind} keyword for {field}")
-
-
-def accept_template(stack, name: str, client: Client, kind: str, times: int = 1) -> str:
-    """What wx.requestSubscribeMessage does for ``kind`` (``times`` accepts): WeChat (the stand-in) learns them, the
-    mini-program reports them to the API."""
-    view = ok(client.call("GET", "/v1/me/subscriptions"))
-    template_id = only([i["template_id"] for i in view["items"] if i["kind"] == kind], f"template of {kind}")
-    told = requests.post(stack.wechat_url + "__dev/subscriptions",
-                         json={"touser": fake_openid(name), "template_ids": [template_id] * times}, timeout=5)
-    assert told.status_code == 200, told.text
-    ok(client.call("POST", "/v1/me/subscriptions", {"accepted": [template_id] * times}))
-    return template_id
-
-
-def messages(stack, name: str, template_id: str, page: str | None = None) -> list[dict]:
-    """What the WeChat stand-in accepted for ``name`` of ``template_id`` (and ``page``), oldest first."""
-    resp = requests.get(stack.wechat_url + "__dev/messages", params={"touser": fake_openid(name)}, timeout=5)
-    assert resp.status_code == 200, resp.text
-    return [m for m in resp.json()["items"] if m["template_id"] == template_id and page in (None, m["page"])]
-
-
-def wait_for(what: str, probe, stack, timeout: float = PUSH_SECONDS):
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: nothing within {timeout} s\n--- stack log (tail) ---\n"
-                                 f"{stack.output()[-3000:]}")
-        time.sleep(0.2)
-
-
-def in_parallel(calls):
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def join(stack, name: str, invite: str) -> Client:
@@ -164,10 +73,7 @@ def registration_body(real_name: str, unit_id: str) -> dict:
 
 # --- the module's stack, people and state ----------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with checked_stack(tmp_path_factory.mktemp("party-walk") / "stack.log") as running:
-        yield running
+stack = stack_fixture("party-walk")
 
 
 @pytest.fixture(scope="module")
@@ -286,8 +192,7 @@ def test_nineteen_more_residents_report_and_are_approved(stack, people, walk):
             "status"] == "approved"
         return client
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        others = list(pool.map(member, range(1, MEMBERS)))
+    others = in_threads(member, range(1, MEMBERS), threads=4)
     for client in others:
         assert "party_member" in ok(client.call("GET", "/v1/me"))["roles"]
     walk["members"] = walk["members"] + others
@@ -317,8 +222,8 @@ def test_nineteen_members_race_for_the_four_places_left(stack, people, walk):
     need(walk, "post", "members")
     admin, post_id = people["admin"], walk["post"]["id"]
     racers = walk["members"][1:]
-    results = in_parallel([lambda m=m: m.call("POST", f"/v1/posts/{post_id}/claim") for m in racers])
-    summary = dict(Counter(f"{r.status_code} {error_code(r)}".strip() for r in results))
+    results = in_parallel(lambda m: m.call("POST", f"/v1/posts/{post_id}/claim"), racers)
+    summary = answer_counts(results)
     assert summary == {"200": HEADCOUNT - 1, "409 POST_FULL": MEMBERS - HEADCOUNT}, summary
     winners = {m.user["id"] for m, r in zip(racers, results) if r.status_code == 200}
     answers = [r.json() for r in results if r.status_code == 200]

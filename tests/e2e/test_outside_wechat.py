@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 import uuid
 
 import pytest
-import requests
 
 from infra.wechat_standin import WeChatStandIn, fake_openid
+from tests.e2e.outside import accept, wait_for
 from tests.stack import Client, checked_stack
 
 pytestmark = pytest.mark.e2e
@@ -72,19 +71,14 @@ def test_a_message_reaches_the_outside_server_with_its_configured_keywords(stack
     assert [i["template_id"] for i in view["items"] if i["kind"] == "wish_claimed"] == [CLAIMED_ID]
     assert not [i for i in view["items"] if i["kind"] == "event_promoted"]  # not configured: never asked for
     # what wx.requestSubscribeMessage accepted: WeChat learns it, and the mini-program tells the backend
-    requests.post(outside.base_url + "__dev/subscriptions", json={"touser": fake_openid("res3"),
-                                                                  "template_ids": [CLAIMED_ID]}, timeout=5)
-    assert author.call("POST", "/v1/me/subscriptions", {"accepted": [CLAIMED_ID]}).status_code == 200
+    accept(stack, "res3", author, CLAIMED_ID, wechat_url=outside.base_url)
     title = f"帮忙修门锁{uuid.uuid4().hex[:4]}"
     wish = author.call("POST", "/v1/wishes", {"title": title, "content": "门锁坏了，需要有人帮忙看看",
                                               "category": "维修"}).json()
     assert volunteer.call("POST", f"/v1/wishes/{wish['id']}/claim").status_code == 200
 
-    deadline = time.monotonic() + 10
-    while not [m for m in outside.messages if m["touser"] == fake_openid("res3")]:
-        assert time.monotonic() < deadline, f"nothing reached the outside server:\n{stack.output()[-3000:]}"
-        time.sleep(0.2)
-    [message] = [m for m in outside.messages if m["touser"] == fake_openid("res3")]
+    [message] = wait_for("res3's message on the outside server",
+                         lambda: [m for m in outside.messages if m["touser"] == fake_openid("res3")], stack)
     assert message["template_id"] == CLAIMED_ID
     assert message["page"] == f"pages/wish/detail?id={wish['id']}"
     assert set(message["data"]) == set(CLAIMED["data"])

@@ -16,70 +16,23 @@ import time
 import uuid
 
 import pytest
-import requests
 
-from infra.wechat_standin import DEV_TEMPLATES, fake_openid
-from tests.stack import Client, checked_stack
+from infra.wechat_standin import DEV_TEMPLATES
+from tests.e2e.outside import PUSH_SECONDS, accept, keyword, messages, template_of, wait_for
+from tests.stack import Client, stack_fixture
 from tongxin.config import DEV_TEMPLATE_KEYWORDS
 
 pytestmark = pytest.mark.e2e
 
-DEADLINE_SECONDS = 10.0
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with checked_stack(tmp_path_factory.mktemp("push-stack") / "stack.log") as running:
-        yield running
+stack = stack_fixture("push-stack")
 
 
 def login(stack, name: str) -> Client:
     return Client(stack.api_url).login(name)
 
 
-def title_key(kind: str) -> str:
-    """The keyword the dev configuration fills with the title (the stack runs with the dev templates)."""
-    [key] = [k for k, field in DEV_TEMPLATE_KEYWORDS[kind].items() if field == "title"]
-    return key
-
-
-def accept(stack, name: str, client: Client, *template_ids: str) -> dict:
-    told = requests.post(stack.wechat_url + "__dev/subscriptions",
-                         json={"touser": fake_openid(name), "template_ids": list(template_ids)}, timeout=5)
-    assert told.status_code == 200, told.text
-    resp = client.call("POST", "/v1/me/subscriptions", {"accepted": list(template_ids)})
-    assert resp.status_code == 200, resp.text
-    return resp.json()
-
-
 def remaining(view: dict, template_id: str) -> int:
     return sum(item["remaining"] for item in view["items"] if item["template_id"] == template_id)
-
-
-def template_for(client: Client, kind: str) -> str:
-    """The template id this deployment configured for ``kind``, as the API tells the mini-program."""
-    view = client.call("GET", "/v1/me/subscriptions").json()
-    [template_id] = [item["template_id"] for item in view["items"] if item["kind"] == kind]
-    return template_id
-
-
-def messages_for(stack, name: str) -> list[dict]:
-    resp = requests.get(stack.wechat_url + "__dev/messages", params={"touser": fake_openid(name)}, timeout=5)
-    assert resp.status_code == 200, resp.text
-    return resp.json()["items"]
-
-
-def wait_for(what: str, probe, stack, timeout: float = DEADLINE_SECONDS):
-    """Poll ``probe()`` until it answers something truthy; fail naming ``what`` (and the stack's log tail)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: nothing within {timeout} s\n--- stack log (tail) ---\n"
-                                 f"{stack.output()[-3000:]}")
-        time.sleep(0.2)
 
 
 def publish(author: Client, title: str, content: str = "厨房水龙头漏水，需要有人帮忙看看") -> dict:
@@ -90,7 +43,7 @@ def publish(author: Client, title: str, content: str = "厨房水龙头漏水，
 
 def test_a_claimed_wish_reaches_its_author_on_wechat(stack):
     author, volunteer = login(stack, "res3"), login(stack, "vol3")
-    claimed = template_for(author, "wish_claimed")
+    claimed = template_of(author, "wish_claimed")
     assert claimed in author.call("GET", "/v1/me/subscriptions").json()["ask"]
     assert remaining(accept(stack, "res3", author, claimed), claimed) == 1
     title = f"帮忙修门锁{uuid.uuid4().hex[:4]}"
@@ -99,8 +52,8 @@ def test_a_claimed_wish_reaches_its_author_on_wechat(stack):
     assert volunteer.call("POST", f"/v1/wishes/{wish['id']}/claim").status_code == 200
 
     def arrived():
-        return [m for m in messages_for(stack, "res3") if m["template_id"] == claimed
-                and m["data"][title_key("wish_claimed")]["value"] == title]
+        return [m for m in messages(stack, "res3") if m["template_id"] == claimed
+                and m["data"][keyword("wish_claimed", "title")]["value"] == title]
 
     [message] = wait_for("the author's wish_claimed message in /__dev/messages", arrived, stack)
     took = time.monotonic() - started
@@ -108,7 +61,7 @@ def test_a_claimed_wish_reaches_its_author_on_wechat(stack):
     assert set(message["data"]) == set(DEV_TEMPLATES[claimed]) == set(DEV_TEMPLATE_KEYWORDS["wish_claimed"])
     assert message["data"][next(k for k in message["data"] if k.startswith("phrase"))]["value"] == "已认领"
     assert all(isinstance(v["value"], str) and v["value"] for v in message["data"].values())
-    assert took < DEADLINE_SECONDS
+    assert took < PUSH_SECONDS
     # the accept is spent: the mini-program is told to ask again
     view = wait_for("the spent quota", lambda: (lambda v: v if remaining(v, claimed) == 0 else None)(
         author.call("GET", "/v1/me/subscriptions").json()), stack)
@@ -119,7 +72,7 @@ def test_a_claimed_wish_reaches_its_author_on_wechat(stack):
 
 def test_a_wish_to_review_reaches_the_grid_worker_who_accepted(stack):
     worker, author = login(stack, "grid1"), login(stack, "res1")
-    to_review = template_for(worker, "wish_to_review")
+    to_review = template_of(worker, "wish_to_review")
     assert to_review in worker.call("GET", "/v1/me/subscriptions").json()["ask"]
     assert to_review not in author.call("GET", "/v1/me/subscriptions").json()["ask"]  # a resident is not asked
     accept(stack, "grid1", worker, to_review)
@@ -128,8 +81,8 @@ def test_a_wish_to_review_reaches_the_grid_worker_who_accepted(stack):
     assert wish["status"] == "pending_review", wish
 
     def arrived():
-        return [m for m in messages_for(stack, "grid1") if m["template_id"] == to_review
-                and m["data"][title_key("wish_to_review")]["value"] == title]
+        return [m for m in messages(stack, "grid1") if m["template_id"] == to_review
+                and m["data"][keyword("wish_to_review", "title")]["value"] == title]
 
     [message] = wait_for("grid1's wish_to_review message (a fan-out expanded by the sender)", arrived, stack)
     assert message["page"] == f"pages/wish/detail?id={wish['id']}"
@@ -148,5 +101,5 @@ def test_a_message_with_no_accept_is_skipped_and_shown_to_the_admin(stack):
 
     [problem] = wait_for("res4's skipped wish_claimed in GET /v1/admin/messages", shown, stack)
     assert (problem["reason"], problem["recipient"]["nickname"]) == ("no_quota", "居民4号")
-    assert messages_for(stack, "res4") == []  # never sent to WeChat
+    assert messages(stack, "res4") == []  # never sent to WeChat
     assert login(stack, "res4").call("GET", "/v1/admin/messages?status=skipped").status_code == 403

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
-import requests
 from pynamodb.attributes import UTCDateTimeAttribute
 
-from tests.stack import Client, start_stack
+from tests.stack import Client, answer_counts, error_code, in_parallel, stack_fixture
+from tests.stack import volunteer as registered_volunteer
 from tongxin.adapters.dynamo.models import EventModel, SignupModel
 from tongxin.domain import events as event_rules
 
@@ -37,55 +35,11 @@ SCANS = 8  # concurrent check-out scans by one volunteer
 DATES = UTCDateTimeAttribute()
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    running = start_stack(tmp_path_factory.mktemp("stack") / "stack.log")
-    yield running
-    try:
-        # Every invariant of design.md over what the module's races left — but the event statistics of sign-ups and
-        # check-ins this module arranges by writing items (_write_signups counts signed_count, not the statistics).
-        running.check_invariants(ignore=(r"^\[statistics\] counters stats#events#.*: ev:(signed|checked_in) ",))
-    finally:
-        # Stopping saves every table (as a developer's Ctrl-C does): after hundreds of users that takes tens of
-        # seconds on a busy 2-core machine, which is not what this module measures.
-        running.stop(timeout=180)
-
-
-def _in_parallel(calls):
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
-def _volunteer(stack, name) -> Client:
-    client = Client(stack.api_url).login(name)
-    client.adopt(client.call("POST", "/v1/me/community", {"invite": "DEMOGRID1"}))
-    return client.adopt(client.call("POST", "/v1/me/volunteer", {"real_name": "签到志愿者"}))
-
-
-def _twin(client: Client, session: requests.Session | None = None) -> Client:
-    """The same person on another HTTP session (a requests.Session is not shared between threads)."""
-    twin = Client(client.base, session)
-    twin.token, twin.user = client.token, client.user
-    return twin
-
-
-_threads = threading.local()
-
-
-
-
-def _error(resp) -> str:
-    return resp.json().get("error", {}).get("code", "") if resp.status_code >= 400 else ""
-
-
-def _summary(results) -> dict:
-    return dict(Counter(f"{r.status_code} {_error(r)}".strip() for r in results))
+# At the end, every invariant of design.md over what the module's races left — but the event statistics of sign-ups
+# and check-ins this module arranges by writing items (_write_signups counts signed_count, not the statistics).
+# Stopping saves every table (as a developer's Ctrl-C does): after hundreds of users that takes tens of seconds on a
+# busy 2-core machine, which is not what this module measures.
+stack = stack_fixture(ignore=(r"^\[statistics\] counters stats#events#.*: ev:(signed|checked_in) ",), stop_timeout=180)
 
 
 def _parse(text: str) -> datetime:
@@ -159,20 +113,10 @@ def _write_signups(stack, event: EventModel, items: list[dict]) -> None:
                        UpdateExpression="ADD signed_count :n", ExpressionAttributeValues={":n": {"N": str(len(items))}})
 
 
-
-
 # --- reading what was stored -------------------------------------------------------------------------------
 
 def _ledger(stack, user_id: str) -> list[dict]:
-    client, items, start = stack.dynamodb(), [], None
-    while True:
-        page = client.query(TableName=stack.table("ledger"), KeyConditionExpression="user_id = :u",
-                            ExpressionAttributeValues={":u": {"S": user_id}}, ConsistentRead=True,
-                            **({"ExclusiveStartKey": start} if start else {}))
-        items += page["Items"]
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return items
+    return stack.query_all("ledger", "user_id", user_id)
 
 
 def _stored_signup(stack, event_id: str, user_id: str) -> dict:
@@ -212,7 +156,7 @@ def _expected_minutes(checked_in_at: datetime, checked_out_at: datetime, event: 
 def test_eight_concurrent_check_out_scans_credit_once(stack):
     run = uuid.uuid4().hex[:6]
     admin = Client(stack.api_url).login("admin")
-    volunteer = _volunteer(stack, f"checkout{run}")
+    volunteer = registered_volunteer(stack.api_url, f"checkout{run}", "签到志愿者")
     uid = volunteer.user["id"]
     event = _event_started_an_hour_ago(stack, admin, "并发签退：楼道清洁", capacity=10)
     # Checked in 61 minutes ago, a minute before the start: the minute before the start is not credited.
@@ -223,10 +167,10 @@ def test_eight_concurrent_check_out_scans_credit_once(stack):
     assert (me["volunteer_minutes"], me["points_balance"]) == (0, 0), me
 
     code = RotatingCode(admin, event.id)()
-    scanners = [_twin(volunteer) for _ in range(SCANS)]
-    results = _in_parallel([lambda s=s: s.call("POST", "/v1/checkins", {"code": code}) for s in scanners])
+    scanners = [volunteer.twin() for _ in range(SCANS)]
+    results = in_parallel(lambda s: s.call("POST", "/v1/checkins", {"code": code}), scanners)
 
-    summary = _summary(results)
+    summary = answer_counts(results)
     assert all(r.status_code < 500 for r in results), summary
     assert summary == {"200": 1, "409 ALREADY_CHECKED_OUT": SCANS - 1}, summary
     answer = next(r.json() for r in results if r.status_code == 200)
@@ -259,5 +203,5 @@ def test_eight_concurrent_check_out_scans_credit_once(stack):
 
     # A later scan, with a fresh code, changes nothing.
     again = volunteer.call("POST", "/v1/checkins", {"code": RotatingCode(admin, event.id)()})
-    assert (again.status_code, _error(again)) == (409, "ALREADY_CHECKED_OUT"), again.text
+    assert (again.status_code, error_code(again)) == (409, "ALREADY_CHECKED_OUT"), again.text
     assert volunteer.call("GET", "/v1/me").json()["volunteer_minutes"] == minutes

@@ -2,46 +2,19 @@
 the same moment, each sending the rating twice at once → 20 answers 201 and 20 answers 409 ALREADY_RATED, never a 5xx;
 the project's ``ratings_count`` and ``ratings_sum`` equal the rating items stored (kept by each rating's own
 transaction, no recount), and the detail's average is theirs."""
-import threading
 import uuid
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.stack import Client, start_stack
+from tests.stack import Client, answer_counts, in_parallel, in_threads, resident, stack_fixture
 
 pytestmark = pytest.mark.slow
 
 PEOPLE = 20
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    running = start_stack(tmp_path_factory.mktemp("stack") / "stack.log")
-    yield running
-    try:
-        running.check_invariants()
-    finally:
-        running.stop()
-
-
-def _in_parallel(calls):
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
-def _resident(stack, name):
-    client = Client(stack.api_url).login(name)
-    client.adopt(client.call("POST", "/v1/me/community", {"invite": "DEMOGRID1"}))
-    return client
+stack = stack_fixture()
 
 
 def _done_project(stack) -> str:
@@ -68,13 +41,12 @@ def _done_project(stack) -> str:
 def test_twenty_residents_rating_twice_at_once_are_counted_exactly_once_each(stack):
     project_id = _done_project(stack)
     run = uuid.uuid4().hex[:6]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        residents = list(pool.map(lambda i: _resident(stack, f"rate{run}-{i}"), range(PEOPLE)))
+    residents = in_threads(lambda i: resident(stack.api_url, f"rate{run}-{i}"), range(PEOPLE), threads=4)
     ratings = {r.user["id"]: 1 + i % 5 for i, r in enumerate(residents)}
-    calls = [lambda r=r: r.call("POST", f"/v1/co-projects/{project_id}/rating", {"rating": ratings[r.user["id"]]})
-             for r in residents for _ in range(2)]
-    results = _in_parallel(calls)
-    summary = Counter(f"{x.status_code} {x.json().get('error', {}).get('code', '')}".strip() for x in results)
+    rate = f"/v1/co-projects/{project_id}/rating"
+    results = in_parallel(lambda r: r.call("POST", rate, {"rating": ratings[r.user["id"]]}),
+                          [r for r in residents for _ in range(2)])
+    summary = answer_counts(results)
     assert all(x.status_code < 500 for x in results), summary
     assert summary == {"201": PEOPLE, "409 ALREADY_RATED": PEOPLE}, summary
 

@@ -15,14 +15,20 @@ pytestmark = pytest.mark.slow
 CLAIMS = 50
 
 
+def _with_table(server: EmbeddedDynamoDB, name: str):
+    """A boto3 client of ``server``, with a new table ``name`` (its key: the string ``id``) created there."""
+    client = boto3.client("dynamodb", endpoint_url=server.url, region_name="cn-north-1",
+                          aws_access_key_id="x", aws_secret_access_key="x")
+    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    return client
+
+
 def test_concurrent_claim_transactions_have_one_winner_and_lose_nothing():
     server = EmbeddedDynamoDB(port=free_port()).start()
     try:
-        client = boto3.client("dynamodb", endpoint_url=server.url, region_name="cn-north-1",
-                              aws_access_key_id="x", aws_secret_access_key="x")
-        client.create_table(TableName="race", BillingMode="PAY_PER_REQUEST",
-                            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+        client = _with_table(server, "race")
         with ThreadPoolExecutor(max_workers=8) as pool:  # a table big enough for moto's copies to take time
             list(pool.map(lambda i: client.put_item(TableName="race", Item={"id": {"S": f"filler{i}"},
                                                                             "pad": {"S": "x" * 200}}), range(1500)))
@@ -62,11 +68,7 @@ def test_a_transaction_sent_again_with_its_token_is_answered_from_the_first():
     answer timed out) succeeds without applying it again; another request under the same token is refused."""
     server = EmbeddedDynamoDB(port=free_port()).start()
     try:
-        client = boto3.client("dynamodb", endpoint_url=server.url, region_name="cn-north-1",
-                              aws_access_key_id="x", aws_secret_access_key="x")
-        client.create_table(TableName="tokens", BillingMode="PAY_PER_REQUEST",
-                            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+        client = _with_table(server, "tokens")
         put = {"Put": {"TableName": "tokens", "Item": {"id": {"S": "grid"}}, "ConditionExpression": "attribute_not_exists(id)"}}
         client.transact_write_items(TransactItems=[put], ClientRequestToken="t-1")
         client.transact_write_items(TransactItems=[put], ClientRequestToken="t-1")  # the re-send: success

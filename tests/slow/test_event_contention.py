@@ -1,15 +1,13 @@
 """Sign-up and give-up under contention, on the real local stack over HTTP (issue 8): 50 concurrent sign-ups for
 capacity 10 → exactly 10 signed and 40 waitlisted at positions 1..40, counters equal to the stored items; then 10
 concurrent give-ups → exactly 10 promotions in position order, each promoted person told once."""
-import threading
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.stack import Client, start_stack
+from tests.stack import Client, answer_counts, in_parallel, in_threads, stack_fixture, volunteer
 
 pytestmark = pytest.mark.slow
 
@@ -17,51 +15,12 @@ CAPACITY, PEOPLE, LEAVERS = 10, 50, 10
 SHANGHAI = timezone(timedelta(hours=8))
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    running = start_stack(tmp_path_factory.mktemp("stack") / "stack.log")
-    yield running
-    try:
-        running.check_invariants()  # every invariant of design.md over what the module's races left
-    finally:
-        running.stop()
-
-
-def _in_parallel(calls):
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
-def _volunteer(stack, name):
-    client = Client(stack.api_url).login(name)
-    client.adopt(client.call("POST", "/v1/me/community", {"invite": "DEMOGRID1"}))
-    return client.adopt(client.call("POST", "/v1/me/volunteer", {"real_name": "并发志愿者"}))
-
-
-def _summary(results) -> dict:
-    """How many answers of each status and error code."""
-    return dict(Counter(f"{r.status_code} {r.json().get('error', {}).get('code', '') if r.status_code >= 400 else ''}"
-                        .strip() for r in results))
+stack = stack_fixture()  # at the end, every invariant of design.md over what the module's races left
 
 
 def _signups(stack, event_id) -> dict[str, dict]:
     """The stored sign-up items of the event, by user id (a consistent read of the signups table)."""
-    client, items, start = stack.dynamodb(), {}, None
-    while True:
-        page = client.query(TableName=stack.table("signups"), KeyConditionExpression="event_id = :e",
-                            ExpressionAttributeValues={":e": {"S": event_id}}, ConsistentRead=True,
-                            **({"ExclusiveStartKey": start} if start else {}))
-        for item in page["Items"]:
-            items[item["user_id"]["S"]] = item
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return items
+    return {item["user_id"]["S"]: item for item in stack.query_all("signups", "event_id", event_id)}
 
 
 def _stored_event(stack, event_id) -> dict:
@@ -95,8 +54,7 @@ def _promoted_messages(stack) -> Counter:
 
 def test_fifty_signups_for_ten_places_then_ten_give_ups_promote_in_position_order(stack):
     run = uuid.uuid4().hex[:6]
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        people = list(pool.map(lambda i: _volunteer(stack, f"signup{run}-{i}"), range(PEOPLE)))
+    people = in_threads(lambda i: volunteer(stack.api_url, f"signup{run}-{i}"), range(PEOPLE))
     admin = Client(stack.api_url).login("admin")
     starts = (datetime.now(SHANGHAI) + timedelta(days=3)).replace(microsecond=0)
     published = admin.call("POST", "/v1/events", {
@@ -108,8 +66,8 @@ def test_fifty_signups_for_ten_places_then_ten_give_ups_promote_in_position_orde
     ids = [person.user["id"] for person in people]
 
     # --- 50 sign-ups at the same moment ------------------------------------------------------------
-    results = _in_parallel([lambda p=p: p.call("POST", f"/v1/events/{event_id}/signup") for p in people])
-    assert [r.status_code for r in results] == [201] * PEOPLE, _summary(results)
+    results = in_parallel(lambda p: p.call("POST", f"/v1/events/{event_id}/signup"), people)
+    assert [r.status_code for r in results] == [201] * PEOPLE, answer_counts(results)
     answers = [r.json() for r in results]
     assert Counter(a["status"] for a in answers) == {"signed": CAPACITY, "waitlisted": PEOPLE - CAPACITY}, answers
     assert all(a["event_id"] == event_id for a in answers)
@@ -135,8 +93,8 @@ def test_fifty_signups_for_ten_places_then_ten_give_ups_promote_in_position_orde
 
     # --- 10 of the signed give up at the same moment ------------------------------------------------
     leavers = [p for p in people if p.user["id"] in signed][:LEAVERS]
-    left = _in_parallel([lambda p=p: p.call("DELETE", f"/v1/events/{event_id}/signup") for p in leavers])
-    assert [r.status_code for r in left] == [200] * LEAVERS, _summary(left)
+    left = in_parallel(lambda p: p.call("DELETE", f"/v1/events/{event_id}/signup"), leavers)
+    assert [r.status_code for r in left] == [200] * LEAVERS, answer_counts(left)
     assert [r.json()["status"] for r in left] == ["cancelled"] * LEAVERS
 
     first_ten = {uid for uid, position in answered_position.items() if position <= LEAVERS}

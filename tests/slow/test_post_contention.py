@@ -3,14 +3,11 @@
 ``claimed_count`` equals the headcount and the stored claims, the post is ``full``, the community's admins are told
 once (one ``post_full`` fan-out), and each successful claimer's service record counts one ``post``."""
 import json
-import threading
 import uuid
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.stack import Client, start_stack
+from tests.stack import Client, answer_counts, in_parallel, in_threads, party_member, stack_fixture
 from tongxin.domain.clock import utcnow
 from tongxin.domain.party import quarter_of
 
@@ -19,38 +16,7 @@ pytestmark = pytest.mark.slow
 PEOPLE = 20
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    running = start_stack(tmp_path_factory.mktemp("stack") / "stack.log")
-    yield running
-    try:
-        running.check_invariants()
-    finally:
-        running.stop()
-
-
-def _in_parallel(calls):
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
-def _summary(results) -> dict:
-    return dict(Counter(f"{r.status_code} {r.json().get('error', {}).get('code', '') if r.status_code >= 400 else ''}"
-                        .strip() for r in results))
-
-
-def _party_member(stack, admin, name):
-    client = Client(stack.api_url).login(name)
-    client.adopt(client.call("POST", "/v1/me/community", {"invite": "DEMOGRID1"}))
-    made = admin.call("PUT", f"/v1/admin/members/{client.user['id']}/roles", {"roles": ["party_member"]})
-    assert made.status_code == 200, made.text
-    return client.login(name)
+stack = stack_fixture()
 
 
 def _stored(stack, post_id):
@@ -89,8 +55,7 @@ def _post_services(stack, user_ids) -> dict[str, int]:
 def people(stack):
     admin = Client(stack.api_url).login("admin")
     run = uuid.uuid4().hex[:6]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        members = list(pool.map(lambda i: _party_member(stack, admin, f"claim{run}-{i}"), range(PEOPLE)))
+    members = in_threads(lambda i: party_member(stack.api_url, admin, f"claim{run}-{i}"), range(PEOPLE), threads=4)
     return admin, members
 
 
@@ -104,8 +69,8 @@ def test_twenty_claims_fill_a_post_exactly_at_its_headcount(stack, people, headc
     ids = [m.user["id"] for m in members]
     before = _post_services(stack, ids)
 
-    results = _in_parallel([lambda m=m: m.call("POST", f"/v1/posts/{post_id}/claim") for m in members])
-    summary = _summary(results)
+    results = in_parallel(lambda m: m.call("POST", f"/v1/posts/{post_id}/claim"), members)
+    summary = answer_counts(results)
     assert all(r.status_code < 500 for r in results), summary
     assert summary == {"200": headcount, "409 POST_FULL": PEOPLE - headcount}, summary
     winners = {uid for uid, r in zip(ids, results) if r.status_code == 200}

@@ -16,17 +16,15 @@ one it provokes (which refusal wins when two conditions fail at once is not part
 from __future__ import annotations
 
 import random
-import threading
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
 import requests
 
-from tests.stack import Client, start_stack
+from tests.stack import Client, answer_counts, error_code, in_parallel, in_threads, resident, stack_fixture
 
 pytestmark = pytest.mark.slow
 
@@ -38,16 +36,10 @@ DAILY_CAP = 100_000  # the admin's daily award cap, raised (the default 500 woul
 PAGE = 5  # the passbook's page size: most users' passbooks take more than one page
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    running = start_stack(tmp_path_factory.mktemp("stack") / "stack.log")
-    yield running
-    try:
-        running.check_invariants()  # every invariant of design.md over what the module's races left
-    finally:
-        # Stopping saves every table (as a developer's Ctrl-C does): after hundreds of users that takes tens of
-        # seconds on a busy 2-core machine, which is not what this module measures.
-        running.stop(timeout=180)
+# At the end, every invariant of design.md over what the module's races left. Stopping saves every table (as a
+# developer's Ctrl-C does): after hundreds of users that takes tens of seconds on a busy 2-core machine, which is not
+# what this module measures.
+stack = stack_fixture(stop_timeout=180)
 
 
 @dataclass
@@ -74,45 +66,12 @@ def shop(stack) -> Shop:
 
 # --- helpers -----------------------------------------------------------------------------------------------
 
-def _in_parallel(calls):
-    """All the calls at the same moment: one thread each, released together by a barrier."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
-def _twin(client: Client) -> Client:
-    """The same person on a new HTTP session (a requests.Session is not shared between threads)."""
-    twin = Client(client.base, requests.Session())
-    twin.token, twin.user = client.token, client.user
-    return twin
-
-
-def _error(resp) -> str:
-    return resp.json().get("error", {}).get("code", "") if resp.status_code >= 400 else ""
-
-
-def _summary(results) -> dict:
-    return dict(Counter(f"{r.status_code} {_error(r)}".strip() for r in results))
-
-
-def _resident(stack, name: str) -> Client:
-    client = Client(stack.api_url).login(name)
-    return client.adopt(client.call("POST", "/v1/me/community", {"invite": "DEMOGRID1"}))
-
-
 def _residents(stack, prefix: str, count: int) -> list[Client]:
-    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
-        return list(pool.map(lambda i: _twin(_resident(stack, f"{prefix}-{i}")), range(count)))
+    return in_threads(lambda i: resident(stack.api_url, f"{prefix}-{i}").twin(), range(count), threads=CLIENTS)
 
 
 def _award(shop: Shop, person: Client, points: int) -> None:
-    admin = _twin(shop.admin)
+    admin = shop.admin.twin()
     resp = admin.call("POST", "/v1/points/awards", {
         "user_id": person.user["id"], "category": "charity", "points": points, "reason": "并发兑换测试：社区表彰"})
     assert resp.status_code == 201, resp.text
@@ -121,8 +80,7 @@ def _award(shop: Shop, person: Client, points: int) -> None:
 
 
 def _award_all(shop: Shop, people: list[Client], points: int) -> None:
-    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
-        list(pool.map(lambda person: _award(shop, person, points), people))
+    in_threads(lambda person: _award(shop, person, points), people, threads=CLIENTS)
 
 
 def _new_goods(shop: Shop, name: str, stock: int, per_user_limit: int | None) -> dict:
@@ -136,8 +94,8 @@ def _new_goods(shop: Shop, name: str, stock: int, per_user_limit: int | None) ->
     return goods
 
 
-def _redeem(person: Client, goods_id: str):
-    return lambda: _twin(person).call("POST", "/v1/redemptions", {"goods_id": goods_id, "quantity": 1})
+def _redeem(person: Client, goods_id: str) -> requests.Response:
+    return person.twin().call("POST", "/v1/redemptions", {"goods_id": goods_id, "quantity": 1})
 
 
 def _pages(client: Client, path: str, limit: int = 100) -> list[dict]:
@@ -175,15 +133,7 @@ def _check_redeemed(answers: list[dict], goods_id: str) -> None:
 
 
 def _ledger(stack, user_id: str) -> list[dict]:
-    client, items, start = stack.dynamodb(), [], None
-    while True:
-        page = client.query(TableName=stack.table("ledger"), KeyConditionExpression="user_id = :u",
-                            ExpressionAttributeValues={":u": {"S": user_id}}, ConsistentRead=True,
-                            **({"ExclusiveStartKey": start} if start else {}))
-        items += page["Items"]
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return items
+    return stack.query_all("ledger", "user_id", user_id)
 
 
 def _check_books(stack, person: Client, redeemed: set[str], awarded: int) -> int:
@@ -206,7 +156,7 @@ def _check_books(stack, person: Client, redeemed: set[str], awarded: int) -> int
     assert awards == [awarded], (uid, keys)
     assert len(ledger) == 1 + len(redeemed), (uid, keys)  # nothing else moved: no refund, no stray entry
 
-    viewer = _twin(person)
+    viewer = person.twin()
     first = viewer.call("GET", "/v1/me/points", params={"limit": PAGE})
     assert first.status_code == 200, first.text
     balance = first.json()["balance"]
@@ -236,10 +186,10 @@ def test_two_hundred_redemptions_of_ten_in_stock_from_forty_users(stack, shop):
     random.Random(run).shuffle(attempts)
     prepared = time.monotonic()
 
-    results = _in_parallel([_redeem(buyer, goods["id"]) for buyer in attempts])
+    results = in_parallel(lambda buyer: _redeem(buyer, goods["id"]), attempts)
     burst = time.monotonic() - prepared
 
-    summary = _summary(results)
+    summary = answer_counts(results)
     assert all(r.status_code < 500 for r in results), summary
     assert summary == {"201": STOCK, "409 OUT_OF_STOCK": REDEMPTIONS - STOCK}, summary
     won = [(buyer, r.json()) for buyer, r in zip(attempts, results) if r.status_code == 201]
@@ -250,15 +200,14 @@ def test_two_hundred_redemptions_of_ten_in_stock_from_forty_users(stack, shop):
     redeemed = {buyer.user["id"]: set() for buyer in buyers}
     for buyer, answer in won:
         redeemed[buyer.user["id"]].add(answer["id"])
-    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
-        balances = list(pool.map(lambda b: _check_books(stack, b, redeemed[b.user["id"]], tries_each), buyers))
+    balances = in_threads(lambda b: _check_books(stack, b, redeemed[b.user["id"]], tries_each), buyers, threads=CLIENTS)
     assert sum(tries_each - balance for balance in balances) == STOCK, balances
     for buyer in buyers[:3]:  # the owner's list shows them
-        mine = _pages(_twin(buyer), "/v1/redemptions/mine")
+        mine = _pages(buyer.twin(), "/v1/redemptions/mine")
         assert {r["id"] for r in mine if r["goods"]["id"] == goods["id"]} == redeemed[buyer.user["id"]], mine
     # A try after the burst is still refused, and moves nothing.
-    late = _redeem(buyers[0], goods["id"])()
-    assert (late.status_code, _error(late)) == (409, "OUT_OF_STOCK"), late.text
+    late = _redeem(buyers[0], goods["id"])
+    assert (late.status_code, error_code(late)) == (409, "OUT_OF_STOCK"), late.text
     assert _stock(shop, goods["id"]) == 0
     print(f"{REDEMPTIONS} redemptions of stock {STOCK} by {BUYERS} users: burst {burst:.1f} s, "
           f"test {time.monotonic() - started:.1f} s")
@@ -269,17 +218,17 @@ def test_two_hundred_redemptions_of_ten_in_stock_from_forty_users(stack, shop):
 def test_one_user_with_twelve_points_firing_sixty_one_point_redemptions(stack, shop):
     started = time.monotonic()
     run = uuid.uuid4().hex[:6]
-    spender = _resident(stack, f"spend{run}")
+    spender = resident(stack.api_url, f"spend{run}")
     _award(shop, spender, BALANCE)
     big_stock = 1000
     goods = _new_goods(shop, "并发兑换：鸡蛋", stock=big_stock, per_user_limit=None)
     prepared = time.monotonic()
 
-    results = _in_parallel([_redeem(spender, goods["id"]) for _ in range(BURST)])
+    results = in_parallel(lambda _: _redeem(spender, goods["id"]), range(BURST))
     burst = time.monotonic() - prepared
 
     expected = min(BALANCE, BURST)
-    summary = _summary(results)
+    summary = answer_counts(results)
     assert all(r.status_code < 500 for r in results), summary
     assert summary == {"201": expected, "409 INSUFFICIENT_POINTS": BURST - expected}, summary
     answers = [r.json() for r in results if r.status_code == 201]
@@ -296,14 +245,14 @@ def test_one_user_with_twelve_points_firing_sixty_one_point_redemptions(stack, s
 
 def test_per_user_limit_of_one_under_eight_concurrent_tries(stack, shop):
     run = uuid.uuid4().hex[:6]
-    buyer = _resident(stack, f"limit{run}")
+    buyer = resident(stack.api_url, f"limit{run}")
     _award(shop, buyer, TRIES)  # points for every try: only the limit can refuse
     stock = 20
     goods = _new_goods(shop, "并发兑换：限购一件", stock=stock, per_user_limit=1)
 
-    results = _in_parallel([_redeem(buyer, goods["id"]) for _ in range(TRIES)])
+    results = in_parallel(lambda _: _redeem(buyer, goods["id"]), range(TRIES))
 
-    summary = _summary(results)
+    summary = answer_counts(results)
     assert all(r.status_code < 500 for r in results), summary
     assert summary == {"201": 1, "409 LIMIT_EXCEEDED": TRIES - 1}, summary
     answers = [r.json() for r in results if r.status_code == 201]
@@ -311,12 +260,12 @@ def test_per_user_limit_of_one_under_eight_concurrent_tries(stack, shop):
     assert _check_books(stack, buyer, {answers[0]["id"]}, TRIES) == TRIES - 1
     assert _stock(shop, goods["id"]) == stock - 1
     assert _queue(shop, goods["id"]) == {answers[0]["id"]}
-    late = _redeem(buyer, goods["id"])()
-    assert (late.status_code, _error(late)) == (409, "LIMIT_EXCEEDED"), late.text
+    late = _redeem(buyer, goods["id"])
+    assert (late.status_code, error_code(late)) == (409, "LIMIT_EXCEEDED"), late.text
     # Another user is not held by this user's allowance.
-    other = _resident(stack, f"limit{run}-other")
+    other = resident(stack.api_url, f"limit{run}-other")
     _award(shop, other, 1)
-    theirs = _redeem(other, goods["id"])()
+    theirs = _redeem(other, goods["id"])
     assert theirs.status_code == 201, theirs.text
     assert _check_books(stack, other, {theirs.json()["id"]}, 1) == 0
     assert _stock(shop, goods["id"]) == stock - 2

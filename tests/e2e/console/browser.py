@@ -25,6 +25,14 @@ def image_loaded(driver, element) -> bool:
     return driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", element)
 
 
+def shown(driver, table_id: str) -> list[list[str]]:
+    """Each body row of the table (but a row's open form, ``tr.adjust-row``): its cells' text (the row's header cell
+    included)."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll(`#${arguments[0]} tbody tr:not(.adjust-row)`)]"
+        ".map((tr) => [...tr.children].map((c) => c.textContent.trim()))", table_id)
+
+
 def alert_text(driver) -> str:
     return driver.execute_script("const a = document.getElementById('alert'); return a.hidden ? '' : a.textContent")
 

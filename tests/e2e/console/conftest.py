@@ -9,16 +9,13 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from tests.stack import checked_stack
+from tests.e2e.console.browser import EC, By, wait
+from tests.stack import stack_fixture
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
-
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory):
-    """The local stack (`make dev`'s entry point) for every console test: each test makes the data it needs."""
-    with checked_stack(tmp_path_factory.mktemp("console") / "stack.log") as running:
-        yield running
+# The local stack (`make dev`'s entry point) for every console test: each test makes the data it needs.
+stack = stack_fixture("console", scope="session")
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +41,13 @@ def browser():
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def signs_out(browser):
+    """The browser left signed out, as the other modules' tests expect it (they open the login page first)."""
+    yield browser
+    if browser.find_elements(By.ID, "logout") and browser.find_element(By.ID, "logout").is_displayed():
+        browser.find_element(By.ID, "logout").click()
+        wait(browser).until(EC.presence_of_element_located((By.ID, "dev-name")))
+    browser.delete_all_cookies()

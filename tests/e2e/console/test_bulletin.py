@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.console.browser import By, EC, Select, alert_text, dev_login, open_page, shot, wait
+from tests.e2e.console.browser import By, EC, Select, alert_text, dev_login, open_page, shot, shown, wait
 from tests.stack import ROOT, Client, stack_env
 
 pytestmark = pytest.mark.e2e
@@ -34,13 +34,6 @@ def pct(rate) -> str:
 
 def month_name(key: str) -> str:
     return f"{int(key[:4])}年{int(key[5:])}月"
-
-
-def shown(driver, table_id: str) -> list[list[str]]:
-    """Each body row of the table: its cells' text (the row's header cell included)."""
-    return driver.execute_script(
-        "return [...document.querySelectorAll(`#${arguments[0]} tbody tr`)]"
-        ".map((tr) => [...tr.children].map((c) => c.textContent.trim()))", table_id)
 
 
 def bulletin_rows(rows: list[dict], ref: str, thresholds: dict) -> list[list[str]]:
@@ -79,16 +72,6 @@ def operator(stack, *argv: str) -> None:
 
 def wait_title(driver, element_id: str, text: str) -> None:
     wait(driver).until(EC.text_to_be_present_in_element((By.ID, element_id), text))
-
-
-@pytest.fixture
-def signs_out(browser):
-    """The browser left signed out, as the other modules' tests expect it (they open the login page first)."""
-    yield browser
-    if browser.find_elements(By.ID, "logout") and browser.find_element(By.ID, "logout").is_displayed():
-        browser.find_element(By.ID, "logout").click()
-        wait(browser).until(EC.presence_of_element_located((By.ID, "dev-name")))
-    browser.delete_all_cookies()
 
 
 def test_bulletin_page(stack, browser, signs_out, tmp_path):

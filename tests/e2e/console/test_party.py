@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.console.browser import By, EC, Select, alert_text, dev_login, open_page, shot, wait
-from tests.stack import Client
+from tests.e2e.console.browser import By, EC, Select, alert_text, dev_login, open_page, shot, shown, wait
+from tests.e2e.outside import ok
+from tests.stack import Client, resident
 
 pytestmark = pytest.mark.e2e
 
@@ -33,13 +34,6 @@ def quarter_name(key: str) -> str:
     return f"{key[:4]}年第{'一二三四'[int(key[5]) - 1]}季度"
 
 
-def shown(driver, table_id: str) -> list[list[str]]:
-    """Each body row of the table: its cells' text (the row's header cell included)."""
-    return driver.execute_script(
-        "return [...document.querySelectorAll(`#${arguments[0]} tbody tr:not(.adjust-row)`)]"
-        ".map((tr) => [...tr.children].map((c) => c.textContent.trim()))", table_id)
-
-
 def when(iso: str) -> str:
     """lib.js's `when`: 12月6日 09:30 of the ISO text as written (the API answers Shanghai times)."""
     return f"{int(iso[5:7])}月{int(iso[8:10])}日 {iso[11:16]}"
@@ -49,30 +43,9 @@ def day_name(iso: str) -> str:
     return f"{int(iso[:4])}年{int(iso[5:7])}月{int(iso[8:10])}日"
 
 
-def ok(resp, status=200):
-    assert resp.status_code == status, resp.text
-    return resp.json()
-
-
-def newcomer(base: str, name: str) -> Client:
-    """A new resident of the demo community (joined by the demo grid's invite)."""
-    client = Client(base).login(name)
-    return client.adopt(client.call("POST", "/v1/me/community", {"invite": "DEMOGRID1"}))
-
-
 def report(client: Client, real_name: str) -> dict:
     return ok(client.call("POST", "/v1/me/party-registration", {"real_name": real_name, "work_unit": "同心区教育局",
                                                                 "party_branch": "教育局机关第二党支部"}), 201)
-
-
-@pytest.fixture
-def signs_out(browser):
-    """The browser left signed out, as the other modules' tests expect it (they open the login page first)."""
-    yield browser
-    if browser.find_elements(By.ID, "logout") and browser.find_element(By.ID, "logout").is_displayed():
-        browser.find_element(By.ID, "logout").click()
-        wait(browser).until(EC.presence_of_element_located((By.ID, "dev-name")))
-    browser.delete_all_cookies()
 
 
 def test_party_pages(stack, browser, signs_out, tmp_path):
@@ -129,8 +102,8 @@ def test_party_pages(stack, browser, signs_out, tmp_path):
                        and shown(d, "street-unit-table")[-1][4] == "1")
 
     # ---- admin, 双报到 → 报到审核 ---------------------------------------------------------------------------------------
-    rejected = newcomer(base, f"party_rej_{tag}")
-    raced = newcomer(base, f"party_race_{tag}")
+    rejected = resident(base, f"party_rej_{tag}")
+    raced = resident(base, f"party_race_{tag}")
     rej_id = report(rejected, "刘晓明")["id"]
     raced_reg = report(raced, "周建国")
     pending = ok(admin.call("GET", "/v1/admin/party-registrations", params={"status": "pending", "limit": 50}))["items"]

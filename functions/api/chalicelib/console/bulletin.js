@@ -4,7 +4,7 @@
 // figures per community of the street (GET /v1/street/stats) or per street of the district (GET /v1/district/stats).
 // Someone who holds both roles sees both; a refusal (a role taken away since the menu was drawn) is the API's message
 // in the unit's own place.
-import { el, api, has, state, mainArea, notice, enc } from "./lib.js";
+import { el, api, has, state, mainArea, notice, enc, field, idPicker, tabStrip, headRow, shanghaiToday, isoDay, dayName } from "./lib.js";
 
 const RATES = [["response_rate", "响应率"], ["resolve_rate", "解决率"], ["satisfaction_rate", "满意率"]];
 const COUNTS = [["received", "收到"], ["answered_on_time", "按时响应"], ["resolved_on_time", "按时办结"], ["overdue", "超期"],
@@ -21,11 +21,6 @@ const pct = (r) => (r === null || r === undefined ? "—" : `${(Math.round(r * 1
 const nameOf = (ref) => ref.name || ref.id;
 
 // ---- months and days, in Shanghai time ------------------------------------------------------------------------------
-function shanghaiToday() {
-  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric",
-    month: "2-digit", day: "2-digit" }).formatToParts(new Date()).map((p) => [p.type, p.value]));
-  return [Number(parts.year), Number(parts.month), Number(parts.day)];
-}
 const monthKey = (y, m) => `${y}-${String(m).padStart(2, "0")}`;
 const monthName = (key) => `${key.slice(0, 4)}年${+key.slice(5)}月`;
 // This month and the 23 before it: the bulletin has no month to come (the API refuses one).
@@ -33,7 +28,6 @@ function months() {
   const [y, m] = shanghaiToday();
   return Array.from({ length: 24 }, (_, i) => { const d = new Date(Date.UTC(y, m - 1 - i, 1)); return monthKey(d.getUTCFullYear(), d.getUTCMonth() + 1); });
 }
-const isoDay = (date) => date.toISOString().slice(0, 10);
 // The last N Shanghai days, today included, as the API's window (whole days, +08:00).
 function windowOf(key) {
   const [y, m, d] = shanghaiToday();
@@ -41,16 +35,13 @@ function windowOf(key) {
   return { from: `${isoDay(new Date(Date.UTC(y, m - 1, d - days + 1)))}T00:00:00+08:00`,
     to: `${isoDay(new Date(Date.UTC(y, m - 1, d)))}T23:59:59+08:00` };
 }
-const dayName = (iso) => { const [y, m, d] = iso.slice(0, 10).split("-"); return `${y}年${+m}月${+d}日`; };
 
 // ---- the units the signed-in person sees: their street(s) and their district(s) -----------------------------------------
 function units(params) {
   const out = [];
   const pick = (key, ids, label) => {
-    if (ids.length <= 1) return { id: ids[0] || null, select: null };
-    const select = el("select", { id: `bulletin-${key}`, name: `${key}_id` },
-      ids.map((id) => el("option", { value: id, selected: params.get(`${key}_id`) === id }, id)));
-    return { id: null, select, field: el("div", { class: "field" }, el("label", { for: `bulletin-${key}` }, label), select) };
+    const select = idPicker(`bulletin-${key}`, `${key}_id`, ids, params.get(`${key}_id`));
+    return select ? { id: null, select, field: field(`bulletin-${key}`, label, select) } : { id: ids[0] || null, select: null };
   };
   if (has("street_staff")) out.push({ key: "street", label: "街道", ...pick("street", state.me.street_ids || [], "街道") });
   if (has("district_staff")) out.push({ key: "district", label: "区", ...pick("district", state.me.district_ids || [], "区") });
@@ -76,34 +67,21 @@ export function bulletinPage() {
     allMonths.map((key) => el("option", { value: key, selected: (params.get("month") || allMonths[0]) === key }, monthName(key))));
   const period = el("select", { id: "rollup-period", name: "period" },
     PERIODS.map(([value, label]) => el("option", { value, selected: (params.get("period") || "30d") === value }, label)));
-  const monthField = el("div", { class: "field" }, el("label", { for: "bulletin-month" }, "月份"), month);
-  const periodField = el("div", { class: "field" }, el("label", { for: "rollup-period" }, "统计区间"), period);
+  const monthField = field("bulletin-month", "月份", month);
+  const periodField = field("rollup-period", "统计区间", period);
   const status = el("p", { class: "muted range", role: "status", "aria-live": "polite" });
   const form = el("form", { class: "card inline", "aria-label": "通报月份与统计区间", onsubmit: (event) => { event.preventDefault(); load(); } },
     monthField, periodField, mine.map((u) => u.field || ""), el("button", { type: "submit", class: "secondary" }, "刷新"), status);
   for (const select of [month, period, ...mine.map((u) => u.select).filter(Boolean)]) select.addEventListener("change", () => load());
 
   const panel = el("div", { id: "bulletin-body", role: "tabpanel" });
-  const tabs = el("div", { role: "tablist", class: "tabs", "aria-label": "通报与汇总" },
-    TABS.map(([key, label], i) => el("button", { type: "button", role: "tab", id: `tab-${key}`, "aria-controls": "bulletin-body",
-      "aria-selected": String(key === tab), tabindex: key === tab ? "0" : "-1", onclick: () => pick(key),
-      onkeydown: (event) => {
-        const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
-        if (!step) return;
-        const next = TABS[(i + step + TABS.length) % TABS.length][0];
-        pick(next);
-        document.getElementById(`tab-${next}`).focus();
-      } }, label)));
+  const tabs = tabStrip(TABS, { label: "通报与汇总", controls: "bulletin-body", current: tab, onPick: pick });
   main.append(tabs, form, panel);
 
   function pick(key) {
     if (key === tab) return;
     tab = key;
-    tabs.querySelectorAll("[role=tab]").forEach((t) => {
-      const on = t.id === `tab-${key}`;
-      t.setAttribute("aria-selected", String(on));
-      t.tabIndex = on ? 0 : -1;
-    });
+    tabs.select(key);
     load();
   }
 
@@ -170,7 +148,7 @@ function bulletinTable(id, unitLabel, rows, refOf, thresholds, empty) {
   const headers = [["排名", "num"], [unitLabel, null], ...COUNTS.map(([, label]) => [label, "num"]),
     ...RATES.map(([, label]) => [label, "num"]), ["通报", null]];
   return el("div", { class: "table-wrap" }, el("table", { class: "bulletin-table", id },
-    el("thead", {}, el("tr", {}, headers.map(([h, cls]) => el("th", { scope: "col", class: cls }, h)))),
+    headRow(headers),
     el("tbody", {}, rows.map((r) => {
       const ref = refOf(r);
       const below = r.below || [];
@@ -215,7 +193,7 @@ function rollupTable(id, unitLabel, rows, extra = []) {
   const headers = [[unitLabel, null], ...extra.map(([, label]) => [label, "num"]), ...ROLLUP_COUNTS.map(([, label]) => [label, "num"]),
     ...ROLLUP_RATES.map(([, label]) => [label, "num"])];
   return el("div", { class: "table-wrap" }, el("table", { class: "bulletin-table rollup-table", id },
-    el("thead", {}, el("tr", {}, headers.map(([h, cls]) => el("th", { scope: "col", class: cls }, h)))),
+    headRow(headers),
     el("tbody", {}, rows.map((r) => el("tr", { "data-id": r.id || null, class: r.total ? "total" : null },
       el("th", { scope: "row" }, r.name),
       extra.map(([key]) => el("td", { class: "num" }, r[key] === undefined ? "" : String(r[key]))),

@@ -161,6 +161,68 @@ export function notice(box, text, error = false) {
 
 export const enc = encodeURIComponent;
 
+// ---- forms, tabs and tables the pages build alike ---------------------------------------------------------------------
+// A labelled field of a form: the label (with its hint) above the input.
+export function field(id, label, input, hint = null) {
+  return el("div", { class: "field" }, el("label", { for: id }, label, hint ? el("span", { class: "hint" }, hint) : ""), input);
+}
+
+// A select of ids (a person's streets, districts): null when there is one id or none (nothing to choose).
+export function idPicker(id, name, ids, selected) {
+  if (ids.length <= 1) return null;
+  return el("select", { id, name }, ids.map((value) => el("option", { value, selected: selected === value }, value)));
+}
+
+// A strip of tabs over the panel `controls`: `tabs` is [[key, label], …]; a click or ←/→ calls onPick(key). The strip's
+// `select(key)` marks `key` chosen (aria-selected, the one tab in the tab order).
+export function tabStrip(tabs, { label, controls, current, onPick }) {
+  const strip = el("div", { role: "tablist", class: "tabs", "aria-label": label },
+    tabs.map(([key, text], i) => el("button", { type: "button", role: "tab", id: `tab-${key}`, "aria-controls": controls,
+      "aria-selected": String(key === current), tabindex: key === current ? "0" : "-1", onclick: () => onPick(key),
+      onkeydown: (event) => {
+        const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+        if (!step) return;
+        const next = tabs[(i + step + tabs.length) % tabs.length][0];
+        onPick(next);
+        document.getElementById(`tab-${next}`).focus();
+      } }, text)));
+  strip.select = (key) => strip.querySelectorAll("[role=tab]").forEach((t) => {
+    const on = t.id === `tab-${key}`;
+    t.setAttribute("aria-selected", String(on));
+    t.tabIndex = on ? 0 : -1;
+  });
+  return strip;
+}
+
+// A table's head row: each header a label or [label, class] ("num" for a number's column).
+export const headRow = (headers) => el("thead", {}, el("tr", {}, headers.map((h) => {
+  const [text, cls] = Array.isArray(h) ? h : [h, null];
+  return el("th", { scope: "col", class: cls }, text);
+})));
+
+// 加载更多 under a table while the list has a next page: `query` (ending in its own parameters) read at the cursor,
+// its items appended to `body` as `row(item)`, until there is no cursor left.
+export function moreRows(list, body, query, cursor, row, cls = "actions") {
+  if (!cursor) return;
+  const more = el("div", { class: cls }, el("button", { type: "button", class: "secondary more", onclick: () => guarded(async () => {
+    const next = await api("GET", `${query}&cursor=${enc(cursor)}`);
+    body.append(...next.items.map(row));
+    cursor = next.next_cursor;
+    if (!cursor) more.remove();
+  }) }, "加载更多"));
+  list.append(more);
+}
+
+// ---- days in Shanghai time ----------------------------------------------------------------------------------------------
+export function shanghaiToday() {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric",
+    month: "2-digit", day: "2-digit" }).formatToParts(new Date()).map((p) => [p.type, p.value]));
+  return [Number(parts.year), Number(parts.month), Number(parts.day)];
+}
+export const isoDay = (date) => date.toISOString().slice(0, 10);
+// 2026年12月6日 of an ISO date (or date-time); "—" for none.
+export const dayName = (iso) => { if (!iso) return "—"; const [y, m, d] = iso.slice(0, 10).split("-"); return `${y}年${+m}月${+d}日`; };
+
 // ---- a request's clock (接诉即办): the work page's and the requests page's --------------------------------------------
 export const WAITING = ["submitted", "escalated"];  // waiting for an answer at its level: the answer limit runs
 export const IN_HAND = ["accepted", "reopened"];    // someone has it: the solve limit runs

@@ -8,7 +8,7 @@
 //   共建单位 — the street's units with this community's agreement (GET /v1/admin/units), 签订/续签协议
 //             (POST /v1/admin/units/{id}/agreement).
 // Every refusal is the API's Chinese message beside what was tried.
-import { el, api, guarded, mainArea, notice, when, enc } from "./lib.js";
+import { el, api, guarded, mainArea, notice, when, enc, field, tabStrip, headRow, moreRows, shanghaiToday, isoDay, dayName } from "./lib.js";
 
 const TABS = [["review", "报到审核"], ["posts", "岗位"], ["assess", "考核"], ["units", "共建单位"]];
 const REG_STATUS = [["pending", "待审核"], ["approved", "已通过"], ["rejected", "未通过"], ["ended", "已结束"]];
@@ -18,11 +18,6 @@ const CLAIMANT_ROLES = { party_member: "党员", unit_liaison: "单位联络员"
 const MISSING = { services: "服务次数不足", hours: "服务时长不足" };
 
 // ---- quarters and days, in Shanghai time ----------------------------------------------------------------------------
-function shanghaiToday() {
-  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric",
-    month: "2-digit", day: "2-digit" }).formatToParts(new Date()).map((p) => [p.type, p.value]));
-  return [Number(parts.year), Number(parts.month), Number(parts.day)];
-}
 // This quarter and the 7 before it (the API refuses a quarter to come): ["2026Q4", "2026Q3", …].
 export function quarters() {
   const [y, m] = shanghaiToday();
@@ -30,15 +25,8 @@ export function quarters() {
   return Array.from({ length: 8 }, (_, i) => `${Math.floor((now - i) / 4)}Q${((now - i) % 4) + 1}`);
 }
 const quarterName = (key) => `${key.slice(0, 4)}年第${"一二三四"[Number(key.slice(5)) - 1]}季度`;
-const dayName = (iso) => { if (!iso) return "—"; const [y, m, d] = iso.slice(0, 10).split("-"); return `${y}年${+m}月${+d}日`; };
-const isoDay = (date) => date.toISOString().slice(0, 10);
 function shanghaiDay(offset) { const [y, m, d] = shanghaiToday(); return isoDay(new Date(Date.UTC(y, m - 1, d + offset))); }
 const beijing = (value) => (value ? `${value}:00+08:00` : null);  // a datetime-local value, read as Beijing time
-
-function field(id, label, input, hint = null) {
-  return el("div", { class: "field" }, el("label", { for: id }, label, hint ? el("span", { class: "hint" }, hint) : ""), input);
-}
-const moreButton = (onclick) => el("div", { class: "actions" }, el("button", { type: "button", class: "secondary more", onclick }, "加载更多"));
 
 // ---- the page ------------------------------------------------------------------------------------------------------
 export function partyPage() {
@@ -46,16 +34,7 @@ export function partyPage() {
   const params = new URLSearchParams(location.search);
   let tab = TABS.some(([key]) => key === params.get("tab")) ? params.get("tab") : "review";
   const panel = el("div", { id: "party-body", role: "tabpanel" });
-  const tabs = el("div", { role: "tablist", class: "tabs", "aria-label": "双报到" },
-    TABS.map(([key, label], i) => el("button", { type: "button", role: "tab", id: `tab-${key}`, "aria-controls": "party-body",
-      "aria-selected": String(key === tab), tabindex: key === tab ? "0" : "-1", onclick: () => pick(key),
-      onkeydown: (event) => {
-        const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
-        if (!step) return;
-        const next = TABS[(i + step + TABS.length) % TABS.length][0];
-        pick(next);
-        document.getElementById(`tab-${next}`).focus();
-      } }, label)));
+  const tabs = tabStrip(TABS, { label: "双报到", controls: "party-body", current: tab, onPick: (key) => pick(key) });
   main.append(tabs, panel);
 
   // The street's units, read once for the page: their names for a registration's and a member's unit_id.
@@ -68,11 +47,7 @@ export function partyPage() {
   // A tab chosen: its own filters start from the address (the first time) or afresh (a tab clicked).
   function pick(key, first = false) {
     tab = key;
-    tabs.querySelectorAll("[role=tab]").forEach((t) => {
-      const on = t.id === `tab-${key}`;
-      t.setAttribute("aria-selected", String(on));
-      t.tabIndex = on ? 0 : -1;
-    });
+    tabs.select(key);
     if (!first) history.replaceState(null, "", `/console/party?tab=${key}`);
     panel.setAttribute("aria-labelledby", `tab-${key}`);
     const render = { review: reviewTab, posts: postsTab, assess: assessTab, units: unitsTab }[key];
@@ -105,18 +80,9 @@ function reviewTab(panel, params, { unitNames }) {
       const body = el("tbody", {}, rows(page.items));
       if (!page.items.length) { list.replaceChildren(el("p", { class: "muted" }, pending ? "没有待审核的报到。" : "没有这一状态的报到。")); return; }
       const headers = ["姓名", "昵称", "工作单位", "所在党组织", "共建单位", "提交时间", ...(pending ? ["操作"] : ["处理时间", "理由"])];
-      list.replaceChildren(el("table", { id: "reg-table", class: "party-table" },
-        el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col" }, h)))), body));
-      let cursor = page.next_cursor;
-      if (cursor) {
-        const more = moreButton(async () => guarded(async () => {
-          const next = await api("GET", `/v1/admin/party-registrations?status=${enc(status.value)}&limit=50&cursor=${enc(cursor)}`);
-          body.append(...rows(next.items));
-          cursor = next.next_cursor;
-          if (!cursor) more.remove();
-        }));
-        list.append(more);
-      }
+      list.replaceChildren(el("table", { id: "reg-table", class: "party-table" }, headRow(headers), body));
+      moreRows(list, body, `/v1/admin/party-registrations?status=${enc(status.value)}&limit=50`, page.next_cursor,
+        (r) => row(r, names, pending));
     });
   }
 
@@ -233,18 +199,8 @@ function postsTab(panel, params, { unitNames }) {
       if (!page.items.length) { list.replaceChildren(el("p", { class: "muted" }, "还没有岗位。点“发布岗位”发布楼栋长、文明劝导员等岗位。")); return; }
       const body = el("tbody", {}, page.items.map(row));
       list.replaceChildren(el("table", { id: "post-table", class: "party-table" },
-        el("thead", {}, el("tr", {}, [["岗位", null], ["所需技能", null], ["名额", "num"], ["已认领", "num"], ["状态", null],
-          ["认领截止", null], ["操作", null]].map(([h, cls]) => el("th", { scope: "col", class: cls }, h)))), body));
-      let cursor = page.next_cursor;
-      if (cursor) {
-        const more = moreButton(async () => guarded(async () => {
-          const next = await api("GET", `${query}&cursor=${enc(cursor)}`);
-          body.append(...next.items.map(row));
-          cursor = next.next_cursor;
-          if (!cursor) more.remove();
-        }));
-        list.append(more);
-      }
+        headRow(["岗位", "所需技能", ["名额", "num"], ["已认领", "num"], "状态", "认领截止", "操作"]), body));
+      moreRows(list, body, query, page.next_cursor, row);
     });
   }
 
@@ -283,7 +239,7 @@ function postsTab(panel, params, { unitNames }) {
         el("p", {}, p.description),
         el("p", { class: "muted" }, `名额 ${p.headcount} 人，已认领 ${p.claimed_count} 人，剩余 ${p.places_left} 个名额 · ${POST_LABELS[p.status] || p.status}`),
         p.claimants.length ? el("table", { id: "claimant-table" },
-          el("thead", {}, el("tr", {}, ["昵称", "身份", "共建单位", "认领时间"].map((h) => el("th", { scope: "col" }, h)))),
+          headRow(["昵称", "身份", "共建单位", "认领时间"]),
           el("tbody", {}, p.claimants.map((c) => el("tr", {}, el("td", {}, c.user.nickname),
             el("td", {}, CLAIMANT_ROLES[c.role] || c.role), el("td", {}, c.unit_id ? names[c.unit_id] || c.unit_id : "—"), el("td", {}, when(c.claimed_at))))))
           : el("p", { class: "muted" }, "还没有人认领。")));
@@ -336,16 +292,7 @@ function assessTab(panel, params, { unitNames }) {
             el("th", { scope: "col", rowspan: 2 }, "是否达标")),
           el("tr", {}, ["服务次数", "活动", "心愿", "领岗", "诉求", "分钟"].map((h) => el("th", { scope: "col", class: "num" }, h)))),
         body)));
-      let cursor = page.next_cursor;
-      if (cursor) {
-        const more = moreButton(async () => guarded(async () => {
-          const next = await api("GET", `/v1/admin/party-members?quarter=${enc(q)}&limit=20&cursor=${enc(cursor)}`);
-          body.append(...next.items.map(row));
-          cursor = next.next_cursor;
-          if (!cursor) more.remove();
-        }));
-        list.append(more);
-      }
+      moreRows(list, body, `/v1/admin/party-members?quarter=${enc(q)}&limit=20`, page.next_cursor, row);
     });
   }
   load();
@@ -364,7 +311,7 @@ function unitsTab(panel, params, { resetUnits }) {
       const page = await api("GET", "/v1/admin/units?limit=100");
       if (!page.items.length) { list.replaceChildren(el("p", { class: "muted" }, "街道还没有登记共建单位。")); return; }
       list.replaceChildren(el("table", { id: "unit-table", class: "party-table" },
-        el("thead", {}, el("tr", {}, ["单位", "类型", "联系人", "联系电话", "本社区协议", "承诺事项", "操作"].map((h) => el("th", { scope: "col" }, h)))),
+        headRow(["单位", "类型", "联系人", "联系电话", "本社区协议", "承诺事项", "操作"]),
         el("tbody", {}, page.items.map((u) => {
           const a = u.agreement;
           return el("tr", { "data-id": u.id },

@@ -3,20 +3,14 @@
 // (<QR_LINK_BASE>/u/<code>) is shown large with its code and a copy button, on a card that prints alone: there is no
 // server route drawing a unit invite's QR yet, so the page prints the link and the code (the liaison types the code
 // in the mini-program, or opens the link).
-import { el, api, guarded, mainArea, notice, when, state, enc } from "./lib.js";
+import { el, api, guarded, mainArea, notice, when, state, enc, field, idPicker, headRow, moreRows } from "./lib.js";
 
 const KINDS = ["机关", "企业", "事业单位", "学校", "医院", "社会组织"];
-
-function field(id, label, input, hint = null) {
-  return el("div", { class: "field" }, el("label", { for: id }, label, hint ? el("span", { class: "hint" }, hint) : ""), input);
-}
 
 export function unitsPage() {
   const main = mainArea("共建单位");
   const params = new URLSearchParams(location.search);
-  const streets = state.me.street_ids || [];
-  const street = streets.length > 1 ? el("select", { id: "unit-street", name: "street_id" },
-    streets.map((id) => el("option", { value: id, selected: params.get("street_id") === id }, id))) : null;
+  const street = idPicker("unit-street", "street_id", state.me.street_ids || [], params.get("street_id"));
   const streetQuery = () => (street ? `&street_id=${enc(street.value)}` : "");
   const message = el("div", { id: "unit-notice", role: "status", "aria-live": "polite" });
   const list = el("div", { id: "unit-list", class: "queue" });
@@ -63,18 +57,8 @@ export function unitsPage() {
       if (!page.items.length) { list.replaceChildren(el("p", { class: "muted" }, "街道还没有登记共建单位。")); return; }
       const body = el("tbody", {}, page.items.map(row));
       list.replaceChildren(el("h2", { class: "no-print" }, "街道的共建单位"), el("table", { id: "street-unit-table", class: "party-table no-print" },
-        el("thead", {}, el("tr", {}, [["单位", null], ["类型", null], ["联系人", null], ["联系电话", null], ["联络员", "num"],
-          ["共建社区", "num"], ["资源清单", "num"], ["登记时间", null], ["操作", null]].map(([h, cls]) => el("th", { scope: "col", class: cls }, h)))), body));
-      let cursor = page.next_cursor;
-      if (cursor) {
-        const more = el("div", { class: "actions no-print" }, el("button", { type: "button", class: "secondary more", onclick: () => guarded(async () => {
-          const next = await api("GET", `${query}&cursor=${enc(cursor)}`);
-          body.append(...next.items.map(row));
-          cursor = next.next_cursor;
-          if (!cursor) more.remove();
-        }) }, "加载更多"));
-        list.append(more);
-      }
+        headRow(["单位", "类型", "联系人", "联系电话", ["联络员", "num"], ["共建社区", "num"], ["资源清单", "num"], "登记时间", "操作"]), body));
+      moreRows(list, body, query, page.next_cursor, row, "actions no-print");
     });
   }
 
