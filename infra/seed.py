@@ -21,7 +21,9 @@ from tongxin.adapters.dynamo.models import (
 )
 from tongxin.adapters.dynamo.models import PartyRegistrationModel
 from tongxin.adapters.dynamo.models import PostModel
-from tongxin.adapters.dynamo.models import UnitAgreementModel, UnitModel, UnitResourceModel
+from tongxin.adapters.dynamo.models.commendations import CommendationModel, LatestCommendation
+from tongxin.domain import commendations as commendation_rules
+from tongxin.adapters.dynamo.models import UnitAgreementModel, UnitLiaisonModel, UnitModel, UnitResourceModel
 from tongxin.domain.party import registration_key
 from tongxin.domain import events as event_rules
 from tongxin.domain.clock import utcnow
@@ -57,8 +59,25 @@ DEMO_USERS = {
     **{f"res{i}": (f"居民{i}号", {"resident"}, "g_demo1" if i <= 4 else "g_demo2", {}) for i in range(1, 6)},
 }
 RES1_POINTS = 200
-# 双报到: vol1 reported and was approved; res2's report waits for the admin (so `make dev` shows one to approve).
-PARTY_REGISTRATIONS = {"vol1": "approved", "res2": "pending"}
+# 双报到: vol1 and the admin reported and were approved (party_member comes only with an approved registration);
+# res2's report waits for the admin (so `make dev` shows one to approve).
+PARTY_REGISTRATIONS = {"admin": "approved", "vol1": "approved", "res2": "pending"}
+
+
+def seed_commendation(now) -> None:
+    """微星光: vol1 commended by the admin for this month, with the items a commendation's transaction writes (the
+    natural key, the period's count, the profile's counter and latest), so GET /v1/me and the list show it."""
+    from tongxin.domain.clock import SHANGHAI
+    period = now.astimezone(SHANGHAI).strftime("%Y-%m")
+    user_id, title = "u_demo_vol1", "优秀志愿者"
+    CommendationModel("cmd_demo1", community_id=COMMUNITY_ID, user_id=user_id, user_nickname=DEMO_USERS["vol1"][0],
+                      title=title, story="每周为独居老人上门理发，风雨无阻。", period=period, status="active",
+                      listed_community=COMMUNITY_ID, listed_person=commendation_rules.person_key(COMMUNITY_ID, user_id),
+                      commended_by="u_demo_admin", commended_by_nickname=DEMO_USERS["admin"][0], created_at=now).save()
+    CounterModel(commendation_rules.key_of(COMMUNITY_ID, user_id, period, title), n=1).save()
+    CounterModel(commendation_rules.period_counter(COMMUNITY_ID, user_id, period), n=1).save()
+    UserModel(user_id).update(actions=[UserModel.commendations_count.set(1), UserModel.latest_commendation.set(
+        LatestCommendation(id="cmd_demo1", title=title, period=period, created_at=now))])
 
 
 def seed() -> dict:
@@ -90,7 +109,7 @@ def seed() -> dict:
         user = UserModel(user_id, status="active", nickname=nickname, openid=openid, community_id=COMMUNITY_ID,
                          grid_id=grid_id, roles=roles, grid_ids=extra.get("grid_ids"), store_ids=extra.get("store_ids"),
                          points_balance=0, earned_total=0, volunteer_minutes=0, created_at=now, joined_at=now,
-                         real_name=nickname if "volunteer" in roles else None,
+                         real_name=nickname if "volunteer" in roles or "party_member" in roles else None,
                          volunteer_since=now if "volunteer" in roles else None)
         user.save()
         for community_id, key in sorted(directory.keys_of(user)):  # the member directory (成员名录): their entries
@@ -103,7 +122,7 @@ def seed() -> dict:
             status_key=f"{COMMUNITY_ID}#{status}", real_name=DEMO_USERS[name][0], work_unit="同心区税务局",
             party_branch="同心社区第一党支部", nickname=DEMO_USERS[name][0], submitted_at=now, updated_at=now,
             decided_at=now if status == "approved" else None,
-            decided_by="u_demo_admin" if status == "approved" else None).save()
+            decided_by=("u_demo_admin" if name != "admin" else "platform") if status == "approved" else None).save()
     # res1's 200 points are a ledger entry like any other credit: balance == sum(ledger).
     LedgerEntryModel("u_demo_res1", "award#demo-seed", id="pt_demo_seed", kind="award", amount=RES1_POINTS,
                      balance_after=RES1_POINTS, source="award:demo-seed", note="示范数据：社区表彰",
@@ -112,6 +131,7 @@ def seed() -> dict:
                                              UserModel.earned_total.set(RES1_POINTS)])
     for board in boards_for("points", COMMUNITY_ID, "g_demo1", now):  # and on the leaderboards, as a credit is
         ScoreModel(board, "u_demo_res1", score=RES1_POINTS).save()
+    seed_commendation(now)
     StoreModel(COMMUNITY_ID, STORE_ID, name="同心积分超市", address="社区服务中心一楼", created_at=now).save()
     for index, (name, price, stock, limit) in enumerate(
             [("洗衣液", 50, 30, 2), ("大米 5kg", 120, 10, 1), ("毛巾", 20, 100, 5), ("保温杯", 80, 3, 1)], start=1):
@@ -143,6 +163,7 @@ def seed() -> dict:
     UnitModel(UNIT_ID, name="同心区人民医院", kind="医院", street_id=STREET_ID, contact_name="陈主任",
               contact_phone="02888886666", liaison_ids={"u_demo_unit1"}, agreement_count=1, resource_count=2,
               created_by="u_demo_street1", created_at=now).save()
+    UnitLiaisonModel(UNIT_ID, "u_demo_unit1", nickname="人民医院联络员小陈", since=now).save()  # the street's list
     UnitAgreementModel(UNIT_ID, COMMUNITY_ID, community_name="同心示范社区", street_id=STREET_ID,
                        pledges=["每季度到社区义诊一次", "为社区老人开展健康讲座"], activities_per_quarter=1,
                        valid_until=(now + timedelta(days=365)).date().isoformat(), signed_by="u_demo_admin",
@@ -160,5 +181,40 @@ def seed() -> dict:
                   headcount=headcount, claimed_count=0, status="open", status_key=f"{COMMUNITY_ID}#open",
                   created_by="u_demo_admin", created_by_nickname=DEMO_USERS["admin"][0],
                   created_at=now + timedelta(seconds=index), updated_at=now).save()
+    _seed_project_round(now)
     return {"community_id": COMMUNITY_ID, "street_id": STREET_ID, "district_id": DISTRICT_ID,
             "department_ids": DEPARTMENT_IDS, "users": sorted([*DEMO_USERS, *ABOVE_STAFF]), "invites": DEMO_INVITES}
+
+
+def _seed_project_round(now) -> None:
+    """微实事: a round of the demo community voting now (proposals closed a day ago, voting for a week, 公示 three
+    days), with two projects res1 and res2 proposed and the admin approved — so a resident can vote at once
+    (usecases/project_rounds.py; ballots: usecases/ballots.py). Written as the use cases write them, under fixed ids
+    (seeding twice writes the same items)."""
+    from tongxin.adapters.dynamo.models import ProjectRoundModel, RoundProjectModel
+    from tongxin.domain import project_rounds as round_rules
+    round_id, day = "prd_demo1", timedelta(days=1)
+    opened = now - 3 * day
+    proposals_until, voting_from, voting_until = now - day, now - timedelta(minutes=1), now + 7 * day
+    publicity_until = round_rules.publicity_until(voting_until, 3)
+    ProjectRoundModel(round_id, community_id=COMMUNITY_ID, title="2026 年冬季民生微实事", budget_yuan=30000,
+                      style="approval", max_choices=1, proposals_until=proposals_until, voting_from=voting_from,
+                      voting_until=voting_until, publicity_days=3, publicity_until=publicity_until, proposed_count=2,
+                      approved_count=2, done_count=0, finalise_shard="r", finalise_due=voting_until,
+                      created_by="u_demo_admin", created_by_nickname=DEMO_USERS["admin"][0], created_at=opened,
+                      updated_at=now).save()
+    for index, (name, title, description, cost, category) in enumerate((
+            ("res1", "3 栋楼道加装扶手", "老人上下楼不方便，楼道两侧加装不锈钢扶手", 12000, "设施维修"),
+            ("res2", "小区广场添置健身器材", "广场上的健身器材年久失修，添置一组适合老人的器材", 18000, "文体活动")), start=1):
+        user_id = f"u_demo_{name}"
+        RoundProjectModel(
+            f"rpj_demo{index}", round_id=round_id, community_id=COMMUNITY_ID, title=title, description=description,
+            cost_yuan=cost, category=category, proposer_id=user_id, proposer_nickname=DEMO_USERS[name][0],
+            proposer_key=round_rules.proposer_key(round_id, user_id), round_budget_yuan=30000,
+            round_voting_from=voting_from, round_voting_until=voting_until, round_publicity_until=publicity_until,
+            status=round_rules.APPROVED, status_key=round_rules.status_key(round_id, round_rules.APPROVED),
+            reviewed_by="u_demo_admin", reviewed_at=opened + day + timedelta(seconds=index),
+            approved_at=opened + day + timedelta(seconds=index), percent=0, progress_count=0, timeline=[],
+            ratings_count=0, ratings_sum=0, created_at=opened + timedelta(seconds=index), updated_at=now).save()
+        CounterModel(round_rules.proposals_counter(round_id, user_id), n=1,
+                     expires_at=proposals_until + timedelta(days=30)).save()

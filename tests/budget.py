@@ -101,10 +101,12 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
                                                why="the first waitlisted (a Query) when capacity is raised; past "
                                                    "40 promotions a second transaction; WeChat's content check "
                                                    "(title, description)"),
-    ("DELETE", "/v1/me"): Budget(reads=12, writes=60,
+    ("DELETE", "/v1/me"): Budget(reads=13, writes=60,
                                  why="注销 walks the user's wishes, requests (接诉即办: name, phone and "
                                      "address erased) and pending redemptions (a Query each, and the balance for "
-                                     "each refund): one write per item touched, then the account"),
+                                     "each refund), 领岗 claims (a Query and one BatchGetItem of their posts), "
+                                     "群众评单 comments (a Query) and 微星光 commendations (a Query): one write per "
+                                     "item touched, then the account"),
     ("POST", "/v1/points/awards/{award_id}/reverse"): Budget(
         reads=3, writes=1, why="the award, and the awarded user's balance (ledger balance_after)"),
     ("GET", "/v1/leaderboard"): Budget(reads=3, writes=0,
@@ -153,6 +155,8 @@ EXCEPTIONS.update({
                                                                             "one Query a page"),
     ("GET", "/v1/units/{unit_id}/agreements"): Budget(reads=3, writes=0, why="street staff: the unit (its street), "
                                                                              "then one Query a page"),
+    ("GET", "/v1/street/units/{unit_id}/liaisons"): Budget(reads=3, writes=0, why="the unit (its street), then one "
+                                                                                   "Query of unit_liaisons a page"),
 })
 
 # 领岗 (usecases/posts.py; tests/api/test_posts.py holds the exact counts).
@@ -203,6 +207,56 @@ EXCEPTIONS.update({
                                          "(the comment, when given)"),
     ("GET", "/v1/units/{unit_id}/co-projects"): Budget(
         reads=3, writes=0, why="street staff: the unit (its street), then one Query of co_projects.by_unit"),
+})
+
+# 微星光 commendations (usecases/commendations.py; tests/api/test_commendations.py holds the exact counts).
+EXCEPTIONS.update({
+    ("POST", "/v1/admin/commendations"): Budget(
+        reads=2, writes=1, wechat=1, why="the person (GetItem: their name, membership); WeChat's content check "
+                                         "(title and story)"),
+    ("POST", "/v1/admin/commendations/{commendation_id}/revoke"): Budget(
+        reads=3, writes=1, why="the commendation (GetItem), then the person's two newest standing ones (one Query "
+                               "of by_person: who becomes their latest_commendation)"),
+    ("GET", "/v1/admin/commendations/candidates"): Budget(
+        reads=4, writes=0, why="the month's two community boards (points, minutes: two Queries of ≤ 20), then "
+                               "ONE BatchGetItem of the people and their month's commended counters (≤ 80 keys)"),
+})
+
+# 微实事 rounds, proposals, review, delivery (usecases/project_rounds.py, round_delivery.py;
+# tests/api/test_project_rounds.py holds the exact counts): the caller, one BatchGetItem, one content check, ONE
+# transaction.
+EXCEPTIONS.update({
+    ("POST", "/v1/admin/project-rounds"): Budget(reads=2, writes=1, wechat=1,
+                                                 why="WeChat's content check (the title); the round's Put"),
+    ("POST", "/v1/project-rounds/{round_id}/projects"): Budget(
+        reads=2, writes=1, wechat=1, why="the round and my proposal counter (one BatchGetItem); WeChat's content "
+                                         "check (title and description)"),
+    ("GET", "/v1/project-rounds/{round_id}/projects"): Budget(
+        reads=3, writes=0, why="the round (one BatchGetItem: whose it is — another community's round is 404, not an "
+                               "empty list), then one Query of a page"),
+    ("POST", "/v1/projects/{project_id}/reject"): Budget(
+        reads=2, writes=1, wechat=1, why="the project (one BatchGetItem); WeChat's content check (the reason)"),
+    ("POST", "/v1/projects/{project_id}/progress"): Budget(
+        reads=10, writes=2, wechat=1,
+        why="the project (one BatchGetItem); WeChat's content check (the note); when the round's voting ended and "
+            "the scheduler has not finalised it yet: the round, the finalisation (ballots.finalise: the approved "
+            "projects and their vote shards, ≤ 5 reads, one transaction) and the project again"),
+    ("POST", "/v1/projects/{project_id}/rate"): Budget(
+        reads=2, writes=1, wechat=1, why="the project and my rating (one BatchGetItem); WeChat's content check "
+                                         "(the comment, when given)"),
+})
+
+# 微实事 票选 and results (usecases/ballots.py; tests/api/test_ballots.py holds the exact counts): the ballot reads the
+# round and its approved projects, then ONE transaction; the results read the turnout's shards with the round, the
+# approved projects, and — until finalised — their vote shards, never the ballots.
+EXCEPTIONS.update({
+    ("POST", "/v1/project-rounds/{round_id}/ballot"): Budget(
+        reads=3, writes=1, why="the round (one BatchGetItem) and its approved projects (one Query of "
+                               "round_projects.by_round_status), then ONE transaction (≤ 35 items)"),
+    ("GET", "/v1/project-rounds/{round_id}/results"): Budget(
+        reads=6, writes=0, why="the round and the turnout's 8 shards (one BatchGetItem), the approved projects (one "
+                               "Query), and before the finalisation their vote shards: ⌈projects × 8 / 100⌉ "
+                               "BatchGetItems, 3 at most (30 approved at most a round)"),
 })
 
 # Text shown to others passes WeChat's content check (tongxin/usecases/content.py): one msg_sec_check per request,

@@ -160,9 +160,28 @@ class Community:
         return member
 
     def with_roles(self, member: Member, roles: list[str], grid_indexes=(), store_ids=()) -> Member:
+        """The member's roles replaced through the admin's roles route; ``party_member`` (which only an approved
+        党员报到 grants) through a registration approved first, when not held already."""
+        if "party_member" in roles:
+            self.party_member(member)
         resp = self.admin.put(f"/v1/admin/members/{member.id}/roles", {
             "roles": roles, "grid_ids": [self.grid_ids[i] for i in grid_indexes], "store_ids": list(store_ids)})
         assert resp.status == 200, resp.body
+        return member.relogin()
+
+    def party_member(self, member: Member, **report) -> Member:
+        """The member reports (党员报到) and an admin approves: how ``party_member`` is granted (a no-op when held)."""
+        from tongxin.adapters.dynamo.models import UserModel
+        if "party_member" in (UserModel.get(member.id, consistent_read=True).roles or ()):
+            return member
+        body = {"real_name": "李党员", "work_unit": "区税务局", "party_branch": "同心社区第一党支部", **report}
+        resp = member.post("/v1/me/party-registration", body)
+        assert resp.status == 201, resp.body
+        approver = self.admin
+        if member.id == self.admin.id:  # an admin's own report is decided by another admin
+            approver = self.with_roles(self.resident(), ["admin"])
+        approved = approver.post(f"/v1/admin/party-registrations/{resp.json['id']}/approve")
+        assert approved.status == 200, approved.body
         return member.relogin()
 
     def grid_worker(self, grid_index: int = 0) -> Member:

@@ -9,6 +9,9 @@ from chalicelib.routes import units
 from chalicelib.routes import party
 from chalicelib.routes import service_cards
 from chalicelib.routes import co_projects
+from chalicelib.routes import commendations
+from chalicelib.routes import ballots
+from chalicelib.routes import project_rounds
 from tongxin.config import load_settings
 
 # Fail closed at cold start: a missing stage or a weak secret stops the function here, before any request.
@@ -22,4 +25,7 @@ for blueprint in (system.bp, identity.bp, admin.bp, wishes.bp, events.bp, checki
                   posts.bp, units.bp, party.bp):
     app.register_blueprint(blueprint)
 app.register_blueprint(co_projects.bp)  # 共建项目 and 群众评单
+app.register_blueprint(commendations.bp)  # 微星光 表彰
+app.register_blueprint(ballots.bp)  # 微实事 票选 and results
+app.register_blueprint(project_rounds.bp)  # 微实事 rounds, proposals, review, delivery
 app.register_blueprint(service_cards.bp)  # 双报到 服务卡

@@ -74,6 +74,19 @@ package that checks it:
   with its ``bulletin_ready`` fan-out (the outbox item of its key; unless it may have expired,
   ``domain/push.FINAL_KEPT_DAYS`` after the month's end); ``bulletin#done#<month>`` ⇒ every street and district
   that existed in that month has its snapshot.
+- ``ballots.py`` ``ballot-count`` 微实事 票选: for every round, each project's sharded vote counters
+  (``round-votes#<round>#<project>#<shard>``), shard by shard, == the stored ballots of that shard choosing it, the
+  turnout's shards == the ballots of each shard, and no count without its ballots; ``ballot-choice`` a ballot's
+  projects are distinct approved projects of its round (and community), its shard the voter's; ``round-results`` a
+  finalised round: each approved project's ``votes`` == its counters, ranks 1..n, ``selected_count`` == the projects
+  selected, the round off the finalisation index.
+- ``project_rounds.py`` ``round-counts`` 微实事 rounds: a round's ``proposed_count`` / ``approved_count`` (≤ 30) /
+  ``done_count`` == its projects, approved ones, selected ones done; a resident's unexpired proposal counter
+  (``round-proposals#<round>#<user>``, ≤ 3) == their projects in the round; ``round-project`` a project of an existing
+  round of its community, the round's dates and budget copied as they are, its list keys, ``approved_at`` iff approved,
+  its cost within the budget, its timeline as long as ``progress_count``, done only selected at 100 %, no votes before
+  the results are final; ``round-rating`` ratings counted exactly (验收), only of a done project; ``round-index`` a round
+  not final is on the finalisation index at its ``voting_until``.
 
 The rest of the package: ``checker.py`` (``check`` and the checker that loads once, indexes and runs every area),
 ``tables.py`` (the tables read and how), ``cli.py`` (the command line).

@@ -3,7 +3,7 @@ by key and by source, events, sign-ups by event, communities, streets, districts
 key), ``fail`` that writes one violation line ``[<invariant>] <where>: <what>``, and ``run``, every area's checks in
 a fixed order. The checks themselves are the area classes it is made of, one module each (``ledger``, ``wishes``,
 ``events``, ``attendance``, ``scores``, ``store``, ``outbox``, ``requests``, ``statistics``, ``structure``,
-``directory``, ``bulletin``)."""
+``directory``, ``bulletin``, ``ballots``, ``commendations``)."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -11,10 +11,13 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from infra.invariants.attendance import AttendanceChecks
+from infra.invariants.ballots import BallotChecks
 from infra.invariants.bulletin import BulletinChecks
+from infra.invariants.commendations import CommendationChecks
 from infra.invariants.directory import DirectoryChecks
 from infra.invariants.events import EventChecks
 from infra.invariants.ledger import LedgerChecks
+from infra.invariants.project_rounds import RoundChecks
 from infra.invariants.outbox import OutboxChecks
 from infra.invariants.requests import RequestChecks
 from infra.invariants.scores import ScoreChecks
@@ -38,7 +41,8 @@ def check(client, table_name: Callable[[str], str], *, now: datetime | None = No
 
 
 class _Checker(LedgerChecks, WishChecks, EventChecks, AttendanceChecks, ScoreChecks, StoreChecks, OutboxChecks,
-               RequestChecks, StatisticsChecks, StructureChecks, DirectoryChecks, BulletinChecks):
+               RequestChecks, StatisticsChecks, StructureChecks, DirectoryChecks, BulletinChecks, BallotChecks,
+               CommendationChecks, RoundChecks):
     def __init__(self, data: dict[str, list], now: datetime, stock_issued: dict[str, int]):
         self.d, self.now, self.stock_issued = data, now, stock_issued
         self.out: list[str] = []
@@ -68,6 +72,7 @@ class _Checker(LedgerChecks, WishChecks, EventChecks, AttendanceChecks, ScoreChe
         for step in (self.users_and_ledger, self.ledger_keys, self.wishes, self.events_and_signups,
                      self.attendance, self.scores, self.store, self.awards, self.outbox, self.requests,
                      self.statistics, self.structure, self.region, self.identities, self.directory,
-                     self.volunteer_counts, self.bulletins):
+                     self.volunteer_counts, self.bulletins, self.ballots, self.commendations,
+                     self.project_rounds):
             step()
         return self.out

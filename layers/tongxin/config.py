@@ -279,6 +279,10 @@ DEV_TEMPLATE_KEYWORDS: dict[str, dict[str, str]] = {
     "party_registration_decided": {"thing5": "title", "phrase2": "state", "time3": "sent", "thing4": "note"},
     "post_full": _WISH_TASK,  # 待办事项提醒, as the grid's wish tasks
     "co_project_done": {"thing1": "title", "phrase4": "state", "time2": "sent", "thing3": "note"},
+    "round_proposal_reviewed": {"thing5": "title", "phrase2": "state", "time3": "sent", "thing4": "note"},  # 审核结果
+    "round_voting_open": {"thing6": "title", "phrase3": "state", "time2": "time", "thing5": "note"},  # 投票提醒
+    "round_voting_reminder": {"thing6": "title", "phrase3": "state", "time2": "time", "thing5": "note"},
+    "round_results": {"thing2": "title", "phrase5": "state", "time4": "sent", "thing3": "note"},  # 结果公示
 }
 _TEMPLATE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _TEMPLATE_ENTRY_KEYS = {"id", "data", "title"}

@@ -66,7 +66,7 @@ def test_other_communitys_invite_qrcode_is_404(api, community):
 
 
 def test_assign_grid_worker_updates_grid_and_takes_effect_at_once(community):
-    member = community.resident(0)
+    member = community.party_member(community.resident(0))  # party_member: only an approved 党员报到 grants it
     resp = community.admin.put(f"/v1/admin/members/{member.id}/roles",
                                {"roles": ["grid_worker", "party_member"], "grid_ids": [community.grid_ids[0]]})
     assert resp.status == 200 and set(resp.json["roles"]) == {"grid_worker", "party_member", "resident"}

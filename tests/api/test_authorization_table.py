@@ -78,7 +78,7 @@ TABLE = {
     ("GET", "/v1/admin/grids"): (None, None, row({"admin", "grid_worker", "other_grid_worker"})),
     ("POST", "/v1/admin/invites"): (None, "grid0", row({"admin"}, other_admin="404")),
     ("GET", "/v1/admin/invites/{code}/qrcode"): (None, None, row({"admin"}, other_admin="404")),
-    ("PUT", "/v1/admin/members/{user_id}/roles"): (None, {"roles": ["party_member"]},
+    ("PUT", "/v1/admin/members/{user_id}/roles"): (None, {"roles": ["volunteer"]},
                                                    row({"admin"}, other_admin="404")),
     # 成员名录: an admin's whole community; a grid worker's own grid (the target lives in grid 0: grid 1's worker
     # lists their own grid, but the member is not theirs to see).
@@ -220,8 +220,41 @@ TABLE = {
                                                               row({"admin"}, other_admin="404")),
     ("POST", "/v1/co-projects/{project_id}/rating"): ("co_project:done", {"rating": 5},
                                                       row(MEMBERS, other_admin="404")),
+    # 微星光: the admin commends a member of the community (another community's admin: the member is not theirs, 404;
+    # a repeat is 409 ALREADY_COMMENDED, an answer about the request) and revokes a fresh one; members read the list;
+    # the month's candidates are the admins' (each their own community's).
+    ("POST", "/v1/admin/commendations"): (None, "commendation", row({"admin"}, other_admin="404")),
+    ("GET", "/v1/commendations"): (None, None, row(MEMBERS)),
+    ("POST", "/v1/admin/commendations/{commendation_id}/revoke"): ("commendation", {"reason": "表格撤销"},
+                                                                  row({"admin"}, other_admin="404")),
+    ("GET", "/v1/admin/commendations/candidates"): (None, None, row({"admin"})),
     ("GET", "/v1/units/{unit_id}/co-projects"): (None, None, row({"street_staff", "unit_liaison"}, outsider="403",
                                                                  other_admin="403")),
+    # 微实事 票选: every member of the round's community may vote (a member without a bound phone is told 409
+    # PHONE_REQUIRED, an answer about them), read their receipt (404 NOT_VOTED before voting) and the results (409
+    # RESULTS_NOT_READY while voting runs); another community's admin does not see the round (a fresh round per cell).
+    ("POST", "/v1/project-rounds/{round_id}/ballot"): ("ballot_round", "ballot", row(MEMBERS, other_admin="404")),
+    ("GET", "/v1/project-rounds/{round_id}/ballot"): ("ballot_round", None, row(MEMBERS, other_admin="404")),
+    ("GET", "/v1/project-rounds/{round_id}/results"): ("ballot_round", None, row(MEMBERS, other_admin="404")),
+    # 微实事 rounds, proposals, review, delivery: the admin opens a round (another community's admin opens one in theirs);
+    # members read rounds and approved projects and propose (a fresh round per cell: 3 proposals each); the admin
+    # reviews and reports progress (on a fresh proposal: 409 NOT_SELECTED, an answer about the project); members rate
+    # (an approved project not done: 409 INVALID_STATE). Another community's admin does not see the round (404).
+    ("POST", "/v1/admin/project-rounds"): (None, "project_round", row({"admin"})),
+    ("GET", "/v1/project-rounds"): (None, None, row(MEMBERS)),
+    ("GET", "/v1/project-rounds/{round_id}"): ("project_round", None, row(MEMBERS, other_admin="404")),
+    ("POST", "/v1/project-rounds/{round_id}/projects"): ("project_round", {
+        "title": "表格项目", "description": "授权表测试", "cost_yuan": 100, "category": "其他"},
+        row(MEMBERS, other_admin="404")),
+    ("GET", "/v1/project-rounds/{round_id}/projects"): ("project_round", None, row(MEMBERS, other_admin="404")),
+    ("GET", "/v1/projects/{project_id}"): ("round_project:approved", None, row(MEMBERS, other_admin="404")),
+    ("POST", "/v1/projects/{project_id}/approve"): ("round_project:proposed", {}, row({"admin"}, other_admin="404")),
+    ("POST", "/v1/projects/{project_id}/reject"): ("round_project:proposed", {"reason": "表格原因"},
+                                                   row({"admin"}, other_admin="404")),
+    ("POST", "/v1/projects/{project_id}/progress"): ("round_project:proposed", {"note": "表格进展", "percent": 50},
+                                                     row({"admin"}, other_admin="404")),
+    ("POST", "/v1/projects/{project_id}/rate"): ("round_project:approved", {"rating": 5},
+                                                 row(MEMBERS, other_admin="404")),
     # The street's queue is its staff's only; the community's lists are its admins'; the three rates are the
     # admins' (their community) and the street staff's (their street). Neither needs a community to be refused.
     ("GET", "/v1/street/tasks"): (None, None, row({"street_staff"}, outsider="403", other_admin="403")),
@@ -245,6 +278,15 @@ TABLE = {
     ("POST", "/v1/street/units/{unit_id}/invites"): (None, None,
                                                      row({"street_staff"}, outsider="403", other_admin="403")),
     ("POST", "/v1/me/unit"): (None, {"invite": "NOSUCHUNIT"}, row(USERS)),
+    # A unit's liaisons: its street's staff list them and take one off (the target a fresh liaison of the unit).
+    ("GET", "/v1/street/units/{unit_id}/invites/{code}/qrcode"): ("unit_invite", None,
+                                                                  row({"street_staff"}, outsider="403",
+                                                                      other_admin="403")),
+    ("GET", "/v1/street/units/{unit_id}/liaisons"): (None, None,
+                                                     row({"street_staff"}, outsider="403", other_admin="403")),
+    ("DELETE", "/v1/street/units/{unit_id}/liaisons/{user_id}"): ("liaison", None, row({"street_staff"},
+                                                                                      outsider="403",
+                                                                                      other_admin="403")),
     ("GET", "/v1/units/{unit_id}"): (None, None, row({"admin", "street_staff", "unit_liaison"}, outsider="403",
                                                      other_admin="404")),
     ("GET", "/v1/units/{unit_id}/resources"): (None, None, row({"admin", "street_staff", "unit_liaison"},
@@ -280,7 +322,9 @@ TABLE = {
     ("GET", "/console/events/{event_id}/screen"): ("event:activity", None, row(USERS, public=True)),
 }
 QUERIES = {("GET", "/v1/admin/exports/volunteer-hours"): "?month=2026-12",
-           ("GET", "/v1/console/sessions/{ticket}/qrcode"): "?format=json"}
+           ("GET", "/v1/admin/commendations/candidates"): "?month=2026-11",
+           ("GET", "/v1/console/sessions/{ticket}/qrcode"): "?format=json",
+           ("GET", "/v1/street/units/{unit_id}/invites/{code}/qrcode"): "?format=json"}
 # wx.request has no PATCH: every PATCH route also answers POST with X-HTTP-Method-Override: PATCH, to the same people.
 OVERRIDE = {"X-HTTP-Method-Override": "PATCH"}
 TABLE.update({("POST", path): row for (method, path), row in list(TABLE.items()) if method == "PATCH"})
@@ -348,6 +392,15 @@ class World:
         resp = person.post("/v1/me/unit", {"invite": code})
         assert resp.status == 200, resp.body
         return person
+
+    def unit_invite_code(self) -> str:
+        """An unused invite (a day) to become the table's unit's liaison, as its street would have made it."""
+        from tongxin.adapters.dynamo.models import UnitInviteModel
+        from tongxin.domain.ids import new_code
+        now, code = utcnow(), new_code(10)
+        UnitInviteModel(code, unit_id=self.unit_id, unit_name="表格共建单位", street_id=self.street_id,
+                        created_by="table", created_at=now, expires_at=now + timedelta(days=1)).save()
+        return code
 
     def make_unit(self) -> str:
         """A unit of the table's street with an agreement with the table's community (as the street and the
@@ -475,6 +528,40 @@ class World:
             assert done.status == 200, done.body
         return resp.json["id"]
 
+    def commendation_body(self, target) -> dict:
+        """A 微星光 commendation of ``target`` with a title of its own (a repeat would be 409 ALREADY_COMMENDED)."""
+        return {"user_id": target.id, "title": f"表格表彰{uuid.uuid4().hex[:6]}", "story": "授权表测试",
+                "period": "2026-11"}
+
+    def commendation(self, target) -> str:
+        """A fresh standing commendation of ``target`` by the table's admin."""
+        resp = self.people["admin"].post("/v1/admin/commendations", self.commendation_body(target))
+        assert resp.status == 201, resp.body
+        return resp.json["id"]
+
+    def project_round_body(self) -> dict:
+        """A 微实事 round proposing for an hour, voting the hour after."""
+        now = utcnow()
+        return {"title": "表格微实事", "budget_yuan": 10000, "style": "approval", "max_choices": 1,
+                "proposals_until": to_api(now + timedelta(hours=1)), "voting_from": to_api(now + timedelta(hours=2)),
+                "voting_until": to_api(now + timedelta(hours=3)), "publicity_days": 0}
+
+    def project_round(self) -> str:
+        """A fresh 微实事 round of the table's community, opened by its admin."""
+        resp = self.people["admin"].post("/v1/admin/project-rounds", self.project_round_body())
+        assert resp.status == 201, resp.body
+        return resp.json["id"]
+
+    def round_project_in(self, state: str) -> str:
+        """A fresh project proposed by a new resident in a fresh round; ``approved``: approved by the admin."""
+        resp = self.c.resident(0).post(f"/v1/project-rounds/{self.project_round()}/projects", {
+            "title": "表格项目", "description": "授权表测试", "cost_yuan": 100, "category": "其他"})
+        assert resp.status == 201, resp.body
+        if state == "approved":
+            approved = self.people["admin"].post(f"/v1/projects/{resp.json['id']}/approve", {})
+            assert approved.status == 200, approved.body
+        return resp.json["id"]
+
     def party_registration(self) -> str:
         """A fresh pending 党员报到 of a new resident of the table's community (grid 0)."""
         member = self.c.resident(0)
@@ -538,8 +625,22 @@ def test_route_by_role(world, route):
             path = path.replace("{post_id}", world.post_in(state.split(":", 1)[1]))
         elif state and state.startswith("co_project:"):
             path = path.replace("{project_id}", world.co_project_in(state.split(":", 1)[1]))
+        elif state == "project_round":
+            path = path.replace("{round_id}", world.project_round())
+        elif state and state.startswith("round_project:"):
+            path = path.replace("{project_id}", world.round_project_in(state.split(":", 1)[1]))
+        elif state == "ballot_round":  # 微实事: a round of the table's community voting now, one approved project
+            from tests.api.test_ballots import seed_round
+            round_id, (ballot_project,), _ = seed_round(world.c.id, [100])
+            path = path.replace("{round_id}", round_id)
         elif state == "party_registration":
             path = path.replace("{registration_id}", world.party_registration())
+        elif state == "unit_invite":  # an unused liaison invite of the table's unit
+            path = template.replace("{unit_id}", world.unit_id).replace("{code}", world.unit_invite_code())
+        elif state == "liaison":  # whom the street takes off: a fresh liaison of the table's unit
+            path = template.replace("{unit_id}", world.unit_id).replace("{user_id}", world.unit_liaison().id)
+        elif state == "commendation":
+            path = path.replace("{commendation_id}", world.commendation(target))
         elif state == "party_registered":  # the person reports first (a member: 201, or 409 when done already)
             if person is not None:
                 person.post("/v1/me/party-registration", {"real_name": "表格党员", "work_unit": "表格单位",
@@ -564,6 +665,12 @@ def test_route_by_role(world, route):
             payload = AGREEMENT
         if body == "co_project":
             payload = world.co_project_body()
+        if body == "project_round":
+            payload = world.project_round_body()
+        if body == "commendation":
+            payload = {**world.commendation_body(target), "title": "表格表彰"}
+        if body == "ballot":
+            payload = {"project_ids": [ballot_project]}
         path += QUERIES.get(route, "")
         if body == "event":
             start = utcnow() + timedelta(days=2)

@@ -233,7 +233,7 @@ CASES: dict[tuple[str, ...], Callable[[FaultWorld], Call]] = {
                                         lambda w: {"name": f"故障网格{next(_serial)}"}),
     ("POST", "/v1/admin/invites"): _admin("POST", "/v1/admin/invites", 201, lambda w: {"grid_id": w.c.grid_ids[0]}),
     ("PUT", "/v1/admin/members/{user_id}/roles"): lambda w: Call(
-        w, "PUT", f"/v1/admin/members/{w.fresh().id}/roles", w.people["admin"], 200, {"roles": ["party_member"]}),
+        w, "PUT", f"/v1/admin/members/{w.fresh().id}/roles", w.people["admin"], 200, {"roles": ["volunteer"]}),
     ("PATCH", "/v1/admin/community"): lambda w: Call(w, "PATCH", "/v1/admin/community", w.people["admin"], 200,
                                                      {"wish_points": 20}),
     ("POST", "/v1/wishes"): lambda w: Call(w, "POST", "/v1/wishes", w.people["author"], 201, WISH),
@@ -326,6 +326,9 @@ CASES.update({
     ("POST", "/v1/street/units/{unit_id}/invites"): lambda w: Call(
         w, "POST", f"/v1/street/units/{w.unit_id}/invites", w.people["street_staff"], 201, {}),
     ("POST", "/v1/me/unit"): _unit_invite,
+    # The street takes a fresh liaison of the table's unit off again (204).
+    ("DELETE", "/v1/street/units/{unit_id}/liaisons/{user_id}"): lambda w: Call(
+        w, "DELETE", f"/v1/street/units/{w.unit_id}/liaisons/{w.unit_liaison().id}", w.people["street_staff"], 204),
     ("POST", "/v1/admin/units/{unit_id}/agreement"): lambda w: Call(
         w, "POST", f"/v1/admin/units/{_fresh_unit(w)}/agreement", w.people["admin"], 201, AGREEMENT),
     ("POST", "/v1/units/{unit_id}/resources"): lambda w: Call(
@@ -377,6 +380,64 @@ CASES.update({
 })
 
 
+def _ballot(w: FaultWorld) -> Call:
+    """微实事 票选: a fresh resident with a bound phone votes in a fresh round (voting now, two approved projects)."""
+    from tests.api.test_ballots import bind_phone, seed_round
+    round_id, ids, _ = seed_round(w.c.id, [100, 200])
+    return Call(w, "POST", f"/v1/project-rounds/{round_id}/ballot", bind_phone(w.fresh()), 201, {"project_ids": ids})
+
+
+CASES[("POST", "/v1/project-rounds/{round_id}/ballot")] = _ballot
+
+
+def _round_project_delivered(w: FaultWorld, *, done: bool) -> str:
+    """微实事: a fresh approved project whose round's vote and 公示 are over and which the results selected (written
+    as the finalisation writes them: part A2's, tested in tests/api/test_ballots.py); ``done``: completed too."""
+    from tongxin.adapters.dynamo.models import ProjectRoundModel, RoundProjectModel
+    project_id = w.round_project_in("approved")
+    project = RoundProjectModel.get(project_id)
+    past = utcnow() - timedelta(minutes=1)
+    ProjectRoundModel(project.round_id).update(actions=[ProjectRoundModel.selected_count.set(1),
+                                                        ProjectRoundModel.results_final_at.set(past)])
+    actions = [RoundProjectModel.selected.set(True), RoundProjectModel.votes.set(1), RoundProjectModel.rank.set(1),
+               RoundProjectModel.round_voting_until.set(past), RoundProjectModel.round_publicity_until.set(past)]
+    if done:
+        actions += [RoundProjectModel.done_at.set(past), RoundProjectModel.percent.set(100)]
+    RoundProjectModel(project_id).update(actions=actions)
+    return project_id
+
+
+# 微实事 rounds, proposals, review, delivery (usecases/project_rounds.py, round_delivery.py): the admin opens a round,
+# reviews a fresh proposal, reports on a fresh selected project; a fresh resident proposes in a fresh round and rates a
+# fresh done project. A round opened first keeps the container's access_token fresh (content check).
+CASES.update({
+    ("POST", "/v1/admin/project-rounds"): lambda w: w.project_round() and Call(
+        w, "POST", "/v1/admin/project-rounds", w.people["admin"], 201, w.project_round_body()),
+    ("POST", "/v1/project-rounds/{round_id}/projects"): lambda w: Call(
+        w, "POST", f"/v1/project-rounds/{w.project_round()}/projects", w.fresh(), 201,
+        {"title": "故障演练项目", "description": "演练", "cost_yuan": 100, "category": "其他"}),
+    ("POST", "/v1/projects/{project_id}/approve"): lambda w: Call(
+        w, "POST", f"/v1/projects/{w.round_project_in('proposed')}/approve", w.people["admin"], 200, {}),
+    ("POST", "/v1/projects/{project_id}/reject"): lambda w: Call(
+        w, "POST", f"/v1/projects/{w.round_project_in('proposed')}/reject", w.people["admin"], 200,
+        {"reason": "故障演练"}),
+    ("POST", "/v1/projects/{project_id}/progress"): lambda w: Call(
+        w, "POST", f"/v1/projects/{_round_project_delivered(w, done=False)}/progress", w.people["admin"], 200,
+        {"note": "故障演练进展", "percent": 100}),
+    ("POST", "/v1/projects/{project_id}/rate"): lambda w: Call(
+        w, "POST", f"/v1/projects/{_round_project_delivered(w, done=True)}/rate", w.fresh(), 201, {"rating": 4}),
+})
+
+# 微星光 (usecases/commendations.py): the admin commends a fresh resident, and revokes a fresh commendation of one.
+CASES.update({
+    ("POST", "/v1/admin/commendations"): lambda w: Call(
+        w, "POST", "/v1/admin/commendations", w.people["admin"], 201, w.commendation_body(w.fresh())),
+    ("POST", "/v1/admin/commendations/{commendation_id}/revoke"): lambda w: Call(
+        w, "POST", f"/v1/admin/commendations/{w.commendation(w.fresh())}/revoke", w.people["admin"], 200,
+        {"reason": "故障演练撤销"}),
+})
+
+
 def _post_form(prepare: Callable[[FaultWorld], Call]) -> Callable[[FaultWorld], Call]:
     """The POST form of a PATCH route (wx.request has no PATCH): the same request, POST with the override header."""
     def post(w: FaultWorld) -> Call:
@@ -417,6 +478,21 @@ def _read(route: tuple[str, str]) -> Callable[[FaultWorld], Call]:
             path = path.replace("{post_id}", w.post_in(state.split(":", 1)[1]))
         elif state and state.startswith("co_project:"):
             path = path.replace("{project_id}", w.co_project_in(state.split(":", 1)[1]))
+        elif state == "project_round":
+            path = path.replace("{round_id}", w.project_round())
+        elif state and state.startswith("round_project:"):
+            path = path.replace("{project_id}", w.round_project_in(state.split(":", 1)[1]))
+        elif state == "ballot_round":  # 微实事: the receipt of the reader's ballot; the results of a closed round
+            from tests.api.test_ballots import bind_phone, seed_round
+            if template.endswith("/results"):
+                round_id, _, _ = seed_round(w.c.id, [100, 200], opens=-timedelta(hours=2), closes=-timedelta(minutes=1))
+            else:
+                round_id, ids, _ = seed_round(w.c.id, [100])
+                voted = bind_phone(w.people[role]).post(f"/v1/project-rounds/{round_id}/ballot", {"project_ids": ids})
+                assert voted.status == 201, voted.body
+            path = path.replace("{round_id}", round_id)
+        elif state == "unit_invite":  # an unused liaison invite of the table's unit, as a QR
+            path = template.replace("{unit_id}", w.unit_id).replace("{code}", w.unit_invite_code())
         elif state == "party_registered":  # the reader's own 党员报到 (201, or 409 once done)
             w.people[role].post("/v1/me/party-registration", {"real_name": "故障演练", "work_unit": "演练单位",
                                                               "party_branch": "演练党支部"})

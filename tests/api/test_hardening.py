@@ -36,8 +36,8 @@ def test_roles_change_again_and_again_in_any_order(community):
         ({"roles": []}, set(), set()),  # the admin granted by mistake is removed
         ({"roles": []}, set(), set()),  # the same change twice
         ({"roles": ["admin"]}, {"admin"}, set()),
-        ({"roles": ["grid_worker", "party_member"], "grid_ids": [g0, g1]}, {"grid_worker", "party_member"}, {g0, g1}),
-        ({"roles": ["party_member"]}, {"party_member"}, set()),
+        ({"roles": ["grid_worker", "volunteer"], "grid_ids": [g0, g1]}, {"grid_worker", "volunteer"}, {g0, g1}),
+        ({"roles": ["volunteer"]}, {"volunteer"}, set()),
     ]
     for body, roles, grids in steps:
         resp = community.admin.put(path, body)
@@ -56,9 +56,9 @@ def test_roles_as_read_from_me_can_be_written_back(community):
     path = f"/v1/admin/members/{member.id}/roles"
     me = member.get("/v1/me").json
     assert "resident" in me["roles"]
-    resp = community.admin.put(path, {"roles": me["roles"] + ["party_member"]})
-    assert resp.status == 200 and set(resp.json["roles"]) == {"resident", "party_member"}
-    back = community.admin.put(path, {"roles": [r for r in resp.json["roles"] if r != "party_member"]})
+    resp = community.admin.put(path, {"roles": me["roles"] + ["volunteer"]})
+    assert resp.status == 200 and set(resp.json["roles"]) == {"resident", "volunteer"}
+    back = community.admin.put(path, {"roles": [r for r in resp.json["roles"] if r != "volunteer"]})
     assert back.status == 200 and back.json["roles"] == ["resident"]
 
 
@@ -86,7 +86,7 @@ def test_roles_written_as_null_by_the_old_code_can_be_changed(community):
     # the old code wrote NULL attributes; such members must not be stuck
     UserModel(member.id).update(actions=[SetAction(Path("grid_ids"), Value(None, attribute=NullAttribute())),
                                          SetAction(Path("store_ids"), Value(None, attribute=NullAttribute()))])
-    resp = community.admin.put(f"/v1/admin/members/{member.id}/roles", {"roles": ["party_member"]})
+    resp = community.admin.put(f"/v1/admin/members/{member.id}/roles", {"roles": ["volunteer"]})
     assert resp.status == 200, resp.body
 
 
@@ -202,7 +202,7 @@ def test_revoked_volunteer_cannot_register_again_until_an_admin_grants_it(commun
     update = member.post("/v1/me/volunteer", {"real_name": "王志愿", "skills": ["维修"]})
     assert update.status == 200 and "volunteer" in update.json["user"]["roles"]
     # a role change that keeps volunteer does not revoke it
-    assert community.admin.put(path, {"roles": ["volunteer", "party_member"]}).status == 200
+    assert community.admin.put(path, {"roles": ["volunteer", "admin"]}).status == 200
     assert member.post("/v1/me/volunteer", {"real_name": "王志愿", "skills": []}).status == 200
 
 

@@ -104,6 +104,14 @@ def test_every_error_a_route_can_give_is_documented(api):
         assert "NOT_IN_COMMUNITY" in codes(path, method, 409), (method, path)
     for path, method in (("/v1/me", "get"), ("/v1/me/community", "post"), ("/v1/auth/login", "post")):
         assert "NOT_IN_COMMUNITY" not in codes(path, method, 409), (method, path)
+    # The levels above communities: street, district and department staff belong to none, so no route of theirs
+    # lists it (nor answers it: the conformance story below plays them from outside any community).
+    above = [(path, method) for path, operations in document["paths"].items() for method in operations
+             if path.startswith(("/v1/street/", "/v1/district/", "/v1/department/"))]
+    assert ("/v1/street/units", "post") in above and ("/v1/street/units/{unit_id}/liaisons/{user_id}", "delete") \
+        in above and ("/v1/district/stats", "get") in above and ("/v1/department/tasks", "get") in above
+    for path, method in above:
+        assert "NOT_IN_COMMUNITY" not in codes(path, method, 409), (method, path)
     assert "RATE_LIMITED" in codes("/v1/wishes", "post", 429)
     assert "CONTENT_REJECTED" in codes("/v1/requests", "post", 400)
     for step in ("accept", "escalate", "resolve", "rate"):  # 接诉即办's refusals: not seen, not the handler, state
@@ -518,6 +526,23 @@ def test_real_answers_conform_to_the_document(api, wechat):
     check(liaison.post("/v1/me/unit", {"invite": code}), "POST", "/v1/me/unit", 200)
     check(liaison.post("/v1/me/unit", {"invite": code}), "POST", "/v1/me/unit", 404)
     check(liaison.post("/v1/me/unit", {"invite": "a b"}), "POST", "/v1/me/unit", 400)
+    # The unit's liaisons: the street lists them; takes a second one off (204), again (404); another person 403.
+    lq = su + "/{unit_id}/liaisons"
+    check(staff.get(f"{su}/{unit['id']}/liaisons"), "GET", lq, 200)
+    check(volunteer.get(f"{su}/{unit['id']}/liaisons"), "GET", lq, 403)
+    check(staff.get(f"{su}/unit_nothing/liaisons?limit=1"), "GET", lq, 404)
+    second = check(staff.post(f"{su}/{unit['id']}/invites"), "POST", su + "/{unit_id}/invites", 201).json
+    qr = su + "/{unit_id}/invites/{code}/qrcode"
+    check(staff.get(f"{su}/{unit['id']}/invites/{second['code']}/qrcode?format=json"), "GET", qr, 200)
+    check(staff.get(f"{su}/{unit['id']}/invites/{second['code']}/qrcode?format=svg", headers={"Accept": "*/*"}),
+          "GET", qr, 200)
+    check(staff.get(f"{su}/{unit['id']}/invites/NOSUCHCODE/qrcode?format=json"), "GET", qr, 404)
+    check(volunteer.get(f"{su}/{unit['id']}/invites/{second['code']}/qrcode?format=json"), "GET", qr, 403)
+    removable = api.login()
+    check(removable.post("/v1/me/unit", {"invite": second["url"]}), "POST", "/v1/me/unit", 200)
+    check(staff.delete(f"{su}/{unit['id']}/liaisons/{removable.id}"), "DELETE", lq + "/{user_id}", 204)
+    check(staff.delete(f"{su}/{unit['id']}/liaisons/{removable.id}"), "DELETE", lq + "/{user_id}", 404)
+    check(liaison.delete(f"{su}/{unit['id']}/liaisons/{liaison.id}"), "DELETE", lq + "/{user_id}", 403)
     agreement = {"pledges": ["每季度义诊一次"], "activities_per_quarter": 1,
                  "valid_until": (datetime.now(timezone.utc) + timedelta(days=200)).date().isoformat()}
     ag = "/v1/admin/units/{unit_id}/agreement"
@@ -600,6 +625,105 @@ def test_real_answers_conform_to_the_document(api, wechat):
     check(staff.get(f"/v1/units/{unit['id']}/co-projects?limit=1"), "GET", uc)
     check(volunteer.get(f"/v1/units/{unit['id']}/co-projects"), "GET", uc, 403)
     check(staff.get("/v1/units/unit_nothing/co-projects"), "GET", uc, 404)
+    # 微星光: the admin commends the volunteer (then the same again, a bad period, risky text, themself, nobody); the
+    # list as a member and as the admin, one person's, the profile; the month's candidates; a revocation and its repeat.
+    from tongxin.domain.clock import SHANGHAI, utcnow
+    ac, month = "/v1/admin/commendations", utcnow().astimezone(SHANGHAI).strftime("%Y-%m")
+    honour = {"user_id": volunteer.id, "title": "优秀志愿者", "story": "常年服务独居老人", "period": month}
+    commended = check(admin.post(ac, honour), "POST", ac, 201).json
+    check(admin.post(ac, honour), "POST", ac, 409)
+    check(admin.post(ac, {**honour, "period": "2026-13"}), "POST", ac, 400)
+    check(admin.post(ac, {**honour, "story": "违禁"}), "POST", ac, 400)
+    check(admin.post(ac, {**honour, "user_id": admin.id}), "POST", ac, 409)
+    check(admin.post(ac, {**honour, "user_id": "u_nobody"}), "POST", ac, 404)
+    check(volunteer.post(ac, honour), "POST", ac, 403)
+    check(volunteer.get("/v1/commendations"), "GET", "/v1/commendations")
+    check(admin.get(f"/v1/commendations?user_id={volunteer.id}&limit=1"), "GET", "/v1/commendations")
+    check(volunteer.get("/v1/commendations?cursor=forged"), "GET", "/v1/commendations", 400)
+    assert check(volunteer.get("/v1/me"), "GET", "/v1/me").json["latest_commendation"]["id"] == commended["id"]
+    check(admin.get(f"{ac}/candidates?month={month}"), "GET", ac + "/candidates")
+    check(admin.get(f"{ac}/candidates?month=1999-12"), "GET", ac + "/candidates", 400)
+    check(volunteer.get(f"{ac}/candidates?month={month}"), "GET", ac + "/candidates", 403)
+    check(admin.post(f"{ac}/{commended['id']}/revoke", {"reason": "重复申报"}), "POST", ac + "/{commendation_id}/revoke")
+    check(admin.post(f"{ac}/{commended['id']}/revoke", {"reason": "重复申报"}), "POST", ac + "/{commendation_id}/revoke",
+          409)
+    check(admin.post(f"{ac}/cmd_nothing/revoke", {"reason": "无"}), "POST", ac + "/{commendation_id}/revoke", 404)
+    # 微实事 rounds, proposals, review, delivery: the admin opens a round (dates out of order: 400; a resident: 403);
+    # members list and read it (none such: 404); the volunteer proposes three (a 4th: 409; above the budget, risky
+    # text: 400; none such: 404); the admin approves one correcting its cost (twice: 409; a resident: 403) and
+    # rejects another; the lists (a status a resident may not see: 403; no such status: 400) and a project; progress
+    # before the vote ends (409), after it (the ballots' count in their shards) to done; the 验收 rating (twice: 409).
+    from tongxin.adapters.dynamo.models import CounterModel as RoundCounter
+    from tongxin.domain import ballots as ballot_rules
+    sh_now, pr = datetime.now(timezone(timedelta(hours=8))), "/v1/admin/project-rounds"
+    pr_body = {"title": "微实事第一轮", "budget_yuan": 10000, "style": "approval", "max_choices": 1,
+               "proposals_until": (sh_now + timedelta(minutes=10)).isoformat(timespec="seconds"),
+               "voting_from": (sh_now + timedelta(minutes=20)).isoformat(timespec="seconds"),
+               "voting_until": (sh_now + timedelta(minutes=30)).isoformat(timespec="seconds"), "publicity_days": 0}
+    rnd = check(admin.post(pr, pr_body), "POST", pr, 201).json
+    check(admin.post(pr, {**pr_body, "voting_from": pr_body["voting_until"]}), "POST", pr, 400)
+    check(volunteer.post(pr, pr_body), "POST", pr, 403)
+    one_round, pp = "/v1/project-rounds/{round_id}", "/v1/projects/{project_id}"
+    rp = one_round + "/projects"
+    check(volunteer.get("/v1/project-rounds"), "GET", "/v1/project-rounds")
+    check(volunteer.get(f"/v1/project-rounds/{rnd['id']}"), "GET", one_round)
+    check(volunteer.get("/v1/project-rounds/prd_nothing"), "GET", one_round, 404)
+    idea = {"title": "楼道加装扶手", "description": "老人上下楼不方便", "cost_yuan": 3000, "category": "设施维修"}
+    ideas = [check(volunteer.post(f"/v1/project-rounds/{rnd['id']}/projects", {**idea, "title": f"扶手{i}"}), "POST",
+                   rp, 201).json for i in range(3)]
+    check(volunteer.post(f"/v1/project-rounds/{rnd['id']}/projects", idea), "POST", rp, 409)
+    check(admin.post(f"/v1/project-rounds/{rnd['id']}/projects", {**idea, "cost_yuan": 10001}), "POST", rp, 400)
+    check(admin.post(f"/v1/project-rounds/{rnd['id']}/projects", {**idea, "title": "违禁"}), "POST", rp, 400)
+    check(admin.post("/v1/project-rounds/prd_nothing/projects", idea), "POST", rp, 404)
+    first_idea, second_idea = ideas[0]["id"], ideas[1]["id"]
+    check(admin.post(f"/v1/projects/{first_idea}/approve", {"cost_yuan": 2500}), "POST", pp + "/approve")
+    check(admin.post(f"/v1/projects/{first_idea}/approve", {}), "POST", pp + "/approve", 409)
+    check(admin.post(f"/v1/projects/{second_idea}/approve", {"cost_yuan": 10001}), "POST", pp + "/approve", 400)
+    check(volunteer.post(f"/v1/projects/{second_idea}/approve", {}), "POST", pp + "/approve", 403)
+    check(admin.post("/v1/projects/rpj_nothing/approve", {}), "POST", pp + "/approve", 404)
+    check(admin.post(f"/v1/projects/{second_idea}/reject", {"reason": "不在本轮范围"}), "POST", pp + "/reject")
+    check(admin.post(f"/v1/projects/{second_idea}/reject", {"reason": "不在本轮范围"}), "POST", pp + "/reject", 409)
+    check(admin.post(f"/v1/projects/{ideas[2]['id']}/reject", {"reason": " "}), "POST", pp + "/reject", 400)
+    check(volunteer.post(f"/v1/projects/{ideas[2]['id']}/reject", {"reason": "无"}), "POST", pp + "/reject", 403)
+    check(admin.post("/v1/projects/rpj_nothing/reject", {"reason": "无"}), "POST", pp + "/reject", 404)
+    check(volunteer.get(f"/v1/project-rounds/{rnd['id']}/projects"), "GET", rp)
+    check(volunteer.get(f"/v1/project-rounds/{rnd['id']}/projects?mine=true&limit=1"), "GET", rp)
+    check(admin.get(f"/v1/project-rounds/{rnd['id']}/projects?status=rejected"), "GET", rp)
+    check(volunteer.get(f"/v1/project-rounds/{rnd['id']}/projects?status=proposed"), "GET", rp, 403)
+    check(volunteer.get(f"/v1/project-rounds/{rnd['id']}/projects?status=done"), "GET", rp, 400)
+    check(volunteer.get("/v1/project-rounds/prd_nothing/projects"), "GET", rp, 404)
+    check(volunteer.get(f"/v1/projects/{first_idea}"), "GET", pp)
+    check(volunteer.get("/v1/projects/rpj_nothing"), "GET", pp, 404)
+    report = {"note": "材料进场", "percent": 50}
+    check(admin.post(f"/v1/projects/{first_idea}/progress", report), "POST", pp + "/progress", 409)
+    check(admin.post(f"/v1/projects/{first_idea}/progress", {**report, "percent": 101}), "POST", pp + "/progress", 400)
+    check(volunteer.post(f"/v1/projects/{first_idea}/progress", report), "POST", pp + "/progress", 403)
+    check(admin.post("/v1/projects/rpj_nothing/progress", report), "POST", pp + "/progress", 404)
+    check(volunteer.post(f"/v1/projects/{first_idea}/rate", {"rating": 5}), "POST", pp + "/rate", 409)
+    RoundCounter(ballot_rules.votes_key(rnd["id"], first_idea, 0), n=1).save()  # one ballot's count
+    with travel(timedelta(minutes=31)):
+        check(admin.post(f"/v1/projects/{first_idea}/progress", {**report, "percent": 100}), "POST", pp + "/progress")
+        check(volunteer.post(f"/v1/projects/{first_idea}/rate", {"rating": 5, "comment": "很实用"}), "POST",
+              pp + "/rate", 201)
+        check(volunteer.post(f"/v1/projects/{first_idea}/rate", {"rating": 5}), "POST", pp + "/rate", 409)
+        check(volunteer.post(f"/v1/projects/{first_idea}/rate", {"rating": 6}), "POST", pp + "/rate", 400)
+        check(volunteer.post("/v1/projects/rpj_nothing/rate", {"rating": 5}), "POST", pp + "/rate", 404)
+    # 微实事 票选: a round voting now (seeded: its own routes are another story's), the ballot (its refusals: no phone,
+    # twice, too costly, nothing chosen), the receipt, the results refused while voting runs, then after the close.
+    from tests.api.test_ballots import seed_round
+    round_id, (p1, p2), _ = seed_round(community.id, [600, 500], budget_yuan=1000)
+    rb, rr = "/v1/project-rounds/{round_id}/ballot", "/v1/project-rounds/{round_id}/results"
+    check(author.get(f"/v1/project-rounds/{round_id}/ballot"), "GET", rb, 404)
+    check(author.post(f"/v1/project-rounds/{round_id}/ballot", {"project_ids": [p1, p2]}), "POST", rb, 409)
+    check(author.post(f"/v1/project-rounds/{round_id}/ballot", {"project_ids": []}), "POST", rb, 400)
+    check(author.post(f"/v1/project-rounds/{round_id}/ballot", {"project_ids": [p1]}), "POST", rb, 201)
+    check(author.post(f"/v1/project-rounds/{round_id}/ballot", {"project_ids": [p2]}), "POST", rb, 409)
+    check(volunteer.post(f"/v1/project-rounds/{round_id}/ballot", {"project_ids": [p2]}), "POST", rb, 409)
+    check(author.get(f"/v1/project-rounds/{round_id}/ballot"), "GET", rb)
+    check(admin.get(f"/v1/project-rounds/{round_id}/results"), "GET", rr, 409)
+    check(admin.get("/v1/project-rounds/pr_nothing/results"), "GET", rr, 404)
+    with travel(timedelta(hours=2)):
+        check(author.get(f"/v1/project-rounds/{round_id}/results"), "GET", rr)
     # 订阅消息: what to ask for, accepts, the sweep delivering (or skipping) what the story wrote, what did not arrive.
     asked = check(volunteer.get("/v1/me/subscriptions"), "GET", "/v1/me/subscriptions").json["ask"]
     check(volunteer.post("/v1/me/subscriptions", {"accepted": asked[:2] + asked[:1]}), "POST", "/v1/me/subscriptions")

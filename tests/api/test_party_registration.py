@@ -185,6 +185,64 @@ def test_the_unit_must_exist_and_is_recorded_on_approval(api, community):
     assert [r.user_id for r in by_unit] == [member.id]
 
 
+def test_the_unit_must_be_of_the_communitys_own_street(api, community):
+    """A unit of another street (or any unit while the community belongs to no street) is 404 naming unit_id, in
+    Chinese; the unit's street is checked by the registration's own transaction."""
+    other_street = streets.create_street("别的街道")
+    other_staff = api.login()
+    streets.add_staff(other_street["id"], other_staff.id)
+    other_staff.relogin()
+    elsewhere = other_staff.post("/v1/street/units", {"name": "外街道单位", "kind": "企业", "contact_name": "赵经理",
+                                                      "contact_phone": "13800000002"}).json
+    member = community.resident()
+    # The community belongs to no street yet: no unit is its street's.
+    lonely = report(member, unit_id=elsewhere["id"])
+    assert lonely.status == 404 and lonely.error_code == "NOT_FOUND"
+    assert lonely.json["error"]["details"]["field"] == "unit_id" and "unit_id" in lonely.json["error"]["message"]
+    assert sum(member.api.last_meter.wechat.values()) == 0  # refused before WeChat's check is spent
+    street = streets.create_street("本街道")
+    streets.attach_community(street["id"], community.id)
+    refused = report(member, unit_id=elsewhere["id"])
+    assert refused.status == 404 and refused.json["error"]["details"]["field"] == "unit_id", refused.body
+    assert "街道" in refused.json["error"]["message"]
+    assert member.get(PR).status == 404  # nothing written
+    staff = api.login()
+    streets.add_staff(street["id"], staff.id)
+    staff.relogin()
+    own = staff.post("/v1/street/units", {"name": "本街道单位", "kind": "学校", "contact_name": "钱校长",
+                                          "contact_phone": "13800000003"}).json
+    ok = report(member, unit_id=own["id"])
+    assert ok.status == 201 and ok.json["unit_id"] == own["id"]
+    # The same call again: one registration per person.
+    assert report(member, unit_id=own["id"]).error_code == "ALREADY_REGISTERED"
+
+
+def test_a_unit_moved_to_another_street_between_read_and_write_is_refused_by_the_transaction(api, community,
+                                                                                            monkeypatch):
+    """The unit's street is a condition of the registration's transaction, not a read: a unit whose street changes
+    after the community was read is refused, and nothing is written."""
+    import tongxin.usecases.party as party_module
+    from tongxin.adapters.dynamo.models import UnitModel
+    street = streets.create_street("本街道")
+    streets.attach_community(street["id"], community.id)
+    staff = api.login()
+    streets.add_staff(street["id"], staff.id)
+    staff.relogin()
+    unit = staff.post("/v1/street/units", {"name": "会搬走的单位", "kind": "企业", "contact_name": "孙经理",
+                                           "contact_phone": "13800000004"}).json
+    member = community.resident()
+    real_check = party_module.content_check
+
+    def move_then_check(*args, **kwargs):  # runs after the read, before the transaction
+        UnitModel(unit["id"]).update(actions=[UnitModel.street_id.set("st_elsewhere")])
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(party_module, "content_check", move_then_check)
+    resp = report(member, unit_id=unit["id"])
+    assert resp.status == 404 and resp.json["error"]["details"]["field"] == "unit_id", resp.body
+    assert member.get(PR).status == 404
+
+
 def test_a_member_who_left_cannot_be_approved(community):
     member = community.resident()
     reg = report(member).json
@@ -227,6 +285,58 @@ def test_taking_the_role_away_ends_the_registration_and_the_member_may_report_ag
     assert {"party_member", "volunteer"} <= roles_of(member.id)
 
 
+def test_the_roles_route_never_adds_party_member_but_keeps_and_removes_it(community):
+    """Only an approved registration grants party_member: the admin's roles route refuses to add it (400 naming
+    roles, as a role the admin may not give), keeps it when a list read back carries it, and removing it there
+    ends the registration; the refusal repeats identically and changes nothing."""
+    member, admin = community.resident(), community.admin
+    path = f"/v1/admin/members/{member.id}/roles"
+    for _ in range(2):  # the same call twice: refused twice, nothing written
+        refused = admin.put(path, {"roles": ["volunteer", "party_member"]})
+        assert refused.status == 400 and refused.error_code == "VALIDATION_FAILED", refused.body
+        assert refused.json["error"]["details"] == {"field": "roles", "not_assignable": ["party_member"]}
+        assert "党员报到" in refused.json["error"]["message"]
+        assert roles_of(member.id) == {"resident"}
+    # A pending registration is no approval.
+    reg = report(member).json
+    assert admin.put(path, {"roles": ["party_member"]}).status == 400
+    assert admin.post(f"{PRS}/{reg['id']}/approve").status == 200
+    # Held: a list read back (GET /v1/me) keeps it, with other roles changed around it.
+    me = member.get("/v1/me").json
+    kept = admin.put(path, {"roles": me["roles"] + ["volunteer"]})
+    assert kept.status == 200 and set(kept.json["roles"]) == {"resident", "party_member", "volunteer"}
+    assert member.get(PR).json["status"] == "approved"
+    # Removed: the registration ends; then adding it back is refused again (the member reports again).
+    assert admin.put(path, {"roles": ["volunteer"]}).status == 200
+    assert member.get(PR).json["status"] == "ended"
+    again = admin.put(path, {"roles": ["volunteer", "party_member"]})
+    assert again.status == 400 and again.json["error"]["details"]["field"] == "roles"
+    assert roles_of(member.id) == {"resident", "volunteer"}
+    # An admin cannot give it to themself either.
+    own = admin.put(f"/v1/admin/members/{admin.id}/roles", {"roles": ["admin", "party_member"]})
+    assert own.status == 400 and "party_member" not in roles_of(admin.id)
+
+
+def test_the_role_taken_between_the_admins_read_and_write_is_not_restored(community, monkeypatch):
+    """The admin's list carries party_member while held; removed meanwhile (注销 of the registration's role by
+    another admin), the write's condition on the roles as read refuses (409), it does not grant it back."""
+    import tongxin.usecases.admin as admin_module
+    member = community.party_member(community.resident())
+    deputy = community.with_roles(community.resident(), ["admin"])
+    real = admin_module.directory.sync
+
+    def remove_then_sync(tx, before, after):  # after the read, before the write
+        if before.id == member.id and "party_member" in (before.roles or ()):
+            monkeypatch.setattr(admin_module.directory, "sync", real)
+            assert deputy.put(f"/v1/admin/members/{member.id}/roles", {"roles": []}).status == 200
+        return real(tx, before, after)
+
+    monkeypatch.setattr(admin_module.directory, "sync", remove_then_sync)
+    resp = community.admin.put(f"/v1/admin/members/{member.id}/roles", {"roles": ["party_member", "volunteer"]})
+    assert resp.status == 409, resp.body
+    assert "party_member" not in roles_of(member.id)
+
+
 def test_lists_page_newest_first_with_a_cursor(community):
     admin = community.admin
     ids = [report(community.resident()).json["id"] for _ in range(3)]
@@ -242,12 +352,22 @@ def test_lists_page_newest_first_with_a_cursor(community):
     assert admin.api.last_meter.reads <= 2
 
 
-@pytest.mark.parametrize("route", ["submit", "approve", "reject", "list", "mine"])
-def test_exact_call_counts(community, route):
+@pytest.mark.parametrize("route", ["submit", "submit_with_unit", "approve", "reject", "list", "mine"])
+def test_exact_call_counts(api, community, route):
     member, admin = community.resident(), community.admin
     if route == "submit":
         resp = report(member)
         assert resp.status == 201
+    elif route == "submit_with_unit":
+        street = streets.create_street("计数街道")
+        streets.attach_community(street["id"], community.id)
+        staff = api.login()
+        streets.add_staff(street["id"], staff.id)
+        staff.relogin()
+        unit = staff.post("/v1/street/units", {"name": "计数单位", "kind": "机关", "contact_name": "周主任",
+                                               "contact_phone": "13800000005"}).json
+        resp = report(member, unit_id=unit["id"])
+        assert resp.status == 201, resp.body
     else:
         reg = report(member).json
         resp = {"approve": lambda: admin.post(f"{PRS}/{reg['id']}/approve"),
@@ -257,11 +377,13 @@ def test_exact_call_counts(community, route):
     meter = member.api.last_meter
     calls = dict(meter.dynamo)
     expected = {"submit": {"GetItem": 2, "TransactWriteItems": 1},  # the caller; mine (refused before WeChat's check)
+                # the caller; mine and the community's street (one BatchGetItem); the unit's street a condition
+                "submit_with_unit": {"GetItem": 1, "BatchGetItem": 1, "TransactWriteItems": 1},
                 "approve": {"GetItem": 1, "BatchGetItem": 1, "TransactWriteItems": 1},
                 "reject": {"GetItem": 1, "BatchGetItem": 1, "TransactWriteItems": 1},
                 "list": {"GetItem": 1, "Query": 1}, "mine": {"GetItem": 2}}[route]
     assert calls == expected, calls
-    assert sum(meter.wechat.values()) == (1 if route == "submit" else 0)
+    assert sum(meter.wechat.values()) == (1 if route.startswith("submit") else 0)
 
 
 def test_the_demo_seed_has_a_party_member_and_a_report_to_approve(api):
@@ -271,6 +393,11 @@ def test_the_demo_seed_has_a_party_member_and_a_report_to_approve(api):
     admin, vol1, res2 = api.login("admin"), api.login("vol1"), api.login("res2")
     assert "party_member" in vol1.user["roles"]
     assert vol1.get(PR).json["status"] == "approved"
+    # Every seeded party member holds the role through an approved registration (the only way it is granted).
+    holders = admin.get("/v1/admin/members?role=party_member").json["items"]
+    assert {m["id"] for m in holders} == {admin.id, vol1.id}
+    for holder in (admin, vol1):
+        assert holder.get(PR).json["status"] == "approved"
     assert vol1.get(PR).json["party_branch"] == "同心社区第一党支部"
     pending = admin.get(PRS).json["items"]
     assert [r["user"]["id"] for r in pending] == [res2.id]

@@ -27,7 +27,7 @@ STORE_KEYS = {"id", "name", "address"}
 GOODS_KEYS = {"id", "store_id", "name", "description", "price_points", "stock", "per_user_limit", "on_shelf",
               "sponsor", "created_at"}  # sponsor: the 共建单位 sponsoring it, or null (tests/api/test_units_store.py)
 REDEMPTION_KEYS = {"id", "goods", "store_id", "quantity", "points", "pickup_code", "status", "expires_at",
-                   "created_at", "picked_up_at", "cancelled_at", "expired_at"}
+                   "created_at", "picked_up_at", "cancelled_at", "expired_at", "redeemer"}
 ENTRY_KEYS = {"id", "kind", "amount", "balance_after", "source", "note", "created_at"}
 AWARD_CHUNK = 50  # the default cap of one charity award
 

@@ -37,7 +37,8 @@ def test_a_failing_step_leaves_the_others_running_and_the_run_fails_naming_it(mo
 
 def test_the_run_answers_every_step_when_none_fails(container):
     done = schedule.run()
-    assert set(done) == {"wishes", "events", "redemptions", "requests", "bulletin", "service_cards", "push"}
+    assert set(done) == {"wishes", "events", "redemptions", "requests", "bulletin", "service_cards", "project_rounds",
+                         "round_notices", "push"}
 
 
 def test_no_code_a_function_runs_scans():

@@ -173,6 +173,15 @@ def realistic(kind: str) -> dict:
         # 共建项目: usecases/co_projects.py (``co_project_id`` is its code).
         "co_project_done": {"co_project_id": "cop_0193a2f1c4d8e2b7a9", "title": "周末义诊进社区：独居老人量血压问诊",
                             "community": "同心社区"},
+        # 微实事: usecases/project_rounds.py, round_steps.py (``project_id`` / ``round_id`` is its code).
+        "round_proposal_reviewed": {"project_id": "rpj_0193a2f1c4d8e2b7a9", "round_id": "rnd_0193a2f1c4d8e2b7a9",
+                                    "title": "3栋楼道加装扶手方便老人上下楼", "result": "rejected",
+                                    "reason": "预算超出本轮上限，建议拆分为两期"},
+        "round_voting_open": {"round_id": "rnd_0193a2f1c4d8e2b7a9", "title": "2027年第一季度民生微实事",
+                              "closes_at": SOLVE_DUE},
+        "round_voting_reminder": {"round_id": "rnd_0193a2f1c4d8e2b7a9", "title": "2027年第一季度民生微实事",
+                                  "closes_at": SOLVE_DUE},
+        "round_results": {"round_id": "rnd_0193a2f1c4d8e2b7a9", "title": "2027年第一季度民生微实事", "selected": 3},
     }[kind]
 
 
@@ -453,6 +462,8 @@ def test_the_time_keyword_is_the_right_moment_in_shanghai(kind):
         expected = as_time(datetime.fromisoformat(ANSWER_DUE))
     elif kind in ("request_reopened", "request_overdue", "request_extension_asked", "request_extension_approved",
                   "request_extension_rejected"):  # the deadline to solve (after an approval: the new one)
+        expected = as_time(datetime.fromisoformat(SOLVE_DUE))
+    elif kind in ("round_voting_open", "round_voting_reminder"):  # 微实事: when voting closes
         expected = as_time(datetime.fromisoformat(SOLVE_DUE))
     else:
         expected = as_time(CREATED)

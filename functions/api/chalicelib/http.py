@@ -68,11 +68,19 @@ class Route:
 
     @property
     def needs_community(self) -> bool:
-        """The caller's own account (/v1/me…) works before joining a community; everything else is
-        community data and answers 409 NOT_IN_COMMUNITY to a signed-in user in none."""
-        return not self.public and (not self.path.startswith("/v1/me") or "NOT_IN_COMMUNITY" in self.errors)
+        """The caller's own account (/v1/me…) works before joining a community, and the levels above communities
+        (/v1/street/…, /v1/district/…, /v1/department/…: their staff belong to none) never ask for one; everything
+        else is community data and answers 409 NOT_IN_COMMUNITY to a signed-in user in none. A route of either kind
+        that can answer it all the same names it in its ``errors``."""
+        if self.public:
+            return False
+        if "NOT_IN_COMMUNITY" in self.errors:
+            return True
+        return not self.path.startswith(("/v1/me", *ABOVE_COMMUNITIES))
 
 
+# Path prefixes of the levels above communities (街道, 区级平台, 区直部门): their staff need no community.
+ABOVE_COMMUNITIES = ("/v1/street/", "/v1/district/", "/v1/department/")
 ROUTES: list[Route] = []
 _principal: ContextVar[Principal | None] = ContextVar("principal", default=None)
 # The console's session (its item key) when the caller was authenticated by the session cookie, not a Bearer token.

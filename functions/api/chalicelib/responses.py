@@ -23,6 +23,14 @@ class Answer(BaseModel):
 
 # --- identity ------------------------------------------------------------------------------------
 
+class LatestCommendationView(Answer):
+    """``commendations.present_latest``: the newest standing 微星光 commendation, on the person's profile."""
+    id: str
+    title: str
+    period: str = Field(description="表彰期次：YYYY-MM 或 YYYY")
+    created_at: AwareDatetime
+
+
 class UserView(Answer):
     """``identity.present_user``: the user as shown to themself (phone masked)."""
     id: str
@@ -45,6 +53,8 @@ class UserView(Answer):
     is_volunteer: bool
     skills: list[str]
     created_at: AwareDatetime
+    commendations_count: int = Field(description="微星光：获得的表彰数（未撤销）")
+    latest_commendation: LatestCommendationView | None = Field(description="微星光：最新一项表彰；没有为 null")
 
 
 class MeView(UserView):
@@ -329,3 +339,9 @@ from .responses_party import *  # noqa: E402,F401,F403
 from .responses_service_cards import *  # noqa: E402,F401,F403
 # 共建项目 and 群众评单 (co-building projects and their ratings): their own module.
 from .responses_co_projects import *  # noqa: E402,F401,F403
+# 微实事 票选 and results (ballots): their own module.
+from .responses_ballots import *  # noqa: E402,F401,F403
+# 微实事 rounds, proposals, review and delivery: their own module.
+from .responses_project_rounds import *  # noqa: E402,F401,F403
+# 微星光 commendations (表彰): their own module.
+from .responses_commendations import *  # noqa: E402,F401,F403

@@ -102,6 +102,13 @@ class GoodsRef(Answer):
     name: str
 
 
+class RedeemerView(Answer):
+    """The redeemer as the store's staff see them, copied at redemption time (已注销用户 after 注销)."""
+    id: str
+    nickname: str
+    real_name: str | None = Field(description="登记的真实姓名（志愿者、党员），没有则为 null")
+
+
 class RedemptionView(Answer):
     id: str
     goods: GoodsRef
@@ -115,6 +122,8 @@ class RedemptionView(Answer):
     picked_up_at: AwareDatetime | None
     cancelled_at: AwareDatetime | None
     expired_at: AwareDatetime | None
+    redeemer: RedeemerView | None = Field(description="兑换人（只在超市工作人员、管理员的视图中给出：兑换时的昵称和真实姓名）；"
+                                                       "兑换人本人看到的是 null")
 
 
 class RedemptionPage(Answer):

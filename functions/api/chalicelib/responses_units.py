@@ -69,11 +69,38 @@ class AdminUnitPage(Answer):
 
 
 class UnitInviteView(Answer):
-    """``units.create_invite``: a one-time invite to become the unit's liaison (7 days)."""
+    """``units.create_invite``: a one-time invite to become the unit's liaison (7 days), answered as every invite
+    code is (``{code, url, valid_until}``, api.md 普通链接二维码)."""
     code: str
     unit_id: str
     url: str = Field(description="二维码携带的链接 <QR_LINK_BASE>/u/<code>（普通链接二维码：微信扫一扫即打开小程序）")
+    valid_until: AwareDatetime = Field(description="有效期至（与 expires_at 相同）")
     expires_at: AwareDatetime
+
+
+class UnitInviteCodeView(Answer):
+    """``unit_liaisons.invite_qrcode`` (format=json): the invite as every invite code is answered."""
+    code: str = Field(description="邀请码")
+    unit_id: str
+    url: str = Field(description="二维码携带的链接 <QR_LINK_BASE>/u/<code>")
+    valid_until: AwareDatetime = Field(description="邀请码的失效时间")
+
+
+class UnitLiaisonUser(Answer):
+    id: str
+    nickname: str = Field(description="成为联络员时的昵称（街道工作人员可见全名）")
+
+
+class UnitLiaisonView(Answer):
+    """``unit_liaisons.present_liaison``: a liaison of the unit as its street sees them."""
+    user: UnitLiaisonUser
+    unit_id: str
+    since: AwareDatetime = Field(description="成为该单位联络员的时间")
+
+
+class UnitLiaisonPage(Answer):
+    items: list[UnitLiaisonView]
+    next_cursor: str | None
 
 
 class UnitJoinedView(Answer):

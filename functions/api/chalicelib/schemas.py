@@ -85,15 +85,17 @@ class InviteQrQuery(Query):
                                                                                 "（JPEG）· json {code, url, scene, valid_until}")
 
 
-# ``resident`` follows membership: accepted (a list read from GET /v1/me may be written back) and kept.
-AssignableRole = Literal["resident", "volunteer", "party_member", "grid_worker", "admin", "store_keeper"]
+# Every role a list read from GET /v1/me may carry is accepted: ``resident`` follows membership and the operator's
+# roles and a unit's liaison are kept as held (usecases/admin.set_roles refuses naming one the member lacks).
+AssignableRole = Literal["resident", "volunteer", "party_member", "grid_worker", "admin", "store_keeper",
+                         "street_staff", "district_staff", "department_staff", "unit_liaison"]
 # One person works a handful of grids or stores; the cap also keeps the role change's transaction (the member,
 # the admin, each grid joined or left, each store checked) far below DynamoDB's 100 items.
 MAX_SCOPES = 20
 
 
 class RolesBody(Body):
-    roles: list[AssignableRole] = Field(max_length=6)
+    roles: list[AssignableRole] = Field(max_length=10)
     grid_ids: list[Id] = Field(default_factory=list, max_length=MAX_SCOPES)
     store_ids: list[Id] = Field(default_factory=list, max_length=MAX_SCOPES)
 
@@ -140,7 +142,7 @@ class WishBody(Body):
     content: MultiLine = Field(min_length=1, max_length=wish_rules.CONTENT_MAX)
     category: WishCategory
     deadline: ApiDatetime | None = Field(None, description="截止时间：至少 1 小时后，至多一年内")
-    contact_phone: str | None = Field(None, pattern=r"^(1\d{10}|0\d{2,3}-?\d{7,8})$", description="手机或座机")
+    contact_phone: str | None = Field(None, pattern=r"^(1[0-9]{10}|0[0-9]{2,3}-?[0-9]{7,8})$", description="手机或座机")
     address: SingleLine | None = Field(None, min_length=1, max_length=100)
 
 
@@ -266,7 +268,7 @@ class AdjustBody(Body):
 
 
 class MonthQuery(Query):
-    month: str = Field(pattern=r"^20\d\d-(0[1-9]|1[0-2])$", description="YYYY-MM（北京时间）")
+    month: str = Field(pattern=r"^20[0-9][0-9]-(0[1-9]|1[0-2])$", description="YYYY-MM（北京时间）")
 
 
 # --- push (订阅消息) ----------------------------------------------------------------------------------------

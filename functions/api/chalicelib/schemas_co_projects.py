@@ -34,8 +34,8 @@ class CoProjectBody(Body):
     need: NeedBody = Field(description="对接的需求：post_id 与 text 至少填一项")
     unit_id: Id = Field(description="承接的共建单位：与本社区有有效的共建协议")
     resource_id: Id | None = Field(None, description="该单位资源清单中的一项（可选）")
-    starts_on: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="开始日期 YYYY-MM-DD（北京时间），最早一年前")
-    ends_on: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="结束日期 YYYY-MM-DD，不早于开始日期，周期最长 3 年")
+    starts_on: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="开始日期 YYYY-MM-DD（北京时间），最早一年前")
+    ends_on: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="结束日期 YYYY-MM-DD，不早于开始日期，周期最长 3 年")
     beneficiaries_note: MultiLine = Field(min_length=1, max_length=rules.BENEFICIARIES_MAX,
                                           description="服务对象说明，如“3 栋、5 栋的独居老人”")
 

@@ -17,7 +17,7 @@ class DistrictStatsQuery(StatsQuery):
 
 
 class BulletinQuery(Query):
-    month: str | None = Field(None, pattern=r"^20\d\d-(0[1-9]|1[0-2])$",
+    month: str | None = Field(None, pattern=r"^20[0-9][0-9]-(0[1-9]|1[0-2])$",
                               description="YYYY-MM（北京时间），默认本月；不能是将来的月份")
     format: Literal["json", "csv"] = Field("json", description="json，或 csv（UTF-8 带 BOM，可直接用 Excel 打开）")
 

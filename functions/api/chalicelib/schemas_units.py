@@ -8,7 +8,7 @@ from pydantic import Field, field_validator
 
 from tongxin.domain import units as unit_rules
 
-from .schemas import Id, PageQuery
+from .schemas import Id, PageQuery, Query
 from .validation import Body, MultiLine, SingleLine
 
 UnitKind = Literal["机关", "企业", "事业单位", "学校", "医院", "社会组织"]
@@ -19,7 +19,7 @@ class UnitBody(Body):
     name: SingleLine = Field(min_length=2, max_length=40, description="单位名称（居民在其赞助的商品上看到）")
     kind: UnitKind = Field(description="机关、企业、事业单位、学校、医院或社会组织")
     contact_name: SingleLine = Field(min_length=1, max_length=20, description="单位联系人")
-    contact_phone: str = Field(pattern=r"^(1\d{10}|0\d{2,3}-?\d{7,8})$", description="联系电话：手机或座机")
+    contact_phone: str = Field(pattern=r"^(1[0-9]{10}|0[0-9]{2,3}-?[0-9]{7,8})$", description="联系电话：手机或座机")
     street_id: Id | None = Field(None, description="哪个街道（只负责一个街道时可省略，负责多个时必填）")
 
 
@@ -53,7 +53,7 @@ class AgreementBody(Body):
                                   description="承诺事项（需求清单、活动清单、考核清单中的承诺）1–10 条，每条 ≤ 100 字")
     activities_per_quarter: int = Field(ge=unit_rules.ACTIVITIES_MIN, le=unit_rules.ACTIVITIES_MAX,
                                         description="每季度至少开展的活动次数 1–20")
-    valid_until: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$",
+    valid_until: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
                              description="有效期至 YYYY-MM-DD（北京时间，含当天）：晚于今天，最长 5 年")
 
     @field_validator("valid_until")
@@ -70,3 +70,8 @@ class ResourceBody(Body):
     title: SingleLine = Field(min_length=1, max_length=40, description="资源名称，如“义诊”“会议室”")
     description: MultiLine = Field(min_length=1, max_length=500, description="资源说明：内容、时间、地点、条件")
     capacity: int = Field(ge=1, le=100_000, description="可服务的人数或次数（≥ 1）")
+
+
+class UnitInviteQrQuery(Query):
+    format: Literal["png", "svg", "json"] = Field("png", description="png/svg 印刷用二维码（内容为链接 "
+                                                                      "<QR_LINK_BASE>/u/<码>）· json {code, url, valid_until}")

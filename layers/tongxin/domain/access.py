@@ -9,9 +9,10 @@ role inside their DynamoDB transaction (see ``adapters.dynamo.guards``), so a re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 from enum import Enum
 
-from .errors import Forbidden, NotInCommunity
+from .errors import Forbidden, NotInCommunity, ValidationFailed
 
 
 class Role(str, Enum):
@@ -31,6 +32,11 @@ class Role(str, Enum):
 OPERATOR_ROLES = frozenset({Role.STREET_STAFF.value, Role.DISTRICT_STAFF.value, Role.DEPARTMENT_STAFF.value})
 # A unit's liaison (共建单位联络员) is named by the street through an invite, never by a community's admin.
 NOT_ASSIGNABLE = OPERATOR_ROLES | {Role.UNIT_LIAISON.value}
+# Roles only an approval grants: ``party_member`` comes with an approved 党员报到 (usecases/party.approve). Through
+# PUT /v1/admin/members/{id}/roles an admin may keep it (a list read back) or take it away (which ends the
+# registration), never add it: 400 VALIDATION_FAILED naming ``roles`` (``ROLE_NEEDS_APPROVAL``).
+APPROVAL_ONLY = frozenset({Role.PARTY_MEMBER.value})
+ROLE_NEEDS_APPROVAL = "党员身份只能由党员报到审核通过获得，不能直接授予；请该居民提交党员报到"
 # Roles an admin may grant through PUT /v1/admin/members/{id}/roles. ``resident`` follows membership.
 ASSIGNABLE_ROLES = frozenset(r.value for r in Role if r is not Role.RESIDENT and r.value not in NOT_ASSIGNABLE)
 
@@ -128,6 +134,33 @@ def require_department(principal: Principal, department_id: str | None) -> Grant
             or department_id not in principal.department_ids:
         raise Forbidden()
     return Grant(principal.user_id, "", Role.DEPARTMENT_STAFF.value, department_id=department_id)
+
+
+def scope_asked(principal: Principal, role: Role, held: frozenset[str], asked: str | None, field: str, what: str,
+                require: Callable[[Principal, str], Grant]) -> str:
+    """The scope a staff route is about (a street, a district): the one named in ``field``, or the caller's only
+    one. 403 FORBIDDEN for anyone but its staff; 400 VALIDATION_FAILED naming ``field`` for staff of several who
+    named none (``what`` names the kind in the message)."""
+    if role.value not in principal.roles or not held:
+        raise Forbidden()
+    if asked is None:
+        if len(held) > 1:
+            raise ValidationFailed(f"您负责多个{what}，请指定 {field}", details={"field": field})
+        asked = next(iter(held))
+    require(principal, asked)
+    return asked
+
+
+def street_asked(principal: Principal, street_id: str | None) -> str:
+    """The street a street-staff route is about (``street_id``, or the caller's only street)."""
+    return scope_asked(principal, Role.STREET_STAFF, principal.street_ids, street_id, "street_id", "街道",
+                       require_street)
+
+
+def district_asked(principal: Principal, district_id: str | None) -> str:
+    """The district a district-staff route is about (``district_id``, or the caller's only district)."""
+    return scope_asked(principal, Role.DISTRICT_STAFF, principal.district_ids, district_id, "district_id", "区",
+                       require_district)
 
 
 def require_unit(principal: Principal, unit_id: str | None) -> Grant:

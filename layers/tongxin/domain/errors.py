@@ -210,6 +210,14 @@ class OffShelf(Conflict):
     code, message = "OFF_SHELF", "商品已下架"
 
 
+class AlreadyCommended(Conflict):  # 微星光 (domain/commendations.py)
+    code, message = "ALREADY_COMMENDED", "该居民在这一期已获得同名表彰"
+
+
+class SelfCommendation(Conflict):  # 微星光: an honour is given by another admin
+    code, message = "SELF_COMMENDATION", "不能表彰自己，请由社区其他管理员表彰"
+
+
 class RateLimited(DomainError):
     status, code, message = 429, "RATE_LIMITED", "操作太频繁，请稍后再试"
 

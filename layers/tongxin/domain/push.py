@@ -307,6 +307,17 @@ TEMPLATES: dict[str, Template] = {t.kind: t for t in (
     # 共建项目: the community completed a project with the unit, to the unit's liaisons (usecases/co_projects.py).
     Template("co_project_done", "unit_liaison", _field("title"), "已完成", _sent,
              lambda d, _at: f"{d.get('community') or ''}共建项目已完成，居民可以评价了", "co_project_id"),
+    # 微实事 (usecases/project_rounds.py, round_steps.py): the proposer on the review; every resident when voting
+    # opens, the day before it closes (those who have not voted), and on the result.
+    Template("round_proposal_reviewed", "resident", _field("title"), "已审核", _sent,
+             lambda d, _at: "已通过，将进入投票" if d.get("result") == "approved" else f"未通过：{d.get('reason') or ''}",
+             "project_id"),
+    Template("round_voting_open", "resident", _field("title"), "投票开始", lambda d, at: d.get("closes_at") or at,
+             _text("微实事项目投票已开始，请在截止前投票"), "round_id"),
+    Template("round_voting_reminder", "resident", _field("title"), "即将截止",
+             lambda d, at: d.get("closes_at") or at, _text("投票明天截止，您还没有投票"), "round_id"),
+    Template("round_results", "resident", _field("title"), "已公示", _sent,
+             lambda d, _at: f"{d.get('selected') or 0}个项目入选，请查看结果", "round_id"),
 )}
 KINDS = tuple(TEMPLATES)
 

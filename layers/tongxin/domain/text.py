@@ -17,6 +17,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
+# The names shown for a person, the one definition every area imports: who set no nickname (WeChat's default), and
+# who left (注销: rosters, claims and timelines keep the row, not the name).
+DEFAULT_NICKNAME = "微信用户"
+DELETED_NICKNAME = "已注销用户"
+
 _CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 _BIDI = "\u202a-\u202e\u2066-\u2069"
 _FORBIDDEN_MULTI = re.compile(f"[{_CONTROL}{_BIDI}]")

@@ -26,6 +26,10 @@ INVITE_CODE = re.compile(r"[A-Z0-9]{4,32}")  # what a liaison invite's code is m
 INVITE_UNKNOWN = InviteInvalid()
 INVITE_USED = InviteInvalid("邀请码已被使用，请向街道索取新的邀请码")
 INVITE_EXPIRED = InviteInvalid("邀请码已过期，请向街道索取新的邀请码")
+# Removing a liaison (DELETE /v1/street/units/{unit_id}/liaisons/{user_id}) who is none of the unit's.
+# A liaison invite asked for as a QR that is none of the unit's, used or expired.
+INVITE_NOT_FOUND = NotFound("邀请码不存在、已使用或已过期", details={"field": "code"})
+NOT_A_LIAISON = NotFound("该用户不是这个共建单位的联络员", details={"field": "user_id"})
 
 
 def today(now: datetime) -> date:

@@ -11,7 +11,9 @@ from ..adapters.dynamo.guards import check_grant, grant_condition
 from ..adapters.dynamo import batch
 from ..adapters.dynamo.models import CommunityModel, GridModel, InviteModel, PartyRegistrationModel, StoreModel, UserModel
 from ..adapters.dynamo.tx import Tx
-from ..domain.access import ASSIGNABLE_ROLES, NOT_ASSIGNABLE, Principal, Role, require_role
+from ..domain.access import (
+    APPROVAL_ONLY, ASSIGNABLE_ROLES, NOT_ASSIGNABLE, ROLE_NEEDS_APPROVAL, Principal, Role, require_role,
+)
 from ..domain.clock import to_api, utcnow
 from ..domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from ..domain import links
@@ -96,7 +98,9 @@ def invite_qrcode(container: Container, principal: Principal, code: str, fmt: st
 def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: list[str],
               store_ids: list[str]) -> dict:
     """Replace a member's staff roles and scopes; as often as needed, in any order. ``resident`` follows
-    membership: it stays whatever the list says (a list read from GET /v1/me may carry it back).
+    membership: it stays whatever the list says (a list read from GET /v1/me may carry it back). ``party_member``
+    only an approved 党员报到 grants (``APPROVAL_ONLY``): kept when held, removable (the registration ends), never
+    added here (400 naming ``roles``).
 
     One transaction: the admin's own role (re-checked), the member (unchanged since read: the old grid scope is
     what we remove them from, the old roles tell whether ``volunteer`` is being taken away), and each grid's
@@ -104,7 +108,10 @@ def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: li
     NULL (a NULL attribute exists, and the next "unchanged" condition would never hold again).
     """
     grant = require_role(principal, Role.ADMIN)
+    # The operator's roles and a unit's liaison are not the admin's: a list read from GET /v1/me may carry them back
+    # (kept as they are below, whatever the list says); naming one the member does not hold is refused after the read.
     wanted = set(roles) - {Role.RESIDENT.value}
+    foreign, wanted = wanted & NOT_ASSIGNABLE, wanted - NOT_ASSIGNABLE
     unknown = wanted - ASSIGNABLE_ROLES
     if unknown:
         raise ValidationFailed("角色不存在", details={"field": "roles", "unknown": sorted(unknown)})
@@ -121,6 +128,13 @@ def set_roles(principal: Principal, user_id: str, roles: list[str], grid_ids: li
     if member is None or member.community_id != grant.community_id or member.status != "active":
         raise NotFound("成员不存在")
     old_grids, old_roles = set(member.grid_ids or ()), set(member.roles or ())
+    if foreign - old_roles:
+        raise ValidationFailed("该角色不能由社区管理员分配", details={"field": "roles",
+                                                               "not_assignable": sorted(foreign - old_roles)})
+    added_by_approval_only = (wanted & APPROVAL_ONLY) - old_roles
+    if added_by_approval_only:  # kept only as held: the roles' condition below (as read) holds it in the write
+        raise ValidationFailed(ROLE_NEEDS_APPROVAL, details={"field": "roles",
+                                                             "not_assignable": sorted(added_by_approval_only)})
     cid, now = grant.community_id, utcnow()
 
     unchanged = (UserModel.status == "active") & (UserModel.community_id == cid) \

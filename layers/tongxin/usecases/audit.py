@@ -13,8 +13,7 @@ from ..domain.access import Principal, Role, require_role
 from ..domain.clock import to_api
 from ..domain.errors import ValidationFailed
 from . import paging
-
-DEFAULT_NICKNAME = "微信用户"
+from ..domain.text import DEFAULT_NICKNAME
 
 
 def present(record: AuditModel) -> dict:

@@ -35,18 +35,18 @@ from ..domain import co_projects as rules
 from ..domain import units as unit_rules
 from ..domain.access import Grant, Principal, Role, require_role, require_unit
 from ..domain.clock import to_api, utcnow
-from ..domain.errors import Forbidden, NotInCommunity
+from ..domain.errors import DomainError, Forbidden, NotInCommunity
 from ..domain.ids import new_id
 from ..domain.masking import mask_name
 from ..wiring import Container
 from . import notifications, paging
 from .access import current_user
 from .content import Scene, check as content_check
+from ..domain.text import DEFAULT_NICKNAME
 
 log = logging.getLogger(__name__)
 
 PROJECT_PAGE = "pages/co-project/detail?id={id}"
-DEFAULT_NICKNAME = "微信用户"
 
 
 # --- presenting ----------------------------------------------------------------------------------------------------
@@ -367,3 +367,22 @@ def rate(container: Container, principal: Principal, project_id: str, *, rating:
     metrics.count("co_project_rated")
     log.info("co-project rated", extra={"co_project_id": project.id, "rating": rating})
     return answer
+
+
+# --- 注销 -----------------------------------------------------------------------------------------------------------
+
+def forget_deleted_user(user_id: str) -> None:
+    """注销 (``identity.delete_me``): the comment of each of the person's ratings (群众评单) is erased — personal
+    data — while the rating stays counted in its project's ``ratings_count`` / ``ratings_sum``. One Query of
+    ``co_project_ratings.by_user`` a page, one conditional write per rating with a comment (the rating must still
+    exist); safe to repeat, so a DELETE that failed half-way is completed by calling it again. Like the other release
+    steps of ``delete_me``, outside the account's closing transaction (which a person's ratings, unbounded, would
+    push past DynamoDB's 100 items)."""
+    for rating in CoProjectRatingModel.by_user.query(user_id, page_size=100):
+        if rating.comment is None:
+            continue
+        try:
+            Tx().update(CoProjectRatingModel(rating.project_id, user_id), [CoProjectRatingModel.comment.remove()],
+                        condition=CoProjectRatingModel.user_id.exists(), error=rules.PROJECT_NOT_FOUND).commit()
+        except DomainError:
+            continue  # gone meanwhile: nothing left to erase

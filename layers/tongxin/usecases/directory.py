@@ -26,10 +26,10 @@ from ..domain.clock import to_api
 from ..domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..domain.masking import mask_phone
 from . import paging, volunteer_count
+from ..domain.text import DEFAULT_NICKNAME
 
 CHANGED_MEANWHILE = Conflict("资料刚刚被修改，请刷新后重试")
 MEMBER_NOT_FOUND = NotFound("成员不存在")
-DEFAULT_NICKNAME = "微信用户"
 
 
 def member_of(user: UserModel | None) -> rules.Member | None:

@@ -17,13 +17,13 @@ from ..domain.errors import (
 from ..domain import links
 from ..domain.ids import new_id
 from ..domain.masking import mask_phone
+from ..domain.text import DEFAULT_NICKNAME
 from ..wiring import Container
-from . import directory, volunteer_count
+from . import commendations, directory, volunteer_count
 from .access import ACCOUNT_DELETED, current_user, load_active_user
 from .content import Scene, check as content_check
 
 log = logging.getLogger(__name__)
-DEFAULT_NICKNAME = "微信用户"
 INVITE_CODE = re.compile(r"[A-Z0-9]{4,32}")  # what an invite code is made of (domain.ids.new_code)
 VOLUNTEER_REVOKED = Forbidden("您的志愿者身份已被社区取消，如需恢复请联系社区管理员",
                               details={"reason": "volunteer_revoked"})
@@ -52,6 +52,8 @@ def present_user(user: UserModel) -> dict:
         "is_volunteer": Role.VOLUNTEER.value in (user.roles or ()),
         "skills": list(user.skills or []),
         "created_at": to_api(user.created_at),
+        "commendations_count": int(user.commendations_count or 0),  # 微星光 (usecases/commendations.py)
+        "latest_commendation": commendations.present_latest(user),
     }
 
 
@@ -234,8 +236,11 @@ def delete_me(principal: Principal) -> None:
     is completed by calling it again. The ledger stays (it names only the opaque user id).
     """
     user = current_user(principal)
-    from . import events, party, points, requests, units, wishes  # each area adds its release step here
+    from . import co_projects, events, party, points, posts, requests, units, wishes  # each area's release step
     party.forget_deleted_user(user)  # 双报到: the registration ends, its personal fields erased
+    posts.release_on_deletion(user.id)  # 领岗: open claims given back (a full post re-opens), served ones anonymised
+    co_projects.forget_deleted_user(user.id)  # 群众评单: the comments erased, the ratings still counted
+    commendations.forget_deleted_user(user)  # 微星光: standing ones stay, under 已注销用户
     events.forget_deleted_user(user.id)  # places given up (the next in line promoted), names erased
     wishes.forget_deleted_user(user.id)
     requests.forget_deleted_user(user.id)

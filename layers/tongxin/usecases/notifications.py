@@ -96,6 +96,16 @@ def unit_liaisons_audience(unit_id: str) -> dict:
     return {"type": "unit_liaisons", "unit_id": unit_id}
 
 
+def community_members_audience(community_id: str) -> dict:
+    """Every member of the community when the item is expanded (the directory's ``all#`` entries, page by page)."""
+    return {"type": "community_members", "community_id": community_id}
+
+
+def round_non_voters_audience(community_id: str, round_id: str) -> dict:
+    """The community's members who have no ballot in ``round_id`` when each page is expanded (微实事's reminder)."""
+    return {"type": "round_non_voters", "community_id": community_id, "round_id": round_id}
+
+
 def fan_out(tx: Tx, *, key: str, kind: str, audience: dict, data: dict, page: str | None,
             community_id: str | None, duplicate_error: DomainError | None = None) -> OutboxModel:
     """Add to ``tx`` one fan-out item, written once per ``key`` (a cause already told is not told again)."""
@@ -167,9 +177,35 @@ def _unit_pages(audience: dict, cursor: dict | None) -> Iterator[tuple[list[str]
         yield from _set_pages(_item_set(UnitModel, (audience["unit_id"],), "liaison_ids"))
 
 
+def _member_pages(audience: dict, cursor: dict | None) -> Iterator[tuple[list[str], dict | None]]:
+    """The community's members, a page of the directory at a time, from ``cursor`` on."""
+    from ..adapters.dynamo.models import MemberEntryModel
+    if cursor is not None and cursor.get("key") is None:
+        return  # finished
+    key = (cursor or {}).get("key")
+    while True:
+        results = MemberEntryModel.query(audience["community_id"], MemberEntryModel.entry_key.startswith("all#"),
+                                         last_evaluated_key=key, page_size=EXPANSION_BATCH)
+        raw = next(results.page_iter, None) or {}
+        people = [item["user_id"]["S"] for item in raw.get("Items", [])]
+        key = results.page_iter.last_evaluated_key
+        yield people, {"section": 0, "key": key}
+        if not key:
+            return
+
+
+def _non_voter_pages(audience: dict, cursor: dict | None) -> Iterator[tuple[list[str], dict | None]]:
+    """The members' pages without those who voted in the round (one BatchGet of the page's ballots each)."""
+    from ..adapters.dynamo.models import BallotModel
+    for people, next_cursor in _member_pages(audience, cursor):
+        voted = {b.user_id for b in BallotModel.batch_get([(audience["round_id"], p) for p in people],
+                                                           attributes_to_get=["round_id", "user_id"])} if people else set()
+        yield [p for p in people if p not in voted], next_cursor
+
+
 AUDIENCES = {"roster": _roster_pages, "grid_workers": _grid_pages, "community_admins": _admin_pages,
              "street_staff": _street_pages, "district_staff": _district_pages, "department_staff": _department_pages,
-             "unit_liaisons": _unit_pages}
+             "unit_liaisons": _unit_pages, "community_members": _member_pages, "round_non_voters": _non_voter_pages}
 
 
 def _put_new(messages: list[OutboxModel]) -> int:

@@ -3,7 +3,8 @@ registration ends with the membership (注销) or the role (an admin taking ``pa
 
 - One registration per person per community, by its key (``domain/party.registration_key``): the submission is ONE
   conditional Put — absent, or rejected / ended (then replaced) — so a second is 409 ``ALREADY_REGISTERED`` whatever
-  the concurrency. A named unit (``unit_id``) must exist when the Put lands: a ConditionCheck on the unit.
+  the concurrency. A named unit (``unit_id``) must be a unit of the community's own street when the Put lands:
+  ConditionChecks on the unit's ``street_id`` and the community's (404 naming ``unit_id``; never read-then-write).
 - Approval is ONE transaction: the registration ``pending → approved`` (its condition), the member's user item gets
   ``party_member``, ``party_unit_id`` and the approved real name (conditioned on being still active in that
   community and as read: the member directory's entries move in the same transaction, ``directory.sync``), the
@@ -22,7 +23,7 @@ from pynamodb.exceptions import DoesNotExist
 from .. import metrics
 from ..adapters.dynamo import batch
 from ..adapters.dynamo.guards import check_grant
-from ..adapters.dynamo.models import PartyRegistrationModel, UnitModel, UserModel
+from ..adapters.dynamo.models import CommunityModel, PartyRegistrationModel, UnitModel, UserModel
 from ..adapters.dynamo.tx import Tx
 from ..domain import party as rules
 from ..domain.access import Principal, Role, require_role
@@ -35,12 +36,12 @@ from ..wiring import Container
 from . import directory, notifications, paging
 from .access import current_user
 from .content import Scene, check as content_check
+from ..domain.text import DEFAULT_NICKNAME
 
 log = logging.getLogger(__name__)
 
 REGISTRATION_NOT_FOUND = NotFound("没有找到党员报到记录")
-UNIT_NOT_FOUND = NotFound("共建单位不存在", details={"field": "unit_id"})
-DEFAULT_NICKNAME = "微信用户"
+UNIT_NOT_FOUND = NotFound("所填共建单位（unit_id）不存在，或不是本社区所在街道的单位", details={"field": "unit_id"})
 PAGE = "pages/party/registration"
 ENDED = rules.ENDED
 SELF_DECIDE = Forbidden("不能审核自己的党员报到，请由社区其他管理员审核")
@@ -81,14 +82,22 @@ def _actions(changes: dict) -> list:
 def submit(container: Container, principal: Principal, *, real_name: str, work_unit: str, party_branch: str,
            unit_id: str | None) -> dict:
     """党员报到 (a resident of a community): pending until an admin decides. 409 ALREADY_REGISTERED while one is pending
-    or approved; a rejected (or ended) one is replaced. 404 for a unit that does not exist. The text is read by the
+    or approved; a rejected (or ended) one is replaced. 404 (``field: unit_id``) for a unit that does not exist or
+    is of another street than the community's. The text is read by the
     community's admins (and a unit's liaison on the service card): WeChat's content check, scene 资料."""
     grant = require_role(principal, Role.RESIDENT)
     me = current_user(principal)
     key = rules.registration_key(grant.community_id, me.id)
-    existing = _get(key)  # refused before WeChat's check is spent; the Put's condition decides
+    street_id = None
+    if unit_id is None:
+        existing = _get(key)  # refused before WeChat's check is spent; the Put's condition decides
+    else:  # the community's street too (one BatchGetItem): the unit must be of it
+        existing, community = batch.get_many((PartyRegistrationModel, key), (CommunityModel, grant.community_id))
+        street_id = community.street_id if community is not None else None
     if existing is not None and existing.status in (rules.PENDING, rules.APPROVED):
         raise AlreadyRegistered(details={"status": existing.status})
+    if unit_id is not None and not street_id:
+        raise UNIT_NOT_FOUND
     content_check(container, me, real_name, work_unit, party_branch, scene=Scene.PROFILE, what="party registration")
     now = utcnow()
     registration = PartyRegistrationModel(
@@ -105,8 +114,10 @@ def submit(container: Container, principal: Principal, *, real_name: str, work_u
     tx = check_grant(Tx(), grant)
     tx.put(registration, condition=PartyRegistrationModel.id.does_not_exist()
            | PartyRegistrationModel.status.is_in(rules.REJECTED, ENDED), error=taken)
-    if unit_id is not None:
-        tx.check(UnitModel, unit_id, condition=UnitModel.id.exists(), error=UNIT_NOT_FOUND)
+    if unit_id is not None:  # a unit of the community's own street, as the transaction lands
+        tx.check(UnitModel, unit_id, condition=UnitModel.street_id == street_id, error=UNIT_NOT_FOUND)
+        tx.check(CommunityModel, grant.community_id, condition=CommunityModel.street_id == street_id,
+                 error=UNIT_NOT_FOUND)
     notifications.fan_out(tx, key=f"party#{registration.id}#submitted#{now.timestamp():.6f}",
                           kind="party_registration_submitted",
                           audience=notifications.community_admins_audience(grant.community_id),

@@ -28,10 +28,10 @@ from ..domain.clock import utcnow
 from ..domain.errors import NotFound
 from . import paging, service_record
 from ..domain.text import csv_cell
+from ..domain.text import DEFAULT_NICKNAME
 
 PAGE_MAX = 20  # members a page: 20 × (the user + 4 quarters) = 100 keys, one BatchGetItem
 DIRECTORY_PREFIX = f"role#{Role.PARTY_MEMBER.value}#"  # domain/directory.entry_keys
-DEFAULT_NICKNAME = "微信用户"
 CSV_HEADER = ("成员ID", "昵称", "姓名", "共建单位ID", "季度", "服务次数", "参加活动", "圆梦心愿", "领岗", "响应诉求",
               "本季度服务分钟", "本年服务分钟", "是否达标", "未达标项")
 MISSING_NAMES = {"services": "服务次数", "hours": "服务时长"}

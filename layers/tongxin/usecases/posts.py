@@ -37,18 +37,18 @@ from ..domain import posts as rules
 from ..domain import units as unit_rules
 from ..domain.access import Grant, Principal, Role, require_role, require_unit
 from ..domain.clock import to_api, utcnow
-from ..domain.errors import Forbidden, NotInCommunity, StorageBusy, ValidationFailed
+from ..domain.errors import DomainError, Forbidden, NotInCommunity, StorageBusy, ValidationFailed
 from ..domain.ids import new_id
 from ..domain.masking import mask_name
 from ..wiring import Container
 from . import notifications, paging, service_record
 from .access import current_user
 from .content import Scene, check as content_check
+from ..domain.text import DEFAULT_NICKNAME, DELETED_NICKNAME
 
 log = logging.getLogger(__name__)
 
 POST_PAGE = "pages/post/detail?id={id}"
-DEFAULT_NICKNAME = "微信用户"
 MAX_ROUNDS = 5
 NO_AGREEMENT = Forbidden("您的单位与该社区没有有效的共建协议，不能认领这个岗位")
 CLAIMANTS_MAX = rules.HEADCOUNT_MAX  # a post's claims fit one Query page
@@ -281,9 +281,11 @@ def claim(principal: Principal, post_id: str, *, unit_id: str | None = None) -> 
 def withdraw(principal: Principal, post_id: str) -> dict:
     """The claimant gives the post back before its due date (not once it is closed): ONE transaction — the claim's
     Delete, the place freed (a full post is open again), the ``post`` service taken back from the quarter it was
-    counted in. 409 INVALID_STATE when they hold no claim, the post is closed or past due."""
-    _require_someone(principal)
+    counted in. 409 INVALID_STATE when they hold no claim, the post is closed or past due. A claim is the person's:
+    one whose liaison role was taken away by the street (they may be in no community) still gives it back."""
     post, existing = batch.get_many((PostModel, post_id), (PostClaimModel, post_id, principal.user_id))
+    if existing is None:
+        _require_someone(principal)
     if post is None or (existing is None and not _may_read(principal, post.community_id, utcnow())):
         raise rules.POST_NOT_FOUND
     if existing is None:
@@ -292,8 +294,20 @@ def withdraw(principal: Principal, post_id: str) -> dict:
     refusal = rules.withdraw_refusal(post.status, post.due, now)
     if refusal is not None:
         raise refusal
-    tx = check_active(Tx(), principal.user_id)
-    tx.delete(PostClaimModel(post.id, principal.user_id), condition=PostClaimModel.user_id.exists(),
+    tx = _release(check_active(Tx(), principal.user_id), post, existing, now)
+    after = post.changed(claimed_count=max(0, int(post.claimed_count or 0) - 1), status=rules.OPEN, updated_at=now)
+    answer = present(after, mine=False, now=now)
+    tx.commit(answer)
+    metrics.count("post_withdrawn")
+    log.info("post withdrawn", extra={"post_id": post.id})
+    return answer
+
+
+def _release(tx: Tx, post: PostModel, claim: PostClaimModel, now: datetime) -> Tx:
+    """A claim given back, in ``tx``: the claim's Delete (it must exist), the place freed (a full post is open
+    again; conditioned on the post being open or full and not past due), the ``post`` service taken back from the
+    quarter it was counted in. Used by the withdrawal and by 注销."""
+    tx.delete(PostClaimModel(post.id, claim.user_id), condition=PostClaimModel.user_id.exists(),
               error=rules.NOT_CLAIMED)
     condition = PostModel.status.is_in(rules.OPEN, rules.FULL) & (PostModel.claimed_count > 0)
     if post.due is not None:
@@ -305,14 +319,53 @@ def withdraw(principal: Principal, post_id: str) -> dict:
     tx.update(PostModel(post.id), [PostModel.claimed_count.add(-1), PostModel.status.set(rules.OPEN),
                                    PostModel.status_key.set(rules.status_key(post.community_id, rules.OPEN)),
                                    PostModel.updated_at.set(now)], condition=condition, error=classify)
-    service_record.correct(tx, user_id=principal.user_id, at=existing.claimed_at, kind="post", services=-1,
+    service_record.correct(tx, user_id=claim.user_id, at=claim.claimed_at, kind="post", services=-1,
                            community_id=post.community_id)
-    after = post.changed(claimed_count=max(0, int(post.claimed_count or 0) - 1), status=rules.OPEN, updated_at=now)
-    answer = present(after, mine=False, now=now)
-    tx.commit(answer)
-    metrics.count("post_withdrawn")
-    log.info("post withdrawn", extra={"post_id": post.id})
-    return answer
+    return tx
+
+
+def release_on_deletion(user_id: str) -> None:
+    """注销 (``identity.delete_me``): every claim the person still holds on an open or full post before its due
+    date is given back as a withdrawal gives it back (the count −1, a full post open again, the service taken
+    back), each in its own transaction; a claim on a closed or past-due post stays (it served, the count is the
+    post's history) with the name replaced by 已注销用户. Reads: one Query of ``post_claims.by_user`` a page and one
+    BatchGetItem of the page's posts.
+
+    Why not inside the account's closing transaction: each release is 3 items (claim, post, service record) and a
+    person's claims are unbounded, while that transaction already holds the user, the identity, their grids,
+    streets, units and directory entries — it would pass DynamoDB's 100-item limit. So, like the other release
+    steps of ``delete_me``, each is its own conditional write, safe to repeat: a DELETE that failed half-way is
+    completed by calling it again (a released claim is gone from the index; an erased name is erased again).
+    A post closed or past due between the read and the write refuses the release; its claim is then kept and
+    only the name erased. The index is eventually consistent: a claim made an instant before the DELETE may be
+    missed by it (it then stays, under the account's opaque id, and the claim's nickname is what was copied)."""
+    now = utcnow()
+    for page in _pages(lambda **kw: PostClaimModel.by_user.query(user_id, **kw)):
+        posts = batch.get_many(*[(PostModel, claim.post_id) for claim in page])
+        for claim, post in zip(page, posts):
+            if post is not None and rules.withdraw_refusal(post.status, post.due, now) is None:
+                try:
+                    _release(Tx(), post, claim, now).commit()
+                    continue
+                except DomainError:  # closed, past due or already released meanwhile: keep it, erase the name
+                    pass
+            try:
+                Tx().update(PostClaimModel(claim.post_id, user_id), [PostClaimModel.nickname.set(DELETED_NICKNAME)],
+                            condition=PostClaimModel.user_id.exists(), error=rules.NOT_CLAIMED).commit()
+            except DomainError:
+                continue  # released meanwhile
+
+
+def _pages(query, size: int = batch.MAX_KEYS):
+    """The query's items in lists of ``size``, one Query call each (a list's posts are one BatchGetItem)."""
+    chunk: list = []
+    for item in query(page_size=size):
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def close(principal: Principal, post_id: str) -> dict:

@@ -24,9 +24,9 @@ from typing import Callable, Iterable, Iterator
 from ..adapters.dynamo import batch
 from ..adapters.dynamo.models import CommunityModel, CounterModel, DistrictModel, StreetModel
 from ..domain import events as event_rules, requests as request_rules, wishes as wish_rules
-from ..domain.access import Principal, Role, require_district, require_street
+from ..domain.access import Principal, district_asked, street_asked
 from ..domain.clock import to_api
-from ..domain.errors import Forbidden, NotFound, ValidationFailed
+from ..domain.errors import NotFound
 from ..domain.stats import add_up, rate, window_buckets
 from . import volunteer_count
 from .checkins import attendance
@@ -169,22 +169,8 @@ def rollup(community_ids: list[str], start: datetime, end: datetime) -> Rollup:
 
 # --- the street's route ------------------------------------------------------------------------------------------
 
-def _one_of(principal: Principal, role: Role, held: frozenset[str], asked: str | None, field: str, what: str,
-            require) -> str:
-    """The unit asked about (a street, a district): the one named, or the caller's only one. 403 FORBIDDEN for
-    anyone but its staff; 400 naming ``field`` for staff of several who named none."""
-    if role.value not in principal.roles or not held:
-        raise Forbidden()
-    if asked is None:
-        if len(held) > 1:
-            raise ValidationFailed(f"您负责多个{what}，请指定 {field}", details={"field": field})
-        asked = next(iter(held))
-    require(principal, asked)
-    return asked
-
-
 def _street_of(principal: Principal, street_id: str | None) -> str:
-    return _one_of(principal, Role.STREET_STAFF, principal.street_ids, street_id, "street_id", "街道", require_street)
+    return street_asked(principal, street_id)
 
 
 def street_stats(principal: Principal, start: datetime | None, end: datetime | None,
@@ -204,8 +190,7 @@ def street_stats(principal: Principal, start: datetime | None, end: datetime | N
 # --- the district's route ----------------------------------------------------------------------------------------
 
 def _district_of(principal: Principal, district_id: str | None) -> str:
-    return _one_of(principal, Role.DISTRICT_STAFF, principal.district_ids, district_id, "district_id", "区",
-                   require_district)
+    return district_asked(principal, district_id)
 
 
 def district_stats(principal: Principal, start: datetime | None, end: datetime | None,

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from ..domain.clock import utcnow
 from ..wiring import get_container
-from . import bulletin, events, points, push, requests, service_cards, wishes
+from . import ballots, bulletin, events, points, push, requests, round_notices, service_cards, wishes
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,8 @@ def run(now: datetime | None = None) -> dict:
         ("wishes", lambda: wishes.run_schedule(now)), ("events", lambda: events.run_schedule(now)),
         ("redemptions", lambda: points.run_schedule(now)), ("requests", lambda: requests.run_schedule(now)),
         ("bulletin", lambda: bulletin.run_schedule(now)), ("service_cards", lambda: service_cards.run_schedule(now)),
+        ("project_rounds", lambda: ballots.run_schedule(now)),
+        ("round_notices", lambda: round_notices.run_schedule(now)),
         ("push", lambda: push.sweep(get_container(), now))]
     done: dict[str, Any] = {}
     failed: list[str] = []

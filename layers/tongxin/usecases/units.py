@@ -14,12 +14,13 @@ from datetime import date
 from ..adapters.dynamo import batch
 from ..adapters.dynamo.guards import check_grant
 from ..adapters.dynamo.models import (
-    CommunityModel, StreetModel, UnitAgreementModel, UnitInviteModel, UnitModel, UnitResourceModel, UserModel,
+    CommunityModel, StreetModel, UnitAgreementModel, UnitInviteModel, UnitLiaisonModel, UnitModel, UnitResourceModel,
+    UserModel,
 )
 from ..adapters.dynamo.tx import Tx
 from ..domain import links
 from ..domain import units as rules
-from ..domain.access import Principal, Role, require_role, require_street, require_unit
+from ..domain.access import Principal, Role, require_role, require_street, require_unit, street_asked
 from ..domain.clock import to_api, utcnow
 from ..domain.errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated
 from ..domain.ids import new_code, new_id
@@ -27,7 +28,6 @@ from ..wiring import Container
 from . import notifications, paging
 from .access import current_user
 from .content import Scene, check as content_check
-from .rollups import _one_of
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def present_resource(resource: UnitResourceModel) -> dict:
 
 def present_invite(invite: UnitInviteModel, link_base: str) -> dict:
     return {"code": invite.code, "unit_id": invite.unit_id, "url": links.url(link_base, "unit_invite", invite.code),
-            "expires_at": to_api(invite.expires_at)}
+            "valid_until": to_api(invite.expires_at), "expires_at": to_api(invite.expires_at)}
 
 
 # --- who sees a unit ----------------------------------------------------------------------------------------------
@@ -110,7 +110,7 @@ def get_unit(principal: Principal, unit_id: str) -> dict:
 
 def street_of(principal: Principal, street_id: str | None) -> str:
     """The street asked about: the one named, or the caller's only one (400 for staff of several who named none)."""
-    return _one_of(principal, Role.STREET_STAFF, principal.street_ids, street_id, "street_id", "街道", require_street)
+    return street_asked(principal, street_id)
 
 
 def register_unit(container: Container, principal: Principal, fields: dict, street_id: str | None) -> dict:
@@ -202,6 +202,7 @@ def join_unit(container: Container, principal: Principal, invite_text: str) -> d
                 condition=UserModel.status == "active", error=user_refused) \
         .update(UnitModel(invite.unit_id), [UnitModel.liaison_ids.add({user.id})],
                 condition=UnitModel.id.exists(), error=rules.INVITE_UNKNOWN) \
+        .put(UnitLiaisonModel(invite.unit_id, user.id, nickname=user.nickname, since=now, invite_code=invite.code)) \
         .commit(answer)
     log.info("unit liaison joined", extra={"unit_id": invite.unit_id, "user_id": user.id})
     return answer
@@ -353,3 +354,4 @@ def leave_on_deletion(tx: Tx, user: UserModel) -> None:
     """注销 of a liaison: in the account's closing transaction they leave every unit's ``liaison_ids``."""
     for unit_id in sorted(user.unit_ids or ()):
         tx.update(UnitModel(unit_id), [UnitModel.liaison_ids.delete({user.id})], condition=UnitModel.id.exists())
+        tx.delete(UnitLiaisonModel(unit_id, user.id))  # the street's list of the unit's liaisons

@@ -43,7 +43,7 @@ def test_console_in_a_browser(stack, browser):
     assert driver.execute_script("return sessionStorage.getItem('tongxin.csrf')")
     shot(driver, "02-work")
 
-    # 居民: search, open a member, make them a party member (a cookie write with its CSRF token).
+    # 居民: search, open a member, save their roles (a cookie write with its CSRF token).
     driver.find_element(By.LINK_TEXT, "居民").click()
     search = wait(driver).until(EC.presence_of_element_located((By.ID, "q")))
     wait(driver).until(EC.text_to_be_present_in_element((By.ID, "results"), "共"))  # the first page of the directory
@@ -54,14 +54,16 @@ def test_console_in_a_browser(stack, browser):
     view = wait(driver).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "button[aria-label='查看 志愿者3号']")))
     assert "/console/members?q=" in driver.current_url
     view.click()
-    party = wait(driver).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "#detail input[value=party_member]")))
-    assert not party.is_selected()
-    party.click()
+    # 党员 is not offered to someone who has not reported (党员报到 grants it); the roles saved as they are.
+    wait(driver).until(EC.text_to_be_present_in_element((By.ID, "detail"), "党员身份经“党员报到”审核后获得"))
+    assert not driver.find_elements(By.CSS_SELECTOR, "#detail input[value=party_member]")
+    volunteer = driver.find_element(By.CSS_SELECTOR, "#detail input[value=volunteer]")
+    assert volunteer.is_selected()
     driver.find_element(By.CSS_SELECTOR, "#detail button[type=submit]").click()
     wait(driver).until(EC.text_to_be_present_in_element((By.ID, "detail"), "角色已保存"))
     shot(driver, "03-members")
     admin = Client(base).login("admin")
-    assert "party_member" in admin.call("GET", "/v1/admin/members/u_demo_vol3").json()["roles"]
+    assert set(admin.call("GET", "/v1/admin/members/u_demo_vol3").json()["roles"]) == {"resident", "volunteer"}
 
     # 设置: one setting changed; one out of range refused with the API's own message, naming the field.
     driver.find_element(By.LINK_TEXT, "设置").click()

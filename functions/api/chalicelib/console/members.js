@@ -52,8 +52,11 @@ export function membersPage() {
   async function showMember(id, notice) {
     await guarded(async () => {
       const [m, all] = await Promise.all([api("GET", `/v1/admin/members/${encodeURIComponent(id)}`), grids()]);
-      const roleBoxes = COMMUNITY_ROLES.map(([value, label]) => el("label", {},
-        el("input", { type: "checkbox", name: "roles", value, checked: m.roles.includes(value) }), label));
+      // 党员 comes only from an approved 党员报到 (the API refuses to add it): shown to keep or take away when held.
+      const roleBoxes = COMMUNITY_ROLES.filter(([value]) => value !== "party_member" || m.roles.includes(value))
+        .map(([value, label]) => el("label", {},
+          el("input", { type: "checkbox", name: "roles", value, checked: m.roles.includes(value) }), label));
+      if (!m.roles.includes("party_member")) roleBoxes.push(el("span", { class: "muted" }, "党员身份经“党员报到”审核后获得"));
       const gridBoxes = all.map((g) => el("label", {},
         el("input", { type: "checkbox", name: "grid_ids", value: g.id, checked: m.grid_ids.includes(g.id) }), g.name));
       const message = el("div", { role: "status", "aria-live": "polite" }, notice ? el("p", { class: "notice" }, notice) : "");

@@ -55,8 +55,10 @@ def invite_qrcode(code: str, query: InviteQrQuery):
 @endpoint(bp, "/v1/admin/members/{user_id}/roles", "PUT", body=RolesBody, tags=("admin",),
           summary="设置成员角色与负责范围（授予和撤销都立即生效，无需重新登录）", errors=("NOT_FOUND", "CONFLICT"), response="UserView")
 def set_roles(user_id: str, body: RolesBody):
-    """An admin of the community. Sets a member's roles (volunteer, party_member, grid_worker with grid_ids,
-    admin, store_keeper with store_ids; resident always stays) and scopes, in any order and as often as needed.
+    """An admin of the community. Sets a member's roles (volunteer, grid_worker with grid_ids, admin, store_keeper
+    with store_ids; resident always stays) and scopes, in any order and as often as needed. party_member comes only
+    with an approved 党员报到: kept when held, removed here (the registration ends), never added (400
+    VALIDATION_FAILED naming roles, `not_assignable: [party_member]`).
     Rights are read on every request, so a granted or removed role takes effect at once, on the member's next
     request, without a new login; taking volunteer away also stops self-registration from giving it back. 404
     NOT_FOUND for someone outside the community; 409 CONFLICT when the member was changed meanwhile (read

@@ -61,7 +61,8 @@ def claim_post(post_id: str, body: ClaimBody):
 def withdraw_post(post_id: str):
     """The claimant, before the post's due date and while it is not closed. Gives the place back (a full post is
     `open` again) and takes the `post` service back from the service record (a post given back is not a service).
-    409 INVALID_STATE when the caller holds no claim of it, it is closed or past due."""
+    409 INVALID_STATE when the caller holds no claim of it, it is closed or past due. A claim is the person's: one
+    who has since lost the role or the unit it was made under still withdraws it."""
     return posts.withdraw(current_principal(), post_id)
 
 

@@ -4,12 +4,12 @@ from datetime import date
 
 from chalice import Blueprint
 
-from tongxin.usecases import units
+from tongxin.usecases import unit_liaisons, units
 from tongxin.wiring import get_container
 
-from ..http import current_principal, endpoint
+from ..http import binary_response, current_principal, endpoint, json_response
 from ..schemas import PageQuery
-from ..schemas_units import AgreementBody, JoinUnitBody, ResourceBody, StreetUnitsQuery, UnitBody
+from ..schemas_units import AgreementBody, JoinUnitBody, ResourceBody, StreetUnitsQuery, UnitBody, UnitInviteQrQuery
 
 bp = Blueprint(__name__)
 TAGS = ("units",)
@@ -44,9 +44,43 @@ def list_street_units(query: StreetUnitsQuery):
 def create_unit_invite(unit_id: str):
     """Street staff of the unit's street. A one-time invite (valid 7 days) that makes whoever uses it (`POST
     /v1/me/unit`) the unit's liaison (`unit_liaison`); 201 `{code, unit_id, url, expires_at}`, where `url` is the
-    link a printed QR carries (`<QR_LINK_BASE>/u/<code>`). 403 FORBIDDEN for anyone who is no street staff; 404
-    NOT_FOUND for a unit of another street (or none)."""
+    link a printed QR carries (`<QR_LINK_BASE>/u/<code>`), and `valid_until` (= `expires_at`) as every invite code
+    answers. 403 FORBIDDEN for anyone who is no street staff; 404 NOT_FOUND for a unit of another street (or none)."""
     return units.create_invite(get_container(), current_principal(), unit_id)
+
+
+@endpoint(bp, "/v1/street/units/{unit_id}/invites/{code}/qrcode", "GET", query=UnitInviteQrQuery,
+          tags=("street",) + TAGS, produces=("image/png", "image/svg+xml", "application/json"),
+          errors=("NOT_FOUND",), response="UnitInviteCodeView",
+          summary="联络员邀请码的二维码：png/svg 普通链接二维码（微信扫一扫即打开小程序），json 码与链接")
+def unit_invite_qrcode(unit_id: str, code: str, query: UnitInviteQrQuery):
+    """Street staff of the unit's street. The liaison invite as the other invite codes are shown: a plain QR as PNG
+    or SVG of its link `<QR_LINK_BASE>/u/<code>` (普通链接二维码: WeChat's own scanner opens the join page, and `POST
+    /v1/me/unit` takes the whole link), or `format=json` `{code, unit_id, url, valid_until}`. Images need an `Accept` naming an image type or `*/*`. 403 FORBIDDEN for anyone who is
+    no street staff; 404 NOT_FOUND for a code that is not the unit's (or of another street), used or expired."""
+    result = unit_liaisons.invite_qrcode(get_container(), current_principal(), unit_id, code, query.format)
+    return result if isinstance(result, dict) else binary_response(*result)
+
+
+@endpoint(bp, "/v1/street/units/{unit_id}/liaisons", "GET", query=PageQuery, tags=("street",) + TAGS,
+          errors=("NOT_FOUND",), response="UnitLiaisonPage", summary="街道查看共建单位的联络员（姓名、何时成为联络员）")
+def list_unit_liaisons(unit_id: str, query: PageQuery):
+    """Street staff of the unit's street. The unit's liaisons, in user-id order, one Query a page (`limit` 1–100):
+    `{user: {id, nickname}, unit_id, since}` — the name as it was when they joined. 403 FORBIDDEN for anyone who is
+    no street staff; 404 NOT_FOUND for a unit of another street (or none)."""
+    return unit_liaisons.list_liaisons(current_principal(), unit_id, limit=query.limit, cursor=query.cursor)
+
+
+@endpoint(bp, "/v1/street/units/{unit_id}/liaisons/{user_id}", "DELETE", status=204, tags=("street",) + TAGS,
+          errors=("NOT_FOUND", "CONFLICT"), summary="街道取消某人的共建单位联络员身份")
+def remove_unit_liaison(unit_id: str, user_id: str):
+    """Street staff of the unit's street. In ONE transaction the person loses the unit from `unit_ids` and, when it
+    was their last unit, the role `unit_liaison`; the unit loses them from its liaisons. Their open post claims
+    (领岗) made as the unit's liaison stay: a claim is the person's (they may withdraw it). 204. 403 FORBIDDEN for
+    anyone who is no street staff; 404 NOT_FOUND for a unit of another street (or none) and for a person who is not
+    (or no longer) its liaison (`details.field: user_id`); 409 CONFLICT when the person's units changed meanwhile."""
+    unit_liaisons.remove_liaison(current_principal(), unit_id, user_id)
+    return json_response(None, 204)
 
 
 @endpoint(bp, "/v1/me/unit", "POST", body=JoinUnitBody, tags=("identity",) + TAGS, errors=("INVITE_INVALID",),

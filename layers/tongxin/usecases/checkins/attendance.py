@@ -10,8 +10,8 @@ from ...adapters.dynamo.tx import Tx
 from ...domain import stats as domain_stats
 from ...domain.clock import SHANGHAI, to_api
 from .. import service_record
+from ...domain.text import DEFAULT_NICKNAME
 
-DEFAULT_NICKNAME = "微信用户"
 ATTENDANCE_STATUSES = ("checked_in", "checked_out", "unsettled", "no_show")
 
 

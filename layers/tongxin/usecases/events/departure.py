@@ -16,10 +16,10 @@ from ...domain.clock import utcnow
 from ...domain.errors import DomainError, StorageBusy
 from ...domain.events import SignupStatus as St
 from .signups import release
+from ...domain.text import DELETED_NICKNAME
 
 log = logging.getLogger(__name__)
 
-DELETED_NICKNAME = "已注销用户"
 ERASED = {"nickname": DELETED_NICKNAME, "attendee_name": DELETED_NICKNAME}
 HOLDING = (St.SIGNED.value, St.WAITLISTED.value)
 

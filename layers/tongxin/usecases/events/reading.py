@@ -14,9 +14,9 @@ from ...domain.access import Grant, Principal, Role, require_member, require_rol
 from ...domain.clock import to_api, utcnow
 from ...domain.errors import Forbidden, NotFound, ValidationFailed
 from .. import paging
+from ...domain.text import DEFAULT_NICKNAME
 
 EVENT_NOT_FOUND = NotFound("活动不存在")
-DEFAULT_NICKNAME = "微信用户"
 ORGANISER_ROLES = (Role.ADMIN, Role.GRID_WORKER)
 
 

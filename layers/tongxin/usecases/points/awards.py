@@ -22,12 +22,12 @@ from ...domain.errors import (AwardCapExceeded, DailyCapExceeded, DomainError, I
 from ...domain.ids import new_id
 from .. import ledger, notifications
 from ..access import current_user
+from ...domain.text import DEFAULT_NICKNAME
 
 log = logging.getLogger(__name__)
 
 USER_NOT_FOUND = NotFound("用户不存在或已注销")
 AWARD_NOT_FOUND = NotFound("奖励记录不存在")
-DEFAULT_NICKNAME = "微信用户"
 POINTS_PAGE = "pages/points/index"
 ALREADY_REVERSED = "这笔奖励已撤销"
 

@@ -28,6 +28,7 @@ from ...domain.clock import to_api, utcnow
 from ...domain.errors import (DomainError, InvalidState, LimitExceeded, NotFound, OffShelf, OutOfStock,
                               RateLimited, StorageBusy)
 from ...domain.ids import new_id
+from ...domain.text import DEFAULT_NICKNAME, DELETED_NICKNAME
 from .. import ledger, notifications, paging
 from ..access import current_user
 from .store import GOODS_NOT_FOUND, STAFF_ROLES, is_staff, load_goods, load_store
@@ -51,7 +52,12 @@ class _CodeTaken(DomainError):
 
 
 def present(redemption: RedemptionModel, *, show_code: bool = True) -> dict:
-    """``show_code``: the pickup code is the owner's to show; the counter's staff type it in, they do not read it."""
+    """``show_code``: the pickup code is the owner's to show; the counter's staff type it in, they do not read it.
+    The staff's views (``show_code=False``) carry the redeemer as copied at redemption time (nickname and real
+    name, as staff views of members show them: the admin's member list does); the owner's carry none."""
+    redeemer = None if show_code else {
+        "id": redemption.user_id, "nickname": redemption.redeemer_nickname or DEFAULT_NICKNAME,
+        "real_name": redemption.redeemer_real_name}
     return {
         "id": redemption.id,
         "goods": {"id": redemption.goods_id, "name": redemption.goods_name},
@@ -65,6 +71,7 @@ def present(redemption: RedemptionModel, *, show_code: bool = True) -> dict:
         "picked_up_at": to_api(redemption.picked_up_at),
         "cancelled_at": to_api(redemption.cancelled_at),
         "expired_at": to_api(redemption.expired_at),
+        "redeemer": redeemer,
     }
 
 
@@ -117,7 +124,8 @@ def redeem(principal: Principal, goods_id: str, quantity: int) -> dict:
         code = rules.new_pickup_code()
         redemption = RedemptionModel(
             redemption_id, community_id=community_id, store_id=goods.store_id, goods_id=goods.id,
-            goods_name=goods.name, user_id=me.id, quantity=quantity, price_points=price, points=total,
+            goods_name=goods.name, user_id=me.id, redeemer_nickname=me.nickname or DEFAULT_NICKNAME,
+            redeemer_real_name=me.real_name, quantity=quantity, price_points=price, points=total,
             pickup_code=code, status=PENDING, store_status=f"{goods.store_id}#{PENDING}", expires_at=expires_at,
             reminded=False, due_shard=rules.due_shard(redemption_id),
             due_at=rules.redemption_due(expires_at, reminded=False), created_at=now)
@@ -338,14 +346,20 @@ def cancel(principal: Principal, redemption_id: str) -> dict:
 
 def cancel_all_pending(user_id: str) -> int:
     """An account closed (注销): its pending redemptions are cancelled, each in its own transaction; one a crash
-    leaves behind expires on schedule."""
+    leaves behind expires on schedule. Every redemption's copied names go (the nickname becomes 已注销用户, the
+    real name removed: one conditional write each, safe to repeat). One Query of ``by_user`` for both."""
     done = 0
-    for redemption in RedemptionModel.by_user.query(user_id, filter_condition=RedemptionModel.status == PENDING):
-        try:
-            give_back(redemption, "cancelled", utcnow())
-            done += 1
-        except InvalidState:  # picked up or cancelled meanwhile
-            pass
+    for redemption in RedemptionModel.by_user.query(user_id):
+        if redemption.status == PENDING:
+            try:
+                give_back(redemption, "cancelled", utcnow())
+                done += 1
+            except InvalidState:  # picked up or cancelled meanwhile
+                pass
+        if redemption.redeemer_nickname not in (None, DELETED_NICKNAME) or redemption.redeemer_real_name:
+            Tx().update(RedemptionModel(redemption.id), [RedemptionModel.redeemer_nickname.set(DELETED_NICKNAME),
+                                                         RedemptionModel.redeemer_real_name.remove()],
+                        condition=RedemptionModel.id.exists(), error=REDEMPTION_NOT_FOUND).commit()
     return done
 
 

@@ -15,8 +15,8 @@ from ...domain.clock import to_api, utcnow
 from ...domain.masking import mask_name
 from .. import directory, paging
 from ..access import current_user
+from ...domain.text import DEFAULT_NICKNAME
 
-DEFAULT_NICKNAME = "微信用户"
 # Read a few more than shown: a closed account's score stays on its boards and is left out when shown.
 OVERREAD = 10
 

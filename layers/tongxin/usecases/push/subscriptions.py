@@ -22,8 +22,8 @@ from ...wiring import Container
 from .. import paging
 from ..access import current_user
 from .sender import quota_key
+from ...domain.text import DEFAULT_NICKNAME
 
-DEFAULT_NICKNAME = "微信用户"
 # Sends one template's quota holds at most: a client reporting accepts in a loop cannot pile up a count no one
 # will ever use (WeChat's own count of one-time accepts is the real limit; ours only saves calls it would refuse).
 QUOTA_MAX = 100

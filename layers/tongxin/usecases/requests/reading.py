@@ -20,10 +20,9 @@ from ...domain.clock import to_api, utcnow
 from ...domain.errors import Forbidden, NotFound, NotInCommunity, ValidationFailed
 from ...domain.requests import Level as L, RequestStatus as S
 from .. import paging
+from ...domain.text import DEFAULT_NICKNAME
 
 REQUEST_NOT_FOUND = NotFound("诉求不存在")
-DEFAULT_NICKNAME = "微信用户"
-DELETED_NICKNAME = "已注销用户"
 
 
 def visible(principal: Principal, request: RequestModel) -> bool:

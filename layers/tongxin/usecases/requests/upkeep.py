@@ -18,7 +18,7 @@ from ...domain.access import Principal
 from ...domain.clock import utcnow
 from ...domain.errors import DomainError, StorageBusy
 from ...domain.requests import Level as L, RequestStatus as S
-from .reading import DELETED_NICKNAME
+from ...domain.text import DELETED_NICKNAME
 from .steps import arrive, entry, refusal, same_state, tell_level, write_step
 
 log = logging.getLogger(__name__)

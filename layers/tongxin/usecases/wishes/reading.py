@@ -15,11 +15,10 @@ from ...domain.errors import Forbidden, NotFound
 from ...domain.masking import mask_address, mask_phone
 from ...domain.wishes import WishStatus as S
 from .. import paging
+from ...domain.text import DEFAULT_NICKNAME
 
 PUBLIC_STATUSES = rules.PUBLIC  # published: the whole community's
 STAFF_ROLES = (Role.GRID_WORKER, Role.ADMIN)
-DEFAULT_NICKNAME = "微信用户"
-DELETED_NICKNAME = "已注销用户"
 WISH_NOT_FOUND = NotFound("心愿不存在")
 
 

@@ -13,7 +13,8 @@ from ...domain.clock import utcnow
 from ...domain.errors import DomainError, StorageBusy
 from ...domain.wishes import WishStatus as S
 from .lifecycle import apply, cancel_step, notify, notify_grid, release_step, status_attributes, step
-from .reading import DELETED_NICKNAME, present
+from ...domain.text import DELETED_NICKNAME
+from .reading import present
 
 log = logging.getLogger(__name__)
 

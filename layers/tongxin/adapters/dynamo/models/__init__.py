@@ -6,7 +6,9 @@ version-less update would reset it).
 """
 from .audit import AuditModel
 from .base import BaseModel
+from .ballots import BallotModel
 from .co_projects import CoProjectModel, CoProjectRatingModel, CoProjectStep
+from .commendations import CommendationModel
 from .community import CommunityModel, GridModel, InviteModel, StreetModel
 from .console import ConsoleSessionModel
 from .directory import MemberEntryModel
@@ -18,24 +20,30 @@ from .outbox import OutboxModel
 from .party import PartyRegistrationModel
 from .points import AwardModel, LedgerEntryModel, ScoreModel
 from .posts import PostClaimModel, PostModel
+from .project_rounds import ProjectRoundModel, RoundProjectModel, RoundProjectRatingModel, RoundProjectStep
 from .requests import RequestModel, TimelineEntry
 from .store import GoodsModel, PickupCodeModel, RedemptionModel, StoreModel
-from .units import UnitAgreementModel, UnitInviteModel, UnitModel, UnitResourceModel
+from .units import UnitAgreementModel, UnitInviteModel, UnitLiaisonModel, UnitModel, UnitResourceModel
 from .wishes import WishModel
 
 __all__ = ["ALL_MODELS", "AuditModel", "AwardModel", "BaseModel", "CommunityModel", "ConsoleSessionModel", "CounterModel", "DepartmentModel", "DistrictModel", "EventModel", "GoodsModel", "GridModel",
            "IdempotencyModel", "IdentityModel", "InviteModel", "KeyValueModel", "LedgerEntryModel", "MemberEntryModel", "OutboxModel", "PartyRegistrationModel",
            "PickupCodeModel", "PostClaimModel", "PostModel", "RedemptionModel", "RequestModel", "ScoreModel", "SignupModel", "StoreModel", "StreetModel",
-           "TimelineEntry", "UnitAgreementModel", "UnitInviteModel", "UnitModel", "UnitResourceModel", "UserModel",
-           "WishModel", "CoProjectModel", "CoProjectRatingModel", "CoProjectStep"]
+           "TimelineEntry", "UnitAgreementModel", "UnitInviteModel", "UnitLiaisonModel", "UnitModel", "UnitResourceModel", "UserModel",
+           "WishModel", "CoProjectModel", "CoProjectRatingModel", "CoProjectStep",
+           "CommendationModel",
+           "ProjectRoundModel", "RoundProjectModel", "RoundProjectRatingModel", "RoundProjectStep", "BallotModel"]
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     UserModel, IdentityModel, CommunityModel, GridModel, InviteModel, WishModel, LedgerEntryModel,
     OutboxModel, EventModel, SignupModel, StoreModel, GoodsModel, RedemptionModel, PickupCodeModel, AwardModel,
     ScoreModel, StreetModel, RequestModel, IdempotencyModel, CounterModel, KeyValueModel,
     AuditModel, MemberEntryModel, ConsoleSessionModel, DistrictModel, DepartmentModel,
-    UnitModel, UnitInviteModel, UnitAgreementModel, UnitResourceModel,
+    UnitModel, UnitInviteModel, UnitAgreementModel, UnitResourceModel, UnitLiaisonModel,
     PostModel, PostClaimModel,
     PartyRegistrationModel,
     CoProjectModel, CoProjectRatingModel,
+    CommendationModel,
+    ProjectRoundModel, RoundProjectModel, RoundProjectRatingModel,
+    BallotModel,
 )

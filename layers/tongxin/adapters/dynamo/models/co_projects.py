@@ -92,6 +92,15 @@ class CoProjectModel(BaseModel):
     by_unit = CoProjectsByUnit()
 
 
+class CoProjectRatingsByUser(GlobalSecondaryIndex):
+    """A resident's ratings, oldest first: the comments 注销 erases (usecases/co_projects.forget_deleted_user)."""
+    class Meta:
+        index_name = "by_user"
+        projection = AllProjection()
+    user_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class CoProjectRatingModel(BaseModel):
     """One resident's rating of one project (群众评单): its conditional Put is the once-each rule."""
     TABLE = "co_project_ratings"
@@ -104,5 +113,7 @@ class CoProjectRatingModel(BaseModel):
     user_id = UnicodeAttribute(range_key=True)
     community_id = UnicodeAttribute()
     rating = NumberAttribute()
-    comment = UnicodeAttribute(null=True)
+    comment = UnicodeAttribute(null=True)  # personal: erased by 注销 (the rating stays counted)
     created_at = UTCDateTimeAttribute()
+
+    by_user = CoProjectRatingsByUser()

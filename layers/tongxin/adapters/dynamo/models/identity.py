@@ -4,6 +4,7 @@ from __future__ import annotations
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
 
 from .base import BaseModel
+from .commendations import LatestCommendation
 
 
 class UserModel(BaseModel):
@@ -33,6 +34,9 @@ class UserModel(BaseModel):
     points_balance = NumberAttribute(default=0)
     earned_total = NumberAttribute(default=0)
     volunteer_minutes = NumberAttribute(default=0)
+    # 微星光: standing commendations and the newest of them (usecases/commendations.py keeps both in its transactions).
+    commendations_count = NumberAttribute(null=True)
+    latest_commendation = LatestCommendation(null=True)
     # Never leaves the server: used only to address subscribe messages.
     openid = UnicodeAttribute(null=True)
     volunteer_since = UTCDateTimeAttribute(null=True)

@@ -61,6 +61,16 @@ class PostModel(BaseModel):
     by_community_status = PostsByCommunityStatus()
 
 
+class PostClaimsByUser(GlobalSecondaryIndex):
+    """A person's claims, oldest first: what 注销 releases (usecases/posts.release_on_deletion), one Query a page —
+    never a request's read path of anyone else."""
+    class Meta:
+        index_name = "by_user"
+        projection = AllProjection()
+    user_id = UnicodeAttribute(hash_key=True)
+    claimed_at = UTCDateTimeAttribute(range_key=True)
+
+
 class PostClaimModel(BaseModel):
     """One person's claim of one post (领岗): a party member of the post's community, or the liaison of a unit that
     co-builds with it (``unit_id``). One per person and post: its conditional Put is the rule. The claimant's name is
@@ -78,3 +88,5 @@ class PostClaimModel(BaseModel):
     role = UnicodeAttribute()  # party_member | unit_liaison
     unit_id = UnicodeAttribute(null=True)
     claimed_at = UTCDateTimeAttribute()
+
+    by_user = PostClaimsByUser()

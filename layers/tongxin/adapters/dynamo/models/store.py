@@ -98,6 +98,10 @@ class RedemptionModel(BaseModel):
     goods_id = UnicodeAttribute()
     goods_name = UnicodeAttribute()
     user_id = UnicodeAttribute()
+    # The redeemer's names as they were at redemption time, for the store's staff (their queue reads no user);
+    # 注销 replaces the nickname with 已注销用户 and removes the real name.
+    redeemer_nickname = UnicodeAttribute(null=True)
+    redeemer_real_name = UnicodeAttribute(null=True)
     quantity = NumberAttribute()
     price_points = NumberAttribute()
     points = NumberAttribute()

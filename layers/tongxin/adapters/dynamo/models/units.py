@@ -115,3 +115,21 @@ class UnitResourceModel(BaseModel):
     capacity = NumberAttribute()
     created_by = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+
+
+class UnitLiaisonModel(BaseModel):
+    """A unit's liaison (联络员) as the street sees them: the name copied when they joined, and since when. Put by the
+    invite's transaction (``POST /v1/me/unit``), deleted by the removal's (``DELETE
+    /v1/street/units/{unit_id}/liaisons/{user_id}``) and by 注销 — in the same transactions as ``users.unit_ids``
+    and ``units.liaison_ids``. ``GET /v1/street/units/{unit_id}/liaisons`` is one Query a page."""
+    TABLE = "unit_liaisons"
+
+    class Meta(BaseModel.Meta):
+        abstract = False
+        table_name = "unit_liaisons"
+
+    unit_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+    nickname = UnicodeAttribute(null=True)
+    since = UTCDateTimeAttribute()
+    invite_code = UnicodeAttribute(null=True)
