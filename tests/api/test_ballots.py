@@ -21,7 +21,6 @@ from tongxin.adapters.dynamo.models import (
 from tongxin.domain import ballots as rules
 from tongxin.domain.clock import travel, utcnow
 from tongxin.usecases import ballots as ballots_usecase
-from tongxin.usecases import schedule
 
 HOUR = timedelta(hours=1)
 AFTER_CLOSE = HOUR + timedelta(minutes=1)
@@ -341,8 +340,8 @@ def test_the_scheduler_finalises_rounds_whose_voting_ended_by_its_index(w):
     ended, (a,), _ = seed_round(w.c.id, [100])
     running, _, _ = seed_round(w.c.id, [100], closes=3 * HOUR)
     assert ballot(w.voter(), ended, [a]).status == 201
-    with travel(AFTER_CLOSE):
-        runs = [schedule.run()["project_rounds"] for _ in range(4)]  # ≤ 25 rounds a run: the next run goes on
+    with travel(AFTER_CLOSE):  # the scheduler's step (schedule.run runs it: tests/integration/test_schedule_steps.py)
+        runs = [ballots_usecase.run_schedule(utcnow()) for _ in range(4)]  # ≤ 25 rounds a run: the next goes on
     assert runs[0] >= 1 and runs[-1] == 0 and runs[-2] == 0  # finalised once, then nothing more
     assert ProjectRoundModel.get(ended).results_final_at is not None
     assert ProjectRoundModel.get(running).results_final_at is None

@@ -504,3 +504,32 @@ def test_a_round_driven_through_the_api_holds_its_invariants_and_a_planted_viola
         assert any(v.startswith(f"[round-counts] project_rounds {rid}: approved_count 3") for v in found), found
         assert any(v.startswith(f"[round-rating] round_projects {a}: ratings_count 2") for v in found), found
         assert round_violations(container, rid, a, b, c) == []
+
+
+def test_deleting_the_account_names_the_proposals_as_deleted_and_erases_rating_comments(w):
+    """注销: the person's proposals stay (they were voted on) under 已注销用户; their 验收 comments are erased, the
+    ratings still counted; a second DELETE (a half-done deletion completed) changes nothing more."""
+    made = w.round()
+    leaver = w.c.resident(0)
+    mine = w.propose(made["id"], leaver)
+    with travel(HOUR + timedelta(minutes=1)):
+        w.approve(mine["id"])
+    with travel(3 * HOUR + timedelta(minutes=1)):
+        votes(made["id"], {mine["id"]: 3})
+        finalise(made["id"])
+    with travel(3 * HOUR + timedelta(days=1, minutes=2)):  # after the one day of 公示
+        w.admin.relogin()
+        leaver.relogin()
+        done = w.admin.post(f"/v1/projects/{mine['id']}/progress", {"note": "完工", "percent": 100})
+        assert done.status == 200, done.body
+        assert leaver.post(f"/v1/projects/{mine['id']}/rate", {"rating": 4, "comment": "很好"}).status == 201
+        assert leaver.delete("/v1/me").status == 204
+        assert leaver.delete("/v1/me").status in (204, 401)
+        shown = w.residents[1].get(f"/v1/projects/{mine['id']}").json
+        assert shown["proposer"]["nickname"] == "已注销用户"
+        assert (shown["ratings_count"], shown["rating_average"]) == (1, 4.0)
+        rating = RoundProjectModel.get(mine["id"])
+        assert rating.proposer_nickname == "已注销用户"
+        from tongxin.adapters.dynamo.models import RoundProjectRatingModel
+        kept = RoundProjectRatingModel.get(mine["id"], leaver.id)
+        assert (kept.rating, kept.comment) == (4, None)

@@ -103,6 +103,7 @@ def test_scheduler_function_handler_runs(container, monkeypatch):
     # Its push sweep would work through every message the session's other tests left; two seconds show it runs.
     monkeypatch.setattr(sender, "SWEEP_BUDGET_SECONDS", 2.0)
     result = _load_function("scheduler").handler({"source": "aws.events"}, None)
-    assert set(result) == {"wishes", "events", "redemptions", "requests", "bulletin", "service_cards", "push"}  # every area's step, then the sweep
+    assert set(result) == {"wishes", "events", "redemptions", "requests", "bulletin", "service_cards", "project_rounds",
+                           "round_notices", "push"}  # every area's step, then the sweep
     assert set(result["wishes"]) == {"escalated", "expired", "skipped"}
     assert set(result["redemptions"]) == {"reminded", "expired", "skipped"}

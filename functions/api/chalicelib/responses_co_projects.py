@@ -56,7 +56,8 @@ class CoProjectStepView(Answer):
     note: str | None
 
 
-class CoProjectMyRatingView(Answer):
+class MyRatingView(Answer):
+    """My rating of a project (共建项目's 群众评单, 微实事's 验收)."""
     rating: int
     comment: str | None
     created_at: AwareDatetime
@@ -65,7 +66,7 @@ class CoProjectMyRatingView(Answer):
 class CoProjectDetailView(CoProjectView):
     """``co_projects.present_detail``: a project with its timeline and my rating."""
     timeline: list[CoProjectStepView] = Field(description="立项、每次进展和完成，按时间先后")
-    my_rating: CoProjectMyRatingView | None = Field(description="我的评价；未评价为 null")
+    my_rating: MyRatingView | None = Field(description="我的评价；未评价为 null")
 
 
 class CoProjectPage(Answer):
@@ -73,8 +74,8 @@ class CoProjectPage(Answer):
     next_cursor: str | None = Field(description="下一页的 cursor；没有更多时为 null")
 
 
-class CoProjectRatingView(Answer):
-    """``co_projects.rate``: my rating and the project's count and average with it."""
+class RatingView(Answer):
+    """``co_projects.rate``, ``round_delivery.rate``: my rating and the project's count and average with it."""
     project_id: str
     rating: int
     comment: str | None

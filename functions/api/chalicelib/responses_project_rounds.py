@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import AwareDatetime, Field
 
 from .responses import Answer, PersonRef
+from .responses_co_projects import MyRatingView
 
 RoundPhase = Literal["proposing", "reviewing", "voting", "publicity", "implementing", "done"]
 
@@ -82,28 +83,12 @@ class RoundProjectStepView(Answer):
     note: str | None
 
 
-class RoundProjectMyRatingView(Answer):
-    rating: int
-    comment: str | None
-    created_at: AwareDatetime
-
-
 class RoundProjectDetailView(RoundProjectView):
     """``project_rounds.present_project_detail``: a project with its delivery timeline and my 验收 rating."""
     timeline: list[RoundProjectStepView] = Field(description="实施进展，按时间先后")
-    my_rating: RoundProjectMyRatingView | None = Field(description="我的验收评价；未评价为 null")
+    my_rating: MyRatingView | None = Field(description="我的验收评价；未评价为 null")
 
 
 class RoundProjectPage(Answer):
     items: list[RoundProjectView]
     next_cursor: str | None = Field(description="下一页的 cursor；没有更多时为 null")
-
-
-class RoundProjectRatingView(Answer):
-    """``round_delivery.rate``: my rating and the project's count and average with it."""
-    project_id: str
-    rating: int
-    comment: str | None
-    created_at: AwareDatetime
-    ratings_count: int = Field(description="含本次在内的评价人数")
-    rating_average: float | None = Field(description="含本次在内的平均评分（一位小数）")

@@ -236,11 +236,12 @@ def delete_me(principal: Principal) -> None:
     is completed by calling it again. The ledger stays (it names only the opaque user id).
     """
     user = current_user(principal)
-    from . import co_projects, events, party, points, posts, requests, units, wishes  # each area's release step
+    from . import co_projects, events, party, points, posts, requests, round_delivery, units, wishes  # each area's step
     party.forget_deleted_user(user)  # 双报到: the registration ends, its personal fields erased
     posts.release_on_deletion(user.id)  # 领岗: open claims given back (a full post re-opens), served ones anonymised
     co_projects.forget_deleted_user(user.id)  # 群众评单: the comments erased, the ratings still counted
     commendations.forget_deleted_user(user)  # 微星光: standing ones stay, under 已注销用户
+    round_delivery.forget_deleted_user(user.id)  # 微实事: proposals under 已注销用户, rating comments erased
     events.forget_deleted_user(user.id)  # places given up (the next in line promoted), names erased
     wishes.forget_deleted_user(user.id)
     requests.forget_deleted_user(user.id)

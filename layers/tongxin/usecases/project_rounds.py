@@ -35,7 +35,7 @@ from ..domain.clock import to_api, utcnow
 from ..domain.errors import Forbidden
 from ..domain.ids import new_id
 from ..domain.masking import mask_name
-from ..domain.text import DEFAULT_NICKNAME
+from ..domain.text import DEFAULT_NICKNAME, DELETED_NICKNAME
 from ..wiring import Container
 from . import notifications, paging, round_notices
 from .access import current_user
@@ -87,7 +87,8 @@ def present_project(project: RoundProjectModel, principal: Principal) -> dict:
     residents; ``votes``/``rank``/``selected`` null until the round's results are final."""
     count, total = int(project.ratings_count or 0), int(project.ratings_sum or 0)
     nickname = project.proposer_nickname or DEFAULT_NICKNAME
-    unmasked = is_admin_of(principal, project.community_id) or project.proposer_id == principal.user_id
+    unmasked = is_admin_of(principal, project.community_id) or project.proposer_id == principal.user_id \
+        or nickname == DELETED_NICKNAME  # the placeholder names nobody
     return {"id": project.id, "round_id": project.round_id, "community_id": project.community_id,
             "title": project.title, "description": project.description, "cost_yuan": int(project.cost_yuan),
             "category": project.category,

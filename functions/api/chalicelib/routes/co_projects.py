@@ -81,7 +81,7 @@ def complete_co_project(project_id: str, body: CoProjectCompleteBody):
 
 
 @endpoint(bp, "/v1/co-projects/{project_id}/rating", "POST", body=CoProjectRatingBody, status=201, tags=TAGS,
-          errors=("NOT_FOUND", "INVALID_STATE", "ALREADY_RATED") + TEXT_ERRORS, response="CoProjectRatingView",
+          errors=("NOT_FOUND", "INVALID_STATE", "ALREADY_RATED") + TEXT_ERRORS, response="RatingView",
           summary="居民评价已完成的共建项目（群众评单）：1–5 分，每人一次")
 def rate_co_project(project_id: str, body: CoProjectRatingBody):
     """A resident of the project's community, once it is `done` (409 INVALID_STATE before), once each (409

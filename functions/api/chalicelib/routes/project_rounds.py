@@ -125,7 +125,7 @@ def report_round_project_progress(project_id: str, body: RoundProgressBody):
 
 
 @endpoint(bp, "/v1/projects/{project_id}/rate", "POST", body=RoundRatingBody, status=201, tags=TAGS,
-          errors=("NOT_FOUND", "INVALID_STATE", "ALREADY_RATED") + TEXT_ERRORS, response="RoundProjectRatingView",
+          errors=("NOT_FOUND", "INVALID_STATE", "ALREADY_RATED") + TEXT_ERRORS, response="RatingView",
           summary="居民验收评价已完工的微实事项目：1–5 分，每人一次")
 def rate_round_project(project_id: str, body: RoundRatingBody):
     """A resident of the project's community, once the project is done (409 INVALID_STATE before), once each (409

@@ -127,6 +127,15 @@ class RoundProjectsByProposer(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class RoundProjectsByProposerUser(GlobalSecondaryIndex):
+    """A person's proposals across rounds (keys only): the names 注销 erases (usecases/round_delivery)."""
+    class Meta:
+        index_name = "by_proposer_user"
+        projection = KeysOnlyProjection()
+    proposer_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class RoundProjectModel(BaseModel):
     """A project proposed in a round: ``proposed → approved | rejected`` (reviewed once, before voting opens), the
     cost in whole yuan (an admin may correct it when approving), after the results ``votes`` / ``rank`` /
@@ -177,6 +186,16 @@ class RoundProjectModel(BaseModel):
     by_round = RoundProjectsByRound()
     by_round_status = RoundProjectsByRoundStatus()
     by_proposer = RoundProjectsByProposer()
+    by_proposer_user = RoundProjectsByProposerUser()
+
+
+class RoundProjectRatingsByUser(GlobalSecondaryIndex):
+    """A resident's 验收 ratings (keys only): the comments 注销 erases (usecases/round_delivery)."""
+    class Meta:
+        index_name = "by_user"
+        projection = KeysOnlyProjection()
+    user_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
 
 
 class RoundProjectRatingModel(BaseModel):
@@ -193,3 +212,5 @@ class RoundProjectRatingModel(BaseModel):
     rating = NumberAttribute()
     comment = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+
+    by_user = RoundProjectRatingsByUser()
