@@ -44,9 +44,15 @@ PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 
 # Installed without dependencies and cut down to the files their runtime imports.
 RUNTIME_ONLY = {"chalice": ("__init__.py", "app.py", "py.typed")}
-# What must never be in the layer: chalice's CLI dependencies and our dev tools.
+# Files cut from a package: fontTools' compiled accelerators and their C sources (≈ 23 MB) — each has its pure-Python
+# module beside it, which fontTools falls back to; subsetting one certificate's few hundred glyphs needs no speed-up.
+STRIPPED = {"fontTools": ("*.so", "*.c", "*.pyx", "*.pxd")}
+# Installed without their dependencies (those the runtime needs are pinned in the requirements themselves): fpdf2
+# needs Pillow only for images, which the certificates' PDF does not hold (≈ 22 MB the layer would carry for nothing).
+NO_DEPS = {"fpdf2"}
+# What must never be in the layer: chalice's CLI dependencies and our dev tools, and Pillow (see NO_DEPS).
 NOT_SHIPPED = ("pip", "setuptools", "wheel", "inquirer", "blessed", "yaml", "click", "readchar",
-               "moto", "pytest", "werkzeug", "cfnlint")
+               "moto", "pytest", "werkzeug", "cfnlint", "PIL")
 
 
 def find_runtime_python() -> str:
@@ -108,6 +114,10 @@ def _cut_down(target: Path) -> None:
             if entry.name not in keep:
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
     shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts: nothing runs them in Lambda
+    for package, patterns in STRIPPED.items():
+        for pattern in patterns:
+            for entry in (target / package).rglob(pattern):
+                entry.unlink()
 
 
 def _compile(python: str, directory: Path) -> None:
@@ -121,7 +131,8 @@ def build_dependencies(target: Path, arch: str, python: str, requirements: list[
     and compiled."""
     requirements = requirement_lines() if requirements is None else requirements
     runtime_only = [line for line in requirements if _name(line) in RUNTIME_ONLY]
-    rest = [line for line in requirements if _name(line) not in RUNTIME_ONLY]
+    no_deps = [line for line in requirements if _name(line) in NO_DEPS]
+    rest = [line for line in requirements if _name(line) not in RUNTIME_ONLY and _name(line) not in NO_DEPS]
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
         handle.write("\n".join(rest) + "\n")
@@ -129,9 +140,9 @@ def build_dependencies(target: Path, arch: str, python: str, requirements: list[
         _pip(python, target, ["-r", handle.name], arch)
     finally:
         os.unlink(handle.name)
-    if runtime_only:
+    if runtime_only or no_deps:
         shutil.rmtree(target / "bin", ignore_errors=True)
-        _pip(python, target, ["--no-deps", *runtime_only], arch)
+        _pip(python, target, ["--no-deps", *runtime_only, *no_deps], arch)
     _cut_down(target)
     shipped = sorted(name for name in NOT_SHIPPED if (target / name).exists())
     if shipped:

@@ -83,7 +83,9 @@ def seed_commendation(now) -> None:
 def seed() -> dict:
     now = utcnow()
     CommunityModel(COMMUNITY_ID, name="同心示范社区", wish_review_required=False, wish_points=20, street_id=STREET_ID,
-                   district_id=DISTRICT_ID, admin_ids={"u_demo_admin"}, created_at=now).save()
+                   district_id=DISTRICT_ID, admin_ids={"u_demo_admin"},
+                   certificate_signatory="王主任",  # 志愿服务记录证明's 负责人
+                   created_at=now).save()
     StreetModel(STREET_ID, name="同心街道", community_ids={COMMUNITY_ID}, staff_ids={"u_demo_street1"},
                 district_id=DISTRICT_ID, created_at=now).save()
     DistrictModel(DISTRICT_ID, name="同心区", street_ids={STREET_ID}, department_ids=set(DEPARTMENT_IDS.values()),

@@ -119,7 +119,9 @@ MINIPROGRAM_PAGES = ("pages/index/index", "pages/join/index", "pages/checkin/ind
                      "pages/party/registration", "pages/admin/party-registrations", "pages/post/detail",
                      "pages/unit/detail", "pages/co-project/detail",
                      # 微实事: a round (voting, results), a proposed project (its review, progress)
-                     "pages/round/detail", "pages/round/project")
+                     "pages/round/detail", "pages/round/project",
+                     # 志愿服务记录证明: my certificates (its messages)
+                     "pages/certificates/index")
 MSG_SEC_CHECK_SCENES = (1, 2, 3, 4)
 #: msgSecCheck v2 answers only for an openid that visited the mini-program in the last two hours; otherwise
 #: errcode 61010 (用户访问记录超时), whose errmsg WeChat words "code is expired". A visit, here, is a login
@@ -191,6 +193,7 @@ DEV_TEMPLATES: dict[str, tuple[str, ...]] = {
     "tmpl_request_resolved": ("thing2", "phrase3", "time7", "thing5"),
     "tmpl_party_registration_submitted": ("thing2", "phrase3", "time7", "thing5"),
     "tmpl_party_registration_decided": ("thing5", "phrase2", "time3", "thing4"),
+    "tmpl_certificate_decided": ("thing5", "phrase2", "time3", "thing4"),  # 志愿服务记录证明 (审核结果)
     "tmpl_post_full": _WISH_TASK,
     "tmpl_co_project_done": ("thing1", "phrase4", "time2", "thing3"),
     "tmpl_round_proposal_reviewed": ("thing5", "phrase2", "time3", "thing4"),

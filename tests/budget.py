@@ -101,11 +101,12 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
                                                why="the first waitlisted (a Query) when capacity is raised; past "
                                                    "40 promotions a second transaction; WeChat's content check "
                                                    "(title, description)"),
-    ("DELETE", "/v1/me"): Budget(reads=13, writes=60,
+    ("DELETE", "/v1/me"): Budget(reads=15, writes=60,
                                  why="注销 walks the user's wishes, requests (接诉即办: name, phone and "
                                      "address erased) and pending redemptions (a Query each, and the balance for "
                                      "each refund), 领岗 claims (a Query and one BatchGetItem of their posts), "
-                                     "群众评单 comments (a Query) and 微星光 commendations (a Query): one write per "
+                                     "群众评单 comments (a Query), 微星光 commendations (a Query), 微实事 proposals and "
+                                     "验收 comments (a Query each): one write per "
                                      "item touched, then the account"),
     ("POST", "/v1/points/awards/{award_id}/reverse"): Budget(
         reads=3, writes=1, why="the award, and the awarded user's balance (ledger balance_after)"),
@@ -222,6 +223,34 @@ EXCEPTIONS.update({
                                "ONE BatchGetItem of the people and their month's commended counters (≤ 80 keys)"),
 })
 
+# 志愿服务记录证明 (usecases/certificates.py; tests/api/test_certificates.py holds the exact counts). The period's
+# services are one Query of signups.by_attendee (DynamoDB pages it by 1 MB: 500 lines of the longest text are ≈ 2
+# pages); the issue's number race re-reads the year's counter (one GetItem a round, ≤ 2 more).
+EXCEPTIONS.update({
+    ("POST", "/v1/me/certificates"): Budget(
+        reads=4, writes=1, wechat=1, why="the period's attendances (one Query, ≤ 3 pages of 1 MB); WeChat's content "
+                                         "check (the purpose); ONE transaction"),
+    ("POST", "/v1/admin/certificates/{certificate_id}/issue"): Budget(
+        reads=7, writes=1, why="the certificate, the community and the year's counter (one BatchGetItem), the "
+                               "period's attendances (one Query, ≤ 3 pages), ≤ 2 re-reads of the counter after a "
+                               "lost number race; ONE transaction"),
+    ("GET", "/v1/certificates/verify"): Budget(
+        reads=2, writes=1, why="public: the address's minute (one conditional write), by_number (one Query), the "
+                               "certificate (one BatchGetItem)"),
+    ("GET", "/v/{number}"): Budget(
+        reads=2, writes=1, why="the check page: with ?name= the same calls as GET /v1/certificates/verify"),
+})
+
+# 志愿服务记录更正 (usecases/corrections.py; tests/api/test_corrections.py holds the exact counts). A decision reads the
+# correction and its event in one BatchGetItem (the id names the event); approval is the organiser's adjustment.
+EXCEPTIONS.update({
+    ("POST", "/v1/admin/corrections/{correction_id}/approve"): Budget(
+        reads=4, writes=1, why="the correction and its event (one BatchGetItem), then as the adjustment: the "
+                               "attendance and the balance for a points correction; ONE transaction"),
+    ("GET", "/v1/admin/corrections"): Budget(
+        reads=3, writes=0, why="with ?event_id= the event (whose organiser may read it), then one Query of a page"),
+})
+
 # 微实事 rounds, proposals, review, delivery (usecases/project_rounds.py, round_delivery.py;
 # tests/api/test_project_rounds.py holds the exact counts): the caller, one BatchGetItem, one content check, ONE
 # transaction.
@@ -259,6 +288,25 @@ EXCEPTIONS.update({
                                "BatchGetItems, 3 at most (30 approved at most a round)"),
 })
 
+# 代办 (usecases/proxy.py): a proxy action costs the resident's own route's calls plus ONE GetItem (the resident; the
+# caller's read is the actor's), with the same number of transactions (the actor's grant check and the proxy-log
+# entry ride in the action's own). tests/api/test_proxy.py holds the exact counts against the resident's own routes.
+EXCEPTIONS.update({
+    ("POST", "/v1/proxy/{user_id}/wishes"): Budget(reads=3, writes=1, wechat=1,
+                                                   why="POST /v1/wishes + the resident (GetItem)"),
+    ("POST", "/v1/proxy/{user_id}/requests"): Budget(reads=3, writes=1, wechat=1,
+                                                     why="POST /v1/requests + the resident (GetItem)"),
+    ("POST", "/v1/proxy/{user_id}/events/{event_id}/signup"): Budget(
+        reads=3, writes=2, why="POST /v1/events/{event_id}/signup + the resident (GetItem)"),
+    ("POST", "/v1/proxy/{user_id}/redemptions"): Budget(reads=3, writes=1,
+                                                        why="POST /v1/redemptions + the resident (GetItem)"),
+    ("POST", "/v1/proxy/{user_id}/project-rounds/{round_id}/ballot"): Budget(
+        reads=4, writes=1, why="POST /v1/project-rounds/{round_id}/ballot + the resident (GetItem)"),
+    ("GET", "/v1/admin/managed-residents"): Budget(reads=3, writes=0,
+                                                   why="the directory's managed entries (one Query), then the page's "
+                                                       "residents as they are now: one BatchGetItem"),
+})
+
 # Text shown to others passes WeChat's content check (tongxin/usecases/content.py): one msg_sec_check per request,
 # however many fields it carries (they are joined), within the route's usual DynamoDB budget.
 CONTENT_CHECKED = {
@@ -280,6 +328,7 @@ CONTENT_CHECKED = {
     ("POST", "/v1/admin/units/{unit_id}/agreement"): "the pledges",
     ("POST", "/v1/units/{unit_id}/resources"): "title and description",
     ("POST", "/v1/me/party-registration"): "real name, work unit and party branch",  # 党员报到 (usecases/party.py)
+    ("POST", "/v1/me/volunteer-record/corrections"): "the reason",  # 志愿服务记录更正 (usecases/corrections.py)
 }
 for _route, _what in CONTENT_CHECKED.items():
     EXCEPTIONS.setdefault(_route, Budget(reads=2, writes=1, wechat=1, why=f"WeChat's content check ({_what})"))

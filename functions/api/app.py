@@ -12,12 +12,16 @@ from chalicelib.routes import co_projects
 from chalicelib.routes import commendations
 from chalicelib.routes import ballots
 from chalicelib.routes import project_rounds
+from chalicelib.routes import proxy  # 代办: managed residents, proxy actions, the proxy log
+from chalicelib.routes import certificates  # 志愿服务记录证明
+from chalicelib.routes import corrections  # 志愿服务记录更正
 from tongxin.config import load_settings
 
 # Fail closed at cold start: a missing stage or a weak secret stops the function here, before any request.
 load_settings()
 
 app = Chalice(app_name="tongxin-api")
+app.api.binary_types.append("application/pdf")  # 志愿服务记录证明's PDF goes out as binary
 middleware.install(app)
 
 for blueprint in (system.bp, identity.bp, admin.bp, wishes.bp, events.bp, checkins.bp, grid.bp,
@@ -29,3 +33,6 @@ app.register_blueprint(commendations.bp)  # 微星光 表彰
 app.register_blueprint(ballots.bp)  # 微实事 票选 and results
 app.register_blueprint(project_rounds.bp)  # 微实事 rounds, proposals, review, delivery
 app.register_blueprint(service_cards.bp)  # 双报到 服务卡
+app.register_blueprint(proxy.bp)  # 代办: managed residents, proxy actions, the proxy log
+app.register_blueprint(certificates.bp)  # 志愿服务记录证明
+app.register_blueprint(corrections.bp)  # 志愿服务记录更正

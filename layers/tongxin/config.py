@@ -277,6 +277,7 @@ DEV_TEMPLATE_KEYWORDS: dict[str, dict[str, str]] = {
     "request_resolved": {"thing2": "title", "phrase3": "state", "time7": "sent", "thing5": "note"},
     "party_registration_submitted": {"thing2": "title", "phrase3": "state", "time7": "sent", "thing5": "note"},
     "party_registration_decided": {"thing5": "title", "phrase2": "state", "time3": "sent", "thing4": "note"},
+    "certificate_decided": {"thing5": "title", "phrase2": "state", "time3": "sent", "thing4": "note"},  # 审核结果
     "post_full": _WISH_TASK,  # 待办事项提醒, as the grid's wish tasks
     "co_project_done": {"thing1": "title", "phrase4": "state", "time2": "sent", "thing3": "note"},
     "round_proposal_reviewed": {"thing5": "title", "phrase2": "state", "time3": "sent", "thing4": "note"},  # 审核结果

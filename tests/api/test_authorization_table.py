@@ -321,10 +321,66 @@ TABLE = {
     ("GET", "/console/assets/{name}"): (None, None, row(USERS, public=True)),
     ("GET", "/console/events/{event_id}/screen"): ("event:activity", None, row(USERS, public=True)),
 }
+# 代办 (usecases/proxy.py): staff (the admin; a grid worker of the resident's grid) act for a managed resident. The
+# table's target is a WeChat user, so those allowed get 409 HAS_ACCOUNT (a refusal about the request: ok); another
+# grid's worker and another community's admin are told the resident does not exist (404); everyone else 403.
+PROXY = {**row({"admin", "grid_worker"}, other_admin="404"), "other_grid_worker": "404"}
+PROXY_REASON = "表格代办"
+TABLE.update({
+    ("POST", "/v1/admin/managed-residents"): (None, "managed_resident",
+                                              row({"admin", "grid_worker"}, other_admin="404")),
+    ("GET", "/v1/admin/managed-residents"): (None, None, row({"admin", "grid_worker", "other_grid_worker"})),
+    ("POST", "/v1/proxy/{user_id}/wishes"): (None, {**WISH, "reason": PROXY_REASON}, PROXY),
+    ("POST", "/v1/proxy/{user_id}/requests"): (None, {**REQUEST, "reason": PROXY_REASON}, PROXY),
+    ("POST", "/v1/proxy/{user_id}/events/{event_id}/signup"): ("event:activity", {"reason": PROXY_REASON}, PROXY),
+    ("POST", "/v1/proxy/{user_id}/redemptions"): (None, "proxy_redeem", PROXY),
+    ("POST", "/v1/proxy/{user_id}/project-rounds/{round_id}/ballot"): ("ballot_round", "proxy_ballot", PROXY),
+    ("GET", "/v1/admin/proxy-log"): (None, None, row({"admin"})),
+})
+# 志愿服务记录证明 (usecases/certificates.py): a volunteer asks (409 NO_SERVICES or CERTIFICATE_PENDING: ok); the
+# community's admin handles (a fresh certificate of the table's resident: issue → 409 NO_SERVICES, ok); the PDF is its
+# owner's (the table's resident, in a community or no longer) and the admins' — to everyone else, outsiders too, it does
+# not exist; the check is anyone's.
+CERTIFICATE_DAY = (utcnow() - timedelta(days=1)).astimezone(SHANGHAI).date()
+TABLE.update({
+    ("POST", "/v1/me/certificates"): (None, {"from": (CERTIFICATE_DAY - timedelta(days=30)).isoformat(),
+                                             "to": CERTIFICATE_DAY.isoformat(), "purpose": "表格"},
+                                      row({"volunteer", "claimer"}, other_admin="403")),
+    ("GET", "/v1/me/certificates"): (None, None, row(USERS)),
+    ("GET", "/v1/admin/certificates"): (None, None, row({"admin"})),
+    ("POST", "/v1/admin/certificates/{certificate_id}/issue"): ("certificate:pending", None,
+                                                                row({"admin"}, other_admin="404")),
+    ("POST", "/v1/admin/certificates/{certificate_id}/refuse"): ("certificate:pending", {"reason": "表格"},
+                                                                 row({"admin"}, other_admin="404")),
+    ("POST", "/v1/admin/certificates/{certificate_id}/revoke"): ("certificate:issued", {"reason": "表格"},
+                                                                 row({"admin"}, other_admin="404")),
+    ("GET", "/v1/certificates/{certificate_id}/pdf"): ("certificate:issued", None,
+                                                       row({"admin", "resident"}, denied="404", other_admin="404",
+                                                           outsider="404")),
+    ("GET", "/v1/certificates/verify"): ("certificate_check", None, row(USERS, public=True)),
+    ("GET", "/v/{number}"): ("certificate_check", None, row(USERS, public=True)),
+})
+# 志愿服务记录更正 (usecases/corrections.py): anyone in a community asks, for their own attendance only (the table's
+# attendance id is nobody's own: 404 to every member); the community's admins list all; the event's organisers (the
+# admin who published it, grid 0's worker) decide a fresh pending correction of the table's resident (approving:
+# the adjustment applied, 200).
+TABLE.update({
+    ("POST", "/v1/me/volunteer-record/corrections"): (None, {"attendance_id": "ev_table.u_table", "minutes": 1,
+                                                             "reason": "表格"},
+                                                      row(set(), denied="404", other_admin="404")),
+    ("GET", "/v1/me/volunteer-record/corrections"): (None, None, row(USERS)),
+    ("GET", "/v1/admin/corrections"): (None, None, row({"admin"})),
+    ("POST", "/v1/admin/corrections/{correction_id}/approve"): ("correction", None,
+                                                                row({"admin", "grid_worker"}, other_admin="404")),
+    ("POST", "/v1/admin/corrections/{correction_id}/refuse"): ("correction", {"reason": "表格"},
+                                                               row({"admin", "grid_worker"}, other_admin="404")),
+})
 QUERIES = {("GET", "/v1/admin/exports/volunteer-hours"): "?month=2026-12",
            ("GET", "/v1/admin/commendations/candidates"): "?month=2026-11",
            ("GET", "/v1/console/sessions/{ticket}/qrcode"): "?format=json",
-           ("GET", "/v1/street/units/{unit_id}/invites/{code}/qrcode"): "?format=json"}
+           ("GET", "/v1/street/units/{unit_id}/invites/{code}/qrcode"): "?format=json",
+           ("GET", "/v1/certificates/verify"): "?number=TXZM-2026-AAAA-000001&name=表格人",
+           ("GET", "/v/{number}"): "?name=表格人"}
 # wx.request has no PATCH: every PATCH route also answers POST with X-HTTP-Method-Override: PATCH, to the same people.
 OVERRIDE = {"X-HTTP-Method-Override": "PATCH"}
 TABLE.update({("POST", path): row for (method, path), row in list(TABLE.items()) if method == "PATCH"})
@@ -641,6 +697,12 @@ def test_route_by_role(world, route):
             path = template.replace("{unit_id}", world.unit_id).replace("{user_id}", world.unit_liaison().id)
         elif state == "commendation":
             path = path.replace("{commendation_id}", world.commendation(target))
+        elif state and state.startswith("certificate"):  # 志愿服务记录证明: a fresh one of the target; the check
+            from tests.api.test_certificates import table_path
+            path = table_path(path, state, world.c.id, target.id)
+        elif state == "correction":  # 志愿服务记录更正: a pending correction of the target's, on a fresh event
+            from tests.api.test_corrections import table_path as correction_path
+            path = correction_path(path, world.event_in("activity"), world.c.id, target.id)
         elif state == "party_registered":  # the person reports first (a member: 201, or 409 when done already)
             if person is not None:
                 person.post("/v1/me/party-registration", {"real_name": "表格党员", "work_unit": "表格单位",
@@ -671,6 +733,12 @@ def test_route_by_role(world, route):
             payload = {**world.commendation_body(target), "title": "表格表彰"}
         if body == "ballot":
             payload = {"project_ids": [ballot_project]}
+        if body == "proxy_ballot":  # 代办
+            payload = {"project_ids": [ballot_project], "reason": PROXY_REASON}
+        if body == "proxy_redeem":
+            payload = {"goods_id": world.goods(), "quantity": 1, "reason": PROXY_REASON}
+        if body == "managed_resident":
+            payload = {"real_name": "表格居民", "grid_id": world.c.grid_ids[0]}
         path += QUERIES.get(route, "")
         if body == "event":
             start = utcnow() + timedelta(days=2)

@@ -29,13 +29,14 @@ def test_every_module_the_console_imports_is_served(api):
         todo.extend(MODULE_IMPORT.findall(resp.body.decode()))
     # the shell, what the pages share, and one module per page
     assert {"app.js", "lib.js", "work.js", "members.js", "wishes.js", "requests.js", "events.js", "points.js",
-            "store.js", "stats.js", "bulletin.js", "party.js", "units.js", "settings.js"} <= seen
+            "store.js", "stats.js", "bulletin.js", "party.js", "rounds.js", "stars.js", "units.js",
+            "settings.js"} <= seen
 
 
 def test_every_menu_page_has_its_deep_link(api):
     shell = served(api, "app.js").body.decode()
     pages = dict(MENU_PAGE.findall(shell))
-    assert list(pages.values()) == ["工作台", "居民", "心愿", "诉求", "活动", "积分", "积分超市", "统计", "通报", "双报到", "共建单位",
+    assert list(pages.values()) == ["工作台", "居民", "心愿", "诉求", "活动", "积分", "积分超市", "统计", "通报", "双报到", "微实事", "共建单位",
                                     "设置"]
     for name in pages:
         resp = api.get(f"/console/{name}")

@@ -390,6 +390,52 @@ def _ballot(w: FaultWorld) -> Call:
 CASES[("POST", "/v1/project-rounds/{round_id}/ballot")] = _ballot
 
 
+# 代办 (usecases/proxy.py): the grid's worker acts for a fresh managed resident (registered by the admin over HTTP;
+# given a point, a phone where the action needs them); the admin registers one.
+PROXY_REASON = "故障演练代办"
+
+
+def _managed(w: FaultWorld, *, phone: str | None = None, points: int = 0) -> str:
+    body = {"real_name": "故障演练", "grid_id": w.c.grid_ids[0], **({"phone": phone} if phone else {})}
+    resp = w.people["admin"].post("/v1/admin/managed-residents", body)
+    assert resp.status == 201, resp.body
+    if points:
+        award = w.people["admin"].post("/v1/points/awards", {"user_id": resp.json["id"], "category": "participation",
+                                                             "points": points, "reason": "故障演练"})
+        assert award.status == 201, award.body
+    return resp.json["id"]
+
+
+def _proxy(step: str, body: Callable[[FaultWorld], Any], **managed) -> Callable[[FaultWorld], Call]:
+    def prepare(w: FaultWorld) -> Call:
+        resident = _managed(w, **managed)
+        path, payload = body(w)
+        return Call(w, "POST", f"/v1/proxy/{resident}/{path}", w.people["grid_worker"], 201,
+                    {**payload, "reason": PROXY_REASON})
+    return prepare
+
+
+def _proxy_ballot(w: FaultWorld) -> tuple[str, dict]:
+    from tests.api.test_ballots import seed_round
+    round_id, ids, _ = seed_round(w.c.id, [100, 200])
+    return f"project-rounds/{round_id}/ballot", {"project_ids": ids}
+
+
+CASES.update({
+    ("POST", "/v1/admin/managed-residents"): lambda w: Call(
+        w, "POST", "/v1/admin/managed-residents", w.people["admin"], 201,
+        {"real_name": "故障演练", "grid_id": w.c.grid_ids[0], "phone": "13800138000"}),
+    ("POST", "/v1/proxy/{user_id}/wishes"): _proxy("wishes", lambda w: ("wishes", WISH)),
+    ("POST", "/v1/proxy/{user_id}/requests"): _proxy("requests", lambda w: ("requests", REQUEST)),
+    ("POST", "/v1/proxy/{user_id}/events/{event_id}/signup"): _proxy(
+        "signup", lambda w: (f"events/{w.event_in('activity')}/signup", {})),
+    ("POST", "/v1/proxy/{user_id}/redemptions"): _proxy(
+        "redemptions", lambda w: ("redemptions", {"goods_id": w.goods(), "quantity": 1}), points=1),
+    ("POST", "/v1/proxy/{user_id}/project-rounds/{round_id}/ballot"): _proxy(
+        "ballot", _proxy_ballot, phone="13800138000"),
+})
+
+
 def _round_project_delivered(w: FaultWorld, *, done: bool) -> str:
     """微实事: a fresh approved project whose round's vote and 公示 are over and which the results selected (written
     as the finalisation writes them: part A2's, tested in tests/api/test_ballots.py); ``done``: completed too."""
@@ -435,6 +481,74 @@ CASES.update({
     ("POST", "/v1/admin/commendations/{commendation_id}/revoke"): lambda w: Call(
         w, "POST", f"/v1/admin/commendations/{w.commendation(w.fresh())}/revoke", w.people["admin"], 200,
         {"reason": "故障演练撤销"}),
+})
+
+
+def _certificate_asker(w: FaultWorld) -> Member:
+    """A fresh volunteer of grid 0 with two services recorded (test-only writes of attendances)."""
+    from tests.api.test_certificates import seed_services
+    person = w.fresh("volunteer")
+    seed_services(person.id, w.c.id, 2)
+    return person
+
+
+def _certificate_ask() -> dict:
+    day = utcnow().astimezone(SHANGHAI).date()
+    return {"from": (day - timedelta(days=30)).isoformat(), "to": day.isoformat(), "purpose": "故障演练"}
+
+
+def _certificate_of(w: FaultWorld, status: str) -> str:
+    """A fresh certificate of a fresh resident, as a request (and an issue) would have left it."""
+    from tests.api.test_certificates import seed_certificate
+    return seed_certificate(w.c.id, w.fresh().id, status)
+
+
+def _certificate_to_issue(w: FaultWorld) -> Call:
+    person = _certificate_asker(w)
+    resp = person.post("/v1/me/certificates", _certificate_ask())
+    assert resp.status == 201, resp.body
+    return Call(w, "POST", f"/v1/admin/certificates/{resp.json['id']}/issue", w.people["admin"], 200)
+
+
+# 志愿服务记录证明 (usecases/certificates.py): a fresh volunteer asks; the admin issues a fresh request, refuses a fresh
+# one, revokes a fresh issued one.
+CASES.update({
+    ("POST", "/v1/me/certificates"): lambda w: Call(w, "POST", "/v1/me/certificates", _certificate_asker(w), 201,
+                                                    _certificate_ask()),
+    ("POST", "/v1/admin/certificates/{certificate_id}/issue"): _certificate_to_issue,
+    ("POST", "/v1/admin/certificates/{certificate_id}/refuse"): lambda w: Call(
+        w, "POST", f"/v1/admin/certificates/{_certificate_of(w, 'pending')}/refuse", w.people["admin"], 200,
+        {"reason": "故障演练"}),
+    ("POST", "/v1/admin/certificates/{certificate_id}/revoke"): lambda w: Call(
+        w, "POST", f"/v1/admin/certificates/{_certificate_of(w, 'issued')}/revoke", w.people["admin"], 200,
+        {"reason": "故障演练"}),
+})
+
+
+def _correction(w: FaultWorld) -> tuple[Member, str]:
+    """A fresh resident checked out of a fresh event of grid 0 that took place yesterday (test-only writes)."""
+    from tests.api.test_corrections import seed_attendance
+    person, event_id = w.fresh(), w.event_in("activity")
+    seed_attendance(event_id, person.id, w.c.id)
+    return person, event_id
+
+
+def _correction_decision(w: FaultWorld, step: str, body: Any = None) -> Call:
+    from tests.api.test_corrections import seed_correction
+    person, event_id = _correction(w)
+    return Call(w, "POST", f"/v1/admin/corrections/{seed_correction(event_id, person.id, w.c.id)}/{step}",
+                w.people["admin"], 200, body)
+
+
+# 志愿服务记录更正 (usecases/corrections.py): a fresh resident asks about a fresh attendance; the admin approves (the
+# adjustment applied) or refuses a fresh pending correction.
+CASES.update({
+    ("POST", "/v1/me/volunteer-record/corrections"): lambda w: (lambda person, event_id: Call(
+        w, "POST", "/v1/me/volunteer-record/corrections", person, 201,
+        {"attendance_id": f"{event_id}.{person.id}", "minutes": 60, "reason": "故障演练"}))(*_correction(w)),
+    ("POST", "/v1/admin/corrections/{correction_id}/approve"): lambda w: _correction_decision(w, "approve"),
+    ("POST", "/v1/admin/corrections/{correction_id}/refuse"): lambda w: _correction_decision(
+        w, "refuse", {"reason": "故障演练"}),
 })
 
 
@@ -493,6 +607,9 @@ def _read(route: tuple[str, str]) -> Callable[[FaultWorld], Call]:
             path = path.replace("{round_id}", round_id)
         elif state == "unit_invite":  # an unused liaison invite of the table's unit, as a QR
             path = template.replace("{unit_id}", w.unit_id).replace("{code}", w.unit_invite_code())
+        elif state and state.startswith("certificate"):  # 志愿服务记录证明: an issued one of the resident; the check
+            from tests.api.test_certificates import table_path
+            path = table_path(path, state, w.c.id, w.people["resident"].id)
         elif state == "party_registered":  # the reader's own 党员报到 (201, or 409 once done)
             w.people[role].post("/v1/me/party-registration", {"real_name": "故障演练", "work_unit": "演练单位",
                                                               "party_branch": "演练党支部"})

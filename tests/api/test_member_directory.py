@@ -70,7 +70,8 @@ def test_an_admin_lists_every_member_newest_first_with_phones_whole(town, wechat
     res = next(m for m in resp.json["items"] if m["id"] == town.res.id)
     assert res["phone"] == PHONE and res["roles"] == ["resident"] and res["grid_id"] == town.grid_ids[0]
     assert set(res) == {"id", "nickname", "real_name", "roles", "grid_id", "grid_ids", "store_ids", "phone",
-                        "volunteer_minutes", "points_balance", "joined_at"}
+                        "volunteer_minutes", "points_balance", "joined_at", "managed"}
+    assert res["managed"] is False  # 代办: a resident without WeChat (tests/api/test_managed_residents.py) is True
     vol = next(m for m in resp.json["items"] if m["id"] == town.vol.id)
     assert vol["real_name"] == "王志愿" and vol["roles"] == ["resident", "volunteer"]
     worker = next(m for m in resp.json["items"] if m["id"] == town.worker.id)

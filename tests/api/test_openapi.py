@@ -48,7 +48,7 @@ def test_every_operation_documents_its_success_body(api, app_module):
             continue
         assert set(ok["content"]) == set(route.produces), label
         for media_type, content in ok["content"].items():
-            if media_type.startswith("image/"):
+            if media_type.startswith("image/") or media_type == "application/pdf":  # PNG, the certificates' PDF
                 assert content["schema"] == {"type": "string", "format": "binary"}, label
             elif media_type.startswith("text/"):  # CSV, the link pages (HTML), the verification file
                 assert content["schema"] == {"type": "string"}, label
@@ -140,7 +140,7 @@ class _Conformance:
         content_type = (resp.headers.get("Content-Type") or resp.headers.get("content-type") or "").split(";")[0]
         if resp.status in (204, 304):
             assert not resp.body
-        elif content_type.startswith(("image/", "text/")):
+        elif content_type.startswith(("image/", "text/")) or content_type == "application/pdf":
             assert content_type in documented["content"], (method, template, content_type)
         else:
             schema = {**documented["content"]["application/json"]["schema"], "components": self.document["components"]}
@@ -290,6 +290,26 @@ def test_real_answers_conform_to_the_document(api, wechat):
         check(worker.get(f"/v1/events/{service['id']}/roster"), "GET", ev + "/roster", 200)
         check(worker.post(f"/v1/events/{service['id']}/attendance/{second.id}/adjust",
                           {"minutes": 60, "reason": "忘记签退"}), "POST", ev + "/attendance/{user_id}/adjust", 200)
+        # 志愿服务记录更正: the volunteer asks twice (409), the organiser approves (then 409), refuses another.
+        mvc, acr = "/v1/me/volunteer-record/corrections", "/v1/admin/corrections/{correction_id}"
+        for person in (volunteer, second):
+            person.relogin()  # WeChat's content check wants a user seen within 2 h
+        ask = {"attendance_id": f"{service['id']}.{volunteer.id}", "minutes": 100, "reason": "提前到场布置"}
+        fix = check(volunteer.post(mvc, ask), "POST", mvc, 201).json
+        check(volunteer.post(mvc, ask), "POST", mvc, 409)
+        check(volunteer.post(mvc, {**ask, "minutes": 9999}), "POST", mvc, 400)
+        other = check(second.post(mvc, {**ask, "attendance_id": f"{service['id']}.{second.id}"}), "POST", mvc,
+                      201).json
+        check(volunteer.get(mvc), "GET", mvc, 200)
+        check(worker.get(f"/v1/admin/corrections?event_id={service['id']}"), "GET", "/v1/admin/corrections", 200)
+        check(admin.get("/v1/admin/corrections"), "GET", "/v1/admin/corrections", 200)
+        check(worker.get("/v1/admin/corrections"), "GET", "/v1/admin/corrections", 403)
+        check(worker.post(f"/v1/admin/corrections/{fix['id']}/approve"), "POST", acr + "/approve", 200)
+        check(worker.post(f"/v1/admin/corrections/{fix['id']}/approve"), "POST", acr + "/approve", 409)
+        check(worker.post(f"/v1/admin/corrections/{other['id']}/refuse", {"reason": "记录无误"}), "POST",
+              acr + "/refuse", 200)
+        check(worker.post(f"/v1/admin/corrections/{other['id']}/refuse", {"reason": ""}), "POST", acr + "/refuse",
+              400)
     check(admin.get("/v1/admin/audit"), "GET", "/v1/admin/audit", 200)
     check(admin.get("/v1/admin/community"), "GET", "/v1/admin/community", 200)
     check(admin.patch("/v1/admin/community", {"wish_points": 20}), "PATCH", "/v1/admin/community", 200)
@@ -736,6 +756,81 @@ def test_real_answers_conform_to_the_document(api, wechat):
     check(admin.put(f"/v1/admin/members/{volunteer.id}/roles", {"roles": ["volunteer", "grid_worker"],
                                                                 "grid_ids": community.grid_ids[:1]}),
           "PUT", "/v1/admin/members/{user_id}/roles")
+    # 代办: the grid's worker registers a managed resident (a blank name 400, an unknown grid 404), acts for them — a
+    # wish, a request, a sign-up, a redemption (too few points first), a ballot — with a WeChat user (409 HAS_ACCOUNT),
+    # another grid's resident (404) and a blank reason (400) refused; the lists and the proxy log.
+    mr, px, reason = "/v1/admin/managed-residents", "/v1/proxy/{user_id}", "老人无智能手机，本人到场委托"
+    managed = check(worker.post(mr, {"real_name": "王秀兰", "grid_id": community.grid_ids[0], "phone": "13912345678",
+                                     "address": "幸福小区1栋"}), "POST", mr, 201).json
+    check(admin.post(mr, {"real_name": " ", "grid_id": community.grid_ids[0]}), "POST", mr, 400)
+    check(admin.post(mr, {"real_name": "李四", "grid_id": "g_nothing"}), "POST", mr, 404)
+    far = check(admin.post(mr, {"real_name": "李四", "grid_id": community.grid_ids[1]}), "POST", mr, 201).json
+    check(admin.get(mr), "GET", mr)
+    check(worker.get(f"{mr}?limit=1"), "GET", mr)
+    check(worker.get(f"{mr}?grid_id={community.grid_ids[1]}"), "GET", mr, 403)
+    mid, proxy_wish = managed["id"], {"title": "帮忙买菜", "content": "想请人帮忙买菜", "category": "生活帮扶"}
+    check(worker.post(f"/v1/proxy/{mid}/wishes", {**proxy_wish, "reason": reason}), "POST", px + "/wishes", 201)
+    check(worker.post(f"/v1/proxy/{author.id}/wishes", {**proxy_wish, "reason": reason}), "POST", px + "/wishes",
+          409)
+    check(worker.post(f"/v1/proxy/{far['id']}/wishes", {**proxy_wish, "reason": reason}), "POST", px + "/wishes",
+          404)
+    check(worker.post(f"/v1/proxy/{mid}/wishes", {**proxy_wish, "reason": " "}), "POST", px + "/wishes", 400)
+    check(worker.post(f"/v1/proxy/{mid}/requests", {"category": "设施维修", "content": "楼道灯坏了",
+                                                    "reason": reason}), "POST", px + "/requests", 201)
+    tea = admin.post("/v1/events", {
+        "title": "重阳茶话会", "kind": "activity", "starts_at": start.isoformat(timespec="seconds"),
+        "ends_at": (start + timedelta(hours=1)).isoformat(timespec="seconds"), "capacity": 10}).json
+    ps = px + "/events/{event_id}/signup"
+    check(worker.post(f"/v1/proxy/{mid}/events/{tea['id']}/signup", {"reason": reason}), "POST", ps, 201)
+    check(worker.post(f"/v1/proxy/{mid}/events/{tea['id']}/signup", {"reason": reason}), "POST", ps, 409)
+    rice = admin.post(f"/v1/stores/{store['id']}/goods", {"name": "大米", "price_points": 5, "stock": 5}).json
+    redeem_body = {"goods_id": rice["id"], "quantity": 1, "reason": reason}
+    check(worker.post(f"/v1/proxy/{mid}/redemptions", redeem_body), "POST", px + "/redemptions", 409)
+    admin.post("/v1/points/awards", {"user_id": mid, "category": "charity", "points": 10, "reason": "助人为乐"})
+    check(worker.post(f"/v1/proxy/{mid}/redemptions", redeem_body), "POST", px + "/redemptions", 201)
+    proxy_round, (proxy_pick, _), _ = seed_round(community.id, [100, 200])
+    pb = px + "/project-rounds/{round_id}/ballot"
+    check(worker.post(f"/v1/proxy/{mid}/project-rounds/{proxy_round}/ballot", {"project_ids": [proxy_pick],
+                                                                             "reason": reason}), "POST", pb, 201)
+    check(worker.post(f"/v1/proxy/{far['id']}/project-rounds/{proxy_round}/ballot",
+                      {"project_ids": [proxy_pick], "reason": reason}), "POST", pb, 404)
+    check(admin.get("/v1/admin/proxy-log"), "GET", "/v1/admin/proxy-log")
+    check(admin.get(f"/v1/admin/proxy-log?user_id={mid}&limit=2"), "GET", "/v1/admin/proxy-log")
+    check(worker.get("/v1/admin/proxy-log"), "GET", "/v1/admin/proxy-log", 403)
+    check(admin.get(f"/v1/admin/members/{mid}"), "GET", "/v1/admin/members/{user_id}")  # managed: true
+    # 志愿服务记录证明: the volunteer asks (twice: 409; a date after today: 400), the admin's lists, a refusal (twice:
+    # 409), asks again, the PDF before the issue (409), the issue (twice: 409; none such: 404), the PDF (another
+    # member: 404), the public check (a match; no name: 400) and the QR's page, the revocation (twice: 409).
+    from tests.api.test_certificates import open_checks, seed_services
+    from tongxin.domain.clock import utcnow as now_utc
+    open_checks()
+    seed_services(volunteer.id, community.id, 2)
+    mc, acs, on_day = "/v1/me/certificates", "/v1/admin/certificates", now_utc().astimezone(SHANGHAI).date()
+    one_cert, cert_pdf = acs + "/{certificate_id}", "/v1/certificates/{certificate_id}/pdf"
+    period = {"from": (on_day - timedelta(days=30)).isoformat(), "to": on_day.isoformat(), "purpose": "求职材料"}
+    refused_cert = check(volunteer.post(mc, period), "POST", mc, 201).json
+    check(volunteer.post(mc, period), "POST", mc, 409)
+    check(volunteer.post(mc, {**period, "to": "9999-12-31"}), "POST", mc, 400)
+    check(admin.get(acs), "GET", acs)
+    check(volunteer.get(acs), "GET", acs, 403)
+    check(admin.post(f"{acs}/{refused_cert['id']}/refuse", {"reason": "请写明用途"}), "POST", one_cert + "/refuse")
+    check(admin.post(f"{acs}/{refused_cert['id']}/refuse", {"reason": "请写明用途"}), "POST", one_cert + "/refuse",
+          409)
+    cert = check(volunteer.post(mc, period), "POST", mc, 201).json
+    check(volunteer.get(f"/v1/certificates/{cert['id']}/pdf"), "GET", cert_pdf, 409)
+    done_cert = check(admin.post(f"{acs}/{cert['id']}/issue"), "POST", one_cert + "/issue").json
+    check(admin.post(f"{acs}/{cert['id']}/issue"), "POST", one_cert + "/issue", 409)
+    check(admin.post(f"{acs}/crt_nothing/issue"), "POST", one_cert + "/issue", 404)
+    check(admin.get(f"{acs}?status=issued&limit=1"), "GET", acs)
+    check(volunteer.get(mc), "GET", mc)
+    check(volunteer.get(f"/v1/certificates/{cert['id']}/pdf"), "GET", cert_pdf)
+    check(worker.get(f"/v1/certificates/{cert['id']}/pdf"), "GET", cert_pdf, 404)
+    check(api.get(f"/v1/certificates/verify?number={done_cert['number']}&name=王志愿"), "GET",
+          "/v1/certificates/verify")
+    check(api.get(f"/v1/certificates/verify?number={done_cert['number']}"), "GET", "/v1/certificates/verify", 400)
+    check(api.get(f"/v/{done_cert['number']}?name=王志愿"), "GET", "/v/{number}", 200)
+    check(admin.post(f"{acs}/{cert['id']}/revoke", {"reason": "记录有误"}), "POST", one_cert + "/revoke")
+    check(admin.post(f"{acs}/{cert['id']}/revoke", {"reason": "记录有误"}), "POST", one_cert + "/revoke", 409)
     # 成员名录: the admin's directory (a search, a role), a grid worker's grid, one member; the deleted one is gone.
     for path in ("/v1/admin/members", "/v1/admin/members?q=张&limit=5", "/v1/admin/members?role=volunteer"):
         check(admin.get(path), "GET", "/v1/admin/members")

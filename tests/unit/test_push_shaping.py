@@ -168,6 +168,9 @@ def realistic(kind: str) -> dict:
                                          "party_branch": "同心社区第一党支部"},
         "party_registration_decided": {"registration_id": "c_01JD.u_01JD", "result": "rejected",
                                        "reason": "所在党支部信息不完整，请补充后重新提交"},
+        # 志愿服务记录证明: usecases/certificates.py (``certificate_id`` is its code).
+        "certificate_decided": {"certificate_id": "crt_0193a2f1c4d8e2b7a9", "result": "refused",
+                                "reason": "所选期间的服务记录需先更正，请更正后重新申请"},
         # 领岗: usecases/posts.py (``post_id`` is its code).
         "post_full": {"post_id": "pst_0193a2f1c4d8e2b7a9", "title": "文明劝导员", "headcount": 5},
         # 共建项目: usecases/co_projects.py (``co_project_id`` is its code).

@@ -127,7 +127,7 @@ def _success_response(route: Route) -> dict:
         return ok
     content = {}
     for media_type in route.produces:
-        if media_type.startswith("image/"):
+        if media_type.startswith("image/") or media_type == "application/pdf":  # binary: PNG, the certificates' PDF
             content[media_type] = {"schema": {"type": "string", "format": "binary"}}
         elif media_type.startswith("text/"):  # CSV, the link pages (HTML), the verification file (plain)
             content[media_type] = {"schema": {"type": "string"}}

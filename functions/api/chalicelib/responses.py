@@ -189,6 +189,7 @@ class MemberView(Answer):
     volunteer_minutes: int
     points_balance: int
     joined_at: AwareDatetime = Field(description="加入社区的时间")
+    managed: bool = Field(description="代管居民（无微信账号，由工作人员代办，见 POST /v1/admin/managed-residents）")
 
 
 class MemberPage(Answer):
@@ -345,3 +346,9 @@ from .responses_ballots import *  # noqa: E402,F401,F403
 from .responses_project_rounds import *  # noqa: E402,F401,F403
 # 微星光 commendations (表彰): their own module.
 from .responses_commendations import *  # noqa: E402,F401,F403
+# 代办: managed residents and the proxy log (a proxy action answers the resident's own route's model).
+from .responses_proxy import *  # noqa: E402,F401,F403
+# 志愿服务记录证明 (volunteer certificates): their own module.
+from .responses_certificates import *  # noqa: E402,F401,F403
+# 志愿服务记录更正 (corrections of the volunteer record): their own module.
+from .responses_corrections import *  # noqa: E402,F401,F403

@@ -24,7 +24,7 @@ class MessageProblemView(Answer):
     recipient: PersonRef
     kind: str
     status: Literal["failed", "skipped"]
-    reason: str | None = Field(description="no_quota 未订阅 · user_gone 已注销 · no_template 未配置模板 · gave_up 重试用尽 · 微信的 errmsg")
+    reason: str | None = Field(description="no_quota 未订阅 · user_gone 已注销 · no_wechat 无微信（代办居民） · no_template 未配置模板 · gave_up 重试用尽 · 微信的 errmsg")
     errcode: int | None
     attempts: int
     created_at: AwareDatetime

@@ -11,7 +11,9 @@ checker derive the same keys from the same fields):
   ``grid#<grid>#<joined>#<user>``, ``gr#<grid>#<role>#<joined>#<user>`` per role, ``gq#<grid>#<token>#<user>``
   per token — so "my grid", "volunteers of my grid" and "search my grid" are one Query each too.
 
-At most 1 + 6 + 3 + 1 + 6 + 3 = 20 entries a member. A search token is the text normalised (``normalize``: NFKC,
+- a managed resident (代办, no WeChat) also ``managed#<joined>#<user>`` and ``gm#<grid>#<joined>#<user>``.
+
+At most 1 + 6 + 3 + 1 + 6 + 3 (+ 2 managed) = 22 entries a member. A search token is the text normalised (``normalize``: NFKC,
 case folded, blanks, invisible characters and ``#`` removed, at most ``TOKEN_MAX`` characters); a search matches a
 token by prefix, so ``q=王`` finds 王小明 but ``q=小明`` does not (and ``q=56`` finds a phone ending 5678).
 """
@@ -55,6 +57,7 @@ class Member:
     nickname: str | None = None
     real_name: str | None = None
     phone: str | None = None
+    managed: bool = False  # 代办: a resident without WeChat (domain/proxy.py)
 
 
 def tokens(member: Member) -> set[str]:
@@ -78,6 +81,10 @@ def entry_keys(member: Member) -> set[str]:
         g = member.grid_id
         found |= {f"grid#{g}#{t}#{uid}"} | {f"gr#{g}#{r}#{t}#{uid}" for r in roles}
         found |= {f"gq#{g}#{w}#{uid}" for w in words}
+    if member.managed:  # 代办: the managed residents, newest first (``managed#``), and per grid (``gm#<grid>#``)
+        found.add(f"managed#{t}#{uid}")
+        if member.grid_id:
+            found.add(f"gm#{member.grid_id}#{t}#{uid}")
     return found
 
 

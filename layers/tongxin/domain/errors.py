@@ -198,6 +198,11 @@ class AdjustmentOutOfRange(Conflict):
     code, message = "ADJUSTMENT_OUT_OF_RANGE", "更正的时长超出了活动已进行的时长"
 
 
+class CorrectionPending(Conflict):
+    """志愿服务记录更正: the attendance already has a correction waiting for the organiser."""
+    code, message = "CORRECTION_PENDING", "这条记录已有一份待处理的更正申请，请等组织者处理后再申请"
+
+
 class OutOfStock(Conflict):
     code, message = "OUT_OF_STOCK", "库存不足"
 

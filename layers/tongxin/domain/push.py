@@ -294,6 +294,11 @@ TEMPLATES: dict[str, Template] = {t.kind: t for t in (
     Template("party_registration_decided", "resident", _text("党员报到"), "已审核", _sent,
              lambda d, _at: "审核通过，已登记为党员" if d.get("result") == "approved" else f"未通过：{d.get('reason') or ''}",
              "registration_id"),
+    # 志愿服务记录证明: issued, refused or revoked, to the volunteer who asked (usecases/certificates.py).
+    Template("certificate_decided", "volunteer", _text("志愿服务记录证明"), "已处理", _sent,
+             lambda d, _at: (f"已出具，编号{d.get('number') or ''}" if d.get("result") == "issued"
+                             else f"{'已撤销' if d.get('result') == 'revoked' else '未出具'}：{d.get('reason') or ''}"),
+             "certificate_id"),
     # 共建单位: a community signed (or renewed) its co-building agreement with the unit, to the unit's liaisons.
     Template("unit_agreement_signed", "unit_liaison", lambda d, _at: f"{d.get('community') or ''}共建协议",
              "已签订", _sent, lambda d, _at: f"有效期至{d.get('valid_until') or ''}，请查看承诺事项", "unit_id"),

@@ -23,7 +23,7 @@ import logging
 from datetime import datetime
 
 from .. import metrics
-from ..adapters.dynamo import batch
+from ..adapters.dynamo import acting, batch
 from ..adapters.dynamo.guards import ROLE_CHANGED, grant_condition
 from ..adapters.dynamo.models import BallotModel, CounterModel, ProjectRoundModel, RoundProjectModel, UserModel
 from ..adapters.dynamo.tx import Tx
@@ -97,7 +97,8 @@ def cast(principal: Principal, round_id: str, *, project_ids: list[str]) -> dict
                                 budget_yuan=int(rnd.budget_yuan))
     shard = rules.shard_of(principal.user_id)
     ballot = BallotModel(round_id, principal.user_id, community_id=rnd.community_id, project_ids=chosen,
-                         project_titles=[approved[i].title for i in chosen], shard=shard, cast_at=now)
+                         project_titles=[approved[i].title for i in chosen], shard=shard, cast_at=now,
+                         proxy_by=acting.actor_for(principal.user_id))  # 代办: the staff member who cast it
     answer = present_receipt(ballot)
 
     def round_refused(current: ProjectRoundModel | None) -> DomainError:

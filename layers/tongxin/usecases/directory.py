@@ -38,7 +38,7 @@ def member_of(user: UserModel | None) -> rules.Member | None:
     return rules.Member(user_id=user.id, community_id=user.community_id, active=user.status == "active",
                         joined_at=user.joined_at or (user.created_at if user.community_id else None),
                         grid_id=user.grid_id, roles=frozenset(user.roles or ()), nickname=user.nickname,
-                        real_name=user.real_name, phone=user.phone)
+                        real_name=user.real_name, phone=user.phone, managed=bool(user.managed))
 
 
 def keys_of(user: UserModel | None) -> set[tuple[str, str]]:
@@ -94,6 +94,7 @@ def present_member(user: UserModel, *, full_phone: bool) -> dict:
         "volunteer_minutes": int(user.volunteer_minutes or 0),
         "points_balance": int(user.points_balance or 0),
         "joined_at": to_api(user.joined_at or user.created_at),
+        "managed": bool(user.managed),  # 代办: a resident without WeChat, acted for by staff
     }
 
 

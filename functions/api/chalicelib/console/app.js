@@ -15,6 +15,7 @@ import { statsPage } from "./stats.js";
 import { bulletinPage } from "./bulletin.js";
 import { partyPage } from "./party.js";
 import { unitsPage } from "./units.js";
+import { roundsPage } from "./rounds.js";
 
 // The menu: each page, who sees it (the API decides what they may do; the menu only leaves out what they cannot).
 const ANY_STAFF = () => true;
@@ -29,6 +30,7 @@ const PAGES = [
   { name: "stats", label: "统计", show: () => has("admin") || has("street_staff"), render: statsPage },
   { name: "bulletin", label: "通报", show: () => has("street_staff") || has("district_staff"), render: bulletinPage },
   { name: "party", label: "双报到", show: () => has("admin"), render: partyPage },
+  { name: "rounds", label: "微实事", show: () => has("admin"), render: roundsPage },
   { name: "units", label: "共建单位", show: () => has("street_staff"), render: unitsPage },
   { name: "settings", label: "设置", show: () => has("admin"), render: settingsPage },
 ];

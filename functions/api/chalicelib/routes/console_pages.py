@@ -18,7 +18,7 @@ TAGS = ("console",)
 FILES = Path(__file__).resolve().parent.parent / "console"
 # The page's deep links (the app reads the path and shows that page); anything else under /console/ is 404.
 PAGES = frozenset({"work", "members", "wishes", "requests", "events", "points", "store", "stats", "bulletin",
-                   "party", "units", "settings"})
+                   "party", "rounds", "units", "settings"})
 # The scripts (ES modules: app.js, the shell, imports lib.js and one module per page) and the style sheet.
 TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 # Everything from this origin only: no inline script or style, no framing, no form posted elsewhere. The referrer
@@ -66,12 +66,13 @@ def console_index():
 
 
 @endpoint(bp, "/console/{page}", "GET", public=True, tags=TAGS, produces=("text/html",), errors=("NOT_FOUND",),
-          summary="管理后台的页面深链接：工作台、居民、心愿、诉求、活动、积分、积分超市、统计、通报、双报到、共建单位、设置")
+          summary="管理后台的页面深链接：工作台、居民、心愿、诉求、活动、积分、积分超市、统计、通报、双报到、微实事、共建单位、设置")
 def console_page(page: str):
     """Anyone, without a session: the same page as `/console`, which then shows `{page}` — `work` (工作台),
     `members` (居民), `wishes` (心愿), `requests` (诉求), `events` (活动), `points` (积分), `store` (积分超市),
     `stats` (统计), `bulletin` (通报: the street's and the district's monthly bulletin and roll-up), `party`
-    (双报到: the admins' registrations, posts, assessment and units), `units` (共建单位: the street's units and their
+    (双报到: the admins' registrations, posts, assessment and units), `rounds` (微实事 · 微星光: the admins' rounds,
+    review, results and delivery, and commendations), `units` (共建单位: the street's units and their
     liaison invites) or `settings` (设置). Any other name is 404 NOT_FOUND."""
     if page not in PAGES:
         raise NotFound()

@@ -13,7 +13,8 @@ the token and answers success without applying it again — a plain conditional 
 condition and tell the user 409 for a change that succeeded.
 
 ``commit(answer=...)`` also writes the request's Idempotency-Key record holding that answer, as one more item of
-the same transaction (see ``idempotency``).
+the same transaction (see ``idempotency``); with staff acting for a managed resident (代办), the actor's grant check and
+the proxy-log entry too (see ``acting``).
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from ...domain.errors import Conflict, DomainError, StorageBusy
-from . import binding, idempotency
+from . import acting, binding, idempotency
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,10 @@ class Tx:
         if slot is not None and not slot.stored:
             record, condition, taken = idempotency.record_for(slot, answer)
             self.put(record, condition=condition, error=taken)
+        # 代办: staff acting for a managed resident — their grant and the proxy-log entry ride in this same commit.
+        proxy = acting.current() if answer is not NO_ANSWER else None
+        if proxy is not None and not proxy.logged:
+            acting.add_to(self, proxy, answer)
         if not self._ops:
             return
         throttled = 0
@@ -138,6 +143,8 @@ class Tx:
                         op.apply(tw)
                 if slot is not None:
                     slot.stored = True
+                if proxy is not None:
+                    proxy.logged = True
                 return
             except TransactWriteError as exc:
                 reasons = exc.cancellation_reasons or []

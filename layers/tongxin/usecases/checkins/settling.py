@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any, Callable
 
 from ... import metrics
 from ...adapters.dynamo.guards import check_grant
@@ -85,7 +86,15 @@ def adjust(principal: Principal, event_id: str, user_id: str, minutes: int, reas
     the organiser's). One transaction, conditioned on the attendance as read (status and ``updated_at``: two
     organisers do not both apply to the same "before") and on the organiser's grant as it stands."""
     event = load(principal, event_id)
-    grant = organiser_grant(principal, event)
+    return apply_adjustment(principal, event, organiser_grant(principal, event), user_id, minutes, reason)
+
+
+def apply_adjustment(principal: Principal, event: EventModel, grant, user_id: str, minutes: int, reason: str, *,
+                     extend: Callable[[Tx], None] | None = None, answer: Any = None) -> dict:
+    """``adjust`` once the event is read and the caller's organiser grant found. ``extend`` adds the caller's own
+    operations to the adjustment's ONE transaction (a correction's approval: its status change and lock), and
+    ``answer`` is then the request's answer (stored with an Idempotency-Key) instead of the attendance's."""
+    event_id = event.id
     if user_id == principal.user_id:
         raise SelfAdjust()
     now = utcnow()
@@ -122,7 +131,6 @@ def adjust(principal: Principal, event_id: str, user_id: str, minutes: int, reas
               **{name: value for name, value in event_snapshot(event).items() if getattr(signup, name) is None}}
     extra_remove = [SignupModel.settle_task.remove()]
     changed = as_changed(signup, {**fields, "status": St.CHECKED_OUT.value, "settle_task": None})
-    answer = present(changed)
     delta_minutes, delta_points = minutes - before_minutes, points - before_points
     same = (SignupModel.status == signup.status) & (SignupModel.updated_at == signup.updated_at)
 
@@ -149,12 +157,15 @@ def adjust(principal: Principal, event_id: str, user_id: str, minutes: int, reas
         if signup.status != St.CHECKED_OUT.value:
             deltas[signup.status] = -1
         count_event(tx, event, deltas)
+        if extend is not None:
+            extend(tx)
         return tx
 
+    stored = answer if answer is not None else present(changed)
     if delta_points or delta_minutes:
-        ledger.run_with_balance(user_id, build, answer)
+        ledger.run_with_balance(user_id, build, stored)
     else:
-        build(ledger.Account(user_id, 0)).commit(answer)
+        build(ledger.Account(user_id, 0)).commit(stored)
     metrics.count("checkin_adjusted")
     log.info("attendance adjusted", extra={"event_id": event_id, "minutes": minutes, "points": points})
-    return answer
+    return present(changed)

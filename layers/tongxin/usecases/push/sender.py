@@ -85,6 +85,8 @@ def deliver_item(container: Container, message: OutboxModel, now: datetime) -> s
         return _finish_unclaimed(message, "skipped", "no_template" if template else "unknown_kind", now)
     user, quota = batch.get_many((UserModel, message.recipient_id),
                                  (CounterModel, quota_key(message.recipient_id, template_id)))
+    if user is not None and user.status == "active" and user.managed:
+        return _finish_unclaimed(message, "skipped", "no_wechat", now)  # 代办: a resident served in person
     if user is None or user.status != "active" or not user.openid:
         return _finish_unclaimed(message, "skipped", "user_gone", now)
     # A claim left by a sender that died still holds the one quota unit it took: taking it over takes no other.

@@ -6,6 +6,8 @@ version-less update would reset it).
 """
 from .audit import AuditModel
 from .base import BaseModel
+from .certificates import CertificateModel  # 志愿服务记录证明
+from .corrections import CorrectionModel  # 志愿服务记录更正
 from .ballots import BallotModel
 from .co_projects import CoProjectModel, CoProjectRatingModel, CoProjectStep
 from .commendations import CommendationModel
@@ -20,6 +22,7 @@ from .outbox import OutboxModel
 from .party import PartyRegistrationModel
 from .points import AwardModel, LedgerEntryModel, ScoreModel
 from .posts import PostClaimModel, PostModel
+from .proxy import ProxyLogModel  # 代办记录
 from .project_rounds import ProjectRoundModel, RoundProjectModel, RoundProjectRatingModel, RoundProjectStep
 from .requests import RequestModel, TimelineEntry
 from .store import GoodsModel, PickupCodeModel, RedemptionModel, StoreModel
@@ -32,7 +35,10 @@ __all__ = ["ALL_MODELS", "AuditModel", "AwardModel", "BaseModel", "CommunityMode
            "TimelineEntry", "UnitAgreementModel", "UnitInviteModel", "UnitLiaisonModel", "UnitModel", "UnitResourceModel", "UserModel",
            "WishModel", "CoProjectModel", "CoProjectRatingModel", "CoProjectStep",
            "CommendationModel",
-           "ProjectRoundModel", "RoundProjectModel", "RoundProjectRatingModel", "RoundProjectStep", "BallotModel"]
+           "ProjectRoundModel", "RoundProjectModel", "RoundProjectRatingModel", "RoundProjectStep", "BallotModel",
+           "ProxyLogModel",
+           "CertificateModel",
+           "CorrectionModel"]
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     UserModel, IdentityModel, CommunityModel, GridModel, InviteModel, WishModel, LedgerEntryModel,
@@ -46,4 +52,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     CommendationModel,
     ProjectRoundModel, RoundProjectModel, RoundProjectRatingModel,
     BallotModel,
+    ProxyLogModel,
+    CertificateModel,
+    CorrectionModel,
 )

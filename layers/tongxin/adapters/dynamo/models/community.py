@@ -44,6 +44,8 @@ class CommunityModel(BaseModel):
     district_id = UnicodeAttribute(null=True)
     # Kept in the same transaction as role assignment: who is pushed what reaches the community level.
     admin_ids = UnicodeSetAttribute(null=True)
+    # 志愿服务记录证明: the 负责人 its certificates name (usecases/certificates.py; "—" when unset).
+    certificate_signatory = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
 
 

@@ -1,7 +1,7 @@
 """Identity (身份): users and the openid → user mapping."""
 from __future__ import annotations
 
-from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
 
 from .base import BaseModel
 from .commendations import LatestCommendation
@@ -39,6 +39,11 @@ class UserModel(BaseModel):
     latest_commendation = LatestCommendation(null=True)
     # Never leaves the server: used only to address subscribe messages.
     openid = UnicodeAttribute(null=True)
+    # 代办: a resident without WeChat registered by staff (usecases/managed_residents.py): no openid, cannot sign in;
+    # staff act for them (usecases/proxy.py). ``address`` is theirs as staff wrote it; ``managed_by``: who did.
+    managed = BooleanAttribute(null=True)
+    address = UnicodeAttribute(null=True)
+    managed_by = UnicodeAttribute(null=True)
     volunteer_since = UTCDateTimeAttribute(null=True)
     # Set when an admin takes ``volunteer`` away: self-registration may not give it back (an admin may).
     volunteer_revoked_at = UTCDateTimeAttribute(null=True)
