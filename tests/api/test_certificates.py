@@ -18,7 +18,7 @@ from tests.support import make_community
 from tongxin.adapters.dynamo.models import CertificateModel, CounterModel, SignupModel, UserModel
 from tongxin.domain import certificates as rules
 from tongxin.domain.clock import SHANGHAI, utcnow
-from tongxin.usecases import certificates as certificate_usecases
+from tongxin.usecases import certificate_checks
 
 SOURCE = "127.0.0.1"  # the Chalice test client's source address
 PURPOSE = "升学材料"
@@ -37,7 +37,7 @@ def fresh_check_counter():
 
 
 def open_checks() -> None:
-    CounterModel(certificate_usecases.rate_key(SOURCE, utcnow())).delete()
+    CounterModel(certificate_checks.rate_key(SOURCE, utcnow())).delete()
 
 
 def today() -> date:
@@ -356,7 +356,7 @@ def test_twenty_checks_a_minute_per_address_then_429(c, api):
     member = volunteer_with_services(c, 1)
     cert = issued(c, member)
     open_checks()
-    for _ in range(certificate_usecases.VERIFY_PER_MINUTE):
+    for _ in range(certificate_checks.VERIFY_PER_MINUTE):
         assert verify(api, cert["number"], "王志愿").status == 200
     refused = verify(api, cert["number"], "王志愿")
     assert_refused(refused, 429, "RATE_LIMITED")

@@ -47,7 +47,7 @@ class CertificatePage(Answer):
 
 
 class CertificateCheck(Answer):
-    """``certificates.verify``: the public check. Nothing but ``valid: false`` unless number and name match."""
+    """``certificate_checks.verify``: the public check. Nothing but ``valid: false`` unless number and name match."""
     valid: bool = Field(description="true：证明真实有效；false：编号或姓名不符，或证明已撤销")
     status: Literal["issued", "revoked"] | None = Field(description="issued 有效 · revoked 已撤销；不符时为 null")
     name_masked: str | None = Field(description="打码的姓名（张**）")

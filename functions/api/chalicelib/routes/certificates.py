@@ -3,7 +3,7 @@ check (JSON) and its page (HTML, what the certificate's QR opens)."""
 from chalice import Blueprint, Response
 
 from tongxin.domain.errors import RateLimited
-from tongxin.usecases import certificates
+from tongxin.usecases import certificate_checks, certificates
 from tongxin.wiring import get_container
 
 from ..http import current_principal, current_request, endpoint
@@ -110,7 +110,7 @@ def verify_certificate(query: CertificateVerifyQuery):
     with every other field null — the answer never tells which part was wrong. A revoked certificate answers
     `status: revoked`, `valid: false`. At most 20 checks a minute from one address (this route and the page
     together): then 429 RATE_LIMITED with `Retry-After`."""
-    return certificates.verify(_source(), number=query.number, name=query.name)
+    return certificate_checks.verify(_source(), number=query.number, name=query.name)
 
 
 @endpoint(bp, "/v/{number}", "GET", public=True, query=CertificatePageQuery, tags=TAGS, produces=("text/html",),
@@ -122,11 +122,11 @@ def certificate_page(number: str, query: CertificatePageQuery):
     a page for a person's browser, still 200). `/v/` must not be registered as a mini-program link prefix (普通链接二维码): this page is for
     anyone's browser."""
     if query.name is None:
-        return Response(body=certificates.check_page(number, None, None), status_code=200, headers=dict(PAGE_HEADERS))
+        return Response(body=certificate_checks.check_page(number, None, None), status_code=200, headers=dict(PAGE_HEADERS))
     try:
-        answer = certificates.verify(_source(), number=number, name=query.name)
+        answer = certificate_checks.verify(_source(), number=number, name=query.name)
     except RateLimited:  # a person's browser: the page says so (every 4xx of the API is the JSON envelope)
-        page = certificates.check_page(number, query.name, None, limited=True)
+        page = certificate_checks.check_page(number, query.name, None, limited=True)
         return Response(body=page, status_code=200, headers=dict(PAGE_HEADERS))
-    return Response(body=certificates.check_page(number, query.name, answer), status_code=200,
+    return Response(body=certificate_checks.check_page(number, query.name, answer), status_code=200,
                     headers=dict(PAGE_HEADERS))
