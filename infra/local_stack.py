@@ -29,6 +29,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -314,23 +315,23 @@ def main(argv: list[str] | None = None) -> int:
 
     # Our own handlers, not inherited ones: started under nohup or by a CI runner, SIGINT may arrive
     # ignored (SIG_IGN), and the stack would never stop.
-    stopping = threading.Event()
-    noted = []
+    # The handler takes no lock: a second signal can arrive while the first handler is inside it, and a lock
+    # (threading.Event.set takes one) would then be taken twice by the same thread and never released. Appending to
+    # a list is one bytecode; the main thread polls it.
+    received: list[int] = []
 
     def on_signal(signum, _frame):
-        if not stopping.is_set():
-            stopping.set()
+        received.append(signum)
+        if len(received) != 2:
             return
         # Again while stopping: Ctrl-C pressed twice, or a signal to the group (make forwards SIGTERM to us, so one
-        # `kill -TERM -- -<pgid>` arrives twice). Never abort the save for it. os.write, not sys.stderr: a handler
-        # runs between any two bytecodes of the main thread, maybe inside a buffered write of its own.
-        if not noted:
-            noted.append(signum)
-            try:
-                os.write(2, f"{signal.Signals(signum).name} again: still stopping, the data is saved first "
-                            "(SIGKILL or Ctrl-\\ quits without saving)\n".encode())
-            except OSError:  # no stderr (closed terminal): the note is all that is lost
-                pass
+        # `kill -TERM -- -<pgid>` arrives twice). Never abort the save for it; say so once. os.write, not
+        # sys.stderr: a handler runs between any two bytecodes of the main thread, maybe inside a buffered write.
+        try:
+            os.write(2, f"{signal.Signals(signum).name} again: still stopping, the data is saved first "
+                        "(SIGKILL or Ctrl-\\ quits without saving)\n".encode())
+        except OSError:  # no stderr (closed terminal): the note is all that is lost
+            pass
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)
@@ -349,8 +350,8 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.flush()
     # Wait in short steps: the kernel may deliver a signal to any of the stack's threads, and Python runs handlers
     # only in the main thread — one blocked in a wait without a timeout would never get to run it.
-    while not stopping.wait(0.5):
-        pass
+    while not received:
+        time.sleep(0.2)
     sys.stdout.write("stopping...\n")
     sys.stdout.flush()
     note = stack.stop()
