@@ -70,18 +70,19 @@ STREAM_BATCH = 25  # records per handler call (the event source mapping's BatchS
 def serve(args) -> int:
     import logging
     from infra.embedded_dynamodb import EmbeddedDynamoDB
+    from infra.stop_signals import StopSignals
     from infra.wechat_standin import WeChatStandIn
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
+    stop_signals = StopSignals().install()
+    stopping = threading.Event()  # set by the main thread, never by the handler (infra/stop_signals.py says why)
     dynamodb = EmbeddedDynamoDB(args.host, args.dynamodb_port).start()
     wechat = WeChatStandIn(args.host, args.wechat_port).start()
     threading.Thread(target=_forget_moto_instances, args=(stopping,), name="moto-instances", daemon=True).start()
     sys.stdout.write(f"ready {dynamodb.url} {wechat.base_url}\n")
     sys.stdout.flush()
-    stopping.wait()
+    stop_signals.wait()
+    stopping.set()
     wechat.stop()
     dynamodb.stop()
     return 0

@@ -106,10 +106,9 @@ def serve(args, meter: DynamoMeter | None = None, hooks: dict | None = None, ans
     event name → handler) on its DynamoDB client, and ``answer(path)`` (default: the meter's snapshot) served on
     the meter port."""
     from infra.local_stack import LocalStack, StartupError
+    from infra.stop_signals import StopSignals
 
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
+    stop_signals = StopSignals().install()
     stack = LocalStack(args.host, args.api_port, args.dynamodb_port, args.wechat_port, tick_seconds=3600.0,
                        data_dir=None, fresh=True)
     try:
@@ -128,8 +127,7 @@ def serve(args, meter: DynamoMeter | None = None, hooks: dict | None = None, ans
     server = json_endpoint(answer or (lambda _path: meter.snapshot()), args.host, args.meter_port, "meter")
     sys.stdout.write(stack.banner() + "\n")
     sys.stdout.flush()
-    while not stopping.wait(0.5):  # short steps: a signal delivered to another thread still ends the wait
-        pass
+    stop_signals.wait()
     server.shutdown()
     stack.stop(save=False)
     return 0

@@ -29,7 +29,6 @@ import signal
 import socket
 import sys
 import threading
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +37,7 @@ for sub in ("layers", "functions/api", ""):
     if path not in sys.path:
         sys.path.insert(0, path)
 
+from infra.stop_signals import StopSignals  # noqa: E402
 from tongxin.cli import ENDPOINTS_FILE  # noqa: E402 (the CLI reads what the stack writes: one name)
 
 DEFAULT_DATA_DIR = ROOT / ".local-data"
@@ -313,28 +313,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="start empty (demo seed only); the saved file is replaced at the next stop")
     args = parser.parse_args(argv)
 
-    # Our own handlers, not inherited ones: started under nohup or by a CI runner, SIGINT may arrive
-    # ignored (SIG_IGN), and the stack would never stop.
-    # The handler takes no lock: a second signal can arrive while the first handler is inside it, and a lock
-    # (threading.Event.set takes one) would then be taken twice by the same thread and never released. Appending to
-    # a list is one bytecode; the main thread polls it.
-    received: list[int] = []
-
-    def on_signal(signum, _frame):
-        received.append(signum)
-        if len(received) != 2:
-            return
-        # Again while stopping: Ctrl-C pressed twice, or a signal to the group (make forwards SIGTERM to us, so one
-        # `kill -TERM -- -<pgid>` arrives twice). Never abort the save for it; say so once. os.write, not
-        # sys.stderr: a handler runs between any two bytecodes of the main thread, maybe inside a buffered write.
+    def say_still_stopping(signum: int) -> None:
+        # Ctrl-C pressed twice, or a signal to the group: never abort the save for it. os.write, not sys.stderr: a
+        # handler runs between any two bytecodes of the main thread, maybe inside a buffered write of its own.
         try:
             os.write(2, f"{signal.Signals(signum).name} again: still stopping, the data is saved first "
                         "(SIGKILL or Ctrl-\\ quits without saving)\n".encode())
         except OSError:  # no stderr (closed terminal): the note is all that is lost
             pass
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, on_signal)
+    stop_signals = StopSignals(on_again=say_still_stopping).install()
     # SIGUSR1 prints every thread's stack to stderr and carries on: what a stop that does not come is waiting on.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
 
@@ -348,10 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     sys.stdout.write(stack.banner() + "\n")
     sys.stdout.flush()
-    # Wait in short steps: the kernel may deliver a signal to any of the stack's threads, and Python runs handlers
-    # only in the main thread — one blocked in a wait without a timeout would never get to run it.
-    while not received:
-        time.sleep(0.2)
+    stop_signals.wait()
     sys.stdout.write("stopping...\n")
     sys.stdout.flush()
     note = stack.stop()

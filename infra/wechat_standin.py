@@ -43,7 +43,6 @@ import hashlib
 import json
 import re
 import secrets
-import signal
 import struct
 import threading
 import time
@@ -55,6 +54,8 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
+
+from infra.stop_signals import StopSignals
 
 __all__ = [
     "DEV_TEMPLATES",
@@ -1325,16 +1326,15 @@ def main(argv: list[str] | None = None) -> None:
         templates=templates_from_config(args.templates) if args.templates else None,
         strict_accepts=args.strict_accepts,
     )
-    stopping = threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        # Our own handlers for Ctrl-C and `kill`/`docker stop`: under nohup or a CI runner SIGINT may be
-        # inherited as ignored (SIG_IGN), and relying on KeyboardInterrupt would never stop.
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda _signum, _frame: stopping.set())
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    stop_signals = StopSignals().install() if in_main_thread else None
     standin.start()
     print(f"WeChat stand-in listening on {standin.base_url} (appid {args.appid})", flush=True)
     try:
-        stopping.wait()
+        if stop_signals is not None:
+            stop_signals.wait()
+        else:
+            threading.Event().wait()
     except KeyboardInterrupt:  # main() called from another thread keeps the default Ctrl-C
         pass
     finally:
