@@ -11,51 +11,31 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+# Every answer model's name resolves from this module (``openapi.response_model`` looks a route's model up here):
+# the shared models and each area's live in their own modules, which never import this one.
+from .responses_common import *  # noqa: F401,F403
+from .responses_ballots import *  # noqa: F401,F403 (微实事 票选 and results)
+from .responses_certificates import *  # noqa: F401,F403 (志愿服务记录证明)
+from .responses_co_projects import *  # noqa: F401,F403 (共建项目 and 群众评单)
+from .responses_commendations import *  # noqa: F401,F403 (微星光 表彰)
+from .responses_corrections import *  # noqa: F401,F403 (志愿服务记录更正)
+from .responses_events import *  # noqa: F401,F403 (events and check-ins)
+from .responses_party import *  # noqa: F401,F403 (双报到: 党员报到 and 考核)
+from .responses_points import *  # noqa: F401,F403
+from .responses_posts import *  # noqa: F401,F403 (三张清单's posts, 领岗)
+from .responses_project_rounds import *  # noqa: F401,F403 (微实事 rounds, proposals, review, delivery)
+from .responses_proxy import *  # noqa: F401,F403 (代办: managed residents, the proxy log)
+from .responses_push import *  # noqa: F401,F403
+from .responses_requests import *  # noqa: F401,F403 (接诉即办)
+from .responses_rollups import *  # noqa: F401,F403 (statistics above communities)
+from .responses_service_cards import *  # noqa: F401,F403 (双报到's 服务卡)
+from .responses_units import *  # noqa: F401,F403 (共建单位)
+from .responses_common import Answer, PersonRef, UserView
+from .responses_points import PointsStatsView
 from .schemas import WishCategory, WishStatusName
-
-RoleName = Literal["resident", "volunteer", "party_member", "grid_worker", "admin", "store_keeper", "street_staff",
-                   "district_staff", "department_staff", "unit_liaison"]
-
-
-class Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 # --- identity ------------------------------------------------------------------------------------
-
-class LatestCommendationView(Answer):
-    """``commendations.present_latest``: the newest standing 微星光 commendation, on the person's profile."""
-    id: str
-    title: str
-    period: str = Field(description="表彰期次：YYYY-MM 或 YYYY")
-    created_at: AwareDatetime
-
-
-class UserView(Answer):
-    """``identity.present_user``: the user as shown to themself (phone masked)."""
-    id: str
-    nickname: str
-    avatar_url: str | None
-    roles: list[RoleName]
-    community_id: str | None
-    grid_id: str | None
-    grid_ids: list[str]
-    store_ids: list[str]
-    street_ids: list[str] = Field(description="街道工作人员负责的街道（由平台运营方指定）")
-    district_ids: list[str] = Field(description="区里的工作人员负责的区（由平台运营方指定）")
-    department_ids: list[str] = Field(description="区直部门工作人员所在的部门（由平台运营方指定）")
-    unit_ids: list[str] = Field(description="共建单位联络员所联络的单位（由街道邀请）")
-    phone: str | None = Field(description="打码后的手机号，如 138****5678；未绑定为 null")
-    phone_bound: bool
-    points_balance: int
-    earned_total: int
-    volunteer_minutes: int
-    is_volunteer: bool
-    skills: list[str]
-    created_at: AwareDatetime
-    commendations_count: int = Field(description="微星光：获得的表彰数（未撤销）")
-    latest_commendation: LatestCommendationView | None = Field(description="微星光：最新一项表彰；没有为 null")
-
 
 class MeView(UserView):
     """``identity.get_me``: the user plus their community's name."""
@@ -106,11 +86,6 @@ class ConsoleApprovalView(Answer):
 
 
 # --- wishes ----------------------------------------------------------------------------------------
-
-class PersonRef(Answer):
-    id: str
-    nickname: str
-
 
 class WishView(Answer):
     """``wishes.present``: contact and address in full only when ``contact_visible``, else masked."""
@@ -295,15 +270,6 @@ class VolunteerHoursView(Answer):
     total_minutes: int
 
 
-# The points and push areas' answers live in their own modules (imported here: its models need Answer and PersonRef above,
-# and StatsView below needs its PointsStatsView); every name resolves from this module, as openapi.py expects.
-from .responses_points import *  # noqa: E402,F401,F403
-from .responses_points import PointsStatsView  # noqa: E402
-from .responses_push import *  # noqa: E402,F401,F403
-from .responses_requests import *  # noqa: E402,F401,F403
-from .responses_rollups import *  # noqa: E402,F401,F403
-
-
 class StatsView(Answer):
     from_: AwareDatetime = Field(alias="from")
     to: AwareDatetime
@@ -326,29 +292,3 @@ class OpenApiView(BaseModel):
     info: dict[str, Any]
     paths: dict[str, Any]
     components: dict[str, Any]
-
-
-# The events and check-in areas' answers live in their own module (it needs Answer and PersonRef above).
-from .responses_events import *  # noqa: E402,F401,F403
-# 共建单位 (units): its own module (it needs Answer and UserView above).
-from .responses_units import *  # noqa: E402,F401,F403
-# 三张清单's posts (岗位/需求清单, 领岗): their own module.
-from .responses_posts import *  # noqa: E402,F401,F403
-# 双报到's 党员报到 and 考核 (party registration, assessment): their own module.
-from .responses_party import *  # noqa: E402,F401,F403
-# 双报到's 服务卡 (a unit's service cards and pledged activities): their own module.
-from .responses_service_cards import *  # noqa: E402,F401,F403
-# 共建项目 and 群众评单 (co-building projects and their ratings): their own module.
-from .responses_co_projects import *  # noqa: E402,F401,F403
-# 微实事 票选 and results (ballots): their own module.
-from .responses_ballots import *  # noqa: E402,F401,F403
-# 微实事 rounds, proposals, review and delivery: their own module.
-from .responses_project_rounds import *  # noqa: E402,F401,F403
-# 微星光 commendations (表彰): their own module.
-from .responses_commendations import *  # noqa: E402,F401,F403
-# 代办: managed residents and the proxy log (a proxy action answers the resident's own route's model).
-from .responses_proxy import *  # noqa: E402,F401,F403
-# 志愿服务记录证明 (volunteer certificates): their own module.
-from .responses_certificates import *  # noqa: E402,F401,F403
-# 志愿服务记录更正 (corrections of the volunteer record): their own module.
-from .responses_corrections import *  # noqa: E402,F401,F403

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from .responses import Answer
+from .responses_common import Answer
 
 
 class BallotProjectRef(Answer):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from .responses import Answer, PersonRef
+from .responses_common import Answer, PersonRef
 
 CoProjectStatus = Literal["planned", "in_progress", "done"]
 

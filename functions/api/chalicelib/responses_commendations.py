@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from .responses import Answer, PersonRef
+from .responses_common import Answer, PersonRef
 
 
 class CommendationView(Answer):

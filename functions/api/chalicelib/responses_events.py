@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from .responses import Answer, PersonRef
+from .responses_common import Answer, PersonRef
 from .schemas import EventKind, RosterStatus
 
 # --- events ----------------------------------------------------------------------------------------
@@ -132,6 +132,7 @@ class RecordEventView(Answer):
 
 
 class RecordItemView(AttendanceView):
+    attendance_id: str = Field(description="这条记录的编号（<event_id>.<user_id>）：申请更正时填写")
     event: RecordEventView
 
 

@@ -5,8 +5,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from .responses import Answer, PersonRef
-from .schemas import AwardCategory, RedemptionStatus
+from .responses_common import Answer, PersonRef
+from .schemas_points import AwardCategory, RedemptionStatus
 
 
 class AwardView(Answer):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from .responses import Answer, PersonRef
+from .responses_common import Answer, PersonRef
 from .responses_co_projects import MyRatingView
 
 RoundPhase = Literal["proposing", "reviewing", "voting", "publicity", "implementing", "done"]

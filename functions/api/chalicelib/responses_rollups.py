@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, Field
 
-from .responses import Answer
+from .responses_common import Answer
 
 
 class NamedRef(Answer):

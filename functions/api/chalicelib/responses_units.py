@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, Field
 
-from .responses import Answer, UserView
+from .responses_common import Answer, UserView
 
 
 class UnitView(Answer):

@@ -347,8 +347,3 @@ class CommunityRequestsQuery(PageQuery):
 
 class RequestStatsQuery(StatsQuery):
     street_id: Id | None = Field(None, description="街道工作人员：统计哪个街道（只负责一个街道时可省略）")
-
-
-# The points area's bodies live in their own module (it needs the base types above); so do the requests' newer ones.
-from .schemas_points import *  # noqa: E402,F401,F403
-from .schemas_requests import *  # noqa: E402,F401,F403

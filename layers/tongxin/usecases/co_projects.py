@@ -372,7 +372,7 @@ def rate(container: Container, principal: Principal, project_id: str, *, rating:
 # --- 注销 -----------------------------------------------------------------------------------------------------------
 
 def forget_deleted_user(user_id: str) -> None:
-    """注销 (``identity.delete_me``): the comment of each of the person's ratings (群众评单) is erased — personal
+    """注销 (``account_deletion``): the comment of each of the person's ratings (群众评单) is erased — personal
     data — while the rating stays counted in its project's ``ratings_count`` / ``ratings_sum``. One Query of
     ``co_project_ratings.by_user`` a page, one conditional write per rating with a comment (the rating must still
     exist); safe to repeat, so a DELETE that failed half-way is completed by calling it again. Like the other release

@@ -264,7 +264,7 @@ def candidates(principal: Principal, *, month: str) -> dict:
 # --- 注销 ---------------------------------------------------------------------------------------------------------------
 
 def forget_deleted_user(user: UserModel) -> None:
-    """注销 (``identity.delete_me``): the person's standing commendations stay (an honour that happened) under
+    """注销 (``account_deletion``): the person's standing commendations stay (an honour that happened) under
     已注销用户 — the copied nickname replaced. One Query of ``by_person`` a page, one conditional write per
     commendation; safe to repeat. Outside the account's closing transaction, like the other release steps."""
     if not user.community_id:

@@ -274,7 +274,7 @@ def end_on_role_removal(tx: Tx, registration: PartyRegistrationModel | None, now
 
 
 def forget_deleted_user(user: UserModel) -> None:
-    """注销 (``identity.delete_me``): the member's registration in their community ends and its personal fields are
+    """注销 (``account_deletion``): the member's registration in their community ends and its personal fields are
     erased — one conditional write on the status as read, safe to repeat (a decision landing in between is read
     again). Moving to another community would end it too, but there is no route to leave a community: 注销 is the
     only way out (docs/api.md)."""

@@ -325,7 +325,7 @@ def _release(tx: Tx, post: PostModel, claim: PostClaimModel, now: datetime) -> T
 
 
 def release_on_deletion(user_id: str) -> None:
-    """注销 (``identity.delete_me``): every claim the person still holds on an open or full post before its due
+    """注销 (``account_deletion``): every claim the person still holds on an open or full post before its due
     date is given back as a withdrawal gives it back (the count −1, a full post open again, the service taken
     back), each in its own transaction; a claim on a closed or past-due post stays (it served, the count is the
     post's history) with the name replaced by 已注销用户. Reads: one Query of ``post_claims.by_user`` a page and one

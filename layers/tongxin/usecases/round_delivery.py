@@ -145,8 +145,8 @@ def rate(container: Container, principal: Principal, project_id: str, *, rating:
 
 
 def forget_deleted_user(user_id: str) -> None:
-    """注销 (``identity.delete_me``): the person's name on their proposals becomes 已注销用户 and the comments of their
-    验收 ratings are erased (personal data); the proposals, their votes and the ratings stay counted. One Query of
+    """注销 (``account_deletion``): the person's name on their proposals becomes 已注销用户 and their 验收 ratings'
+    comments are erased (personal data); the proposals, their votes and the ratings stay counted. One Query of
     each keys-only index a page, one conditional write per item still to change; safe to repeat (a DELETE that failed
     half-way is completed by calling it again), outside the account's closing transaction as the other areas' steps."""
     for key in RoundProjectModel.by_proposer_user.query(user_id, page_size=100):

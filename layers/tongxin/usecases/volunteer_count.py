@@ -3,7 +3,7 @@
 One counter item per community, ``community-stats#<community_id>`` in the counters table, attribute ``volunteers``,
 kept +1/−1 in the SAME transaction as every change that gives or takes the volunteer role, or the membership it
 counts in: volunteer registration (``identity.register_volunteer``), an admin's role change (``admin.set_roles``),
-注销 (``identity.delete_me``), joining a community (``identity.join_community``) and the operator's first admin
+注销 (``account_deletion``), joining a community (``identity.join_community``) and the operator's first admin
 (``admin.create_community``) — the very spots that keep the member directory (``directory.sync``).
 
 A member counts in their community when active, in it, and holding ``volunteer``: exactly the members the directory

@@ -1,7 +1,7 @@
 """Identity routes: login, my profile, joining a community, phone, volunteer registration, 注销."""
 from chalice import Blueprint
 
-from tongxin.usecases import identity
+from tongxin.usecases import account_deletion, identity
 from tongxin.wiring import get_container
 
 from ..http import current_principal, endpoint, json_response
@@ -81,5 +81,5 @@ def delete_me():
     """Any signed-in user. 注销: claims released, unfulfilled wishes cancelled, event places given up (the next
     in line promoted), pending redemptions refunded, then every personal field erased and the WeChat identity
     removed; the points ledger stays under the opaque id. 204; the old token answers 401 everywhere at once."""
-    identity.delete_me(current_principal())
+    account_deletion.delete_me(current_principal())
     return json_response(None, 204)

@@ -4,7 +4,8 @@ from chalice import Blueprint
 from tongxin.usecases import points
 
 from ..http import current_principal, endpoint
-from ..schemas import AwardBody, LeaderboardQuery, PageQuery, ReverseBody
+from ..schemas import PageQuery
+from ..schemas_points import AwardBody, LeaderboardQuery, ReverseBody
 
 bp = Blueprint(__name__)
 TAGS = ("points",)

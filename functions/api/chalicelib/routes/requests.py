@@ -7,8 +7,9 @@ from tongxin.usecases import requests
 from tongxin.wiring import get_container
 
 from ..http import current_principal, endpoint
-from ..schemas import (CommunityRequestsQuery, EscalateBody, ExtendBody, ExtensionRejectBody, PageQuery, RateBody,
-                       RequestBody, RequestStatsQuery, ResolveBody, StreetDepartmentsQuery, SuperviseBody)
+from ..schemas import (CommunityRequestsQuery, EscalateBody, PageQuery, RateBody, RequestBody, RequestStatsQuery,
+                       ResolveBody)
+from ..schemas_requests import ExtendBody, ExtensionRejectBody, StreetDepartmentsQuery, SuperviseBody
 
 bp = Blueprint(__name__)
 TAGS = ("requests",)

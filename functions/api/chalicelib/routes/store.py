@@ -5,8 +5,9 @@ from tongxin.usecases import points
 from tongxin.wiring import get_container
 
 from ..http import binary_response, current_principal, endpoint
-from ..schemas import (GoodsBody, GoodsPatchBody, PageQuery, PickupBody, RedeemBody, RedemptionQrQuery, StoreBody,
-                       StoreQueueQuery)
+from ..schemas import PageQuery
+from ..schemas_points import (GoodsBody, GoodsPatchBody, PickupBody, RedeemBody, RedemptionQrQuery, StoreBody,
+                              StoreQueueQuery)
 
 bp = Blueprint(__name__)
 TAGS = ("store",)

@@ -1,15 +1,16 @@
 """代办: a request in which staff act for a managed resident (a principal, not a bypass).
 
 The resident's own use case runs with the resident as its principal (the subject); this request's ``Acting`` slot
-names the actor (the staff member, the grant they act under) and why. ``Tx.commit(answer=...)`` — the commit that
-is the request's change, the one that would also store its Idempotency-Key answer — adds two items to the SAME
-transaction whenever a slot is open:
+names the actor (the staff member, the grant they act under) and why. The slot rides with the request (a
+``tx.Rider``): ``Tx.commit(answer=...)`` — the commit that is the request's change, the one that would also store its
+Idempotency-Key answer — adds two items to the SAME transaction whenever a slot is open:
 
 - a ConditionCheck on the actor's user item: they still hold the role (and grid) they act under (403 otherwise);
 - the proxy-log entry (``ProxyLogModel``): who, for whom, what, why, when, and the id of what the answer made.
 
 So every proxied use case is covered in one place, a refused action writes no entry (its transaction never
-commits), and a done action always has exactly one. The slot is per request (a ContextVar, like idempotency's).
+commits), and a done action always has exactly one. The slot is per request (a ContextVar; ``open_slot`` also
+boards it onto the request's commits, ``tx.board``, as idempotency's ``Slot`` is).
 
 WeChat needs an openid for its content check (msgSecCheck v2); a managed resident has none, so text typed for them
 is checked with the actor's openid (``openid_for``): the staff member typed it and is the one WeChat knows.
@@ -24,6 +25,8 @@ from typing import Any
 from ...domain.access import Grant
 from ...domain.clock import utcnow
 from ...domain.ids import new_id
+from . import tx
+from .guards import check_grant
 from .models.audit import time_key
 from .models.proxy import ProxyLogModel
 
@@ -45,20 +48,29 @@ class Acting:
     def actor_id(self) -> str:
         return self.grant.user_id
 
+    def ride(self, transaction: tx.Tx, answer: Any) -> bool:
+        """The actor's grant check and the proxy-log entry, two more items of the action's transaction (once)."""
+        if self.logged:
+            return False
+        check_grant(transaction, self.grant)
+        transaction.put(entry(self, answer), condition=ProxyLogModel.log_key.does_not_exist())
+        return True
+
+    def landed(self) -> None:
+        self.logged = True
+
 
 _slot: ContextVar[Acting | None] = ContextVar("acting_slot", default=None)
 
 
 def open_slot(acting: Acting):
-    return _slot.set(acting)
+    return _slot.set(acting), tx.board(acting)
 
 
-def close_slot(token) -> None:
-    _slot.reset(token)
-
-
-def current() -> Acting | None:
-    return _slot.get()
+def close_slot(tokens) -> None:
+    slot_token, rider_token = tokens
+    tx.alight(rider_token)
+    _slot.reset(slot_token)
 
 
 def actor_for(user_id: str) -> str | None:
@@ -85,10 +97,3 @@ def entry(acting: Acting, answer: Any, now: datetime | None = None) -> ProxyLogM
                          subject_name=acting.subject_name, target_id=acting.target_id, result_id=result_id,
                          reason=acting.reason)
 
-
-def add_to(tx, acting: Acting, answer: Any) -> None:
-    """Add the actor's grant check and the proxy-log entry to ``tx`` (``Tx.commit`` calls this)."""
-    from .guards import ROLE_CHANGED, grant_condition  # guards imports tx, which imports this module
-    from .models import UserModel
-    tx.check(UserModel, acting.actor_id, condition=grant_condition(acting.grant), error=ROLE_CHANGED)
-    tx.put(entry(acting, answer), condition=ProxyLogModel.log_key.does_not_exist())

@@ -3,7 +3,8 @@
 The record (request hash, status, the answer) is written as ONE MORE ITEM of the change's own transaction,
 conditioned on not existing (or being expired): a change with a key is still one write call, and there is no
 moment where the change is done but its answer is lost. So the answer is built before the commit, and
-``Tx.commit(answer=...)`` hands it to the open ``Slot`` of this request, which renders and stores it.
+``Tx.commit(answer=...)`` hands it to the open ``Slot`` of this request (a ``tx.Rider``), which renders it and adds
+the record to that transaction.
 
 - Before the route runs, the middleware reads the record together with the caller (one BatchGetItem): a
   finished first request is replayed from it (one read, no write); another body under the same key is 409.
@@ -14,12 +15,12 @@ moment where the change is done but its answer is lost. So the answer is built b
 """
 from __future__ import annotations
 
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from ...domain.errors import DomainError, IdempotencyKeyReused, RequestInProgress
+from . import tx
 from .models import IdempotencyModel
 
 
@@ -45,8 +46,16 @@ class Slot:
     stored: bool = False
     replay: StoredResponse | None = None
 
+    def ride(self, transaction: tx.Tx, answer: Any) -> bool:
+        """The record holding ``answer``: one more item of the change's transaction (not once it is stored)."""
+        if self.stored:
+            return False
+        record, condition, taken = record_for(self, answer)
+        transaction.put(record, condition=condition, error=taken)
+        return True
 
-_slot: ContextVar[Slot | None] = ContextVar("idempotency_slot", default=None)
+    def landed(self) -> None:
+        self.stored = True
 
 
 def record_id(user_id: str, key: str) -> str:
@@ -54,15 +63,12 @@ def record_id(user_id: str, key: str) -> str:
 
 
 def open_slot(slot: Slot):
-    return _slot.set(slot)
+    """The request's commits carry ``slot`` from now on (until ``close_slot``)."""
+    return tx.board(slot)
 
 
 def close_slot(token) -> None:
-    _slot.reset(token)
-
-
-def current() -> Slot | None:
-    return _slot.get()
+    tx.alight(token)
 
 
 def _now() -> datetime:
@@ -82,12 +88,15 @@ def _free():
     return IdempotencyModel.id.does_not_exist() | (IdempotencyModel.expires_at < _now())
 
 
+def _record(slot: Slot, response: StoredResponse) -> IdempotencyModel:
+    return IdempotencyModel(slot.record_id, request_hash=slot.request_hash, response_status=response.status,
+                            response_body=response.body, response_content_type=response.content_type,
+                            expires_at=timedelta(seconds=slot.ttl_seconds))
+
+
 def record_for(slot: Slot, answer: Any) -> tuple[IdempotencyModel, Any, Callable]:
-    """The record holding ``answer``, its condition, and what its failure means (for ``Tx``)."""
-    response = slot.render(answer)
-    record = IdempotencyModel(slot.record_id, request_hash=slot.request_hash, response_status=response.status, response_body=response.body,
-                              response_content_type=response.content_type,
-                              expires_at=timedelta(seconds=slot.ttl_seconds))
+    """The record holding ``answer``, its condition, and what its failure means (for ``Slot.ride``)."""
+    record = _record(slot, slot.render(answer))
 
     def taken(current: IdempotencyModel | None) -> DomainError:
         slot.replay = stored_answer(current, slot.request_hash)  # 409 REUSED if another body took the key
@@ -97,12 +106,8 @@ def record_for(slot: Slot, answer: Any) -> tuple[IdempotencyModel, Any, Callable
 
 def store_after(slot: Slot, response: StoredResponse) -> None:
     """Store the answer of a request that committed nothing under this key (a refusal): one conditional Put."""
-    from .tx import conditional_put  # tx imports this module
-    record = IdempotencyModel(slot.record_id, request_hash=slot.request_hash, response_status=response.status, response_body=response.body,
-                              response_content_type=response.content_type,
-                              expires_at=timedelta(seconds=slot.ttl_seconds))
     try:
-        conditional_put(record, condition=_free(), error=ReplayStored())
+        tx.conditional_put(_record(slot, response), condition=_free(), error=ReplayStored())
     except ReplayStored:  # a copy of this request answered first: its answer stays
         pass
     slot.stored = True

@@ -12,9 +12,10 @@ ClientRequestToken: when botocore re-sends an attempt that timed out after it to
 the token and answers success without applying it again — a plain conditional write would fail its own
 condition and tell the user 409 for a change that succeeded.
 
-``commit(answer=...)`` also writes the request's Idempotency-Key record holding that answer, as one more item of
-the same transaction (see ``idempotency``); with staff acting for a managed resident (代办), the actor's grant check and
-the proxy-log entry too (see ``acting``).
+``commit(answer=...)`` is the request's change: what rides with the request (``board``) adds its items to that same
+transaction — the Idempotency-Key record holding the answer (``idempotency.Slot``); with staff acting for a managed
+resident (代办), the actor's grant check and the proxy-log entry (``acting.Acting``). This module knows them only as
+riders: they import it, it imports neither.
 """
 from __future__ import annotations
 
@@ -22,15 +23,16 @@ import logging
 import random
 import time
 import uuid
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any, Callable, Protocol, Union
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from ...domain.errors import Conflict, DomainError, StorageBusy
-from . import acting, binding, idempotency
+from . import binding
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,28 @@ class _Op:
     range_key: Any
     error: ErrorFor
     apply: Callable[[TransactWrite], None]
+
+
+class Rider(Protocol):
+    """Something of the request that rides in the commit of its change (``Tx.commit(answer=...)``)."""
+
+    def ride(self, tx: "Tx", answer: Any) -> bool:
+        """Add this rider's items to ``tx`` for the request's ``answer``; False: nothing to add (already landed)."""
+
+    def landed(self) -> None:
+        """Its items were committed."""
+
+
+_riders: ContextVar[tuple[Rider, ...]] = ContextVar("tx_riders", default=())
+
+
+def board(rider: Rider) -> Token:
+    """``rider`` rides in this request's commits from now on (until ``alight``), after those aboard already."""
+    return _riders.set(_riders.get() + (rider,))
+
+
+def alight(token: Token) -> None:
+    _riders.reset(token)
 
 
 def _backoff(attempt: int) -> None:
@@ -122,15 +146,9 @@ class Tx:
 
     def commit(self, answer: Any = NO_ANSWER) -> None:
         """Commit as one TransactWriteItems. ``answer`` is what the request will answer if this commit is its
-        change: with an Idempotency-Key open, it is stored by this same transaction."""
-        slot = idempotency.current() if answer is not NO_ANSWER else None
-        if slot is not None and not slot.stored:
-            record, condition, taken = idempotency.record_for(slot, answer)
-            self.put(record, condition=condition, error=taken)
-        # 代办: staff acting for a managed resident — their grant and the proxy-log entry ride in this same commit.
-        proxy = acting.current() if answer is not NO_ANSWER else None
-        if proxy is not None and not proxy.logged:
-            acting.add_to(self, proxy, answer)
+        change: the request's riders (its Idempotency-Key record, 代办's grant check and log entry) add their items
+        to this same transaction, in the order they boarded."""
+        riding = [rider for rider in _riders.get() if rider.ride(self, answer)] if answer is not NO_ANSWER else []
         if not self._ops:
             return
         throttled = 0
@@ -141,10 +159,8 @@ class Tx:
                 with TransactWrite(connection=binding.connection(), client_request_token=uuid.uuid4().hex) as tw:
                     for op in self._ops:
                         op.apply(tw)
-                if slot is not None:
-                    slot.stored = True
-                if proxy is not None:
-                    proxy.logged = True
+                for rider in riding:
+                    rider.landed()
                 return
             except TransactWriteError as exc:
                 reasons = exc.cancellation_reasons or []
