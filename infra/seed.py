@@ -80,6 +80,23 @@ def seed_commendation(now) -> None:
         LatestCommendation(id="cmd_demo1", title=title, period=period, created_at=now))])
 
 
+MANAGED_RESIDENT = "u_demo_managed1"
+
+
+def seed_managed_resident(now) -> None:
+    """代办: 赵桂芳, a resident of grid 1 without a smartphone, registered by grid1 (as ``POST
+    /v1/admin/managed-residents`` writes one: no openid, ``managed``, the masked name as nickname, her directory
+    entries), so ``make dev`` shows someone to act for and to issue a binding code to."""
+    from tongxin.domain.proxy import display_nickname
+    user = UserModel(MANAGED_RESIDENT, status="active", nickname=display_nickname("赵桂芳"), real_name="赵桂芳",
+                     phone="13900000001", address="幸福里 5 栋 101", community_id=COMMUNITY_ID, grid_id="g_demo1",
+                     roles={"resident"}, managed=True, managed_by="u_demo_grid1", points_balance=0, earned_total=0,
+                     volunteer_minutes=0, created_at=now, joined_at=now, updated_at=now)
+    user.save()
+    for community_id, key in sorted(directory.keys_of(user)):
+        MemberEntryModel(community_id, key, user_id=user.id).save()
+
+
 def seed() -> dict:
     now = utcnow()
     CommunityModel(COMMUNITY_ID, name="同心示范社区", wish_review_required=False, wish_points=20, street_id=STREET_ID,
@@ -116,6 +133,7 @@ def seed() -> dict:
         user.save()
         for community_id, key in sorted(directory.keys_of(user)):  # the member directory (成员名录): their entries
             MemberEntryModel(community_id, key, user_id=user_id).save()
+    seed_managed_resident(now)
     volunteer_count.recount(COMMUNITY_ID)  # the community's registered volunteers, from the directory just written
     for name, status in PARTY_REGISTRATIONS.items():
         user_id = f"u_demo_{name}"

@@ -101,13 +101,13 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
                                                why="the first waitlisted (a Query) when capacity is raised; past "
                                                    "40 promotions a second transaction; WeChat's content check "
                                                    "(title, description)"),
-    ("DELETE", "/v1/me"): Budget(reads=15, writes=60,
+    ("DELETE", "/v1/me"): Budget(reads=17, writes=60,
                                  why="注销 walks the user's wishes, requests (接诉即办: name, phone and "
                                      "address erased) and pending redemptions (a Query each, and the balance for "
                                      "each refund), 领岗 claims (a Query and one BatchGetItem of their posts), "
                                      "群众评单 comments (a Query), 微星光 commendations (a Query), 微实事 proposals and "
-                                     "验收 comments (a Query each): one write per "
-                                     "item touched, then the account"),
+                                     "验收 comments (a Query each), pending certificate requests and record "
+                                     "corrections (a Query each): one write per item touched, then the account"),
     ("POST", "/v1/points/awards/{award_id}/reverse"): Budget(
         reads=3, writes=1, why="the award, and the awarded user's balance (ledger balance_after)"),
     ("GET", "/v1/leaderboard"): Budget(reads=3, writes=0,
@@ -302,6 +302,10 @@ EXCEPTIONS.update({
                                                         why="POST /v1/redemptions + the resident (GetItem)"),
     ("POST", "/v1/proxy/{user_id}/project-rounds/{round_id}/ballot"): Budget(
         reads=4, writes=1, why="POST /v1/project-rounds/{round_id}/ballot + the resident (GetItem)"),
+    ("POST", "/v1/me/bind"): Budget(reads=7, writes=1,
+                                    why="the caller, the code, the resident, and whether the caller holds records "
+                                        "(4 Queries of one item: wishes, requests, sign-ups, redemptions); ONE "
+                                        "transaction (usecases/binding.py)"),
     ("GET", "/v1/admin/managed-residents"): Budget(reads=3, writes=0,
                                                    why="the directory's managed entries (one Query), then the page's "
                                                        "residents as they are now: one BatchGetItem"),

@@ -261,10 +261,14 @@ def test_volunteer_record_newest_first_with_event_and_totals(community):
     for item, event in zip(items, (too_early, second, first)):
         assert set(item) >= {"event"} | {"status", "checked_in_at", "checked_out_at", "minutes", "points"}
         assert item["status"] == "checked_out" and item["user"]["id"] == member.id
+        assert item["attendance_id"] == f"{event['id']}.{member.id}"  # what a correction of the line names
         assert item["event"] == {**item["event"], "id": event["id"], "title": event["title"], "kind": "activity",
                                  "address": LOCATION["address"], "starts_at": event["starts_at"],
                                  "ends_at": event["ends_at"],
                                  "organiser": {"id": admin.id, "nickname": admin.user["nickname"]}}
+    asked = member.post("/v1/me/volunteer-record/corrections", {"attendance_id": items[1]["attendance_id"],
+                                                                  "minutes": 0, "reason": "那天临时有事没有参加"})
+    assert asked.status == 201 and asked.json["attendance_id"] == items[1]["attendance_id"], asked.body
     everything = {"minutes": 75, "points": 17, "count": 2}  # count: attendances with minutes > 0
     assert record["totals"]["all_time"] == everything
     assert record["totals"]["this_year"] == everything  # all of them today

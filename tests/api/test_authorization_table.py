@@ -336,6 +336,10 @@ TABLE.update({
     ("POST", "/v1/proxy/{user_id}/redemptions"): (None, "proxy_redeem", PROXY),
     ("POST", "/v1/proxy/{user_id}/project-rounds/{round_id}/ballot"): ("ballot_round", "proxy_ballot", PROXY),
     ("GET", "/v1/admin/proxy-log"): (None, None, row({"admin"})),
+    # 绑定 (usecases/binding.py): the code is the admin's (the table's target has WeChat: 409 HAS_ACCOUNT, ok); the
+    # bind is anyone's who is signed in (an unknown code: 404 BINDING_CODE_INVALID, a refusal about the request).
+    ("POST", "/v1/admin/managed-residents/{user_id}/binding-code"): (None, None, row({"admin"}, other_admin="404")),
+    ("POST", "/v1/me/bind"): (None, {"code": "NOSUCH22"}, row(USERS)),
 })
 # 志愿服务记录证明 (usecases/certificates.py): a volunteer asks (409 NO_SERVICES or CERTIFICATE_PENDING: ok); the
 # community's admin handles (a fresh certificate of the table's resident: issue → 409 NO_SERVICES, ok); the PDF is its

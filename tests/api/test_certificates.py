@@ -124,7 +124,8 @@ def test_issue_download_verify_revoke_through_real_check_outs(c, api):
             check(member, admin, event, "check_out")
     later = when(events[1]) + timedelta(hours=2)
     with at(later):
-        first_day = when(events[0]).astimezone(SHANGHAI).date().isoformat()
+        # The attendance counts on the day of its check-in (5 minutes before the start: maybe the day before).
+        first_day = (when(events[0]) - timedelta(minutes=5)).astimezone(SHANGHAI).date().isoformat()
         member.relogin()  # WeChat's content check wants a session of the last 2 hours
         cert = asked(member, start=first_day, end=later.astimezone(SHANGHAI).date().isoformat())
         pending = admin.get("/v1/admin/certificates?status=pending").json["items"]
@@ -460,3 +461,21 @@ def table_path(path: str, state: str, community_id: str, owner_id: str) -> str:
         open_checks()
         return path.replace("{number}", TABLE_NUMBER)
     return path.replace("{certificate_id}", seed_certificate(community_id, owner_id, state.split(":", 1)[1]))
+
+
+def test_deletion_withdraws_a_pending_request_and_leaves_an_issued_certificate_checkable(c, api):
+    """注销: the pending request is refused by the system (the admin's list no longer shows it pending); the issued
+    certificate is the community's record and still checks by its number and the full name."""
+    member = volunteer_with_services(c, 2)
+    done = issued(c, member)
+    pending = asked(member, start=(today() - timedelta(days=30)).isoformat())
+    assert member.delete("/v1/me").status == 204
+    from tongxin.adapters.dynamo.models import CertificateModel
+    stored = CertificateModel.get(pending["id"])
+    assert (stored.status, stored.refuse_reason) == ("refused", "申请人已注销账号")
+    listed = [x["id"] for x in c.admin.get("/v1/admin/certificates?status=pending").json["items"]]
+    assert pending["id"] not in listed
+    refused_list = [x["id"] for x in c.admin.get("/v1/admin/certificates?status=refused").json["items"]]
+    assert pending["id"] in refused_list
+    found = verify(api, done["number"], "王志愿")
+    assert found.status == 200 and (found.json["valid"], found.json["status"]) == (True, "issued")

@@ -319,3 +319,16 @@ def test_exact_call_counts(community, api):
         assert dict(api.last_meter.wechat) == {"wxa/msg_sec_check": 1}
         assert admin.post(f"/v1/admin/corrections/{second['id']}/refuse", {"reason": "不符"}).status == 200
         assert dict(api.last_meter.dynamo) == {"GetItem": 1, "BatchGetItem": 1, "TransactWriteItems": 1}
+
+
+def test_deletion_refuses_a_pending_correction_and_frees_the_attendance(community):
+    """注销: the pending correction is refused by the system (no organiser is asked to decide for someone gone), and
+    the attendance's one-pending lock goes with it."""
+    worker = community.grid_worker(0)
+    event, member, after = attended(community, worker)
+    with at(after):
+        correction = ask(member, event, 60).json
+        assert member.delete("/v1/me").status == 204
+        assert [c["id"] for c in listed(worker, f"?event_id={event['id']}")] == []  # pending: none left
+        refused = [c for c in listed(community.admin, "?status=refused") if c["id"] == correction["id"]]
+        assert refused and refused[0]["decision_reason"] == "申请人已注销账号" and refused[0]["decided_by"] is None

@@ -433,7 +433,18 @@ CASES.update({
         "redemptions", lambda w: ("redemptions", {"goods_id": w.goods(), "quantity": 1}), points=1),
     ("POST", "/v1/proxy/{user_id}/project-rounds/{round_id}/ballot"): _proxy(
         "ballot", _proxy_ballot, phone="13800138000"),
+    ("POST", "/v1/admin/managed-residents/{user_id}/binding-code"): lambda w: Call(
+        w, "POST", f"/v1/admin/managed-residents/{_managed(w)}/binding-code", w.people["admin"], 201),
+    ("POST", "/v1/me/bind"): lambda w: _bind(w),
 })
+
+
+def _bind(w: FaultWorld) -> Call:
+    """绑定: a fresh WeChat account (no community yet) binds a fresh managed resident with its code."""
+    resident = _managed(w, points=1)
+    issued = w.people["admin"].post(f"/v1/admin/managed-residents/{resident}/binding-code")
+    assert issued.status == 201, issued.body
+    return Call(w, "POST", "/v1/me/bind", w.api.login(), 200, {"code": issued.json["code"]})
 
 
 def _round_project_delivered(w: FaultWorld, *, done: bool) -> str:

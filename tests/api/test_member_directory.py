@@ -347,7 +347,8 @@ def test_the_demo_seed_is_in_the_directory(api):
     seed.seed()
     admin, grid1 = api.login("admin"), api.login("grid1")
     everyone = walk(admin, "", limit=100)
-    assert len(everyone) == 13 and "u_demo_street1" not in everyone  # street staff belong to no community
+    assert len(everyone) == 14 and "u_demo_street1" not in everyone  # street staff belong to no community
+    assert ids(admin.get("/v1/admin/managed-residents")) == [seed.MANAGED_RESIDENT]  # 代办: 赵桂芳, no WeChat
     assert set(walk(admin, "role=volunteer", limit=100)) == {f"u_demo_vol{i}" for i in range(1, 6)}
     assert ids(admin.get("/v1/admin/members?q=居民5")) == ["u_demo_res5"]
     assert ids(grid1.get("/v1/admin/members?q=居民5")) == []  # grid 2: not grid1's

@@ -798,6 +798,14 @@ def test_real_answers_conform_to_the_document(api, wechat):
     check(admin.get(f"/v1/admin/proxy-log?user_id={mid}&limit=2"), "GET", "/v1/admin/proxy-log")
     check(worker.get("/v1/admin/proxy-log"), "GET", "/v1/admin/proxy-log", 403)
     check(admin.get(f"/v1/admin/members/{mid}"), "GET", "/v1/admin/members/{user_id}")  # managed: true
+    # 绑定: a code for the managed resident (a WeChat member: 409), a bind with a wrong code (404), with a caller
+    # holding records (409), then by a new WeChat account (a session for the resident's account).
+    bc, bind = "/v1/admin/managed-residents/{user_id}/binding-code", "/v1/me/bind"
+    check(admin.post(f"{mr}/{author.id}/binding-code"), "POST", bc, 409)
+    binding_code = check(admin.post(f"{mr}/{far['id']}/binding-code"), "POST", bc, 201).json["code"]
+    check(author.post(bind, {"code": "NOSUCH22"}), "POST", bind, 404)
+    check(author.post(bind, {"code": binding_code}), "POST", bind, 409)
+    check(api.login().post(bind, {"code": binding_code}), "POST", bind, 200)
     # 志愿服务记录证明: the volunteer asks (twice: 409; a date after today: 400), the admin's lists, a refusal (twice:
     # 409), asks again, the PDF before the issue (409), the issue (twice: 409; none such: 404), the PDF (another
     # member: 404), the public check (a match; no name: 400) and the QR's page, the revocation (twice: 409).

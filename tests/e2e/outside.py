@@ -6,14 +6,18 @@ from __future__ import annotations
 import csv
 import io
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
+from pynamodb.attributes import UTCDateTimeAttribute
 
 from infra.wechat_standin import fake_openid
 from tests.stack import Client
 from tongxin.config import DEV_TEMPLATE_KEYWORDS
+from tongxin.domain import events as event_rules
 
+DATES = UTCDateTimeAttribute()  # how the tables hold a moment
 PUSH_SECONDS = 10.0  # how long a message may take from the change that causes it to WeChat
 
 
@@ -100,3 +104,59 @@ def messages(stack, name: str, template_id: str | None = None, page: str | None 
     resp = requests.get(stack.wechat_url + "__dev/messages", params={"touser": fake_openid(name)}, timeout=5)
     assert resp.status_code == 200, resp.text
     return [m for m in resp.json()["items"] if template_id in (None, m["template_id"]) and page in (None, m["page"])]
+
+
+# --- time passing for an event (the stack's clock cannot travel) ----------------------------------------------------
+
+def move_event(stack, event_id: str, user_id: str, starts: datetime, ends: datetime) -> None:
+    """The event started at ``starts``: its times, and the sign-up's copy of the start, moved in the stack's tables (its
+    clock cannot travel, and an event cannot be published already started)."""
+    db = stack.dynamodb()
+    times = {"starts_at": starts, "ends_at": ends, "signup_deadline": starts, "signup_closes_at": starts,
+             "due_at": ends + event_rules.CLOSE_AFTER_END}
+    db.update_item(
+        TableName=stack.table("events"), Key={"id": {"S": event_id}},
+        UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in times),
+        ExpressionAttributeNames={f"#{name}": name for name in times},
+        ExpressionAttributeValues={f":{name}": {"S": DATES.serialize(value)} for name, value in times.items()},
+        ConditionExpression="attribute_exists(id)")
+    db.update_item(
+        TableName=stack.table("signups"), Key={"event_id": {"S": event_id}, "user_id": {"S": user_id}},
+        UpdateExpression="SET event_starts_at = :s", ConditionExpression="#st = :signed",
+        ExpressionAttributeNames={"#st": "status"},
+        ExpressionAttributeValues={":s": {"S": DATES.serialize(starts)}, ":signed": {"S": "signed"}})
+
+
+def check_in_at(stack, event_id: str, user_id: str, at: datetime) -> None:
+    """The check-in made over HTTP a moment ago, as if the scan had been at ``at`` (the roster keys go with it)."""
+    fields = {"checked_in_at": {"S": DATES.serialize(at)}, "attended_at": {"S": DATES.serialize(at)}}
+    roster = event_rules.roster_fields(event_id, "checked_in", at)
+    fields["roster_order"] = {"N": str(roster["roster_order"])}
+    fields["roster_sort"] = {"S": roster["roster_sort"]}
+    stack.dynamodb().update_item(
+        TableName=stack.table("signups"), Key={"event_id": {"S": event_id}, "user_id": {"S": user_id}},
+        UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in fields),
+        ConditionExpression="#st = :in",
+        ExpressionAttributeNames={"#st": "status", **{f"#{name}": name for name in fields}},
+        ExpressionAttributeValues={":in": {"S": "checked_in"}, **{f":{name}": v for name, v in fields.items()}})
+
+
+def attend(stack, admin: Client, member: Client, minutes: int, title: str = "社区义诊志愿服务") -> dict:
+    """``member`` serves ``minutes`` at a new 招募令 of the admin's: signed up, the event moved to have started that
+    long ago, checked in and out by scanning its code over HTTP (the check-in moved back to the start). The answer:
+    the attendance as the check-out gives it."""
+    later = (datetime.now(timezone.utc) + timedelta(days=2)).replace(microsecond=0)
+    event = ok(admin.call("POST", "/v1/events", {
+        "title": title, "kind": "volunteer_service", "capacity": 5, "points_per_hour": 10,
+        "starts_at": later.isoformat(), "ends_at": (later + timedelta(hours=3)).isoformat(),
+        "location": {"address": "同心社区服务中心", "lat": 30.0, "lng": 103.8, "radius_m": 200}}), 201)
+    ok(member.call("POST", f"/v1/events/{event['id']}/signup"), 201)
+    starts = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=minutes)
+    move_event(stack, event["id"], member.user["id"], starts, starts + timedelta(hours=3))
+    for _ in ("in", "out"):
+        code = ok(admin.call("GET", f"/v1/events/{event['id']}/qrcode", params={"format": "json"}))["code"]
+        scanned = ok(member.call("POST", "/v1/checkins", {"code": code}))
+        if scanned["action"] == "check_in":
+            check_in_at(stack, event["id"], member.user["id"], starts)
+    assert scanned["action"] == "check_out", scanned
+    return {**scanned["attendance"], "event": event}

@@ -22,11 +22,10 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from pynamodb.attributes import UTCDateTimeAttribute
 
-from tests.e2e.outside import accept_template, keyword, messages, need, ok, only, read_csv, refused, wait_for
+from tests.e2e.outside import (accept_template, check_in_at, keyword, messages, move_event, need, ok, only,
+                                read_csv, refused, wait_for)
 from tests.stack import Client, answer_counts, in_parallel, in_threads, stack_fixture
-from tongxin.domain import events as event_rules
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +35,6 @@ SEED_UNIT = "unit_demo_hospital"  # the demo street's unit of infra/seed.py, wit
 MEMBERS = 20
 HEADCOUNT = 5
 FIRST_NAME = "张建国"
-DATES = UTCDateTimeAttribute()
 RUN = uuid.uuid4().hex[:6]  # fresh dev users of this module
 
 
@@ -256,38 +254,6 @@ def test_nineteen_members_race_for_the_four_places_left(stack, people, walk):
     walk.update(winners=winners, post_full_page=message["page"])
 
 
-def _move_event(stack, event_id: str, user_id: str, starts: datetime, ends: datetime) -> None:
-    """The event started at ``starts`` (see the module's docstring): its times, and the sign-up's copy of the start."""
-    db = stack.dynamodb()
-    times = {"starts_at": starts, "ends_at": ends, "signup_deadline": starts, "signup_closes_at": starts,
-             "due_at": ends + event_rules.CLOSE_AFTER_END}
-    db.update_item(
-        TableName=stack.table("events"), Key={"id": {"S": event_id}},
-        UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in times),
-        ExpressionAttributeNames={f"#{name}": name for name in times},
-        ExpressionAttributeValues={f":{name}": {"S": DATES.serialize(value)} for name, value in times.items()},
-        ConditionExpression="attribute_exists(id)")
-    db.update_item(
-        TableName=stack.table("signups"), Key={"event_id": {"S": event_id}, "user_id": {"S": user_id}},
-        UpdateExpression="SET event_starts_at = :s", ConditionExpression="#st = :signed",
-        ExpressionAttributeNames={"#st": "status"},
-        ExpressionAttributeValues={":s": {"S": DATES.serialize(starts)}, ":signed": {"S": "signed"}})
-
-
-def _check_in_at(stack, event_id: str, user_id: str, at: datetime) -> None:
-    """The check-in made over HTTP a moment ago, as if the scan had been at ``at`` (the roster keys go with it)."""
-    fields = {"checked_in_at": {"S": DATES.serialize(at)}, "attended_at": {"S": DATES.serialize(at)}}
-    roster = event_rules.roster_fields(event_id, "checked_in", at)
-    fields["roster_order"] = {"N": str(roster["roster_order"])}
-    fields["roster_sort"] = {"S": roster["roster_sort"]}
-    stack.dynamodb().update_item(
-        TableName=stack.table("signups"), Key={"event_id": {"S": event_id}, "user_id": {"S": user_id}},
-        UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in fields),
-        ConditionExpression="#st = :in",
-        ExpressionAttributeNames={"#st": "status", **{f"#{name}": name for name in fields}},
-        ExpressionAttributeValues={":in": {"S": "checked_in"}, **{f":{name}": v for name, v in fields.items()}})
-
-
 def test_the_first_member_is_credited_an_event_by_checking_out(stack, people, walk):
     need(walk, "first")
     admin, first = people["admin"], walk["first"]
@@ -300,12 +266,12 @@ def test_the_first_member_is_credited_an_event_by_checking_out(stack, people, wa
     assert signed["status"] == "signed"  # a party member may sign up for a 招募令
 
     starts = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
-    _move_event(stack, event["id"], first.user["id"], starts, starts + timedelta(hours=1))
+    move_event(stack, event["id"], first.user["id"], starts, starts + timedelta(hours=1))
     code = ok(admin.call("GET", f"/v1/events/{event['id']}/qrcode", params={"format": "json"}))["code"]
     checked_in = ok(first.call("POST", "/v1/checkins", {"code": code}))
     assert checked_in["action"] == "check_in" and checked_in["attendance"]["status"] == "checked_in"
     refused(first.call("POST", "/v1/checkins", {"code": code}), 409, "ALREADY_CHECKED_IN")  # a double scan
-    _check_in_at(stack, event["id"], first.user["id"], starts)
+    check_in_at(stack, event["id"], first.user["id"], starts)
 
     code = ok(admin.call("GET", f"/v1/events/{event['id']}/qrcode", params={"format": "json"}))["code"]
     out = ok(first.call("POST", "/v1/checkins", {"code": code}))

@@ -229,7 +229,8 @@ INFO_DESCRIPTION = "\n\n".join([
     "小程序此时静默地再调用一次 `wx.login` 和 `POST /v1/auth/login`，换上新令牌后把原请求重试一次（只重试一次；"
     "再次 401 则请用户重新进入）。`details.reason` 的其他取值：`missing_token`（没带令牌）"
     "、`malformed`（格式不对）、`bad_signature`（不是本服务签发的）——同样重新登录即可；"
-    "`account_deleted`（账号已注销：不要静默重新登录，那会建立一个新账号，应提示用户）。角色与权限在每个请求时读取，"
+    "`account_deleted`（账号已注销：不要静默重新登录，那会建立一个新账号，应提示用户）；"
+    "`account_merged`（这个微信已绑定到社区为用户登记的代管账户：静默重新登录即进入该账户）。角色与权限在每个请求时读取，"
     "授予或撤销立即生效，无需重新登录。",
     "**答复头。** 每个答复都带 `x-amzn-RequestId`（与服务端日志一致）；503 带 `Retry-After`（秒）"
     "，429 在解除时间已知时也带；变更类请求（POST/PUT/PATCH/DELETE）可带 `Idempotency-Key`，"

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from .responses import Answer, PersonRef, RoleName
+from .responses_common import Answer, PersonRef, RoleName
 
 
 class ManagedResidentView(Answer):
@@ -55,3 +55,11 @@ class ProxyLogEntryView(Answer):
 class ProxyLogPage(Answer):
     items: list[ProxyLogEntryView]
     next_cursor: str | None = Field(description="下一页的 cursor；没有更多时为 null")
+
+
+class BindingCodeView(Answer):
+    """``binding.issue_code``: the one-time code a managed resident binds their own WeChat account with."""
+    code: str = Field(description="绑定码（8 位），居民在小程序“绑定代管账户”中输入；新码发出后旧码作废")
+    user_id: str = Field(description="代管居民")
+    real_name: str | None
+    valid_until: AwareDatetime = Field(description="有效期至（7 天）")

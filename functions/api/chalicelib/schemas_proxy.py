@@ -56,3 +56,7 @@ class ProxyRedeemBody(RedeemBody):
 
 class ProxyBallotBody(BallotBody):
     reason: Reason
+
+
+class BindBody(Body):
+    code: str = Field(min_length=1, max_length=32, description="社区工作人员给的绑定码（8 位字母数字，不分大小写）")

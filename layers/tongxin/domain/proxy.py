@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .access import Principal, Role
-from .errors import Conflict, Forbidden, NotFound
+from .errors import AlreadyInCommunity, Conflict, Forbidden, NotFound
 
 REASON_MAX = 200
 REAL_NAME_MAX = 20
@@ -81,3 +81,48 @@ def display_nickname(real_name: str) -> str:
     """What other residents see of a managed resident (wish author, rosters): the real name masked (``王**``) —
     a managed resident chose no nickname, and their real name is not for everyone."""
     return real_name[0] + "*" * max(1, len(real_name) - 1)
+
+
+# --- 绑定 (binding): the resident's own WeChat account takes the managed account over -------------------------------
+
+BINDING_CODE_LENGTH = 8
+BINDING_CODE_DAYS = 7  # time enough for the family to set up WeChat after the visit; one code works at a time
+# A WeChat account may take a managed account over only while it holds nothing of its own: what it holds would
+# otherwise need moving under the managed account's id (ledger chains, scores, sign-up keys). Residents' roles only:
+# a staff account's grants name its user id in grids, stores and streets.
+BINDABLE_ROLES = frozenset({Role.RESIDENT.value, Role.VOLUNTEER.value})
+
+
+class BindingCodeInvalid(NotFound):
+    code, message = "BINDING_CODE_INVALID", "绑定码无效、已使用或已过期，请向社区工作人员重新领取"
+
+
+class AccountInUse(Conflict):
+    code, message = "ACCOUNT_IN_USE", "您的微信账号已有积分、记录或工作人员身份，不能再绑定代管账户；请换用未使用过的微信账号，或联系社区工作人员"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """What the rules look at of the WeChat account that binds."""
+    roles: frozenset
+    community_id: str | None
+    points_balance: int
+    earned_total: int
+    volunteer_minutes: int
+    has_records: bool  # wishes, requests, sign-ups or redemptions of its own
+
+
+def refuse_binding(caller: Caller, community_id: str) -> None:
+    """409 ALREADY_IN_COMMUNITY for a caller of another community; 409 ACCOUNT_IN_USE for one that holds anything
+    (points, minutes, records) or a role beyond a resident's."""
+    if caller.community_id is not None and caller.community_id != community_id:
+        raise AlreadyInCommunity()
+    reason = None
+    if not caller.roles <= BINDABLE_ROLES:
+        reason = "staff"
+    elif caller.points_balance or caller.earned_total or caller.volunteer_minutes:
+        reason = "points"
+    elif caller.has_records:
+        reason = "records"
+    if reason is not None:
+        raise AccountInUse(details={"reason": reason})

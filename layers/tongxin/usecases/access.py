@@ -20,6 +20,7 @@ from ..domain.access import Principal
 from ..domain.errors import Unauthenticated
 
 ACCOUNT_DELETED = "账号已注销，请重新登录"
+ACCOUNT_MERGED = "您的微信已绑定到社区为您登记的账户，请重新登录"
 
 _user: ContextVar[UserModel | None] = ContextVar("caller", default=None)
 
@@ -34,6 +35,8 @@ def principal_of(user: UserModel) -> Principal:
 def _active(user: UserModel | None) -> UserModel:
     if user is None:
         raise Unauthenticated()
+    if user.status == "merged":  # 绑定 (usecases/binding.py): logging in again lands on the account bound to
+        raise Unauthenticated(ACCOUNT_MERGED, details={"reason": "account_merged"})
     if user.status != "active":  # the mini-program must not log in again silently: that would be a new account
         raise Unauthenticated(ACCOUNT_DELETED, details={"reason": "account_deleted"})
     return user

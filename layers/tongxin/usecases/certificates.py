@@ -343,3 +343,29 @@ def snapshot(item: CertificateModel) -> dict:
             "issued_at": item.issued_at,
             "revoked": item.status == rules.REVOKED,
             "revoked_on": item.revoked_at.astimezone(SHANGHAI).date().isoformat() if item.revoked_at else None}
+
+
+# --- 注销 ----------------------------------------------------------------------------------------------------------
+
+WITHDRAWN_ON_DELETION = "申请人已注销账号"
+
+
+def forget_deleted_user(user_id: str) -> None:
+    """注销: a pending request is refused by the system (nobody is left to issue it to). Issued and revoked
+    certificates stay: they are the community's record of what it certified, perhaps already handed to a school or
+    an employer, and the public check shows only the masked name (it needs the full name to match). Each its own
+    conditional write; a 注销 that stopped half-way completes when called again."""
+    now = utcnow()
+    for item in CertificateModel.by_owner.query(user_id):
+        if item.status != rules.PENDING:
+            continue
+        tx = Tx()
+        tx.update(CertificateModel(item.id), [
+            CertificateModel.status.set(rules.REFUSED), CertificateModel.listed.set(f"{item.community_id}#{rules.REFUSED}"),
+            CertificateModel.refused_at.set(now), CertificateModel.refuse_reason.set(WITHDRAWN_ON_DELETION),
+        ], condition=CertificateModel.status == rules.PENDING, error=_refused_for(rules.PENDING))
+        tx.delete(CounterModel(rules.pending_key(user_id)))
+        try:
+            tx.commit()
+        except DomainError:  # decided meanwhile: its decision stands
+            continue

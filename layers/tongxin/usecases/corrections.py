@@ -206,3 +206,27 @@ def refuse(principal: Principal, correction_id: str, reason: str) -> dict:
     tx.commit(answer)
     metrics.count("correction_refused")
     return answer
+
+
+# --- 注销 ----------------------------------------------------------------------------------------------------------
+
+WITHDRAWN_ON_DELETION = "申请人已注销账号"
+
+
+def forget_deleted_user(user_id: str) -> None:
+    """注销: a pending correction is refused by the system (nobody is left to read the answer); decided ones stay,
+    as the audit of the record they changed. Each its own conditional write (one decided meanwhile is left as
+    decided), so a 注销 that stopped half-way completes when called again."""
+    now = utcnow()
+    for correction in CorrectionModel.by_user.query(user_id):
+        if correction.status != rules.PENDING:
+            continue
+        changes = {"status": rules.REFUSED, "status_key": rules.status_key(correction.community_id, rules.REFUSED),
+                   "event_status_key": rules.status_key(correction.event_id, rules.REFUSED), "decided_by": None,
+                   "decided_at": now, "decision_reason": WITHDRAWN_ON_DELETION, "updated_at": now}
+        tx = Tx()
+        _decide(tx, correction, changes)
+        try:
+            tx.commit()
+        except DomainError:  # decided meanwhile: its decision stands
+            continue

@@ -21,6 +21,7 @@ def _settle_page(community_id: str, grid_id: str, start_key: dict | None, limit:
     items = []
     for item in raw.get("Items", []):
         attendance = present_record(SignupModel.from_raw_data(item))
+        attendance.pop("attendance_id")  # the volunteer's handle for a correction, not the grid worker's
         items.append({"task": "settle_checkin", "event": attendance.pop("event"), "attendance": attendance})
     return items, results.page_iter.last_evaluated_key
 

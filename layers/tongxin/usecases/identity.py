@@ -1,4 +1,5 @@
-"""Identity (身份): WeChat login, profile, joining a community, phone, volunteer registration, 注销."""
+"""Identity (身份): WeChat login, profile, joining a community, phone, volunteer registration; 注销 is
+account_deletion.py."""
 from __future__ import annotations
 
 import logging
@@ -7,7 +8,7 @@ import re
 from pynamodb.exceptions import DoesNotExist
 
 from ..adapters import tokens
-from ..adapters.dynamo.models import CommunityModel, GridModel, IdentityModel, InviteModel, StreetModel, UserModel
+from ..adapters.dynamo.models import CommunityModel, IdentityModel, InviteModel, UserModel
 from ..adapters.dynamo.tx import Tx
 from ..domain.access import Principal, Role
 from ..domain.clock import to_api, utcnow
@@ -57,7 +58,7 @@ def present_user(user: UserModel) -> dict:
     }
 
 
-def _session_answer(container: Container, user: UserModel) -> dict:
+def session_answer(container: Container, user: UserModel) -> dict:
     token, ttl = tokens.issue(container.settings, user_id=user.id, community_id=user.community_id,
                               roles=user.roles, grid_ids=user.grid_ids, store_ids=user.store_ids)
     return {"token": token, "expires_in": ttl, "user": present_user(user)}
@@ -89,7 +90,7 @@ def _user_for_openid(openid: str, unionid: str | None) -> UserModel:
 def login(container: Container, code: str) -> dict:
     session = container.wechat.code_to_session(code)
     user = _user_for_openid(session.openid, session.unionid)
-    return _session_answer(container, user)
+    return session_answer(container, user)
 
 
 def get_me(principal: Principal) -> dict:
@@ -97,7 +98,7 @@ def get_me(principal: Principal) -> dict:
     return {**present_user(user), "community_name": community_name(user.community_id)}
 
 
-def _copy(user: UserModel) -> UserModel:
+def copy_user(user: UserModel) -> UserModel:
     return UserModel.from_raw_data(user.serialize(null_check=False))
 
 
@@ -121,7 +122,7 @@ def update_me(principal: Principal, changes: dict) -> dict:
     nickname or phone moves the member's search entries of the directory in the same transaction."""
     now = utcnow()
     before = current_user(principal)
-    after = _copy(before)
+    after = copy_user(before)
     actions = [UserModel.updated_at.set(now)]
     for name, value in changes.items():
         if value is not None:
@@ -161,11 +162,11 @@ def join_community(container: Container, principal: Principal, invite_code: str)
         return directory.CHANGED_MEANWHILE
 
     before = current_user(principal)  # in another community: the condition refuses (409 ALREADY_IN_COMMUNITY)
-    after = _copy(before)
+    after = copy_user(before)
     after.community_id, after.grid_id = invite.community_id, invite.grid_id
     after.roles = set(after.roles or ()) | {Role.RESIDENT.value}
     after.joined_at = before.joined_at or now
-    answer = _session_answer(container, after)
+    answer = session_answer(container, after)
     tx = Tx().check(InviteModel, invite.code, condition=InviteModel.expires_at > now, error=InviteInvalid())
     # The directory's entries (all, role, grid, search) in the same transaction: the user as read is the one whose
     # entries move (a member joining again through another grid's invite moves to that grid).
@@ -207,11 +208,11 @@ def register_volunteer(container: Container, principal: Principal, real_name: st
         raise NotInCommunity()
     if user.volunteer_revoked_at is not None:
         raise VOLUNTEER_REVOKED
-    after = _copy(user)
+    after = copy_user(user)
     after.real_name, after.skills = real_name, skills
     after.roles = set(after.roles or ()) | {Role.VOLUNTEER.value}
     after.volunteer_since = after.volunteer_since or now
-    answer = _session_answer(container, after)
+    answer = session_answer(container, after)
     tx = Tx()
     kept = directory.sync(tx, user, after)  # the volunteer role's entries, the real name's search entries
     # +1 to the community's volunteers when the role is new (registering again counts nothing): the condition that
@@ -227,53 +228,6 @@ def register_volunteer(container: Container, principal: Principal, real_name: st
         UserModel.updated_at.set(now),
     ], condition=volunteer_count.both(volunteer_count.both(condition, kept), counted), error=refused).commit(answer)
     return answer
-
-
-def delete_me(principal: Principal) -> None:
-    """注销: release what the user holds in other areas, then erase personal fields in one transaction.
-
-    Each release step is its own conditional write and safe to repeat, so a DELETE that failed half-way
-    is completed by calling it again. The ledger stays (it names only the opaque user id).
-    """
-    user = current_user(principal)
-    from . import co_projects, events, party, points, posts, requests, round_delivery, units, wishes  # each area's step
-    party.forget_deleted_user(user)  # 双报到: the registration ends, its personal fields erased
-    posts.release_on_deletion(user.id)  # 领岗: open claims given back (a full post re-opens), served ones anonymised
-    co_projects.forget_deleted_user(user.id)  # 群众评单: the comments erased, the ratings still counted
-    commendations.forget_deleted_user(user)  # 微星光: standing ones stay, under 已注销用户
-    round_delivery.forget_deleted_user(user.id)  # 微实事: proposals under 已注销用户, rating comments erased
-    events.forget_deleted_user(user.id)  # places given up (the next in line promoted), names erased
-    wishes.forget_deleted_user(user.id)
-    requests.forget_deleted_user(user.id)
-    points.cancel_all_pending(user.id)  # stock and allowance back to the store, points back to the closed account
-
-    now = utcnow()
-    tx = Tx()
-    if user.openid:
-        tx.delete(IdentityModel(user.openid))
-    for grid_id in user.grid_ids or ():
-        tx.update(GridModel(user.community_id, grid_id), [GridModel.worker_ids.delete({user.id})],
-                  condition=GridModel.id.exists())
-    if Role.ADMIN.value in (user.roles or ()) and user.community_id:
-        tx.update(CommunityModel(user.community_id), [CommunityModel.admin_ids.delete({user.id})],
-                  condition=CommunityModel.id.exists())
-    for street_id in user.street_ids or ():
-        tx.update(StreetModel(street_id), [StreetModel.staff_ids.delete({user.id})], condition=StreetModel.id.exists())
-    units.leave_on_deletion(tx, user)  # a liaison leaves the units' liaison_ids (whom their messages reach)
-    kept = directory.sync(tx, user, None)  # every entry of the member in the directory goes with the account
-    counted = volunteer_count.sync(tx, user, None)  # a volunteer leaves their community's count
-    tx.update(UserModel(user.id), [
-        UserModel.status.set("deleted"), UserModel.deleted_at.set(now), UserModel.updated_at.set(now),
-        UserModel.nickname.remove(), UserModel.avatar_url.remove(), UserModel.phone.remove(),
-        UserModel.real_name.remove(), UserModel.skills.remove(), UserModel.openid.remove(),
-        UserModel.roles.remove(), UserModel.grid_ids.remove(), UserModel.store_ids.remove(), UserModel.street_ids.remove(),
-        UserModel.district_ids.remove(), UserModel.department_ids.remove(), UserModel.unit_ids.remove(),
-        UserModel.volunteer_since.remove(), UserModel.volunteer_revoked_at.remove(), UserModel.party_unit_id.remove(),
-    ], condition=volunteer_count.both(UserModel.status == "active" if kept is None else kept, counted),
-        error=lambda current: Unauthenticated("账号已注销") if current is None or current.status != "active"
-        else directory.CHANGED_MEANWHILE)
-    tx.commit(answer=None)  # 204: no body
-    log.info("user deleted", extra={"user_id": user.id})
 
 
 def community_name(community_id: str | None) -> str | None:

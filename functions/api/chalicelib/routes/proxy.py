@@ -2,11 +2,11 @@
 the proxy log (代办记录). A proxy action answers exactly what the resident's own route answers."""
 from chalice import Blueprint
 
-from tongxin.usecases import managed_residents, proxy
+from tongxin.usecases import binding, managed_residents, proxy
 from tongxin.wiring import get_container
 
 from ..http import current_principal, endpoint
-from ..schemas_proxy import (ManagedResidentBody, ManagedResidentQuery, ProxyBallotBody, ProxyLogQuery,
+from ..schemas_proxy import (BindBody, ManagedResidentBody, ManagedResidentQuery, ProxyBallotBody, ProxyLogQuery,
                              ProxyReasonBody, ProxyRedeemBody, ProxyRequestBody, ProxyWishBody)
 
 bp = Blueprint(__name__)
@@ -37,6 +37,35 @@ def list_managed_residents(query: ManagedResidentQuery):
     their grids — the one named (403 FORBIDDEN for another), else their first. Newest first; one Query a page."""
     return managed_residents.list_managed(current_principal(), grid_id=query.grid_id, limit=query.limit,
                                           cursor=query.cursor)
+
+
+@endpoint(bp, "/v1/admin/managed-residents/{user_id}/binding-code", "POST", status=201, tags=TAGS,
+          errors=("NOT_FOUND", "HAS_ACCOUNT"), response="BindingCodeView",
+          summary="为代管居民发放一次性绑定码：居民有了微信后用它接管自己的代管账户")
+def issue_binding_code(user_id: str):
+    """An admin of the resident's community. A one-time code (8 characters, valid 7 days) the resident enters in the
+    mini-program (`POST /v1/me/bind`) once they have WeChat; issuing again replaces the previous code (only the
+    newest works). 404 NOT_FOUND for a user who is not a managed resident of the community (unknown, another
+    community, 注销, already bound); 409 HAS_ACCOUNT for a member with WeChat (and for oneself)."""
+    return binding.issue_code(current_principal(), user_id)
+
+
+@endpoint(bp, "/v1/me/bind", "POST", body=BindBody, tags=TAGS,
+          errors=("BINDING_CODE_INVALID", "ALREADY_IN_COMMUNITY", "ACCOUNT_IN_USE"), response="SessionView",
+          summary="输入绑定码，用自己的微信接管代管账户（积分、心愿、报名、诉求都在其中）")
+def bind_managed_account(body: BindBody):
+    """Any signed-in user, typically a resident who was served in person (代办) and now has WeChat. The managed
+    account — with everything staff did for them: points and their history, wishes, requests, sign-ups and volunteer
+    hours, redemptions, ballots — becomes the caller's: their WeChat signs in to it from now on, with their nickname,
+    avatar and verified phone. ONE transaction. Answers a NEW session {token, expires_in, user} for that account;
+    the token the caller sent stops working at once (401), as their empty WeChat account is retired.
+
+    404 BINDING_CODE_INVALID: unknown, used, expired, replaced by a newer code, or the resident is no longer managed.
+    409 ALREADY_IN_COMMUNITY: the caller belongs to another community. 409 ACCOUNT_IN_USE (`details.reason`:
+    `points`, `records` or `staff`): the caller's WeChat account already holds points, volunteer minutes, wishes,
+    requests, sign-ups or redemptions, or a role beyond a resident's — those would need moving; bind with an unused
+    WeChat account or ask staff."""
+    return binding.bind(get_container(), current_principal(), body.code)
 
 
 @endpoint(bp, "/v1/proxy/{user_id}/wishes", "POST", body=ProxyWishBody, status=201, tags=TAGS,

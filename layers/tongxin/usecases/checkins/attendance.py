@@ -7,7 +7,7 @@ from datetime import datetime
 from ...adapters.dynamo import counters
 from ...adapters.dynamo.models import SignupModel
 from ...adapters.dynamo.tx import Tx
-from ...domain import stats as domain_stats
+from ...domain import corrections, stats as domain_stats
 from ...domain.clock import SHANGHAI, to_api
 from .. import service_record
 from ...domain.text import DEFAULT_NICKNAME
@@ -45,7 +45,8 @@ def present(signup: SignupModel) -> dict:
 
 
 def present_record(signup: SignupModel) -> dict:
-    return {**present(signup), "event": {
+    """One line of the volunteer's record; ``attendance_id`` is what a correction of it names."""
+    return {**present(signup), "attendance_id": corrections.attendance_id(signup.event_id, signup.user_id), "event": {
         "id": signup.event_id, "title": signup.event_title, "kind": signup.event_kind,
         "address": signup.event_address, "starts_at": to_api(signup.event_starts_at),
         "ends_at": to_api(signup.event_ends_at),

@@ -22,7 +22,7 @@ from .outbox import OutboxModel
 from .party import PartyRegistrationModel
 from .points import AwardModel, LedgerEntryModel, ScoreModel
 from .posts import PostClaimModel, PostModel
-from .proxy import ProxyLogModel  # 代办记录
+from .proxy import BindingCodeModel, ProxyLogModel  # 代办记录, 绑定码
 from .project_rounds import ProjectRoundModel, RoundProjectModel, RoundProjectRatingModel, RoundProjectStep
 from .requests import RequestModel, TimelineEntry
 from .store import GoodsModel, PickupCodeModel, RedemptionModel, StoreModel
@@ -36,7 +36,7 @@ __all__ = ["ALL_MODELS", "AuditModel", "AwardModel", "BaseModel", "CommunityMode
            "WishModel", "CoProjectModel", "CoProjectRatingModel", "CoProjectStep",
            "CommendationModel",
            "ProjectRoundModel", "RoundProjectModel", "RoundProjectRatingModel", "RoundProjectStep", "BallotModel",
-           "ProxyLogModel",
+           "ProxyLogModel", "BindingCodeModel",
            "CertificateModel",
            "CorrectionModel"]
 
@@ -52,7 +52,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     CommendationModel,
     ProjectRoundModel, RoundProjectModel, RoundProjectRatingModel,
     BallotModel,
-    ProxyLogModel,
+    ProxyLogModel, BindingCodeModel,
     CertificateModel,
     CorrectionModel,
 )

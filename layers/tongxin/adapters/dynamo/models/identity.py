@@ -15,7 +15,7 @@ class UserModel(BaseModel):
         table_name = "users"
 
     id = UnicodeAttribute(hash_key=True)
-    status = UnicodeAttribute(default="active")  # active | deleted (注销)
+    status = UnicodeAttribute(default="active")  # active | deleted (注销) | merged (绑定: usecases/binding.py)
     nickname = UnicodeAttribute(null=True)
     avatar_url = UnicodeAttribute(null=True)
     phone = UnicodeAttribute(null=True)
@@ -44,6 +44,9 @@ class UserModel(BaseModel):
     managed = BooleanAttribute(null=True)
     address = UnicodeAttribute(null=True)
     managed_by = UnicodeAttribute(null=True)
+    binding_code = UnicodeAttribute(null=True)  # the newest 绑定码 an admin issued for the managed resident
+    bound_at = UTCDateTimeAttribute(null=True)  # when their own WeChat account took the managed account over
+    merged_into = UnicodeAttribute(null=True)  # status "merged": the account that took this one's WeChat identity
     volunteer_since = UTCDateTimeAttribute(null=True)
     # Set when an admin takes ``volunteer`` away: self-registration may not give it back (an admin may).
     volunteer_revoked_at = UTCDateTimeAttribute(null=True)

@@ -7,7 +7,7 @@ resident's entries are one partition of the sparse-free index ``by_subject`` (``
 """
 from __future__ import annotations
 
-from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from .base import BaseModel
@@ -45,3 +45,24 @@ class ProxyLogModel(BaseModel):
     reason = UnicodeAttribute()
 
     by_subject = ProxyLogBySubject()
+
+
+class BindingCodeModel(BaseModel):
+    """绑定码: a one-time code an admin gives a managed resident, with which their own WeChat account takes the
+    managed account over (``usecases/binding.py``). Only the newest code of a resident works: the resident's user
+    item holds it (``binding_code``), and the bind's transaction conditions on it. ``used_by``: the WeChat account
+    that bound with it (set once, in the bind's transaction)."""
+    TABLE = "binding_codes"
+
+    class Meta(BaseModel.Meta):
+        abstract = False
+        table_name = "binding_codes"
+
+    code = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()  # the managed resident
+    community_id = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()  # checked in the bind's condition; TTL deletion only tidies up (it lags)
+    used_by = UnicodeAttribute(null=True)
+    used_at = UTCDateTimeAttribute(null=True)
