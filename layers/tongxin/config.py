@@ -10,6 +10,10 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from .config_secrets import (DEV_CHECKIN_SECRET, DEV_TOKEN_SECRET, MIN_SECRET_LENGTH,  # noqa: F401 (re-exported)
+                             SECRET_VARIABLES, SecretsRefused)
+from .config_secrets import load as load_secrets
+
 DEV_STAGES = ("dev", "test")
 # The verification file of the local stack and the tests (普通链接二维码; a deployment's comes from WeChat's console).
 DEV_QR_VERIFY_FILE = ("tongxin-dev-verify.txt", "tongxin-dev-verify-file")
@@ -32,8 +36,12 @@ class Settings:
     # Mini-program page opened by invite and check-in codes.
     wechat_invite_page: str = "pages/join/index"
     token_secret: str = field(default="", repr=False)
+    # The key before the last rotation (docs/operations.md, "Secrets and rotation"): still accepted, never used to
+    # sign, until the operator deletes it after the grace period.
+    token_secret_previous: str | None = field(default=None, repr=False)
     # Signs check-in codes (domain/checkin.py); a separate key, so rotating it does not sign everyone out.
     checkin_secret: str = field(default="", repr=False)
+    checkin_secret_previous: str | None = field(default=None, repr=False)
     wechat_checkin_page: str = "pages/checkin/index"
     token_ttl_seconds: int = 7200
     idempotency_ttl_seconds: int = 24 * 3600
@@ -62,6 +70,16 @@ class Settings:
         return self.stage in DEV_STAGES
 
     @property
+    def token_secrets(self) -> tuple[str, ...]:
+        """The keys a token (or a cursor, a console CSRF token) may be signed with: the current first."""
+        return (self.token_secret,) + ((self.token_secret_previous,) if self.token_secret_previous else ())
+
+    @property
+    def checkin_secrets(self) -> tuple[str, ...]:
+        """The keys a check-in code may be signed with: the current first (printed posters outlive a rotation)."""
+        return (self.checkin_secret,) + ((self.checkin_secret_previous,) if self.checkin_secret_previous else ())
+
+    @property
     def console_cookie_secure(self) -> bool:
         """The console's session cookie is ``Secure`` (https only) in every stage but the local stack's and the
         tests' (plain http on loopback): not a setting, so no deployment can turn it off."""
@@ -82,11 +100,6 @@ def _opt(env: dict, key: str, default: str | None) -> str | None:
     return value or None
 
 
-DEV_TOKEN_SECRET = "tongxin-dev-only-signing-key-not-for-production"
-DEV_CHECKIN_SECRET = "tongxin-dev-only-check-in-key-not-for-production"
-MIN_SECRET_LENGTH = 32
-
-
 class ConfigurationError(RuntimeError):
     """The deployment is misconfigured: refuse to start rather than run with a guessable key."""
 
@@ -96,10 +109,12 @@ def load_settings(env: dict | None = None) -> Settings:
 
     ``TONGXIN_STAGE`` must be set. Only the ``dev`` and ``test`` stages (the local stack and the tests) have
     embedded defaults: the development signing key, the local DynamoDB and the WeChat stand-in. Those stages are
-    refused inside AWS Lambda. Any other stage needs ``TOKEN_SECRET`` and ``CHECKIN_SECRET`` (≥ 32 characters, not
-    the development keys, not the same) and real WeChat credentials. Real WeChat is used when ``WECHAT_APPID``/``WECHAT_SECRET`` are set and
-    ``WECHAT_BASE_URL`` is not. ``QR_LINK_BASE`` (the https prefix of the links printed codes carry) is required there
-    too; ``QR_VERIFY_FILE`` (WeChat's verification file, ``<name>.txt:<content>``) is optional.
+    refused inside AWS Lambda. Any other stage needs the token and check-in keys (≥ 32 characters, not the
+    development keys, not the same) and real WeChat credentials: from SSM under ``SECRETS_SSM_PREFIX`` (required in
+    Lambda), else ``TOKEN_SECRET``, ``CHECKIN_SECRET``, ``WECHAT_SECRET`` (``config_secrets``). Real WeChat is used
+    when the app id and secret are set and ``WECHAT_BASE_URL`` is not. ``QR_LINK_BASE`` (the https prefix of the
+    links printed codes carry) is required there too; ``QR_VERIFY_FILE`` (WeChat's verification file,
+    ``<name>.txt:<content>``) is optional.
     """
     env = dict(os.environ if env is None else env)
     defaults = Settings()
@@ -109,21 +124,14 @@ def load_settings(env: dict | None = None) -> Settings:
     dev = stage in DEV_STAGES
     if dev and env.get("AWS_LAMBDA_FUNCTION_NAME"):
         raise ConfigurationError(f"stage {stage!r} is for the local stack and the tests, never for Lambda")
-    token_secret = env.get("TOKEN_SECRET", "")
-    if not dev:
-        if len(token_secret) < MIN_SECRET_LENGTH or token_secret == DEV_TOKEN_SECRET:
-            raise ConfigurationError(f"TOKEN_SECRET must be set to a random value of at least {MIN_SECRET_LENGTH} "
-                                     "characters outside the dev and test stages")
-        checkin_secret = env.get("CHECKIN_SECRET", "")
-        if len(checkin_secret) < MIN_SECRET_LENGTH or checkin_secret in (DEV_CHECKIN_SECRET, token_secret):
-            raise ConfigurationError(f"CHECKIN_SECRET must be set to a random value of at least {MIN_SECRET_LENGTH} "
-                                     "characters, other than TOKEN_SECRET, outside the dev and test stages")
-        if not (env.get("WECHAT_APPID") and env.get("WECHAT_SECRET")):
-            raise ConfigurationError("WECHAT_APPID and WECHAT_SECRET must be set outside the dev and test stages")
-    else:
-        token_secret = token_secret or DEV_TOKEN_SECRET
-        checkin_secret = env.get("CHECKIN_SECRET") or DEV_CHECKIN_SECRET
-    real_wechat = bool(env.get("WECHAT_APPID") and env.get("WECHAT_SECRET")) and "WECHAT_BASE_URL" not in env
+    region = env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", defaults.aws_region))
+    try:
+        secrets = load_secrets(env, dev, region)
+    except SecretsRefused as exc:
+        raise ConfigurationError(str(exc)) from None
+    if not dev and not (env.get("WECHAT_APPID") and secrets["wechat_secret"]):
+        raise ConfigurationError("WECHAT_APPID and WECHAT_SECRET must be set outside the dev and test stages")
+    real_wechat = bool(env.get("WECHAT_APPID") and secrets["wechat_secret"]) and "WECHAT_BASE_URL" not in env
     dev_base_url = defaults.wechat_base_url if dev else None
     wechat_base_url = None if real_wechat else _opt(env, "WECHAT_BASE_URL", dev_base_url)
     if wechat_base_url and not wechat_base_url.endswith("/"):
@@ -131,15 +139,14 @@ def load_settings(env: dict | None = None) -> Settings:
     return Settings(
         stage=stage,
         table_prefix=env.get("TABLE_PREFIX", f"tongxin-{stage}"),
-        aws_region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", defaults.aws_region)),
+        aws_region=region,
         dynamodb_endpoint=_opt(env, "DYNAMODB_ENDPOINT", defaults.dynamodb_endpoint if dev else None),
         wechat_base_url=wechat_base_url,
         wechat_appid=env.get("WECHAT_APPID", defaults.wechat_appid),
-        wechat_secret=env.get("WECHAT_SECRET", defaults.wechat_secret),
+        wechat_secret=secrets.pop("wechat_secret") or defaults.wechat_secret,
         wechat_timeout_seconds=float(env.get("WECHAT_TIMEOUT_SECONDS", defaults.wechat_timeout_seconds)),
         wechat_invite_page=env.get("WECHAT_INVITE_PAGE", defaults.wechat_invite_page),
-        token_secret=token_secret,
-        checkin_secret=checkin_secret,
+        **secrets,
         wechat_checkin_page=env.get("WECHAT_CHECKIN_PAGE", defaults.wechat_checkin_page),
         token_ttl_seconds=int(env.get("TOKEN_TTL_SECONDS", defaults.token_ttl_seconds)),
         dynamodb_timeout_seconds=float(env.get("DYNAMODB_TIMEOUT_SECONDS", defaults.dynamodb_timeout_seconds)),

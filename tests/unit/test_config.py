@@ -101,3 +101,52 @@ def test_every_message_kind_has_a_development_template_and_can_be_configured():
     assert chosen.wechat_templates == {kind: f"TPL-{n}" for n, kind in enumerate(requests_kinds)}
     with pytest.raises(ConfigurationError, match="request_news"):
         load_settings({**PROD, "WECHAT_TEMPLATES": '{"request_news": "TPL"}'})
+
+
+# --- where the secrets come from (issue 26): SSM in a deployed function, the environment elsewhere ---------------
+
+IN_LAMBDA = {"AWS_LAMBDA_FUNCTION_NAME": "tongxin-prod-api"}
+
+
+@pytest.mark.parametrize("variable", ["TOKEN_SECRET", "CHECKIN_SECRET", "WECHAT_SECRET"])
+def test_inside_lambda_a_real_stage_takes_no_secret_from_the_environment(variable):
+    """A function's environment is readable by whoever may read its configuration: outside dev/test, a Lambda
+    needs SECRETS_SSM_PREFIX, and a secret beside it is refused by name, its value never shown."""
+    with pytest.raises(ConfigurationError, match="SECRETS_SSM_PREFIX must be set in Lambda"):
+        load_settings({**PROD, **IN_LAMBDA})
+    with pytest.raises(ConfigurationError, match=f"{variable} must not be set together with SECRETS_SSM_PREFIX") \
+            as refused:
+        load_settings({**{k: v for k, v in PROD.items() if not k.endswith("SECRET") or k == variable},
+                       **IN_LAMBDA, "SECRETS_SSM_PREFIX": "/tongxin/prod/"})
+    assert PROD[variable] not in str(refused.value)
+
+
+@pytest.mark.parametrize("prefix", ["tongxin/prod/", "/tongxin/prod", "/", "/tongxin prod/", "/a//b/"])
+def test_a_malformed_ssm_prefix_stops_the_start(prefix):
+    env = {k: v for k, v in PROD.items() if not k.endswith("SECRET")}
+    with pytest.raises(ConfigurationError, match="SECRETS_SSM_PREFIX must be a parameter path"):
+        load_settings({**env, **IN_LAMBDA, "SECRETS_SSM_PREFIX": prefix})
+
+
+def test_a_token_of_the_previous_key_is_accepted_while_it_is_configured():
+    old = load_settings({**PROD, "TOKEN_SECRET": "o" * 40})
+    token, _ = tokens.issue(old, user_id="u_x", community_id=None, roles=(), grid_ids=(), store_ids=())
+    rotated = load_settings({**PROD, "TOKEN_SECRET_PREVIOUS": "o" * 40})
+    assert rotated.token_secrets == ("k" * 40, "o" * 40)
+    assert tokens.verify(rotated, token).user_id == "u_x"
+    new, _ = tokens.issue(rotated, user_id="u_y", community_id=None, roles=(), grid_ids=(), store_ids=())
+    with pytest.raises(Unauthenticated):
+        tokens.verify(old, new)  # signed with the current key only
+    with pytest.raises(Unauthenticated) as refused:
+        tokens.verify(load_settings(PROD), token)  # previous deleted
+    assert refused.value.details["reason"] == "bad_signature"
+
+
+@pytest.mark.parametrize("variable, value", [("TOKEN_SECRET_PREVIOUS", "short"),
+                                             ("TOKEN_SECRET_PREVIOUS", "k" * 40),  # the current key again
+                                             ("TOKEN_SECRET_PREVIOUS", DEV_TOKEN_SECRET),
+                                             ("CHECKIN_SECRET_PREVIOUS", "k" * 40),  # the token key
+                                             ("CHECKIN_SECRET_PREVIOUS", "c" * 40)])
+def test_a_previous_key_is_held_to_the_same_rules(variable, value):
+    with pytest.raises(ConfigurationError, match=variable):
+        load_settings({**PROD, variable: value})

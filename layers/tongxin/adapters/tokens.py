@@ -24,16 +24,24 @@ def issue(settings: Settings, *, user_id: str, community_id: str | None, roles, 
 
 
 def verify(settings: Settings, token: str) -> Principal:
-    try:
-        claims = jwt.decode(token, settings.token_secret, algorithms=[ALGORITHM], issuer=ISSUER,
-                            options={"require": ["exp", "iat", "sub", "iss"]})
-    except jwt.ExpiredSignatureError:
-        raise Unauthenticated("登录已过期，请重新登录", details={"reason": "token_expired"}) from None
-    except jwt.InvalidSignatureError:
-        raise Unauthenticated("登录凭证无效，请重新登录", details={"reason": "bad_signature"}) from None
-    except jwt.PyJWTError:
-        raise Unauthenticated("登录凭证无效，请重新登录", details={"reason": "malformed"}) from None
-    return Principal(
-        user_id=claims["sub"], community_id=claims.get("cid"), roles=frozenset(claims.get("roles") or ()),
-        grid_ids=frozenset(claims.get("gids") or ()), store_ids=frozenset(claims.get("sids") or ()),
-    )
+    """The token's principal. Signed with the current key, or with the previous one while a rotation's grace period
+    lasts (``TOKEN_SECRET_PREVIOUS`` / ``<prefix>token-secret-previous``): tokens issued before the rotation live
+    out their lifetime. HS256 checks the signature before the claims, so a wrong key is always InvalidSignature."""
+    keys = settings.token_secrets
+    for tried, key in enumerate(keys, start=1):
+        try:
+            claims = jwt.decode(token, key, algorithms=[ALGORITHM], issuer=ISSUER,
+                                options={"require": ["exp", "iat", "sub", "iss"]})
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("登录已过期，请重新登录", details={"reason": "token_expired"}) from None
+        except jwt.InvalidSignatureError:
+            if tried < len(keys):
+                continue
+            raise Unauthenticated("登录凭证无效，请重新登录", details={"reason": "bad_signature"}) from None
+        except jwt.PyJWTError:
+            raise Unauthenticated("登录凭证无效，请重新登录", details={"reason": "malformed"}) from None
+        return Principal(
+            user_id=claims["sub"], community_id=claims.get("cid"), roles=frozenset(claims.get("roles") or ()),
+            grid_ids=frozenset(claims.get("gids") or ()), store_ids=frozenset(claims.get("sids") or ()),
+        )
+    raise AssertionError("unreachable: settings.token_secrets is never empty")

@@ -252,7 +252,7 @@ def resolve_session(value: str, idempotency_record_id: str | None = None
 def check_csrf(settings: Settings, value: str, *, token: str | None, origin: str | None, host: str | None) -> None:
     """A cookie-authenticated write: ``X-CSRF-Token`` equal to the session's, and an ``Origin`` naming the console's
     origin (configured, or in dev and test the request's Host); else 403 CSRF_FAILED."""
-    if not rules.csrf_matches(settings.token_secret, value, token):
+    if not any(rules.csrf_matches(key, value, token) for key in settings.token_secrets):  # previous: rotation
         raise CsrfFailed(details={"reason": "csrf_token"})
     if not rules.same_origin(origin, expected=settings.console_origin, host=host):
         raise CsrfFailed(details={"reason": "origin"})

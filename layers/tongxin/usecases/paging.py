@@ -17,9 +17,9 @@ from ..wiring import get_container
 BAD_CURSOR = ValidationFailed("cursor 无效或已过期，请从第一页重新加载", details={"field": "cursor"})
 
 
-def _sign(payload: bytes, scope: str) -> str:
-    key = get_container().settings.token_secret.encode()
-    return hmac.new(key, f"cursor:{scope}:".encode() + payload, hashlib.sha256).hexdigest()[:24]
+def _sign(payload: bytes, scope: str, key: str | None = None) -> str:
+    key = key or get_container().settings.token_secret
+    return hmac.new(key.encode(), f"cursor:{scope}:".encode() + payload, hashlib.sha256).hexdigest()[:24]
 
 
 def encode_cursor(key: dict | None, scope: str) -> str | None:
@@ -38,7 +38,9 @@ def decode_cursor(cursor: str | None, scope: str) -> dict | None:
         payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except ValueError:
         raise BAD_CURSOR from None
-    if not hmac.compare_digest(signature, _sign(payload, scope)):
+    # the previous key too while a rotation's grace period lasts: a page half read stays readable
+    if not any(hmac.compare_digest(signature, _sign(payload, scope, key))
+               for key in get_container().settings.token_secrets):
         raise BAD_CURSOR
     try:
         key = json.loads(payload)

@@ -10,6 +10,7 @@ import threading
 from pynamodb.connection import Connection
 
 from ...config import Settings
+from .. import secrets
 from .models import ALL_MODELS
 
 # botocore's own attempts at a throttled call (standard retry mode: waits of up to 1 s, then 2 s). Kept low so the
@@ -41,6 +42,9 @@ def bind(settings: Settings) -> Connection:
             max_pool_connections=64,
             retry_configuration={"mode": "standard", "total_max_attempts": BOTOCORE_ATTEMPTS},
         )
+        # the botocore session of the SSM client (adapters/secrets.py): a second client of one session is ≈60 ms
+        # cheaper at cold start (endpoint data loaded once; infra/bench_secrets.py)
+        connection._local.session = secrets.botocore_session()
         shared_client = connection.client
         for model in ALL_MODELS:
             meta = model.Meta

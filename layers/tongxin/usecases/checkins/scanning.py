@@ -44,12 +44,22 @@ def _verify(settings: Settings, code: str, now: datetime) -> checkin.Code:
     try:
         if bare is None:
             raise checkin.BadCode("not our link")
-        verified = checkin.verify(settings.checkin_secret, bare, now)
+        verified = _verify_signed(settings.checkin_secrets, bare, now)
     except checkin.BadCode:
         raise CodeInvalid() from None
     if checkin.expired(verified, now):
         raise CodeExpired(details={"valid_until": verified.valid_until().astimezone(SHANGHAI).isoformat()})
     return verified
+
+
+def _verify_signed(keys: tuple[str, ...], code: str, now: datetime) -> checkin.Code:
+    """The current check-in key, then the previous one while a rotation's grace period lasts (printed posters)."""
+    for key in keys[:-1]:
+        try:
+            return checkin.verify(key, code, now)
+        except checkin.BadCode:
+            continue
+    return checkin.verify(keys[-1], code, now)
 
 
 def _check_place(event: EventModel, code: checkin.Code, lat: float | None, lng: float | None) -> None:
