@@ -10,6 +10,8 @@
     python -m tongxin.cli attach-street --district dt_... --street st_...
     python -m tongxin.cli add-district-staff --district dt_... --user-id u_...     (remove-district-staff)
     python -m tongxin.cli add-department-staff --department dp_... --user-id u_... (remove-department-staff)
+    python -m tongxin.cli export-community c_... [--out FILE|-]    (every item of the community, JSON lines)
+    python -m tongxin.cli import-community FILE                    (into a stack without it; docs/operations.md)
 
 The first admin, street, district and department staff are existing users (they logged in once and read their id from ``GET /v1/me``).
 Configuration (table prefix, endpoint, region) comes from the same environment as the functions.
@@ -153,6 +155,12 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--user-id", required=True)
     commands.add_parser("rebuild-directory", help="give every member their member-directory entries (成员名录; "
                                                   "for tables written before it existed; safe to repeat)")
+    export = commands.add_parser("export-community", help="write every item of a community, from every table, "
+                                                          "as JSON lines (personal data marked; keep the file safe)")
+    export.add_argument("community_id")
+    export.add_argument("--out", default="-", help="the file to write (default -: standard output)")
+    load = commands.add_parser("import-community", help="load an export into a stack that does not hold the community")
+    load.add_argument("file", help="an export-community file (- for standard input)")
     args = parser.parse_args(argv)
 
     from . import wiring
@@ -166,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"error: {exc}\n")
         return 2
     try:
+        if args.command in ("export-community", "import-community"):
+            return _community_file(args)
         if args.command == "create-community":
             result = admin.create_community(args.name, admin_user_id=args.admin_user_id, grid_names=args.grid,
                                             wish_review_required=args.review_wishes, wish_points=args.wish_points)
@@ -202,6 +212,39 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"{exc.code}: {exc.message}\n")
         return 1
     sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    return 0
+
+
+def _community_file(args) -> int:
+    """export-community / import-community (tongxin/export): the file, and a one-line error for what refuses it."""
+    from . import export
+    try:
+        if args.command == "export-community":
+            if args.out == "-":
+                result = export.export_community(args.community_id, sys.stdout)
+            else:
+                # A new file (never over an earlier export), readable by its owner only: it holds openids and phones.
+                descriptor = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                try:
+                    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+                        result = export.export_community(args.community_id, out)
+                except BaseException:
+                    os.unlink(args.out)  # no part of an export left to pass for a whole one
+                    raise
+        elif args.file == "-":
+            result = export.import_community(sys.stdin)
+        else:
+            with open(args.file, encoding="utf-8") as lines:
+                result = export.import_community(lines)
+    except export.NotFound as exc:
+        sys.stderr.write(f"error: no community {exc} in this stack\n")
+        return 1
+    except (export.ImportRefused, export.StackBusy, OSError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+    # The export itself may be on standard output: the summary goes to standard error then.
+    summary = sys.stderr if args.command == "export-community" and args.out == "-" else sys.stdout
+    summary.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     return 0
 
 

@@ -13,7 +13,10 @@ from tongxin.usecases import bulletin, push, schedule
 
 ROOT = Path(__file__).resolve().parents[2]
 # The operator's command line (own credentials, never a function's role) may Scan: its backfills.
-OPERATOR_ONLY = {"layers/tongxin/usecases/directory.py": "rebuild"}
+OPERATOR_ONLY = {"layers/tongxin/usecases/directory.py": "rebuild",
+                 # export-community (python -m tongxin.cli): an operator's whole-community copy, never a function's
+                 # (the template grants no dynamodb:Scan); Scans only where no index serves, each said where.
+                 "layers/tongxin/export/collect.py": "export"}
 
 
 def test_a_failing_step_leaves_the_others_running_and_the_run_fails_naming_it(monkeypatch, container):
