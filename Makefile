@@ -58,7 +58,7 @@ test-fast: $(STAMP)  ## everything but the slow contention and e2e tests
 template: $(STAMP)  ## regenerate template.yaml from the Chalice routes and the models
 	$(BIN)/python -m infra.template_gen
 
-bench: $(STAMP)  ## cold start, list/stats cost at 20,000 users, roll-ups and bulletins at 50 communities, sign-ups/s, scans/s, redemptions/s, messages/s (printed)
+bench: $(STAMP)  ## cold start, list/stats cost at 20,000 users, roll-ups and bulletins at 50 communities, sign-ups/s, scans/s, redemptions/s, messages/s, the SSM read at cold start (printed)
 	$(BIN)/python -m infra.bench --explain
 	$(BIN)/python -m infra.bench_lists
 	$(BIN)/python -m infra.bench_rollups
@@ -68,6 +68,7 @@ bench: $(STAMP)  ## cold start, list/stats cost at 20,000 users, roll-ups and bu
 	$(BIN)/python -m infra.bench_redeem
 	$(BIN)/python -m infra.bench_push
 	$(BIN)/python -m infra.bench_token
+	$(BIN)/python -m infra.bench_secrets
 
 .PHONY: burst
 burst: $(STAMP)  ## issue 13's bursts over HTTP (300 sign-ups/100 places, 300 check-ins and outs, 200 redemptions/stock 20), invariants checked, figures printed; SCENARIO=signup|checkin|redeem SCALE=0.5
@@ -85,9 +86,54 @@ invariants: $(STAMP)  ## every invariant of docs/design.md over the tables of a 
 faults: $(STAMP)  ## injected faults: DynamoDB throttling/conflicts/lost answers on every route, WeChat down/hanging, killed runs
 	$(BIN)/python -m pytest tests/api/test_faults_dynamodb.py tests/api/test_faults_wechat.py tests/integration/test_killed_runs.py
 
+# CODE goes through the environment, not the command line make echoes (a wx.login code is a credential for 5 min).
+.PHONY: smoke
+smoke: $(STAMP)  ## read-only check of a deployed stage: make smoke URL=https://api.example.cn [CODE=<a wx.login code>] [ARGS=--deployed]
+	@test -n "$(URL)" || { echo "make smoke: URL= is required, e.g. make smoke URL=https://api.example.cn"; exit 2; }
+	@SMOKE_CODE='$(CODE)' $(BIN)/python -m infra.smoke '$(URL)' $(ARGS)
+
 .PHONY: layer
 layer:  ## the Lambda layer as `sam build` makes it (arm64, precompiled) in .cache/build/layer
 	$(PYTHON) infra/build_layer.py --out .cache/build/layer
 
+# Deployment (docs/deploy.md). SAM CLI and cfn-lint live in a venv of their own, .venv-deploy: SAM CLI pins its own
+# boto3/botocore, which must never move what the functions run and are tested with (.venv, the layer).
+DEPLOY_VENV := .venv-deploy
+DEPLOY_BIN := $(DEPLOY_VENV)/bin
+DEPLOY_STAMP := $(DEPLOY_VENV)/.installed-$(shell (cat requirements-deploy.txt; $(PYTHON) -V) | cksum | cut -d' ' -f1)
+SAMCONFIG := infra/samconfig.toml
+CHINA_REGIONS := cn-north-1 cn-northwest-1
+# The runtime-lifecycle rules compare the runtime with today's date (tests/infra/test_template.py says why).
+CFN_LINT_IGNORE := W2531,E2531,E2533
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: deploy-tools validate deploy deploy-config
+
+$(DEPLOY_STAMP): requirements-deploy.txt
+	@if [ -x $(DEPLOY_BIN)/python ] && [ "$$($(DEPLOY_BIN)/python -V)" != "$$($(PYTHON) -V)" ]; then rm -rf $(DEPLOY_VENV); fi
+	@test -x $(DEPLOY_BIN)/python || $(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_BIN)/python -m pip install -q -r requirements-deploy.txt
+	@rm -f $(DEPLOY_VENV)/.installed-* && touch $@
+
+deploy-tools: $(DEPLOY_STAMP)  ## the pinned SAM CLI and cfn-lint (requirements-deploy.txt) in .venv-deploy
+	@$(DEPLOY_BIN)/sam --version && $(DEPLOY_BIN)/cfn-lint --version
+
+validate: $(STAMP) $(DEPLOY_STAMP)  ## template.yaml current, then sam validate --lint and cfn-lint for both China regions (offline)
+	$(BIN)/python -m infra.template_gen --check
+	for region in $(CHINA_REGIONS); do $(DEPLOY_BIN)/sam validate --lint --template-file template.yaml --region $$region || exit 1; done
+	$(DEPLOY_BIN)/cfn-lint --regions $(CHINA_REGIONS) --ignore-checks $(CFN_LINT_IGNORE) -- template.yaml
+
+# make deploy STAGE=prod REGION=cn-north-1: the section STAGE of infra/samconfig.toml (REGION: its region if unset).
+deploy: deploy-config validate  ## sam build + sam deploy of STAGE (infra/samconfig.toml) to REGION, after make validate
+	$(DEPLOY_BIN)/sam build --config-file $(SAMCONFIG) --config-env $(STAGE)
+	$(DEPLOY_BIN)/sam deploy --config-file $(SAMCONFIG) --config-env $(STAGE) $(if $(REGION),--region $(REGION))
+
+deploy-config:  # the stage's section exists and holds no REPLACE_ value left to fill in
+	@test -n "$(STAGE)" || { echo "make deploy: name the stage: make deploy STAGE=prod REGION=cn-north-1"; exit 2; }
+	@$(PYTHON) -c 'import sys, tomllib; c = tomllib.load(open("$(SAMCONFIG)", "rb")); s = c.get(sys.argv[1]); \
+	  sys.exit(f"make deploy: no section [{sys.argv[1]}.deploy.parameters] in $(SAMCONFIG)") if not s or "deploy" not in s else 0; \
+	  left = [k for k, v in s["deploy"]["parameters"].items() if "REPLACE_" in str(v)]; \
+	  sys.exit(f"make deploy: $(SAMCONFIG) [{sys.argv[1]}] still holds REPLACE_ values in {left} (docs/deploy.md)") if left else 0' "$(STAGE)"
+
 clean:
-	rm -rf $(VENV) .pytest_cache .aws-sam
+	rm -rf $(VENV) $(DEPLOY_VENV) .pytest_cache .aws-sam

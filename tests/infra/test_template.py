@@ -14,7 +14,7 @@ from samtranslator.translator.transform import transform
 
 import app
 from chalicelib.http import ROUTES
-from infra import template_gen
+from infra import template_check, template_gen
 from tongxin.adapters.dynamo.models import ALL_MODELS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +45,7 @@ def test_committed_template_is_generated_from_the_code():
 
 def test_template_matches_chalice_routes_and_models(template):
     assert app.app.routes, "the Chalice app registered no routes"
-    assert template_gen.template_sync_problems(template, app.app.routes, ALL_MODELS) == []
+    assert template_check.template_sync_problems(template, app.app.routes, ALL_MODELS) == []
 
 
 def _paths(template: dict) -> dict:
@@ -107,6 +107,24 @@ def _swap_key_types(template: dict) -> None:
         key["KeyType"] = "RANGE" if key["KeyType"] == "HASH" else "HASH"
 
 
+def _environment(template: dict) -> dict:
+    return template["Globals"]["Function"]["Environment"]["Variables"]
+
+
+def _set_function_secret(template: dict) -> None:
+    properties = template["Resources"][template_gen.SCHEDULER_FUNCTION]["Properties"]
+    properties["Environment"] = {"Variables": {"WECHAT_SECRET": "s3cr3t"}}
+
+
+def _log_group(template: dict) -> dict:
+    return template["Resources"][template_gen.API_FUNCTION + "LogGroup"]["Properties"]
+
+
+def _secrets_statement(template: dict, sid: str) -> dict:
+    policies = template["Resources"][template_gen.API_FUNCTION]["Properties"]["Policies"]
+    return next(statement for policy in policies for statement in policy["Statement"] if statement.get("Sid") == sid)
+
+
 SCHEDULER_URI = {"Fn::Sub": template_gen.INTEGRATION_URI["Fn::Sub"].replace(
     template_gen.API_FUNCTION, template_gen.SCHEDULER_FUNCTION)}
 GLOBAL_PARTITION_URI = {"Fn::Sub": template_gen.INTEGRATION_URI["Fn::Sub"].replace("${AWS::Partition}", "aws")}
@@ -139,6 +157,24 @@ DRIFTS = {
     "Scan granted": (_grant("dynamodb:Scan"), "grants dynamodb:Scan"),
     "all DynamoDB granted": (_grant("dynamodb:*"), "grants dynamodb:Scan"),
     "managed policy": (_use_managed_policy, "not an explicit Statement list"),
+    # The deployment's rules (infra/template_deploy.py): secrets only in SSM, every function's log group.
+    "secret in the environment": (lambda t: _environment(t).update(TOKEN_SECRET={"Ref": "Stage"}),
+                                  "Globals sets TOKEN_SECRET in the environment"),
+    "secret in a function's environment": (_set_function_secret, "SchedulerFunction sets WECHAT_SECRET"),
+    "NoEcho parameter": (lambda t: t["Parameters"].update(TokenSecret={"Type": "String", "NoEcho": True}),
+                         "parameter TokenSecret is NoEcho"),
+    "no secrets path": (lambda t: _environment(t).pop("SECRETS_SSM_PREFIX"), "do not set SECRETS_SSM_PREFIX"),
+    "missing log group": (lambda t: t["Resources"].pop("SenderFunctionLogGroup"), "no log group SenderFunctionLogGroup"),
+    "log group kept forever": (lambda t: _log_group(t).pop("RetentionInDays"), "RetentionInDays None"),
+    "log group of another name": (lambda t: _log_group(t).update(LogGroupName="/aws/lambda/api"), "is not /aws/lambda/"),
+    "function before its log group": (lambda t: t["Resources"][template_gen.API_FUNCTION].pop("DependsOn"),
+                                      "ApiFunction: does not depend on ApiFunctionLogGroup"),
+    "secrets of every stage": (lambda t: _secrets_statement(t, "ReadSecrets").update(Resource=["*"]),
+                               "not only the secrets' path"),
+    "decrypt anything": (lambda t: _secrets_statement(t, "DecryptSecretsViaSsm").pop("Condition"),
+                         "without the kms:ViaService condition"),
+    "no secrets grant": (lambda t: t["Resources"][template_gen.SENDER_FUNCTION]["Properties"]["Policies"].pop(),
+                         "SenderFunction: cannot read its secrets"),
 }
 
 
@@ -153,7 +189,7 @@ def test_sync_check_reports_drift(template, drift):
     else:
         broken = copy.deepcopy(template)
         mutate(broken)
-    problems = template_gen.template_sync_problems(broken, app.app.routes, ALL_MODELS)
+    problems = template_check.template_sync_problems(broken, app.app.routes, ALL_MODELS)
     assert any(expected in problem for problem in problems), problems
 
 
@@ -322,6 +358,8 @@ def _grants(template: dict, function: str) -> dict[str, set[str]]:
     for policy in template["Resources"][function]["Properties"]["Policies"]:
         for statement in policy["Statement"]:
             assert statement["Effect"] == "Allow"
+            if not all(action.startswith("dynamodb:") for action in statement["Action"]):
+                continue  # the secrets' statements (test_secrets_are_read_from_the_stages_ssm_path)
             for resource in statement["Resource"]:
                 if "Fn::GetAtt" in resource:
                     name = resource["Fn::GetAtt"][0]
