@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine: `make dev` and `make test`.
 # Both create .venv and install what they need (Python 3.12 — the Lambda runtime — or 3.11, and make).
-# The Lambda runtime's version first (python3.12, infra/build_layer.py), so the suite runs on what is deployed;
+# The Lambda runtime's version first (python3.12, infra/deploy/build_layer.py), so the suite runs on what is deployed;
 # a pyenv shim of a version not selected here fails to run, hence the probe and pyenv's prefix.
 PYTHON ?= $(shell for v in 3.12 3.11; do for p in "$$(command -v python$$v)" "$$(pyenv prefix $$v 2>/dev/null)/bin/python$$v"; do \
 	"$$p" -c '' 2>/dev/null && { echo "$$p"; exit 0; }; done; done; command -v python3)
@@ -25,7 +25,7 @@ DEV_ARGS = $(strip $(if $(API_PORT),--api-port $(API_PORT)) $(if $(DYNAMODB_PORT
 	$(if $(WECHAT_PORT),--wechat-port $(WECHAT_PORT)) $(if $(FRESH),--fresh) $(ARGS))
 
 dev: $(STAMP)  ## the backend on embedded DynamoDB + WeChat stand-in at http://127.0.0.1:8000
-	$(BIN)/python -m infra.local_stack $(DEV_ARGS)
+	$(BIN)/python -m infra.local.stack $(DEV_ARGS)
 
 .PHONY: dev-reset
 dev-reset:  ## forget the local stack's saved data (the next make dev starts with the demo seed)
@@ -56,32 +56,32 @@ test-fast: $(STAMP)  ## everything but the slow contention and e2e tests
 	$(BIN)/python -m pytest -m "not slow and not e2e"
 
 template: $(STAMP)  ## regenerate template.yaml from the Chalice routes and the models
-	$(BIN)/python -m infra.template_gen
+	$(BIN)/python -m infra.deploy.template_gen
 
 bench: $(STAMP)  ## cold start, list/stats cost at 20,000 users, roll-ups and bulletins at 50 communities, sign-ups/s, scans/s, redemptions/s, messages/s, the SSM read at cold start (printed)
-	$(BIN)/python -m infra.bench --explain
-	$(BIN)/python -m infra.bench_lists
-	$(BIN)/python -m infra.bench_rollups
-	$(BIN)/python -m infra.bench_party
-	$(BIN)/python -m infra.bench_signup
-	$(BIN)/python -m infra.bench_checkin
-	$(BIN)/python -m infra.bench_redeem
-	$(BIN)/python -m infra.bench_push
-	$(BIN)/python -m infra.bench_token
-	$(BIN)/python -m infra.bench_secrets
+	$(BIN)/python -m infra.proof.bench --explain
+	$(BIN)/python -m infra.proof.bench_lists
+	$(BIN)/python -m infra.proof.bench_rollups
+	$(BIN)/python -m infra.proof.bench_party
+	$(BIN)/python -m infra.proof.bench_signup
+	$(BIN)/python -m infra.proof.bench_checkin
+	$(BIN)/python -m infra.proof.bench_redeem
+	$(BIN)/python -m infra.proof.bench_push
+	$(BIN)/python -m infra.proof.bench_token
+	$(BIN)/python -m infra.proof.bench_secrets
 
 .PHONY: burst
 burst: $(STAMP)  ## issue 13's bursts over HTTP (300 sign-ups/100 places, 300 check-ins and outs, 200 redemptions/stock 20), invariants checked, figures printed; SCENARIO=signup|checkin|redeem SCALE=0.5
-	$(BIN)/python -m infra.burst $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(SCALE),--scale $(SCALE)) $(ARGS)
+	$(BIN)/python -m infra.proof.burst $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(SCALE),--scale $(SCALE)) $(ARGS)
 
 .PHONY: cost invariants faults
 cost: $(STAMP)  ## DynamoDB read/write units per route, measured (docs/cost.md), then a month of each persona and of Heping
 	@mkdir -p .cache
-	$(BIN)/python -m infra.cost_units --json .cache/units.json
-	$(BIN)/python -m infra.cost_month .cache/units.json
+	$(BIN)/python -m infra.proof.cost_units --json .cache/units.json
+	$(BIN)/python -m infra.proof.cost_month .cache/units.json
 
 invariants: $(STAMP)  ## every invariant of docs/design.md over the tables of a running `make dev` (exit 1 on a violation)
-	$(BIN)/python -m infra.invariants
+	$(BIN)/python -m infra.proof.invariants
 
 faults: $(STAMP)  ## injected faults: DynamoDB throttling/conflicts/lost answers on every route, WeChat down/hanging, killed runs
 	$(BIN)/python -m pytest tests/api/test_faults_dynamodb.py tests/api/test_faults_wechat.py tests/integration/test_killed_runs.py
@@ -90,18 +90,18 @@ faults: $(STAMP)  ## injected faults: DynamoDB throttling/conflicts/lost answers
 .PHONY: smoke
 smoke: $(STAMP)  ## read-only check of a deployed stage: make smoke URL=https://api.example.cn [CODE=<a wx.login code>] [ARGS=--deployed]
 	@test -n "$(URL)" || { echo "make smoke: URL= is required, e.g. make smoke URL=https://api.example.cn"; exit 2; }
-	@SMOKE_CODE='$(CODE)' $(BIN)/python -m infra.smoke '$(URL)' $(ARGS)
+	@SMOKE_CODE='$(CODE)' $(BIN)/python -m infra.deploy.smoke '$(URL)' $(ARGS)
 
 .PHONY: layer
 layer:  ## the Lambda layer as `sam build` makes it (arm64, precompiled) in .cache/build/layer
-	$(PYTHON) infra/build_layer.py --out .cache/build/layer
+	$(PYTHON) infra/deploy/build_layer.py --out .cache/build/layer
 
 # Deployment (docs/deploy.md). SAM CLI and cfn-lint live in a venv of their own, .venv-deploy: SAM CLI pins its own
 # boto3/botocore, which must never move what the functions run and are tested with (.venv, the layer).
 DEPLOY_VENV := .venv-deploy
 DEPLOY_BIN := $(DEPLOY_VENV)/bin
 DEPLOY_STAMP := $(DEPLOY_VENV)/.installed-$(shell (cat requirements-deploy.txt; $(PYTHON) -V) | cksum | cut -d' ' -f1)
-SAMCONFIG := infra/samconfig.toml
+SAMCONFIG := infra/deploy/samconfig.toml
 CHINA_REGIONS := cn-north-1 cn-northwest-1
 # The runtime-lifecycle rules compare the runtime with today's date (tests/infra/test_template.py says why).
 CFN_LINT_IGNORE := W2531,E2531,E2533
@@ -119,12 +119,12 @@ deploy-tools: $(DEPLOY_STAMP)  ## the pinned SAM CLI and cfn-lint (requirements-
 	@$(DEPLOY_BIN)/sam --version && $(DEPLOY_BIN)/cfn-lint --version
 
 validate: $(STAMP) $(DEPLOY_STAMP)  ## template.yaml current, then sam validate --lint and cfn-lint for both China regions (offline)
-	$(BIN)/python -m infra.template_gen --check
+	$(BIN)/python -m infra.deploy.template_gen --check
 	for region in $(CHINA_REGIONS); do $(DEPLOY_BIN)/sam validate --lint --template-file template.yaml --region $$region || exit 1; done
 	$(DEPLOY_BIN)/cfn-lint --regions $(CHINA_REGIONS) --ignore-checks $(CFN_LINT_IGNORE) -- template.yaml
 
-# make deploy STAGE=prod REGION=cn-north-1: the section STAGE of infra/samconfig.toml (REGION: its region if unset).
-deploy: deploy-config validate  ## sam build + sam deploy of STAGE (infra/samconfig.toml) to REGION, after make validate
+# make deploy STAGE=prod REGION=cn-north-1: the section STAGE of infra/deploy/samconfig.toml (REGION: its region if unset).
+deploy: deploy-config validate  ## sam build + sam deploy of STAGE (infra/deploy/samconfig.toml) to REGION, after make validate
 	$(DEPLOY_BIN)/sam build --config-file $(SAMCONFIG) --config-env $(STAGE)
 	$(DEPLOY_BIN)/sam deploy --config-file $(SAMCONFIG) --config-env $(STAGE) $(if $(REGION),--region $(REGION))
 

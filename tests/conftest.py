@@ -26,7 +26,7 @@ from tests.support import Api, SECRET_VALUE, make_community  # noqa: E402
 
 @pytest.fixture(scope="session")
 def wechat():
-    from infra.wechat_standin import WeChatStandIn
+    from infra.local.wechat_standin import WeChatStandIn
     from tongxin.domain.clock import utcnow
     # The stand-in keeps the tests' clock (``travel``): a login two hours "ago" is too old for a content check.
     standin = WeChatStandIn(clock=lambda: utcnow().timestamp()).start()
@@ -128,15 +128,15 @@ def container(settings, dynamodb_faults):
     from botocore.exceptions import ReadTimeoutError
     from moto import mock_aws
     from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
-    from infra.embedded_dynamodb import forget_model_instances
-    from infra.transaction_tokens import TransactionTokens
+    from infra.local.embedded_dynamodb import forget_model_instances
+    from infra.local.transaction_tokens import TransactionTokens
     from tests import budget
     from tongxin.adapters.dynamo.binding import create_tables
     from tongxin.wiring import Container, set_container
 
     # moto takes no lock; DynamoDB applies each request atomically. Serialise moto's handling so threaded tests
-    # see DynamoDB's semantics (infra/embedded_dynamodb.py: the same for the server; importing it also installs
-    # infra/moto_transactions.py, transactions that copy the items they write, not the tables they touch),
+    # see DynamoDB's semantics (infra/local/embedded_dynamodb.py: the same for the server; importing it also installs
+    # infra/local/moto_transactions.py, transactions that copy the items they write, not the tables they touch),
     # answer a re-sent transaction by its ClientRequestToken as DynamoDB does, and count every call for the
     # budget of the request that made it (tests/budget.py).
     lock, handle, tokens = threading.Lock(), BotocoreStubber.__call__, TransactionTokens()

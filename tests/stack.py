@@ -1,4 +1,4 @@
-"""The real local stack (``python -m infra.local_stack``, the ``make dev`` entry point) in a
+"""The real local stack (``python -m infra.local.stack``, the ``make dev`` entry point) in a
 subprocess on free ports, for the e2e and contention tests."""
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import boto3
 import pytest
 import requests
 
-from infra.local_stack import free_port
+from infra.local.stack import free_port
 from tests.support import assert_no_secrets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,12 +56,12 @@ class RunningStack:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
     def invariant_violations(self, **kwargs) -> list[str]:
-        """What infra/invariants/ finds in this stack's tables (every table read once)."""
-        from infra.invariants import check
+        """What infra/proof/invariants/ finds in this stack's tables (every table read once)."""
+        from infra.proof.invariants import check
         return check(self.dynamodb(), self.table, **kwargs)
 
     def check_invariants(self, *, ignore: tuple[str, ...] = (), **kwargs) -> None:
-        """Every invariant of design.md holds over the stored data (``stock_issued``: see ``infra.invariants``).
+        """Every invariant of design.md holds over the stored data (``stock_issued``: see ``infra.proof.invariants``).
         ``ignore``: patterns (regular expressions, searched) of violations a module's own arranging explains — each
         with its reason where it is passed."""
         import re
@@ -82,7 +82,7 @@ class RunningStack:
 
 
 def stack_command(api: int, dynamodb: int, wechat: int, data_dir: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "infra.local_stack", "--api-port", str(api), "--dynamodb-port", str(dynamodb),
+    return [sys.executable, "-m", "infra.local.stack", "--api-port", str(api), "--dynamodb-port", str(dynamodb),
             "--wechat-port", str(wechat), "--tick", "3600", "--data-dir", str(data_dir), *extra]
 
 

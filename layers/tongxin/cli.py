@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 from .domain.errors import DomainError
 
-# The local stack's endpoints file (written by infra/local_stack.py through infra/local_data.py).
+# The local stack's endpoints file (written by infra/local/stack.py through infra/local/data.py).
 ENDPOINTS_FILE = "endpoints.json"
 ENDPOINTS_FORMAT = "tongxin-local-endpoints/1"
 LOCAL_DATA_ENV = "TONGXIN_LOCAL_DATA"

@@ -251,7 +251,7 @@ def _verify_file(raw: str | None, dev: bool, default: tuple[str, str] | None) ->
 
 
 # The local stack's and the tests' templates: ``tmpl_<kind>`` with keywords as templates of WeChat's library have
-# them (never the bare thing1/phrase2/time3/thing4), registered in the WeChat stand-in (infra/wechat_standin.py,
+# them (never the bare thing1/phrase2/time3/thing4), registered in the WeChat stand-in (infra/local/wechat_standin.py,
 # DEV_TEMPLATES) with the same keywords, so every test that sends proves the keyword mapping.
 _WISH_NEWS = {"thing9": "title", "phrase16": "state", "time4": "sent", "thing27": "note"}
 _WISH_TASK = {"character_string1": "code", "thing2": "title", "phrase7": "state", "time9": "sent", "thing5": "note"}

@@ -6,7 +6,7 @@ import uuid
 import jwt
 
 from tongxin.adapters.dynamo.models import IdentityModel, UserModel
-from infra.wechat_standin import fake_openid
+from infra.local.wechat_standin import fake_openid
 
 
 def test_first_login_creates_user_and_returning_login_finds_it(api, wechat):

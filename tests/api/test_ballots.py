@@ -424,10 +424,10 @@ def test_exact_calls(w):
         assert voter.api.last_meter.dynamo == {"GetItem": 1, "BatchGetItem": 1, "Query": 1}
 
 
-# --- the invariant checker (infra/invariants/ballots.py) -----------------------------------------------------------
+# --- the invariant checker (infra/proof/invariants/ballots.py) -----------------------------------------------------------
 
 def test_the_invariant_checker_finds_the_counts_exact_and_reports_a_planted_difference(w, container):
-    from infra.invariants import check
+    from infra.proof.invariants import check
     from tongxin.adapters.dynamo.binding import connection
 
     def mine() -> list[str]:

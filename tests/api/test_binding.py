@@ -240,7 +240,7 @@ def test_the_bind_and_the_code_cost(town, api):
 
 
 def test_the_invariants_hold_after_every_bind_of_this_module(town, container):
-    from infra.invariants import check
+    from infra.proof.invariants import check
     from tongxin.adapters.dynamo.binding import connection
     ids = set(town.residents) | {town.c.id}
     found = [v for v in check(connection().client, container.settings.table_name) if any(i in v for i in ids)]

@@ -449,9 +449,9 @@ def test_counters_match_the_standing_commendations(c):
 
 
 def test_the_invariant_checker_holds_and_reports_a_planted_difference(c, container):
-    """infra/invariants/commendations.py over every commendation this module made (revoked, re-given, of deleted
+    """infra/proof/invariants/commendations.py over every commendation this module made (revoked, re-given, of deleted
     accounts, of admins), then three planted faults: a count off by one, a natural key left behind, a period count."""
-    from infra.invariants import check
+    from infra.proof.invariants import check
     from tongxin.adapters.dynamo.binding import connection
 
     def mine() -> list[str]:

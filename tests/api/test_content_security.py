@@ -16,7 +16,7 @@ from typing import Callable
 
 import pytest
 
-from infra.wechat_standin import fake_openid
+from infra.local.wechat_standin import fake_openid
 from tests.support import Member, make_community
 from tongxin.domain.clock import to_api, travel, utcnow
 

@@ -143,7 +143,7 @@ def test_the_access_token_unobtainable_is_503_within_the_timeout(world, containe
 
 @pytest.fixture(scope="module")
 def sender_function(container):
-    from infra.local_stack import _load_function
+    from infra.local.stack import _load_function
     return _load_function("sender")
 
 

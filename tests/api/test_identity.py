@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from tongxin.adapters.dynamo.models import IdentityModel, InviteModel, UserModel
 from tongxin.domain.clock import utcnow
-from infra.wechat_standin import fake_openid
+from infra.local.wechat_standin import fake_openid
 
 
 def test_me_shows_profile_with_community(community):

@@ -342,8 +342,8 @@ def test_the_entries_are_the_domains_keys(town):
 
 
 def test_the_demo_seed_is_in_the_directory(api):
-    """The local stack's demo community (infra/seed.py) writes its members' entries as the use cases do."""
-    from infra import seed
+    """The local stack's demo community (infra/local/seed.py) writes its members' entries as the use cases do."""
+    from infra.local import seed
     seed.seed()
     admin, grid1 = api.login("admin"), api.login("grid1")
     everyone = walk(admin, "", limit=100)

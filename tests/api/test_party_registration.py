@@ -388,7 +388,7 @@ def test_exact_call_counts(api, community, route):
 
 def test_the_demo_seed_has_a_party_member_and_a_report_to_approve(api):
     """`make dev`: vol1 is an approved party member; res2's report waits for the admin, who approves it over HTTP."""
-    from infra import seed
+    from infra.local import seed
     seed.seed()
     admin, vol1, res2 = api.login("admin"), api.login("vol1"), api.login("res2")
     assert "party_member" in vol1.user["roles"]

@@ -450,9 +450,9 @@ def test_exact_calls(w):
 # --- the demo ---------------------------------------------------------------------------------------------------------
 
 def test_the_demo_seed_has_a_round_voting_now(w, container):
-    """infra/seed.py: a round of the demo community voting now with two approved projects; seeding twice changes
+    """infra/local/seed.py: a round of the demo community voting now with two approved projects; seeding twice changes
     nothing a resident sees."""
-    from infra import seed
+    from infra.local import seed
     seed.seed()
     seed.seed()
     res1 = w.api.login("res1")
@@ -467,11 +467,11 @@ def test_the_demo_seed_has_a_round_voting_now(w, container):
     assert round_violations(container, "prd_demo1", "rpj_demo") == []  # written as the use cases write them
 
 
-# --- the invariants (infra/invariants/project_rounds.py) --------------------------------------------------------------
+# --- the invariants (infra/proof/invariants/project_rounds.py) --------------------------------------------------------------
 
 def round_violations(container, *ids: str) -> list[str]:
     """The checker's ``round-*`` findings about ``ids`` (the module's other tests plant their own changes)."""
-    from infra.invariants import check
+    from infra.proof.invariants import check
     from tongxin.adapters.dynamo.binding import connection
     found = check(connection().client, container.settings.table_name)
     return [v for v in found if v.startswith("[round-") and any(i in v for i in ids)]

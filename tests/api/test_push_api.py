@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 import pytest
 import requests
 
-from infra.wechat_standin import fake_openid
+from infra.local.wechat_standin import fake_openid
 from tests.support import Community, Member, make_community
 from tongxin.adapters.dynamo.models import OutboxModel
 from tongxin.domain import push as rules

@@ -329,9 +329,9 @@ def test_a_request_counts_in_the_statistics_through_the_department(r, api):
 
 
 def test_the_demo_district_walks_a_request_to_its_department(api):
-    """The local stack's demo (infra/seed.py): district1 and dept1 log in with dev:district1 / dev:dept1 like street1,
+    """The local stack's demo (infra/local/seed.py): district1 and dept1 log in with dev:district1 / dev:dept1 like street1,
     and a request of res1 goes grid → community → street → 城管局, pressed by the district on the way."""
-    from infra import seed
+    from infra.local import seed
     seed.seed()
     res1, grid1, admin, street1, district1, dept1 = (api.login(name) for name in
                                                      ("res1", "grid1", "admin", "street1", "district1", "dept1"))

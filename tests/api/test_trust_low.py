@@ -331,7 +331,7 @@ def test_a_full_quota_still_sends_and_refills_to_100(container, wechat, communit
     for _ in range(50):
         if not push.sweep(container).get("left_for_next_run"):
             break
-    from infra.wechat_standin import fake_openid
+    from infra.local.wechat_standin import fake_openid
     sent = [m for m in wechat.messages if m["touser"] == fake_openid(author.name)]
     assert [m["template_id"] for m in sent] == [CLAIMED]
     assert remaining(author.get("/v1/me/subscriptions").json, CLAIMED) == 99

@@ -398,8 +398,8 @@ def test_call_counts(r):
 
 
 def test_the_demo_seed_has_a_unit_with_its_liaison_agreement_and_resources(api):
-    """infra/seed.py: 同心区人民医院 of the demo street, unit1 its liaison, an agreement with the demo community."""
-    from infra import seed
+    """infra/local/seed.py: 同心区人民医院 of the demo street, unit1 its liaison, an agreement with the demo community."""
+    from infra.local import seed
     seed.seed()
     unit1, admin, street1 = api.login("unit1"), api.login("admin"), api.login("street1")
     assert unit1.user["unit_ids"] == [seed.UNIT_ID] and unit1.user["community_id"] is None

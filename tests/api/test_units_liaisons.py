@@ -162,7 +162,7 @@ def test_the_invite_as_a_qr_like_the_other_invite_codes(r):
 
 def test_the_demo_seed_lists_its_units_liaison(api):
     """`make dev`: street1 sees unit1 as the liaison of 同心区人民医院."""
-    from infra import seed
+    from infra.local import seed
     seed.seed()
     street1, unit1 = api.login("street1"), api.login("unit1")
     items = street1.get(f"/v1/street/units/{seed.UNIT_ID}/liaisons").json["items"]

@@ -12,7 +12,7 @@ import pytest
 import requests
 from pynamodb.attributes import UTCDateTimeAttribute
 
-from infra.wechat_standin import fake_openid
+from infra.local.wechat_standin import fake_openid
 from tests.stack import Client
 from tongxin.config import DEV_TEMPLATE_KEYWORDS
 from tongxin.domain import events as event_rules

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from infra import local_data
-from infra.local_stack import free_port
+from infra.local import data as local_data
+from infra.local.stack import free_port
 from tests.stack import ROOT, Client, stack_command, stack_env, start_stack
 
 pytestmark = pytest.mark.e2e
@@ -123,13 +123,13 @@ def test_make_dev_passes_ports_and_fresh_through():
     result = subprocess.run(["make", "-n", "dev", "API_PORT=8100", "DYNAMODB_PORT=8102", "WECHAT_PORT=8181",
                              "FRESH=1", "ARGS=--tick 5"], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
-    assert ("-m infra.local_stack --api-port 8100 --dynamodb-port 8102 --wechat-port 8181 --fresh --tick 5"
+    assert ("-m infra.local.stack --api-port 8100 --dynamodb-port 8102 --wechat-port 8181 --fresh --tick 5"
             in result.stdout), result.stdout
 
 
 def test_every_attribute_type_survives_dump_save_load_restore(tmp_path):
     import boto3
-    from infra.embedded_dynamodb import EmbeddedDynamoDB
+    from infra.local.embedded_dynamodb import EmbeddedDynamoDB
 
     item = {"id": {"S": "k"}, "n": {"N": "12.5"}, "b": {"B": b"\x00\xff"}, "bs": {"BS": [b"\x01", b"\x02"]},
             "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2"]}, "null": {"NULL": True}, "bool": {"BOOL": False},

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from infra.local_stack import free_port
+from infra.local.stack import free_port
 from tests.stack import ROOT, Client, stack_command, stack_env
 
 pytestmark = pytest.mark.e2e

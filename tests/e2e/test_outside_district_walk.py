@@ -4,7 +4,7 @@ reads it on the month's bulletins with the right counts, rates and rank, and see
 roll-ups agree with the community's own statistics.
 
 The real local stack (``make dev``'s entry point, ``tests/stack.py``) in a subprocess with its demo seed
-(``infra/seed.py``), driven over HTTP only, as the mini-program and the console drive it: ``dev:<name>`` logins of
+(``infra/local/seed.py``), driven over HTTP only, as the mini-program and the console drive it: ``dev:<name>`` logins of
 the demo users (vol2 raises the request in grid 1; grid1, admin, street1 send it up to 城管局; dept1 handles it;
 district1 approves the extension and supervises). The tests below are the walk's steps in order and share the
 module's state (``walk``); the figures the bulletins and statistics held before the walk are read first

@@ -5,7 +5,7 @@ credits the first member's service through an event check-out and a wish, and re
 and the unit's service cards (服务卡) with exactly those services.
 
 The real local stack (``make dev``'s entry point, ``tests/stack.py``) in a subprocess with its demo seed
-(``infra/seed.py``), driven over HTTP as the mini-program and the console drive it: ``dev:<name>`` logins of the demo
+(``infra/local/seed.py``), driven over HTTP as the mini-program and the console drive it: ``dev:<name>`` logins of the demo
 users (street1, admin, res3, unit1) and of fresh users (the liaison, the 20 members). The tests below are the walk's
 steps in order and share the module's state (``walk``).
 
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.e2e
 
 SHANGHAI = timezone(timedelta(hours=8))
 COMMUNITY_ID, COMMUNITY = "c_demo", "同心示范社区"
-SEED_UNIT = "unit_demo_hospital"  # the demo street's unit of infra/seed.py, with its liaison unit1
+SEED_UNIT = "unit_demo_hospital"  # the demo street's unit of infra/local/seed.py, with its liaison unit1
 MEMBERS = 20
 HEADCOUNT = 5
 FIRST_NAME = "张建国"

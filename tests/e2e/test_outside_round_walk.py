@@ -5,7 +5,7 @@ of them under an Idempotency-Key (the same request again at once: the same recei
 a second ballot: 409 ALREADY_VOTED); nobody sees a count before the close, the admin included; after it the counts
 are exact, stored once per ballot and per shard, and the winners fit the budget; the winners are delivered and
 accepted (验收: progress to 100 %, rated by residents once each); a volunteer is commended (微星光) and sees it on
-their profile. The module's stack then holds every invariant (infra/invariants: ballots' choices == the sharded
+their profile. The module's stack then holds every invariant (infra/proof/invariants: ballots' choices == the sharded
 counts, the round's counts == its projects).
 
 The stack's clock cannot travel: time passing (proposals closing, voting opening, voting closing) is the round's

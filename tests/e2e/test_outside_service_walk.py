@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 RUN = uuid.uuid4().hex[:6]  # fresh dev users of this module
 REAL_NAME = "林晓燕"
 REASON = "老人无智能手机，本人到社区服务站委托"
-STORE_ID = "s_demo1"  # the demo store of infra/seed.py
+STORE_ID = "s_demo1"  # the demo store of infra/local/seed.py
 
 stack = stack_fixture()
 

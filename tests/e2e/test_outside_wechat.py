@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from infra.wechat_standin import WeChatStandIn, fake_openid
+from infra.local.wechat_standin import WeChatStandIn, fake_openid
 from tests.e2e.outside import accept, wait_for
 from tests.stack import Client, checked_stack
 

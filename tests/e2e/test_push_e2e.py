@@ -1,5 +1,5 @@
 """订阅消息 on the real local stack (issue 11): the ``make dev`` entry point in a subprocess, driven over HTTP as the
-mini-program drives it, with the demo users of infra/seed.py. A change that causes a message → the stack's sender
+mini-program drives it, with the demo users of infra/local/seed.py. A change that causes a message → the stack's sender
 (the outbox stream, or the scheduler's sweep) → WeChat's ``message/subscribe/send`` on the stand-in, seen in its
 ``GET /__dev/messages`` within seconds. Polled, never slept for a fixed time; the whole module stays well under 40 s.
 
@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from infra.wechat_standin import DEV_TEMPLATES
+from infra.local.wechat_standin import DEV_TEMPLATES
 from tests.e2e.outside import PUSH_SECONDS, accept, keyword, messages, template_of, wait_for
 from tests.stack import Client, stack_fixture
 from tongxin.config import DEV_TEMPLATE_KEYWORDS

@@ -1,4 +1,4 @@
-"""``make smoke URL=…`` (infra/smoke.py), the deployed smoke test, run against the real local stack over HTTP: as
+"""``make smoke URL=…`` (infra/deploy/smoke.py), the deployed smoke test, run against the real local stack over HTTP: as
 the local stack (the dev login accepted), told the stack is deployed (the dev login must then be refused: a
 failure), against a stack whose WeChat refuses made-up codes as WeChat does (a deployed stage's answers), behind
 API Gateway's raw answers (a stage deployed without our gateway responses), against a self-signed certificate and
@@ -19,8 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from infra.local_stack import free_port
-from infra.wechat_standin import WeChatStandIn, _WeChatError, fake_openid
+from infra.local.stack import free_port
+from infra.local.wechat_standin import WeChatStandIn, _WeChatError, fake_openid
 from tests.stack import ROOT, Client, checked_stack, stack_env, stack_fixture
 
 pytestmark = pytest.mark.e2e
@@ -36,9 +36,9 @@ CHECK_LINE = re.compile(r"(?P<mark>[✓✗]) (?P<what>.+?) +(?P<ms>\d+) ms  (?P<
 
 
 def smoke(*args: str, make: bool = False, **make_vars: str) -> tuple[int, str]:
-    """``python -m infra.smoke ARGS`` (or ``make smoke VAR=…``): its exit code and output."""
+    """``python -m infra.deploy.smoke ARGS`` (or ``make smoke VAR=…``): its exit code and output."""
     command = (["make", "--no-print-directory", "smoke", *(f"{k}={v}" for k, v in make_vars.items())] if make
-               else [sys.executable, "-m", "infra.smoke", *args])
+               else [sys.executable, "-m", "infra.deploy.smoke", *args])
     done = subprocess.run(command, cwd=ROOT, env={**stack_env(), "PYTHONIOENCODING": "utf-8"}, capture_output=True,
                           text=True, encoding="utf-8", timeout=120)
     return done.returncode, done.stdout + done.stderr

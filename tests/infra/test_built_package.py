@@ -1,4 +1,4 @@
-"""The built artifact works: the layer as ``sam build`` makes it (layers/Makefile → infra/build_layer.py), in
+"""The built artifact works: the layer as ``sam build`` makes it (layers/Makefile → infra/deploy/build_layer.py), in
 the runtime's interpreter, with nothing from the development environment, drives login, a WeChat content check
 and a mini-program code through API Gateway events against the stand-in and an embedded DynamoDB over HTTP.
 
@@ -14,44 +14,16 @@ import json
 import os
 import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
 
-from infra import build_layer
+from infra.deploy import build_layer
+from tests.built import FUNCTION, layer, moto_server as dynamodb, run_built, runtime_python  # noqa: F401 (fixtures)
 
 # Real servers and a subprocess: the run without in-process moto (make test's second pytest run).
 pytestmark = pytest.mark.e2e
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-FUNCTION = REPO_ROOT / "functions" / "api"  # CodeUri of the API function
-DRIVER = REPO_ROOT / "infra" / "built_handler.py"
 JPEG_MAGIC = "ffd8ff"
-
-
-@pytest.fixture(scope="module")
-def runtime_python() -> str:
-    return build_layer.find_runtime_python()
-
-
-@pytest.fixture(scope="module")
-def layer(tmp_path_factory, runtime_python) -> Path:
-    return build_layer.build_layer(tmp_path_factory.mktemp("layer"), build_layer.host_arch(), runtime_python)
-
-
-@pytest.fixture(scope="module")
-def dynamodb():
-    from infra.embedded_dynamodb import EmbeddedDynamoDB
-    server = EmbeddedDynamoDB(port=0).start()
-    yield server
-    server.stop()
-
-
-def run_built(runtime_python: str, layer: Path, scenario: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    # -I: no PYTHON* variables, no user site, not the script's directory; -S: not even the interpreter's
-    # site-packages. Only the layer and the function's code are on the path (added by the driver).
-    return subprocess.run([runtime_python, "-I", "-S", str(DRIVER), scenario, str(layer), str(FUNCTION)],
-                          env=env, capture_output=True, text=True, timeout=120, cwd=layer)
 
 
 def lambda_env(dynamodb, wechat) -> dict[str, str]:

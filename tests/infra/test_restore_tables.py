@@ -5,14 +5,14 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from infra import restore_tables, template_gen
+from infra.deploy import restore_tables, template_gen
 from tongxin.adapters.dynamo.models import ALL_MODELS
 
 RESTORED, LIVE = "tongxin-prod-r202612061000", "tongxin-prod"
 
 
 def _create(client, prefix: str) -> None:
-    """Every table of the models, keys and indexes as the template declares them (infra/template_gen)."""
+    """Every table of the models, keys and indexes as the template declares them (infra/deploy/template_gen)."""
     for model in ALL_MODELS:
         properties = template_gen._table(model)["Properties"]
         request = {key: properties[key] for key in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes",

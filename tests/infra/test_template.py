@@ -14,7 +14,7 @@ from samtranslator.translator.transform import transform
 
 import app
 from chalicelib.http import ROUTES
-from infra import template_check, template_gen
+from infra.deploy import template_check, template_gen
 from tongxin.adapters.dynamo.models import ALL_MODELS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -157,7 +157,7 @@ DRIFTS = {
     "Scan granted": (_grant("dynamodb:Scan"), "grants dynamodb:Scan"),
     "all DynamoDB granted": (_grant("dynamodb:*"), "grants dynamodb:Scan"),
     "managed policy": (_use_managed_policy, "not an explicit Statement list"),
-    # The deployment's rules (infra/template_deploy.py): secrets only in SSM, every function's log group.
+    # The deployment's rules (infra/deploy/template_deploy.py): secrets only in SSM, every function's log group.
     "secret in the environment": (lambda t: _environment(t).update(TOKEN_SECRET={"Ref": "Stage"}),
                                   "Globals sets TOKEN_SECRET in the environment"),
     "secret in a function's environment": (_set_function_secret, "SchedulerFunction sets WECHAT_SECRET"),
@@ -230,15 +230,15 @@ def test_cfn_lint_with_ignored_rules_still_lints(template):
 
 def test_runtime_is_the_built_one(template):
     """Functions, layer and the layer's build (bytecode is per interpreter version) use one runtime."""
-    from infra import build_layer
+    from infra.deploy import build_layer
     assert template["Globals"]["Function"]["Runtime"] == build_layer.RUNTIME
     layer = template["Resources"][template_gen.LAYER]
     assert layer["Properties"]["CompatibleRuntimes"] == [build_layer.RUNTIME]
     assert layer["Properties"]["CompatibleArchitectures"] == [build_layer.ARCHITECTURE]
-    # SAM runs layers/Makefile (infra/build_layer.py), not its python builder, which ships no bytecode.
+    # SAM runs layers/Makefile (infra/deploy/build_layer.py), not its python builder, which ships no bytecode.
     assert layer["Metadata"]["BuildMethod"] == "makefile"
     makefile = (REPO_ROOT / layer["Properties"]["ContentUri"] / "Makefile").read_text(encoding="utf-8")
-    assert f"build-{template_gen.LAYER}:" in makefile and "infra/build_layer.py" in makefile
+    assert f"build-{template_gen.LAYER}:" in makefile and "infra/deploy/build_layer.py" in makefile
 
 
 def test_api_stage_is_throttled_and_answers_in_the_envelope(template, transformed):

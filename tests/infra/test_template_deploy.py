@@ -17,7 +17,7 @@ import pytest
 import yaml
 from cfnlint.api import lint
 
-from infra import template_deploy as deploy, template_gen
+from infra.deploy import template_deploy as deploy, template_gen
 from tests.infra.test_template import CHINA_REGIONS, RUNTIME_LIFECYCLE_RULES, _translate
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -245,7 +245,7 @@ OVERRIDE = re.compile(r'([A-Za-z0-9]+)=(?:"((?:[^"\\]|\\.)*)"|([^\s"]+))')
 
 
 def test_samconfig_has_a_section_per_stage_in_a_china_region(template):
-    config = tomllib.loads((REPO_ROOT / "infra" / "samconfig.toml").read_text(encoding="utf-8"))
+    config = tomllib.loads((REPO_ROOT / "infra" / "deploy" / "samconfig.toml").read_text(encoding="utf-8"))
     assert config["version"] == 0.1
     stages = {name: section for name, section in config.items() if name not in ("version", "default")}
     assert {"staging", "prod"} <= set(stages)
@@ -259,7 +259,7 @@ def test_samconfig_has_a_section_per_stage_in_a_china_region(template):
         overrides = {}
         for line in deploy_params["parameter_overrides"]:
             match = OVERRIDE.fullmatch(line)
-            assert match, f"[{stage}] {line!r}: SAM CLI would split or refuse it (quote it: see infra/samconfig.toml)"
+            assert match, f"[{stage}] {line!r}: SAM CLI would split or refuse it (quote it: see infra/deploy/samconfig.toml)"
             value = match[3] if match[3] is not None else re.sub(r"\\(.)", r"\1", match[2])
             overrides[match[1]] = value
         assert set(overrides) <= set(template["Parameters"]), f"[{stage}] names no parameter of the template"

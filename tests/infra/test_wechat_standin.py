@@ -24,7 +24,7 @@ import requests
 from wechatpy.client import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from infra.wechat_standin import (
+from infra.local.wechat_standin import (
     DEV_TEMPLATES,
     MINIPROGRAM_PAGES,
     WECHAT_ENDPOINTS,
@@ -669,7 +669,7 @@ INVALID = [(ktype, value) for ktype, (_good, bad) in TYPE_RULES.items() for valu
 
 
 def test_the_rules_cover_every_type():
-    from infra.wechat_standin import SUBSCRIBE_KEYWORD_TYPES
+    from infra.local.wechat_standin import SUBSCRIBE_KEYWORD_TYPES
 
     assert set(TYPE_RULES) == set(SUBSCRIBE_KEYWORD_TYPES)
 
@@ -892,7 +892,7 @@ def test_unknown_path_is_a_json_404(base_url):
 
 def test_command_line_serves_until_interrupted():
     with subprocess.Popen(
-        [sys.executable, "-m", "infra.wechat_standin", "--port", "0"],
+        [sys.executable, "-m", "infra.local.wechat_standin", "--port", "0"],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -914,7 +914,7 @@ def _ignore_sigint() -> None:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_command_line_stops_on_signal_even_when_sigint_was_ignored(signum):
     with subprocess.Popen(
-        [sys.executable, "-m", "infra.wechat_standin", "--port", "0"],
+        [sys.executable, "-m", "infra.local.wechat_standin", "--port", "0"],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         text=True,

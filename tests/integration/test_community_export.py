@@ -24,8 +24,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from infra import seed
-from infra.invariants import check
+from infra.local import seed
+from infra.proof.invariants import check
 from tests.api.test_attendance import adjust
 from tests.api.test_certificates import issued
 from tests.api.test_checkins import at, check as scan_as, publish, when

@@ -1,4 +1,4 @@
-"""The invariant checker (infra/invariants/, issue 13): a community driven through the real API — wishes,
+"""The invariant checker (infra/proof/invariants/, issue 13): a community driven through the real API — wishes,
 events with a waitlist and attendance, awards, the store, 接诉即办 up to the street, messages — satisfies every
 invariant; then each kind of violation, planted in the table directly (and put back after), is reported under its
 own tag, so no invariant can pass silently. Every violation is planted at once, each on items no other plant
@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from infra.invariants import check
+from infra.proof.invariants import check
 from tests.api.test_attendance import adjust, run_scheduler
 from tests.api.test_checkins import at, check as scan_as, publish, when
 from tests.api.test_store import add_goods, grant, keeper_of, open_store, redeemed

@@ -4,7 +4,7 @@ In process (the fast suite's harness), with the same code the stack runs: the sc
 (``functions/scheduler``: wishes, events, redemptions, requests, then the push sweep) and the sender function's
 handler (``functions/sender``, fed the outbox stream's records), each in a thread of its own, against moto (the
 suite's harness: one DynamoDB request at a time, ClientRequestToken honoured) and the WeChat stand-in over HTTP. The
-local stack runs these handlers in threads too (infra/local_stack.py); a subprocess stack here would add its own
+local stack runs these handlers in threads too (infra/local/stack.py); a subprocess stack here would add its own
 stream-driven sender, racing ours on a clock a week ahead of it.
 
 A kill is ``Killed`` raised by a botocore hook right after the N-th write of the run took effect: a BaseException, so
@@ -16,7 +16,7 @@ WeChat call.
 
 Then every step is checked done exactly once: each wish escalated or expired once, each redemption expired and
 refunded once, each attendance closed once, each fan-out expanded once, each message sent to WeChat once (the
-stand-in's own record); a further run changes nothing; and every invariant of design.md holds (infra/invariants/).
+stand-in's own record); a further run changes nothing; and every invariant of design.md holds (infra/proof/invariants/).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from infra.wechat_standin import fake_openid
+from infra.local.wechat_standin import fake_openid
 from tests.api.test_checkins import at
 from tests.support import Community, Member, make_community
 from tongxin.adapters.dynamo import binding
@@ -103,15 +103,15 @@ def run_killed_again_and_again(handler, event: dict, start: datetime, kills: lis
 
 
 def _load(name: str):
-    from infra.local_stack import _load_function
+    from infra.local.stack import _load_function
     return _load_function(name)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def invariants_hold(container, fresh_tables_per_module):
-    """After the module: every invariant of design.md over what it left in the tables (infra/invariants/)."""
+    """After the module: every invariant of design.md over what it left in the tables (infra/proof/invariants/)."""
     yield
-    from infra.invariants import check
+    from infra.proof.invariants import check
     found = check(binding.connection().client, container.settings.table_name,
                   now=utcnow() + timedelta(days=30))  # the clock the module's last runs ran at, and beyond
     assert not found, "\n".join(found[:40])

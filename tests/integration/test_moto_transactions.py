@@ -1,4 +1,4 @@
-"""infra/moto_transactions.py: transactions that copy the items they write, not the tables they touch, must
+"""infra/local/moto_transactions.py: transactions that copy the items they write, not the tables they touch, must
 answer and store exactly what moto's own implementation does — the same transactions are played against both
 on twin tables and everything observable compared: the answer (success, or the cancellation reasons with the
 item returned), the items, and the stream records."""
@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.dynamodb.models import DynamoDBBackend
 
-from infra import moto_transactions
+from infra.local import moto_transactions
 
 
 def _table(client, name):

@@ -1,5 +1,5 @@
 """A deployed function's cold start with its secrets in SSM, as built: the layer ``sam build`` makes, in the runtime's
-interpreter with nothing from the development environment (``infra/built_handler.py``), configured as the template
+interpreter with nothing from the development environment (``infra/proof/built_handler.py``), configured as the template
 configures a deployed stage — ``SECRETS_SSM_PREFIX``, no secret in the environment — against moto's server (SSM and
 DynamoDB over HTTP; botocore's own ``AWS_ENDPOINT_URL_SSM``) and a WeChat stand-in that checks the AppSecret.
 
@@ -13,42 +13,20 @@ import json
 import os
 import subprocess
 import uuid
-from pathlib import Path
 
 import botocore.session
 import jwt
 import pytest
 
-from infra import build_layer
-from infra.wechat_standin import WeChatStandIn
+from tests.built import layer, moto_server as aws, run_built, runtime_python  # noqa: F401 (fixtures)
+from infra.local.wechat_standin import WeChatStandIn
 
 pytestmark = pytest.mark.e2e  # real servers and subprocesses: make test's second run, without in-process moto
 
-ROOT = Path(__file__).resolve().parents[2]
-DRIVER = ROOT / "infra" / "built_handler.py"
-FUNCTION = ROOT / "functions" / "api"
 REGION = "cn-north-1"
 APPID = "wxsecretsappid"
 TOKEN, CHECKIN = "T" * 16 + uuid.uuid4().hex, "C" * 16 + uuid.uuid4().hex
 WECHAT_OLD, WECHAT_NEW = uuid.uuid4().hex, uuid.uuid4().hex
-
-
-@pytest.fixture(scope="module")
-def runtime_python() -> str:
-    return build_layer.find_runtime_python()
-
-
-@pytest.fixture(scope="module")
-def layer(tmp_path_factory, runtime_python) -> Path:
-    return build_layer.build_layer(tmp_path_factory.mktemp("layer"), build_layer.host_arch(), runtime_python)
-
-
-@pytest.fixture(scope="module")
-def aws():
-    from infra.embedded_dynamodb import EmbeddedDynamoDB  # moto's server: DynamoDB and SSM alike
-    server = EmbeddedDynamoDB(port=0).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -73,11 +51,6 @@ def deployed_env(aws, standin, prefix: str, table_prefix: str) -> dict[str, str]
             "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
             "WECHAT_APPID": APPID, "WECHAT_BASE_URL": standin.base_url,
             "QR_LINK_BASE": "https://tongxin.example.cn", "POWERTOOLS_LOG_LEVEL": "WARNING"}
-
-
-def run_built(runtime_python: str, layer: Path, scenario: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([runtime_python, "-I", "-S", str(DRIVER), scenario, str(layer), str(FUNCTION)],
-                          env=env, capture_output=True, text=True, timeout=120, cwd=layer)
 
 
 def login_step(done: subprocess.CompletedProcess) -> dict:

@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from infra.wechat_standin import DEV_TEMPLATES, WeChatStandIn, fake_openid
+from infra.local.wechat_standin import DEV_TEMPLATES, WeChatStandIn, fake_openid
 from tests.support import Community, Member, make_community, trim_moto_outbox_stream
 from tongxin.adapters.dynamo import binding
 from tongxin.adapters.dynamo.models import OutboxModel
@@ -780,7 +780,7 @@ def test_a_stuck_sender_loses_its_claim_and_cannot_overwrite_the_outcome(contain
 
 @pytest.fixture(scope="module")
 def sender_function(container):
-    from infra.local_stack import _load_function
+    from infra.local.stack import _load_function
     return _load_function("sender")
 
 

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 import pytest
 import requests
 
-from infra.bench_token import CYCLE_SECONDS, Fleet, fetches_per_cycle, next_shanghai_midnight
-from infra.wechat_standin import WeChatStandIn
+from infra.proof.bench_token import CYCLE_SECONDS, Fleet, fetches_per_cycle, next_shanghai_midnight
+from infra.local.wechat_standin import WeChatStandIn
 from tongxin.adapters.dynamo.models import CounterModel, KeyValueModel
 from tongxin.adapters.wechat.client import MiniProgramClient
 from tongxin.adapters.wechat.token_store import (
@@ -151,7 +151,7 @@ def test_the_clock_can_be_moved_over_http(standin, start):
 # --- the fleet ----------------------------------------------------------------------------------------------------
 
 def test_a_simulated_day_fetches_once_per_rotation(standin, start):
-    """4 containers, 10 calls a second for a Shanghai day (infra/bench_token.Fleet: every call near a token's end
+    """4 containers, 10 calls a second for a Shanghai day (infra/proof/bench_token.Fleet: every call near a token's end
     decided one by one); at 13:00 WeChat forgets every token (40001): one forced refresh for the fleet."""
     fleet = Fleet(standin, appid=APPID, secret=SECRET, containers=4)
     stats = fleet.run(start, 86400, rate=10, events={13 * 3600.0: standin.expire_tokens})

@@ -98,7 +98,7 @@ def test_pending_review_past_deadline_expires(community):
 
 
 def test_scheduler_function_handler_runs(container, monkeypatch):
-    from infra.local_stack import _load_function
+    from infra.local.stack import _load_function
     from tongxin.usecases.push import sender
     # Its push sweep would work through every message the session's other tests left; two seconds show it runs.
     monkeypatch.setattr(sender, "SWEEP_BUDGET_SECONDS", 2.0)

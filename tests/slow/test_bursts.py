@@ -1,8 +1,8 @@
-"""The bursts of issue 13 on the real local stack over HTTP (infra/burst/), at a scale the suite can afford: an
+"""The bursts of issue 13 on the real local stack over HTTP (infra/proof/burst/), at a scale the suite can afford: an
 event opening for sign-up, volunteers checking in and out of one event (every third scan sent twice at once), a
 popular item redeemed by many at once. Each ends with its invariant read from the stored data and with
-infra.invariants.check over every table; every answer must be a documented status of its route with the error
-envelope (no 5xx). Times are printed by ``python -m infra.burst`` (``make burst``), never asserted here. The
+infra.proof.invariants.check over every table; every answer must be a documented status of its route with the error
+envelope (no 5xx). Times are printed by ``python -m infra.proof.burst`` (``make burst``), never asserted here. The
 last two tests (pure, in the fast suite) hold the raw ceiling's replay to what it claims.
 
 SCALE: the issue's counts (300 sign-ups for 100 places, 300 volunteers, 200 redemptions of stock 20) took
@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from infra import burst
+from infra.proof import burst
 
 SCALE = 0.5
 CLIENTS = 16

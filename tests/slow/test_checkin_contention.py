@@ -1,6 +1,6 @@
 """Check-in and check-out under contention, on the real local stack over HTTP (issue 9): 8 concurrent check-out
 scans by one volunteer → one check-out, one ledger entry, the minutes credited once. No answer is a 5xx. (Many
-volunteers checking in and out with double taps is issue 13's burst: tests/slow/test_bursts.py, infra/burst/.)
+volunteers checking in and out with double taps is issue 13's burst: tests/slow/test_bursts.py, infra/proof/burst/.)
 
 The stack is another process: its clock cannot be moved from here (``tongxin.domain.clock.travel`` moves only
 this process's), and the API refuses to publish an event that has started or to sign anyone up once it has. So

@@ -8,8 +8,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from infra.embedded_dynamodb import EmbeddedDynamoDB
-from infra.local_stack import free_port
+from infra.local.embedded_dynamodb import EmbeddedDynamoDB
+from infra.local.stack import free_port
 
 pytestmark = pytest.mark.slow
 CLAIMS = 50

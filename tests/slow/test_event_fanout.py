@@ -24,9 +24,9 @@ THREADS = 8
 
 @pytest.fixture(scope="module", autouse=True)
 def invariants_hold(container, fresh_tables_per_module):
-    """After the module: every invariant of design.md over what it left in the tables (infra/invariants/)."""
+    """After the module: every invariant of design.md over what it left in the tables (infra/proof/invariants/)."""
     yield
-    from infra.invariants import check
+    from infra.proof.invariants import check
     from tongxin.adapters.dynamo.binding import connection
     found = check(connection().client, container.settings.table_name)
     assert not found, "\n".join(found[:40])

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from infra import local_data
+from infra.local import data as local_data
 from tongxin import cli
 
 
@@ -93,7 +93,7 @@ def test_no_stack_a_dead_one_or_a_closed_port_is_one_line(tmp_path, listening):
 
 
 def test_the_cli_and_the_checker_exit_nonzero_without_a_stack(tmp_path, monkeypatch, capsys):
-    from infra.invariants.cli import main as check_main
+    from infra.proof.invariants.cli import main as check_main
     from tongxin import wiring
     monkeypatch.setenv("TONGXIN_LOCAL_DATA", str(tmp_path))
     monkeypatch.delenv("DYNAMODB_ENDPOINT", raising=False)

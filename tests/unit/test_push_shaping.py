@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from infra.wechat_standin import DEV_TEMPLATES, subscribe_data_error
+from infra.local.wechat_standin import DEV_TEMPLATES, subscribe_data_error
 from tongxin.config import DEV_TEMPLATE_KEYWORDS
 from tongxin.domain import push
 from tongxin.domain.push import KINDS, TEMPLATES, TYPE_FIELDS, shape

@@ -43,7 +43,7 @@ def bind(settings: Settings) -> Connection:
             retry_configuration={"mode": "standard", "total_max_attempts": BOTOCORE_ATTEMPTS},
         )
         # the botocore session of the SSM client (adapters/secrets.py): a second client of one session is ≈60 ms
-        # cheaper at cold start (endpoint data loaded once; infra/bench_secrets.py)
+        # cheaper at cold start (endpoint data loaded once; infra/proof/bench_secrets.py)
         connection._local.session = secrets.botocore_session()
         shared_client = connection.client
         for model in ALL_MODELS:

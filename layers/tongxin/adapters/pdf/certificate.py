@@ -2,7 +2,7 @@
 live record, so a later correction never changes an issued certificate.
 
 fpdf2 lays it out on A4 in Chinese with ``fonts/TongxinSans-GB2312.ttf`` (a GB2312 subset of 文泉驿微米黑, made by
-``infra/make_cert_font.py``), which fpdf2 subsets again per document: only the glyphs used are embedded. A
+``infra/deploy/make_cert_font.py``), which fpdf2 subsets again per document: only the glyphs used are embedded. A
 character outside the font (a rare name beyond GB2312) is drawn as ``□`` — docs/api.md "志愿服务记录证明" says so. The QR
 code of the public check page is drawn as filled squares (qrcode's matrix), so no image library is needed: fpdf2
 runs without Pillow (the layer ships none)."""

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 # Optimistic rounds under contention (a burst of sign-ups for one event: each round re-reads the event and tries
 # again), at most this many and within this much time, then 503 (the client may retry). The time budget is what a
 # user waits for: it stays within the API function's 10 s. A fixed count of 30 was used up by 1–2 of 300 sign-ups
-# racing from 16 clients (infra/burst/).
+# racing from 16 clients (infra/proof/burst/).
 MAX_ATTEMPTS = 200
 ROUNDS_BUDGET_SECONDS = 7.0
 CANDIDATES = 5  # waitlisted people read per promotion round
