@@ -1,4 +1,5 @@
-"""Redemptions (兑换) at the store: redeem, pickup (核销), cancel, expiry — none oversold, none paid twice.
+"""Redemptions (兑换) at the store: redeem and pickup (核销) — none oversold, none paid twice; cancel, expiry and an
+account closed give back (``returns.py``).
 
 A redemption is ONE transaction (see docs/points.md): the goods' stock taken (condition: on shelf, enough stock,
 price and limit as read), the user's allowance of that goods counted (condition: within the per-user limit), the
@@ -28,8 +29,8 @@ from ...domain.clock import to_api, utcnow
 from ...domain.errors import (DomainError, InvalidState, LimitExceeded, NotFound, OffShelf, OutOfStock,
                               RateLimited, StorageBusy)
 from ...domain.ids import new_id
-from ...domain.text import DEFAULT_NICKNAME, DELETED_NICKNAME
-from .. import ledger, notifications, paging
+from ...domain.text import DEFAULT_NICKNAME
+from .. import ledger, paging
 from ..access import current_user
 from .store import GOODS_NOT_FOUND, STAFF_ROLES, is_staff, load_goods, load_store
 
@@ -75,13 +76,13 @@ def present(redemption: RedemptionModel, *, show_code: bool = True) -> dict:
     }
 
 
-def _not_pending(redemption: RedemptionModel) -> InvalidState:
+def not_pending(redemption: RedemptionModel) -> InvalidState:
     return InvalidState(f"兑换{STATE_NAMES.get(redemption.status, '状态已变化')}，不能再操作",
                         details={"status": redemption.status})
 
 
-def _refused_by_state(current: RedemptionModel | None) -> DomainError:
-    return _not_pending(current) if current is not None else REDEMPTION_NOT_FOUND
+def refused_by_state(current: RedemptionModel | None) -> DomainError:
+    return not_pending(current) if current is not None else REDEMPTION_NOT_FOUND
 
 
 def _goods_refusal(quantity: int):
@@ -174,7 +175,7 @@ def _load(redemption_id: str) -> RedemptionModel:
         raise REDEMPTION_NOT_FOUND from None
 
 
-def _load_visible(principal: Principal, redemption_id: str) -> tuple[RedemptionModel, bool]:
+def load_visible(principal: Principal, redemption_id: str) -> tuple[RedemptionModel, bool]:
     """The redemption and whether the caller owns it; the store's staff see it too, nobody else (404)."""
     community_id = require_member(principal)
     redemption = _load(redemption_id)
@@ -188,7 +189,7 @@ def _load_visible(principal: Principal, redemption_id: str) -> tuple[RedemptionM
 
 
 def get(principal: Principal, redemption_id: str) -> dict:
-    redemption, mine = _load_visible(principal, redemption_id)
+    redemption, mine = load_visible(principal, redemption_id)
     return present(redemption, show_code=mine)
 
 
@@ -213,7 +214,7 @@ def pickup_qrcode(principal: Principal, redemption_id: str, fmt: str, *, link_ba
     """The owner's pickup code to show at the counter: ``format=json`` → the answer dict (the code, and the link a
     QR of it carries); else ``(bytes, content_type)`` of a QR image of the link ``<link_base>/p/<code>``
     (普通链接二维码: the keeper's WeChat scanner opens the mini-program's pickup page)."""
-    redemption, mine = _load_visible(principal, redemption_id)
+    redemption, mine = load_visible(principal, redemption_id)
     if not mine:
         raise REDEMPTION_NOT_FOUND
     url = links.url(link_base, "pickup", redemption.pickup_code)
@@ -268,7 +269,7 @@ def verify(principal: Principal, code_text: str, *, link_base: str) -> dict:
     grant = require_role(principal, *STAFF_ROLES, store_id=taken.store_id)
     redemption = _load(taken.redemption_id)
     if redemption.status != PENDING:
-        raise refuse(_not_pending(redemption))
+        raise refuse(not_pending(redemption))
     if redemption.expires_at <= now:
         raise refuse(InvalidState("兑换已过期，积分将自动退回", details={"status": "expired"}))
     after = redemption.changed(status="picked_up", store_status=f"{redemption.store_id}#picked_up",
@@ -280,122 +281,10 @@ def verify(principal: Principal, code_text: str, *, link_base: str) -> dict:
                RedemptionModel.picked_up_at.set(now), RedemptionModel.picked_up_by.set(principal.user_id),
                RedemptionModel.updated_at.set(now), RedemptionModel.due_shard.remove(), RedemptionModel.due_at.remove()],
               condition=(RedemptionModel.status == PENDING) & (RedemptionModel.expires_at > now),
-              error=_refused_by_state)
+              error=refused_by_state)
     for key in ledger.points_stats_keys(redemption.community_id, now):
         counters.add(tx, key, {"rd:picked_up": 1})
     tx.commit(answer)
     metrics.count("redemption_picked_up")
     log.info("picked up", extra={"redemption_id": redemption.id, "store_id": redemption.store_id})
     return answer
-
-
-# --- giving back: cancel, expiry, account closed ---------------------------------------------------------------
-
-def give_back(redemption: RedemptionModel, status: str, now: datetime, answer: dict | None = None,
-              first: ledger.Account | None = None) -> dict:
-    """``pending_pickup → cancelled | expired``: the stock, the allowance and the points back, once (the
-    transaction is conditioned on the redemption still pending; the refund's ledger key is the redemption's)."""
-    stamp = {"cancelled": "cancelled_at", "expired": "expired_at"}[status]
-    after = redemption.changed(status=status, store_status=f"{redemption.store_id}#{status}", updated_at=now,
-                               **{stamp: now})
-    if answer is None:
-        answer = present(after)
-    else:
-        answer.update(present(after))
-    quantity, points = int(redemption.quantity), int(redemption.points)
-
-    def build(account: ledger.Account) -> Tx:
-        tx = Tx()
-        tx.update(RedemptionModel(redemption.id),
-                  [RedemptionModel.status.set(status), RedemptionModel.store_status.set(after.store_status),
-                   getattr(RedemptionModel, stamp).set(now), RedemptionModel.updated_at.set(now),
-                   RedemptionModel.due_shard.remove(), RedemptionModel.due_at.remove()],
-                  condition=RedemptionModel.status == PENDING, error=_refused_by_state)
-        tx.update(GoodsModel(redemption.goods_id), [GoodsModel.stock.add(quantity)],
-                  condition=GoodsModel.id.exists(), error=GOODS_NOT_FOUND)
-        tx.update(CounterModel(rules.allowance_counter(redemption.goods_id, redemption.user_id)),
-                  [CounterModel.n.add(-quantity)])
-        ledger.append(tx, account=account, amount=points, source_key=f"refund#{redemption.id}", kind="refund",
-                      source=f"redemption:{redemption.id}",
-                      note=f"{'取消' if status == 'cancelled' else '过期未领'}退回：{redemption.goods_name} × {quantity}",
-                      community_id=redemption.community_id, earns=False,
-                      stats={f"rd:{status}": 1, f"goods:{redemption.goods_id}": -quantity},
-                      duplicate_error=_not_pending(after))
-        if status == "expired":
-            notifications.enqueue(tx, kind="redemption_expired", recipient_id=redemption.user_id,
-                                  page=REDEMPTION_PAGE.format(id=redemption.id),
-                                  community_id=redemption.community_id, key=f"redemption#{redemption.id}#expired",
-                                  data={"redemption_id": redemption.id, "goods": redemption.goods_name,
-                                        "points": points})
-        return tx
-
-    ledger.run_with_balance(redemption.user_id, build, answer, first=first)
-    metrics.count(f"redemption_{status}")  # cancelled or expired
-    log.info("redemption given back", extra={"redemption_id": redemption.id, "status": status})
-    return answer
-
-
-def cancel(principal: Principal, redemption_id: str) -> dict:
-    redemption, mine = _load_visible(principal, redemption_id)
-    if not mine:
-        raise REDEMPTION_NOT_FOUND
-    if redemption.status != PENDING:
-        raise _not_pending(redemption)
-    return give_back(redemption, "cancelled", utcnow(), {}, first=ledger.account_of(current_user(principal)))
-
-
-def cancel_all_pending(user_id: str) -> int:
-    """An account closed (注销): its pending redemptions are cancelled, each in its own transaction; one a crash
-    leaves behind expires on schedule. Every redemption's copied names go (the nickname becomes 已注销用户, the
-    real name removed: one conditional write each, safe to repeat). One Query of ``by_user`` for both."""
-    done = 0
-    for redemption in RedemptionModel.by_user.query(user_id):
-        if redemption.status == PENDING:
-            try:
-                give_back(redemption, "cancelled", utcnow())
-                done += 1
-            except InvalidState:  # picked up or cancelled meanwhile
-                pass
-        if redemption.redeemer_nickname not in (None, DELETED_NICKNAME) or redemption.redeemer_real_name:
-            Tx().update(RedemptionModel(redemption.id), [RedemptionModel.redeemer_nickname.set(DELETED_NICKNAME),
-                                                         RedemptionModel.redeemer_real_name.remove()],
-                        condition=RedemptionModel.id.exists(), error=REDEMPTION_NOT_FOUND).commit()
-    return done
-
-
-def run_schedule(now: datetime | None = None) -> dict:
-    """The day-before reminder, then the expiry, of each pending redemption due (sparse ``by_due`` index)."""
-    now = now or utcnow()
-    done = {"reminded": 0, "expired": 0, "skipped": 0}
-    for shard in range(rules.DUE_SHARDS):
-        for redemption in RedemptionModel.by_due.query(f"due#{shard}", RedemptionModel.due_at <= now):
-            try:
-                if redemption.status != PENDING:
-                    done["skipped"] += 1
-                elif now >= redemption.expires_at:
-                    give_back(redemption, "expired", now)
-                    done["expired"] += 1
-                elif not redemption.reminded:
-                    _remind(redemption)
-                    done["reminded"] += 1
-                else:
-                    done["skipped"] += 1
-            except (InvalidState, NotFound):  # picked up, cancelled or done by another run meanwhile
-                done["skipped"] += 1
-    if done["reminded"] or done["expired"]:
-        log.info("redemption schedule run", extra=done)
-    return done
-
-
-def _remind(redemption: RedemptionModel) -> None:
-    tx = Tx()
-    tx.update(RedemptionModel(redemption.id),
-              [RedemptionModel.reminded.set(True), RedemptionModel.due_at.set(redemption.expires_at)],
-              condition=(RedemptionModel.status == PENDING) & (RedemptionModel.due_at == redemption.due_at),
-              error=InvalidState())
-    notifications.enqueue(tx, kind="redemption_expiring", recipient_id=redemption.user_id,
-                          page=REDEMPTION_PAGE.format(id=redemption.id), community_id=redemption.community_id,
-                          key=f"redemption#{redemption.id}#expiring", duplicate_error=InvalidState(),
-                          data={"redemption_id": redemption.id, "goods": redemption.goods_name,
-                                "expires_at": redemption.expires_at.isoformat()})
-    tx.commit()
