@@ -48,7 +48,8 @@ def test_a_need_is_a_post_a_text_or_both():
 
 @pytest.mark.parametrize("count, total, shown", [(0, 0, None), (1, 5, 5.0), (3, 13, 4.3), (3, 14, 4.7), (2, 3, 1.5)])
 def test_the_average_has_one_decimal_and_none_before_the_first(count, total, shown):
-    assert rules.average(count, total) == shown
+    from tongxin.domain.ratings import average  # 群众评单 and 微实事's 验收 alike
+    assert average(count, total) == shown
 
 
 def test_what_each_step_refuses():

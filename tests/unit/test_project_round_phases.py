@@ -131,8 +131,7 @@ def test_progress_refusals():
     assert (rules.NOT_SELECTED.status, rules.RESULTS_NOT_READY.code) == (409, "RESULTS_NOT_READY")
 
 
-def test_keys_and_average():
+def test_keys():
     assert rules.proposals_counter("prd_1", "u_1") == "round-proposals#prd_1#u_1"
     assert rules.status_key("prd_1", "approved") == "prd_1#approved"
     assert rules.proposer_key("prd_1", "u_1") == "prd_1#u_1"
-    assert rules.average(0, 0) is None and rules.average(3, 13) == 4.3

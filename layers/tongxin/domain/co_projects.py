@@ -75,11 +75,6 @@ def check_need(post_id: str | None, text: str | None) -> None:
         raise ValidationFailed("请选择一个需求/岗位，或填写需求内容", details={"field": "need"})
 
 
-def average(count: int, total: int) -> float | None:
-    """The average rating shown (one decimal), None before the first rating."""
-    return round(total / count, 1) if count > 0 else None
-
-
 def progress_refusal(status: str | None, progress_count: int):
     """Why a progress report cannot be added to a project as it stands (None: it can)."""
     if status is None:

@@ -191,8 +191,3 @@ def progress_refusal(*, results_final: bool, selected: bool | None, done: bool, 
     if progress_count >= PROGRESS_MAX:
         return PROGRESS_FULL
     return None
-
-
-def average(count: int, total: int) -> float | None:
-    """The average rating shown (one decimal), None before the first rating."""
-    return round(total / count, 1) if count > 0 else None

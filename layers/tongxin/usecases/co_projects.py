@@ -38,8 +38,9 @@ from ..domain.clock import to_api, utcnow
 from ..domain.errors import DomainError, Forbidden, NotInCommunity
 from ..domain.ids import new_id
 from ..domain.masking import mask_name
+from ..domain.ratings import average
 from ..wiring import Container
-from . import notifications, paging
+from . import notifications, paging, ratings
 from .access import current_user
 from .content import Scene, check as content_check
 from ..domain.text import DEFAULT_NICKNAME
@@ -61,7 +62,7 @@ def present(project: CoProjectModel) -> dict:
                          if project.resource_id else None),
             "starts_on": project.starts_on, "ends_on": project.ends_on,
             "beneficiaries_note": project.beneficiaries_note, "status": project.status,
-            "percent": int(project.percent or 0), "ratings_count": count, "rating_average": rules.average(count, total),
+            "percent": int(project.percent or 0), "ratings_count": count, "rating_average": average(count, total),
             "created_at": to_api(project.created_at), "updated_at": to_api(project.updated_at),
             "completed_at": to_api(project.completed_at)}
 
@@ -73,12 +74,6 @@ def present_step(step: CoProjectStep, *, unmasked: bool) -> dict:
             "percent": int(step.percent) if step.percent is not None else None, "note": step.note}
 
 
-def present_rating(rating: CoProjectRatingModel | None) -> dict | None:
-    if rating is None:
-        return None
-    return {"rating": int(rating.rating), "comment": rating.comment, "created_at": to_api(rating.created_at)}
-
-
 def present_detail(project: CoProjectModel, *, mine: CoProjectRatingModel | None, principal: Principal) -> dict:
     """The project with its timeline (names whole for the community's admins, the unit's liaisons and oneself;
     masked for the residents) and the caller's own rating."""
@@ -86,7 +81,7 @@ def present_detail(project: CoProjectModel, *, mine: CoProjectRatingModel | None
     return {**present(project),
             "timeline": [present_step(s, unmasked=staff or s.actor_id == principal.user_id)
                          for s in (project.timeline or [])],
-            "my_rating": present_rating(mine)}
+            "my_rating": ratings.present_rating(mine)}
 
 
 # --- who ------------------------------------------------------------------------------------------------------------
@@ -345,25 +340,10 @@ def rate(container: Container, principal: Principal, project_id: str, *, rating:
     refusal = rules.rating_refusal(project.status)
     if refusal is not None:
         raise refusal
-    if comment:
-        content_check(container, current_user(principal), comment, scene=Scene.COMMENT, what="co_project rating")
-    now = utcnow()
-    item = CoProjectRatingModel(project.id, principal.user_id, community_id=project.community_id, rating=rating,
-                                comment=comment or None, created_at=now)
-    count = int(project.ratings_count or 0) + 1
-    total = int(project.ratings_sum or 0) + rating
-    answer = {"project_id": project.id, **present_rating(item), "ratings_count": count,
-              "rating_average": rules.average(count, total)}
-
-    def classify(current: CoProjectModel | None):
-        return rules.rating_refusal(current.status if current else None) or rules.PROJECT_NOT_FOUND
-    check_grant(Tx(), grant) \
-        .put(item, condition=CoProjectRatingModel.user_id.does_not_exist(), error=rules.ALREADY_RATED) \
-        .update(CoProjectModel(project.id), [CoProjectModel.ratings_count.add(1),
-                                             CoProjectModel.ratings_sum.add(rating)],
-                condition=(CoProjectModel.status == rules.DONE)
-                & (CoProjectModel.community_id == project.community_id), error=classify) \
-        .commit(answer)
+    answer = ratings.rate_once(
+        container, principal, grant, project, rating_model=CoProjectRatingModel, rating=rating, comment=comment,
+        done=CoProjectModel.status == rules.DONE, already_rated=rules.ALREADY_RATED, what="co_project rating",
+        not_done=lambda current: rules.rating_refusal(current.status if current else None) or rules.PROJECT_NOT_FOUND)
     metrics.count("co_project_rated")
     log.info("co-project rated", extra={"co_project_id": project.id, "rating": rating})
     return answer

@@ -36,8 +36,9 @@ from ..domain.errors import Forbidden
 from ..domain.ids import new_id
 from ..domain.masking import mask_name
 from ..domain.text import DEFAULT_NICKNAME, DELETED_NICKNAME
+from ..domain.ratings import average
 from ..wiring import Container
-from . import notifications, paging, round_notices
+from . import notifications, paging, ratings, round_notices
 from .access import current_user
 from .content import Scene, check as content_check
 
@@ -99,7 +100,7 @@ def present_project(project: RoundProjectModel, principal: Principal) -> dict:
             "rank": int(project.rank) if project.rank is not None else None,
             "selected": project.selected,
             "percent": int(project.percent or 0), "done_at": to_api(project.done_at),
-            "ratings_count": count, "rating_average": rules.average(count, total),
+            "ratings_count": count, "rating_average": average(count, total),
             "created_at": to_api(project.created_at), "updated_at": to_api(project.updated_at)}
 
 
@@ -110,19 +111,13 @@ def present_step(step, *, unmasked: bool) -> dict:
             "percent": int(step.percent) if step.percent is not None else None, "note": step.note}
 
 
-def present_rating(rating: RoundProjectRatingModel | None) -> dict | None:
-    if rating is None:
-        return None
-    return {"rating": int(rating.rating), "comment": rating.comment, "created_at": to_api(rating.created_at)}
-
-
 def present_project_detail(project: RoundProjectModel, principal: Principal, *,
                            mine: RoundProjectRatingModel | None) -> dict:
     admin = is_admin_of(principal, project.community_id)
     return {**present_project(project, principal),
             "timeline": [present_step(s, unmasked=admin or s.actor_id == principal.user_id)
                          for s in (project.timeline or [])],
-            "my_rating": present_rating(mine)}
+            "my_rating": ratings.present_rating(mine)}
 
 
 # --- who sees what ---------------------------------------------------------------------------------------------------

@@ -31,7 +31,8 @@ from .access import current_user
 from .content import Scene, check as content_check
 from ..domain.errors import DomainError
 from ..domain.text import DEFAULT_NICKNAME, DELETED_NICKNAME
-from .project_rounds import load_for_admin, may_see_project, present_project_detail, present_rating
+from . import ratings
+from .project_rounds import load_for_admin, may_see_project, present_project_detail
 
 log = logging.getLogger(__name__)
 
@@ -122,23 +123,10 @@ def rate(container: Container, principal: Principal, project_id: str, *, rating:
         raise rules.ALREADY_RATED
     if project.done_at is None:
         raise rules.NOT_DONE_YET
-    if comment:
-        content_check(container, current_user(principal), comment, scene=Scene.COMMENT, what="round project rating")
-    now = utcnow()
-    item = RoundProjectRatingModel(project.id, principal.user_id, community_id=project.community_id, rating=rating,
-                                   comment=comment or None, created_at=now)
-    count = int(project.ratings_count or 0) + 1
-    total = int(project.ratings_sum or 0) + rating
-    answer = {"project_id": project.id, **present_rating(item), "ratings_count": count,
-              "rating_average": rules.average(count, total)}
-    check_grant(Tx(), grant) \
-        .put(item, condition=RoundProjectRatingModel.user_id.does_not_exist(), error=rules.ALREADY_RATED) \
-        .update(RoundProjectModel(project.id), [RoundProjectModel.ratings_count.add(1),
-                                                RoundProjectModel.ratings_sum.add(rating)],
-                condition=RoundProjectModel.done_at.exists()
-                & (RoundProjectModel.community_id == project.community_id),
-                error=lambda current: rules.NOT_DONE_YET if current is not None else rules.PROJECT_NOT_FOUND) \
-        .commit(answer)
+    answer = ratings.rate_once(
+        container, principal, grant, project, rating_model=RoundProjectRatingModel, rating=rating, comment=comment,
+        done=RoundProjectModel.done_at.exists(), already_rated=rules.ALREADY_RATED, what="round project rating",
+        not_done=lambda current: rules.NOT_DONE_YET if current is not None else rules.PROJECT_NOT_FOUND)
     metrics.count("round_project_rated")
     log.info("round project rated", extra={"project_id": project.id, "rating": rating})
     return answer
