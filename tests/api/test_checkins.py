@@ -157,7 +157,7 @@ def test_poster_code_is_static_and_its_images(community, wechat):
     import qrcode
     import qrcode.image.svg
 
-    from infra.local.wechat_standin import _render_jpeg
+    from infra.local.wechat_images import _render_jpeg
 
     admin = community.admin
     event = publish(admin)
