@@ -9,9 +9,11 @@ is written only when nothing was loaded. ``--fresh`` starts empty (and the file 
 
 A clean stop is SIGINT or SIGTERM, once or more, to this process or to its whole process group (Ctrl-C in a
 terminal; ``kill -TERM -- -<pgid>``, where make, which forwards SIGTERM to its child, sends the stack a second one):
-the first starts the stop, any later one is noted and ignored, so nothing interrupts the save. Every part of the
-stack (DynamoDB, the stand-in, the API, the scheduler, the sender) is a thread of this process, so a signal to the
-group stops nothing behind the save's back. Only SIGKILL or SIGQUIT (Ctrl-\\) quit without saving.
+the first starts the stop, any later one is noted and ignored, so nothing interrupts the save. The stand-in, the
+API, the scheduler and the sender are threads of this process; DynamoDB is a child in a session of its own, which
+no signal to the group reaches and which ends when this process closes its stdin (after the save) or dies
+(infra/local/dynamodb_process.py), so a signal to the group stops nothing behind the save's back. Only SIGKILL or
+SIGQUIT (Ctrl-\\) quit without saving.
 
 While it is up, ``<data-dir>/endpoints.json`` names it (pid, API, DynamoDB and stand-in URLs, table prefix, region),
 for the operator CLI (``python -m tongxin.cli``) and ``make invariants``; the stop removes it before saving, and a
@@ -130,7 +132,7 @@ class LocalStack:
 
     def start(self) -> "LocalStack":
         from infra.local import data as local_data
-        from infra.local.embedded_dynamodb import EmbeddedDynamoDB
+        from infra.local.dynamodb_process import DynamoDBProcess, DynamoDBStartError
         from infra.local.wechat_standin import WeChatStandIn
 
         # WECHAT_BASE_URL in the environment: an outside WeChat-compatible server (with WECHAT_TEMPLATES,
@@ -147,8 +149,9 @@ class LocalStack:
                 raise StartupError(f"error: {exc}; move it away, or start empty with --fresh (make dev FRESH=1)")
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # its own process, started first: it imports moto while this one goes on (infra/local/dynamodb_process.py)
         self.dynamodb = self._listen("dynamodb", self.dynamodb_port,
-                                     lambda: EmbeddedDynamoDB(self.host, self.dynamodb_port).start())
+                                     lambda: DynamoDBProcess(self.host, self.dynamodb_port).start())
         self.dynamodb_port = self.dynamodb.port
         if outside_wechat:
             self.wechat_url = outside_wechat if outside_wechat.endswith("/") else outside_wechat + "/"
@@ -182,6 +185,10 @@ class LocalStack:
             for template_id, keywords in templates_from_config(os.environ["WECHAT_TEMPLATES"]).items():
                 self.wechat.register_template(template_id, keywords)
         set_container(Container(settings))
+        try:
+            self.dynamodb.wait_ready()
+        except DynamoDBStartError as exc:
+            raise StartupError(f"error: {exc}") from None
         create_tables(settings)
         if saved is not None:
             written, skipped = local_data.restore(self._client(), saved)

@@ -47,9 +47,11 @@ class TransactionTokens:
             return 400, MISMATCH
         return seen[2], seen[3]
 
-    def remember(self, target: str | None, body, status: int, answer: str) -> None:
+    def remember(self, target: str | None, body, status: int, answer: str | bytes) -> None:
         if target != TARGET or status != 200:
             return
+        if isinstance(answer, bytes):  # decoded here, for the transactions only
+            answer = answer.decode("utf-8", "replace")
         token, digest = self._token_and_digest(body)
         if token:
             with self._lock:

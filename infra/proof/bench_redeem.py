@@ -24,9 +24,8 @@ bench can hand out the points it spends; that write goes to DynamoDB directly an
   included.
 
 Caveat: the embedded DynamoDB applies one request at a time (so it never answers TransactionConflict: concurrent
-redemptions of one item queue instead of conflicting and being retried as on DynamoDB), and the whole stack
-is one Python process: redemptions per second measure
-this machine's local stack, not DynamoDB or Lambda. The calls per request are the application's and carry over.
+redemptions of one item queue instead of conflicting and being retried as on DynamoDB), in a process of its own
+beside the API's: redemptions per second measure this machine's local stack, not DynamoDB or Lambda. The calls per request are the application's and carry over.
 """
 from __future__ import annotations
 
@@ -368,9 +367,9 @@ def _print(results: dict) -> None:
     for problem in results["problems"]:
         print(f"  problem: {problem}")
     print("Caveats: the embedded DynamoDB (moto) applies one request at a time — concurrent redemptions of one item\n"
-          "queue there instead of conflicting (TransactionConflict) and being retried as on DynamoDB; the\n"
-          "stack is one Python process. Redemptions per second are this machine's local stack, not DynamoDB; the\n"
-          "call counts carry over.")
+          "queue there instead of conflicting (TransactionConflict) and being retried as on DynamoDB; it runs in\n"
+          "a process of its own beside the API's. Redemptions per second are this machine's local stack, not\n"
+          "DynamoDB; the call counts carry over.")
 
 
 def main(argv: list[str] | None = None) -> int:

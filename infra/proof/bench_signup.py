@@ -21,10 +21,14 @@ meter port. The scheduler's timer is set to an hour, so nothing else calls Dynam
   a waitlisted user giving up, a signed user giving up with nobody waiting, and a signed user giving up with
   someone waiting (the promotion happens in that request). Every call the request makes is counted, the
   caller's authorisation read included.
+- raw: right after each timed run, the first run's own sign-up transactions sent again straight to the embedded
+  DynamoDB from as many clients, on a copy of its event (infra/proof/bench_raw.py): the raw TransactWriteItems rate
+  of the same shape, and what share of it the sign-ups over HTTP reach (issue 27: at least half at 1 client).
 
-Caveat: the embedded DynamoDB applies one request at a time (infra/local/embedded_dynamodb.py), and the whole stack is
-one Python process: sign-ups per second measure this
-machine's local stack, not DynamoDB or Lambda. The calls per request are the application's and carry over.
+Caveat: the embedded DynamoDB applies one request at a time (infra/local/embedded_dynamodb.py) in a process of its
+own, the API and its threads in another, on this machine's cores with the load generator: sign-ups per second
+measure this machine's local stack, not DynamoDB or Lambda. The calls per request are the application's and carry
+over.
 """
 from __future__ import annotations
 
@@ -118,13 +122,18 @@ def serve(args, meter: DynamoMeter | None = None, hooks: dict | None = None, ans
         sys.stderr.write(f"{exc}\n")
         return 1
     from tongxin.adapters.dynamo import binding
+    from infra.proof.bench_raw import TransactionLog
     meter = meter or DynamoMeter()
+    sent = TransactionLog()  # what the raw rate replays (infra/proof/bench_raw.py)
     events = binding.connection().client.meta.events
+    events.register("before-parameter-build.dynamodb.TransactWriteItems", sent.before_parameter_build)
     for name, handler in {**(hooks or {}), "after-call.dynamodb": meter.after_call,
                           "after-call-error.dynamodb": meter.after_call_error,
                           "before-send.dynamodb": meter.before_send}.items():
         events.register(name, handler)
-    server = json_endpoint(answer or (lambda _path: meter.snapshot()), args.host, args.meter_port, "meter")
+    answer = answer or (lambda _path: meter.snapshot())
+    server = json_endpoint(lambda path: sent.take() if path == "/transactions" else answer(path), args.host,
+                           args.meter_port, "meter")
     sys.stdout.write(stack.banner() + "\n")
     sys.stdout.flush()
     stop_signals.wait()
@@ -182,10 +191,15 @@ class RunningStack:
     def __init__(self, work: Path):
         import requests
         self.http = requests
-        spawn_metered_stack(self, "infra.proof.bench_signup", work, 90)
+        ports = spawn_metered_stack(self, "infra.proof.bench_signup", work, 90)
+        self.dynamodb_url = f"http://127.0.0.1:{ports['dynamodb']}"
 
     def meter(self) -> dict:
         return self.http.get(self.meter_url, timeout=10).json()
+
+    def transactions(self) -> list[dict]:
+        """The TransactWriteItems the stack's client sent since the last call (the newest few thousand)."""
+        return self.http.get(self.meter_url + "/transactions", timeout=30).json()
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)
@@ -276,17 +290,35 @@ def _timed_run(stack: RunningStack, event_id: str, users: list[User], clients: i
         futures = [pool.submit(client, share) for share in shares]
         ready.wait()
         before = stack.meter()  # after the warm-up requests: only the sign-ups are counted
+        cpu_before = stack_cpu_seconds(stack.process.pid)
         go.wait()
         started = time.perf_counter()
         for future in futures:
             future.result()
         wall = time.perf_counter() - started
+    cpu = stack_cpu_seconds(stack.process.pid) - cpu_before
     used = _delta(before, stack.meter())
-    return {"clients": clients, "signups": len(users), "seconds": round(wall, 3),
+    return {"clients": clients, "signups": len(users), "cpu_ms": round(cpu * 1000 / len(users), 2), "seconds": round(wall, 3),
             "per_second": round(len(users) / wall, 1), "p50_ms": round(_percentile(latencies, 0.50) * 1000, 1),
             "p95_ms": round(_percentile(latencies, 0.95) * 1000, 1), "outcome": dict(outcome),
             "errors": dict(errors), "dynamodb_calls_per_signup": round(used["total"] / max(1, len(users)), 2),
             "cancelled_transactions": used["cancelled"], "dynamodb_calls": used["calls"], "latencies": latencies}
+
+
+def stack_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of the stack's process and its children so far (the embedded DynamoDB's own
+    process): what the requests cost the machine however busy it is, where requests per second depend on what else
+    runs. Linux's /proc; 0 elsewhere."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    stats = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+            stats[int(entry.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+        except (OSError, IndexError, ValueError):  # gone meanwhile
+            continue
+    family = {pid} | {child for child, (parent, _) in stats.items() if parent == pid}
+    return sum(cpu for one, (_, cpu) in stats.items() if one in family)
 
 
 def _combined(runs: list[dict], clients: int) -> dict:
@@ -303,6 +335,7 @@ def _combined(runs: list[dict], clients: int) -> dict:
             "per_second": round(signups / seconds, 1), "p50_ms": round(_percentile(latencies, 0.50) * 1000, 1),
             "p95_ms": round(_percentile(latencies, 0.95) * 1000, 1),
             "dynamodb_calls_per_signup": round(calls / signups, 2), "outcome": dict(outcome), "errors": dict(errors),
+            "cpu_ms": round(sum(run["cpu_ms"] * run["signups"] for run in mine) / signups, 2),
             "counters_match": all(run["event_signed_count"] == run["outcome"].get("signed", 0) for run in mine)}
 
 
@@ -357,6 +390,7 @@ def _count_calls(stack: RunningStack, admin_token: str, kind: str, people: list[
 
 def bench(args) -> dict:
     import requests
+    from infra.proof import bench_raw
     work = Path(tempfile.mkdtemp(prefix="tongxin-bench-signup-"))
     started = time.perf_counter()
     stack = RunningStack(work)
@@ -373,24 +407,35 @@ def bench(args) -> dict:
             users = list(pool.map(lambda i: _make_user(stack.api_url, f"bench{run}-{i}", args.kind),
                                   range(needed)))
         setup = time.perf_counter() - started
-        runs = []
+        runs, raw, shape = [], [], None
         for index, clients in enumerate(plan):
             title = f"压测报名{index + 1}（{clients} 客户端）"
             event_id = _publish(stack.api_url, admin, args.kind, args.capacity, title)
+            stack.transactions()  # forget the set-up's
             result = _timed_run(stack, event_id, users[index * args.signups:(index + 1) * args.signups], clients)
             with requests.Session() as session:
                 view = _expect(_call(session, stack.api_url, "GET", f"/v1/events/{event_id}", admin), 200, "read")
             result["event_signed_count"] = view["signed_count"]
             runs.append(result)
+            if shape is None:  # the first run's own transactions, each user's sign-up once
+                shape = (event_id, [t for t in stack.transactions() if event_id in json.dumps(t)])
+            # paired: right after the HTTP run of as many clients (infra/proof/bench_raw.py)
+            raw.append(bench_raw.signups_again(stack.dynamodb_url, *shape, clients))
         counted = users[len(plan) * args.signups:]
         calls = _count_calls(stack, admin, args.kind, [counted[i:i + 3] for i in range(0, 3 * REPEATS, 3)])
     finally:
         stack.stop()
     combined = [_combined(runs, clients) for clients in dict.fromkeys(plan)]
+    for row in combined:
+        mine = [r for r in raw if r["clients"] == row["clients"]]
+        rate = sum(r["transactions"] for r in mine) / sum(r["seconds"] for r in mine)
+        row["raw_per_second"], row["of_raw"] = round(rate, 1), round(row["per_second"] / rate, 2)
+        row["raw_refused"] = sum(r["refused"] for r in mine)
     for row in runs:
         del row["latencies"]
     return {"kind": args.kind, "capacity": args.capacity, "cpus": os.cpu_count(), "startup_s": round(startup, 1),
-            "setup_s": round(setup, 1), "users_created": needed, "throughput": combined, "runs": runs, "calls": calls}
+            "setup_s": round(setup, 1), "users_created": needed, "throughput": combined, "runs": runs, "raw": raw,
+            "calls": calls}
 
 
 def _print(results: dict) -> None:
@@ -410,6 +455,13 @@ def _print(results: dict) -> None:
         print(f"  {row['clients']:>7} {row['runs']:>4} {row['signups']:>8} {row['seconds']:>8.2f} "
               f"{row['per_second']:>10.1f} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} "
               f"{row['dynamodb_calls_per_signup']:>13.2f}  {outcome}")
+    print("  raw TransactWriteItems of the same shape (the first run's sign-up transactions sent again straight to the"
+          "\n  embedded DynamoDB on a copy of the event, right after each run, as many clients):")
+    for row in results["throughput"]:
+        refused = f"; {row['raw_refused']} REFUSED" if row["raw_refused"] else ""
+        print(f"  {row['clients']:>7} clients: raw {row['raw_per_second']:>6.1f}/s, sign-ups over HTTP "
+              f"{row['per_second']:>6.1f}/s = {row['of_raw']:.2f} of raw{refused}; the stack's CPU per sign-up "
+              f"{row['cpu_ms']:.1f} ms (API + DynamoDB processes)")
     print("  per run: " + "; ".join(f"{run['clients']} → {run['per_second']}/s (p95 {run['p95_ms']} ms, "
                                     f"{run['cancelled_transactions']} cancelled transactions)"
                                     for run in results["runs"]))
@@ -424,9 +476,8 @@ def _print(results: dict) -> None:
         if row.get("min", row["calls"]) != row.get("max", row["calls"]):
             spread = f" ({row['min']}..{row['max']})"
         print(f"  {what:<64} {row['calls']:>4}{spread}{detail}")
-    print("Caveats: the embedded DynamoDB (moto) applies one request at a time; the stack\n"
-          "is one Python process. Sign-ups per second are this machine's local stack, not DynamoDB; the call counts\n"
-          "carry over.")
+    print("Caveats: the embedded DynamoDB (moto) applies one request at a time, in a process of its own beside the\n"
+          "API's. Sign-ups per second are this machine's local stack, not DynamoDB; the call counts carry over.")
 
 
 def main(argv: list[str] | None = None) -> int:
