@@ -1,20 +1,24 @@
 """The API function: a Chalice app made of one blueprint per area (routes only; see chalicelib/)."""
 from chalice import Chalice
 
-from chalicelib import middleware
-from chalicelib.routes import (admin, checkins, console, console_pages, events, grid, identity, links, points, push,
-                               requests, rollups, store, system, wishes)
-from chalicelib.routes import posts
-from chalicelib.routes import units
-from chalicelib.routes import party
-from chalicelib.routes import service_cards
-from chalicelib.routes import co_projects
-from chalicelib.routes import commendations
-from chalicelib.routes import ballots
-from chalicelib.routes import project_rounds
-from chalicelib.routes import proxy  # 代办: managed residents, proxy actions, the proxy log
-from chalicelib.routes import certificates  # 志愿服务记录证明
-from chalicelib.routes import corrections  # 志愿服务记录更正
+from chalicelib import deferred, middleware
+
+# The route modules register their routes now; the use cases and request models they name load on first use
+# (chalicelib/deferred.py): a cold start pays for what its first request needs.
+with deferred.registering():
+    from chalicelib.routes import (admin, checkins, console, console_pages, events, grid, identity, links, points,
+                                   push, requests, rollups, store, system, wishes)
+    from chalicelib.routes import posts
+    from chalicelib.routes import units
+    from chalicelib.routes import party
+    from chalicelib.routes import service_cards
+    from chalicelib.routes import co_projects
+    from chalicelib.routes import commendations
+    from chalicelib.routes import ballots
+    from chalicelib.routes import project_rounds
+    from chalicelib.routes import proxy  # 代办: managed residents, proxy actions, the proxy log
+    from chalicelib.routes import certificates  # 志愿服务记录证明
+    from chalicelib.routes import corrections  # 志愿服务记录更正
 from tongxin.config import load_settings
 
 # Fail closed at cold start: a missing stage or a weak secret stops the function here, before any request.

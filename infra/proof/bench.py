@@ -8,14 +8,14 @@ API function's code on its path (infra/proof/built_handler.py):
 
 - baseline: ``import boto3`` + creating one DynamoDB client;
 - cold start: importing the handler (``app``) + the first request, a ``GET /v1/health`` API Gateway
-  event: it builds the container (every model bound to one shared client) and makes one Query against
-  an embedded DynamoDB on loopback. Against the baseline that is conservative: the baseline makes no
+  event: it builds the container (settings and the shared DynamoDB client; the table models load on the first
+  request that needs one) and makes one Query against an embedded DynamoDB on loopback. Against the baseline that is conservative: the baseline makes no
   request at all.
 
 The function's code is measured as deployed (``functions/api/Makefile``: precompiled, ``/var/task`` being
 read-only) and, for comparison, as SAM's python builder would ship it (no bytecode). Runs are paired (baseline and cold start
 one after the other, order alternating) and the ratio is the median of the per-pair ratios: on a shared
-machine absolute milliseconds drift, ratios much less. The target (issue 7) is a ratio ≤ 1.25.
+machine absolute milliseconds drift, ratios much less. The target (issues 7 and 27) is a ratio ≤ 1.25.
 """
 from __future__ import annotations
 

@@ -12,15 +12,18 @@ import logging
 import re
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from chalice import Blueprint, Response
 
-from tongxin.adapters.dynamo.tx import storage_refusal
-from tongxin.domain.access import Principal
 from tongxin.domain.errors import DomainError, NotFound, Unauthenticated
 
-from .validation import Body, Query, parse_body, parse_query
+from .deferred import resolve
+
+if TYPE_CHECKING:  # pydantic, the models' adapters and the tables load on a route's first request, not at import
+    from tongxin.domain.access import Principal
+
+    from .validation import Body, Query
 
 log = logging.getLogger("tongxin.api")
 
@@ -40,8 +43,10 @@ class Route:
     summary: str
     handler: str
     public: bool = False
-    body: type[Body] | None = None
-    query: type[Query] | None = None
+    # The body and query models as the route module named them: a ``deferred.ModelRef`` while routes register at
+    # cold start (``body``/``query`` below resolve it, loading pydantic on first use).
+    declared_body: Any = None
+    declared_query: Any = None
     status: int = 200
     produces: tuple[str, ...] = ("application/json",)
     errors: tuple[str, ...] = ()
@@ -55,6 +60,14 @@ class Route:
     description: str = ""
     # "PATCH" for the POST that stands for the PATCH route of the same path (``X-HTTP-Method-Override: PATCH``).
     override_of: str | None = None
+
+    @property
+    def body(self) -> type[Body] | None:
+        return resolve(self.declared_body)
+
+    @property
+    def query(self) -> type[Query] | None:
+        return resolve(self.declared_query)
 
     @property
     def mutating(self) -> bool:
@@ -211,14 +224,17 @@ def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, body: type[
                     # DynamoDB's 2 KB limit would otherwise come back as a ValidationException).
                     if not PATH_ID.fullmatch(value):
                         raise NotFound()
+                if body is not None or query is not None:
+                    from .validation import parse_body, parse_query  # pydantic: on the first route that parses
                 if body is not None:
-                    kwargs["body"] = parse_body(body, request.raw_body)
+                    kwargs["body"] = parse_body(resolve(body), request.raw_body)
                 if query is not None:
-                    kwargs["query"] = parse_query(query, request.query_params)
+                    kwargs["query"] = parse_query(resolve(query), request.query_params)
                 result = fn(**kwargs)
             except DomainError as exc:
                 return error_response(exc)
             except Exception as exc:  # a read (or a plain write) DynamoDB kept refusing: 503, not Chalice's 500
+                from tongxin.adapters.dynamo.tx import storage_refusal
                 busy = storage_refusal(exc)
                 if busy is None:
                     raise

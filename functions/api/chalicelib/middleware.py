@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 import uuid
 
@@ -15,11 +16,6 @@ from aws_lambda_powertools import Logger
 from chalice import Chalice, Response
 
 from tongxin import metrics
-from tongxin.adapters import tokens
-from tongxin.adapters.dynamo import idempotency
-from tongxin.adapters.dynamo.tx import storage_refusal
-from tongxin.usecases import access, console
-from tongxin.domain import console as console_rules
 from tongxin.domain.errors import (
     DomainError, InternalError, MethodNotAllowed, NotFound, Unauthenticated, ValidationFailed, WechatSessionStale,
 )
@@ -133,6 +129,7 @@ def install(app: Chalice) -> None:
             # Chalice's own refusals are put in our envelope before anything (idempotency) stores them.
             response = _handle(request, lambda r: _envelope_chalice_error(get_response(r)), resource, method)
         except Exception as exc:  # never a stack trace or a Chalice body to the client
+            from tongxin.adapters.dynamo.tx import storage_refusal
             busy = storage_refusal(exc)  # the caller's read, refused by DynamoDB past the retries: 503
             if busy is None:
                 logger.exception("unhandled error")
@@ -141,7 +138,10 @@ def install(app: Chalice) -> None:
             response = error_response(busy or InternalError())
         finally:
             leave_request(context_tokens)
-            access.forget()
+            # the request's cache of the caller's access, once an authenticated request has loaded that use case
+            access = sys.modules.get("tongxin.usecases.access")
+            if access is not None and "forget" in vars(access):
+                access.forget()
         response.headers = {**(response.headers or {}), REQUEST_ID_HEADER: request_id}
         logger.info("request", extra={"method": method, "route": resource, "status": response.status_code,
                                       "ms": round((time.perf_counter() - started) * 1000, 1)})
@@ -151,6 +151,8 @@ def install(app: Chalice) -> None:
 
 def _render(route) -> callable:
     """How this route turns a use case's answer into its success response (for the Idempotency-Key record)."""
+    from tongxin.adapters.dynamo import idempotency
+
     def render(answer) -> idempotency.StoredResponse:
         response = json_response(answer, route.status if route else 200)
         return idempotency.StoredResponse(response.status_code, _body_text(response), _content_type(response))
@@ -161,7 +163,8 @@ def _content_type(response: Response) -> str | None:
     return next((v for k, v in (response.headers or {}).items() if k.lower() == "content-type"), None)
 
 
-def _replayed(stored: idempotency.StoredResponse) -> Response:
+def _replayed(stored) -> Response:
+    """``stored``: an ``idempotency.StoredResponse``."""
     headers = {"Idempotent-Replayed": "true"}
     if stored.content_type:
         headers["Content-Type"] = stored.content_type
@@ -180,6 +183,12 @@ def _handle(request, get_response, resource: str, method: str) -> Response:
     if route is None or route.public:
         return get_response(request)
 
+    # What only an authenticated request needs, loaded by the first one (a cold start's health check or login
+    # does without the token code, the idempotency records and the access use cases).
+    from tongxin.adapters import tokens
+    from tongxin.adapters.dynamo import idempotency
+    from tongxin.domain import console as console_rules
+    from tongxin.usecases import access, console
     settings = container.settings
     # A Bearer header wins; without one, the staff console's session cookie (and then a write needs its CSRF token
     # and the console's Origin).

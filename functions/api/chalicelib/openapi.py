@@ -15,7 +15,10 @@ from pydantic.json_schema import models_json_schema
 
 from tongxin.domain import errors as domain_errors
 
+from . import deferred
 from .http import OVERRIDE_HEADER, ROUTES, Route
+
+deferred.load_all()  # every DomainError subclass defined, including those of use cases not run yet
 
 ERROR_SCHEMA = {
     "type": "object",

@@ -56,3 +56,9 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     CertificateModel,
     CorrectionModel,
 )
+
+# Bound to the stage (tables, endpoint, shared client) the moment they exist: the container binds before the first
+# use case imports them (binding.py listens).
+from ..model_registry import defined as _defined  # noqa: E402 (after the classes it announces)
+
+_defined(ALL_MODELS)
