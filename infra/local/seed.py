@@ -27,7 +27,7 @@ from tongxin.adapters.dynamo.models import UnitAgreementModel, UnitLiaisonModel,
 from tongxin.domain.party import registration_key
 from tongxin.domain import events as event_rules
 from tongxin.domain.clock import utcnow
-from tongxin.domain.points import boards_for
+from tongxin.domain.points import score_keys
 from tongxin.domain.requests import district_settings
 from tongxin.usecases import directory, volunteer_count
 
@@ -149,8 +149,9 @@ def seed() -> dict:
                      community_id=COMMUNITY_ID, created_at=now).save()
     UserModel("u_demo_res1").update(actions=[UserModel.points_balance.set(RES1_POINTS),
                                              UserModel.earned_total.set(RES1_POINTS)])
-    for board in boards_for("points", COMMUNITY_ID, "g_demo1", now):  # and on the leaderboards, as a credit is
-        ScoreModel(board, "u_demo_res1", score=RES1_POINTS).save()
+    for key in score_keys("points", COMMUNITY_ID, "g_demo1", now):  # and on the leaderboards, as a credit is
+        ScoreModel(key.board, "u_demo_res1", score=RES1_POINTS, grid_board=key.grid_board,
+                   nickname=DEMO_USERS["res1"][0]).save()
     seed_commendation(now)
     StoreModel(COMMUNITY_ID, STORE_ID, name="同心积分超市", address="社区服务中心一楼", created_at=now).save()
     for index, (name, price, stock, limit) in enumerate(

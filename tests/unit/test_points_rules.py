@@ -17,13 +17,14 @@ def test_periods_are_shanghai_months_and_years():
     assert [rules.period_key(p, last_minute) for p in rules.PERIODS] == ["2026-12", "2026", "all"]
 
 
-def test_a_credit_counts_on_six_boards_or_three_without_a_grid():
+def test_a_credit_adds_to_three_items_each_on_its_community_and_grid_board():
     at = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
-    assert rules.boards_for("points", "c1", "g1", at) == [
-        "points#community#c1#2026-12", "points#community#c1#2026", "points#community#c1#all",
-        "points#grid#g1#2026-12", "points#grid#g1#2026", "points#grid#g1#all"]
-    assert len(rules.boards_for("minutes", "c1", None, at)) == 3
-    assert rules.boards_for("points", None, None, at) == []
+    assert rules.score_keys("points", "c1", "g1", at) == [
+        rules.ScoreKey("points#community#c1#2026-12", "points#grid#g1#2026-12"),
+        rules.ScoreKey("points#community#c1#2026", "points#grid#g1#2026"),
+        rules.ScoreKey("points#community#c1#all", "points#grid#g1#all")]
+    assert [key.grid_board for key in rules.score_keys("minutes", "c1", None, at)] == [None] * 3
+    assert rules.score_keys("points", None, None, at) == []
 
 
 @pytest.mark.parametrize("scores, ranks", [

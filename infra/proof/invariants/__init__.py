@@ -37,8 +37,9 @@ package that checks it:
   corrections): credited once; ``minutes`` ``volunteer_minutes`` == the user's attendance minutes;
   ``volunteer-record`` the record counters (``record#<user>#all``: minutes, points, count) and the community's
   hours (``stats#hours#<community>#<month>``) == the attendances.
-- ``scores.py`` ``scores`` the all-time community leaderboards (points, minutes) == the ledger and the
-  attendances; the month, year and all-time boards of each scope agree with each other.
+- ``scores.py`` ``scores`` the all-time community leaderboards (points, minutes) of active accounts == the ledger and the
+  attendances; the month, year and all-time items of each board agree with each other; ``score-copies`` the
+  current periods' items carry their member's grid board and nickname, and none is a closed account's.
 - ``store.py`` ``stock`` a goods item's stock ≥ 0, its store exists; ``stock-exact`` (when ``stock_issued`` is
   given: the stock ever put on the shelf per goods id) stock == issued − held (pending or picked up);
   ``allowance`` ``allow#<goods>#<user>`` == the quantity the user holds pending or picked up. ``redemption`` the
@@ -94,8 +95,8 @@ The rest of the package: ``checker.py`` (``check`` and the checker that loads on
 Not derivable from the tables, so not checked: a goods item's exact stock without ``stock_issued`` (neither the
 initial stock nor restocks are recorded); events' ``signups`` and ``left`` counts (actions: a sign-up given up and
 taken again is one item); the points statistics (``points-stats#``: derivable from the ledger, but the demo seed's
-200 points have no counter, so every local stack would fail it); the per-grid leaderboards' totals (a credit goes to
-the grid the user was in at the time); counters with an expiry (fairness caps, an awarder's day).
+200 points have no counter, so every local stack would fail it); past periods' grid boards (an item's grid board
+follows its member only while its period is current); counters with an expiry (fairness caps, an awarder's day).
 """
 from __future__ import annotations
 

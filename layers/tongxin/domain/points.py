@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import secrets
 import zlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .clock import SHANGHAI
@@ -104,13 +105,32 @@ def board(metric: str, scope: str, scope_id: str, period: str, at: datetime) -> 
     return f"{metric}#{scope}#{scope_id}#{period_key(period, at)}"
 
 
-def boards_for(metric: str, community_id: str | None, grid_id: str | None, at: datetime) -> list[str]:
-    """Every board a credit at ``at`` counts on: month, year and all time, of the community and of the grid."""
-    names = []
-    for scope, scope_id in (("community", community_id), ("grid", grid_id)):
-        if scope_id:
-            names.extend(board(metric, scope, scope_id, period, at) for period in PERIODS)
-    return names
+@dataclass(frozen=True)
+class ScoreKey:
+    """One score item: a user's score of one metric and period on their community's board (``board``, the item's
+    key) and, through the second index, on their grid's board of the same period (``grid_board``; None outside a
+    grid). One item serves both boards: a member counts on one grid's board, the one they live in."""
+    board: str
+    grid_board: str | None
+
+
+def score_keys(metric: str, community_id: str | None, grid_id: str | None, at: datetime) -> list[ScoreKey]:
+    """The score items a credit at ``at`` adds to: month, year and all time (Asia/Shanghai) — three items, each on
+    the community's board and the grid's. Outside a community, none (no board can be asked for)."""
+    if not community_id:
+        return []
+    return [ScoreKey(board(metric, "community", community_id, period, at),
+                     board(metric, "grid", grid_id, period, at) if grid_id else None) for period in PERIODS]
+
+
+def periods_since(since: datetime, until: datetime) -> list[str]:
+    """Every period key (months, years, all time) a board of the span ``since``..``until`` may be keyed by."""
+    first, last = since.astimezone(SHANGHAI), until.astimezone(SHANGHAI)
+    months, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month + 1) if month < 12 else (year + 1, 1)
+    return months + [f"{y:04d}" for y in range(first.year, last.year + 1)] + ["all"]
 
 
 def ranked(scores: list[tuple[str, int]]) -> list[tuple[int, str, int]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from ..adapters.dynamo import scores
 from ..adapters.dynamo.models import CommunityModel, GridModel, IdentityModel, StreetModel, UserModel
 from ..adapters.dynamo.tx import Tx
 from ..domain.access import Principal, Role
@@ -38,6 +39,7 @@ def delete_me(principal: Principal) -> None:
     certificates.forget_deleted_user(user.id)  # 证明: a pending request withdrawn; issued ones stay checkable
     corrections.forget_deleted_user(user.id)  # 记录更正: a pending one withdrawn, decided ones stay as the audit
     points.cancel_all_pending(user.id)  # stock and allowance back to the store, points back to the closed account
+    scores.forget(user, utcnow())  # off every board, and the nickname copied onto its score items erased
 
     now = utcnow()
     tx = Tx()

@@ -17,12 +17,12 @@ from __future__ import annotations
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.operand import Path
 
-from ..adapters.dynamo import batch
+from ..adapters.dynamo import batch, scores
 from ..adapters.dynamo.models import CommunityModel, MemberEntryModel, UserModel
 from ..adapters.dynamo.tx import Tx
 from ..domain import directory as rules
 from ..domain.access import Grant, Principal, Role, require_role
-from ..domain.clock import to_api
+from ..domain.clock import to_api, utcnow
 from ..domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..domain.masking import mask_phone
 from . import paging, volunteer_count
@@ -67,16 +67,18 @@ def unchanged(user: UserModel):
 def sync(tx: Tx, before: UserModel | None, after: UserModel | None):
     """Add to ``tx`` the entries' changes from ``before`` (the user as read) to ``after`` (as the change leaves it;
     None: deleted). Answers the condition the change's update of the user item must carry (None: the directory is
-    untouched, no condition needed)."""
+    untouched, no condition needed). The leaderboards' copies of the name and grid move in the same transaction
+    (``scores.follow``)."""
+    held = scores.follow(tx, before, after, utcnow())  # its condition includes the member being active
     old, new = keys_of(before), keys_of(after)
     if old == new:
-        return None
+        return held
     user_id = (after or before).id
     for community_id, key in sorted(old - new):
         tx.delete(MemberEntryModel(community_id, key))
     for community_id, key in sorted(new - old):
         tx.put(MemberEntryModel(community_id, key, user_id=user_id))
-    return unchanged(before) if before is not None else None
+    return volunteer_count.both(unchanged(before), held) if before is not None else held
 
 
 # --- reading ----------------------------------------------------------------------------------------------------

@@ -18,13 +18,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
+from pynamodb.expressions.operand import Path
+
 from ..adapters.dynamo import counters, scores
 from ..adapters.dynamo.models import LedgerEntryModel, UserModel
 from ..adapters.dynamo.tx import NO_ANSWER, Tx
 from ..domain.clock import utcnow
 from ..domain.errors import DomainError, StorageBusy, Unauthenticated
 from ..domain.ids import new_id
-from ..domain.points import balance_after, boards_for
+from ..domain.points import balance_after, score_keys
 from ..domain.stats import bucket_names
 
 MAX_BALANCE_RACES = 24
@@ -39,6 +41,8 @@ class Account:
     balance: int
     community_id: str | None = None
     grid_id: str | None = None
+    nickname: str | None = None  # copied onto the score items, as the grid is
+    active: bool = True  # a closed account's earnings go on no board (注销 took it off them)
 
 
 class _BalanceMoved(DomainError):
@@ -62,14 +66,16 @@ def append(tx: Tx, *, account: Account, amount: int, source_key: str, kind: str,
                              balance_after=after, source=source, note=note, community_id=community_id, created_at=now)
     tx.put(entry, condition=LedgerEntryModel.entry_key.does_not_exist(), error=duplicate_error)
     actions = [UserModel.points_balance.set(after), *also_user_actions]
+    condition = UserModel.points_balance == account.balance
     if earns:
         actions.append(UserModel.earned_total.add(amount))
-        scores.add(tx, boards_for("points", community_id, account.grid_id, earned_at or now), account.user_id,
-                   amount)
+        if account.active and amount:
+            scores.add(tx, score_keys("points", community_id, account.grid_id, earned_at or now), account.user_id,
+                       amount, account.nickname)
+            condition &= copied_as_read(account)
     if community_id:
         for key in points_stats_keys(community_id, now):
             counters.add(tx, key, {f"k:{kind}": amount, **(stats or {})})
-    condition = UserModel.points_balance == account.balance
     tx.update(UserModel(account.user_id), actions,
               condition=condition if user_condition is None else condition & user_condition,
               error=_moved_or(user_condition, gone_error))
@@ -83,9 +89,22 @@ def points_stats_keys(community_id: str, at: datetime) -> list[str]:
 
 def add_minutes(tx: Tx, account: Account, minutes: int, at: datetime, community_id: str | None = None) -> None:
     """Volunteer minutes on the leaderboards (微星光) of the period of ``at``; the user item's own total is the
-    caller's (it touches that item once)."""
-    scores.add(tx, boards_for("minutes", community_id or account.community_id, account.grid_id, at),
-               account.user_id, minutes)
+    caller's (it touches that item once; the credit's own condition on it is ``copied_as_read``, when it has one)."""
+    if account.active:
+        scores.add(tx, score_keys("minutes", community_id or account.community_id, account.grid_id, at),
+                   account.user_id, minutes, account.nickname)
+
+
+def copied_as_read(account: Account):
+    """The user item still as the score items' copies were taken from it (active, same nickname and grid): a credit
+    racing a rename or a move fails this and is rebuilt from a fresh read, so no copy is left stale."""
+    return (UserModel.status == "active") & _same(UserModel.nickname, account.nickname) \
+        & _same(UserModel.grid_id, account.grid_id)
+
+
+def _same(attribute, value):
+    return attribute.does_not_exist() | Path(attribute.attr_name).is_type("NULL") if value is None \
+        else attribute == value
 
 
 def _moved_or(user_condition, gone: DomainError | None):
@@ -104,15 +123,17 @@ def _moved_or(user_condition, gone: DomainError | None):
 def current_account(user_id: str) -> Account:
     try:
         user = UserModel.get(user_id, consistent_read=True,
-                             attributes_to_get=["id", "points_balance", "community_id", "grid_id"])
+                             attributes_to_get=["id", "points_balance", "community_id", "grid_id", "nickname",
+                                                "status"])
     except UserModel.DoesNotExist:
         raise Unauthenticated() from None
-    return Account(user_id, int(user.points_balance or 0), user.community_id, user.grid_id)
+    return account_of(user)
 
 
 def account_of(user: UserModel) -> Account:
     """The account of a user item already read consistently in this request (the caller's, say)."""
-    return Account(user.id, int(user.points_balance or 0), user.community_id, user.grid_id)
+    return Account(user.id, int(user.points_balance or 0), user.community_id, user.grid_id, user.nickname,
+                   user.status == "active")
 
 
 def run_with_balance(user_id: str, build: Callable[[Account], Tx], answer: Any = NO_ANSWER,

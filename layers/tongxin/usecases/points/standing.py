@@ -2,12 +2,12 @@
 
 The passbook is one Query on the ledger's ``by_time`` index, newest first; the balance and the earned total are on
 the caller's user item, already read by the request (a member's passbook as staff see it: the member's user item,
-read by the member detail's scope check, then the same Query). A leaderboard is one Query on ``scores.by_score``
-(the board's top scores, descending) and one BatchGetItem (their names, and my own score).
+read by the member detail's scope check, then the same Query). A leaderboard is one Query of the board's top
+scores, descending (``scores.by_score`` for a community's board, ``by_grid_score`` for a grid's), whose entries carry
+the names shown — one item read per row — and, when I am not among them, one GetItem of my own score.
 """
 from __future__ import annotations
 
-from ...adapters.dynamo import batch
 from ...adapters.dynamo.models import LedgerEntryModel, ScoreModel, UserModel
 from ...domain import points as rules
 from ...domain.access import Principal, require_member
@@ -16,10 +16,6 @@ from ...domain.masking import mask_name
 from .. import directory, paging
 from ..access import current_user
 from ...domain.text import DEFAULT_NICKNAME
-
-# Read a few more than shown: a closed account's score stays on its boards and is left out when shown.
-OVERREAD = 10
-
 
 def present_entry(entry: LedgerEntryModel) -> dict:
     return {"id": entry.id, "kind": entry.kind, "amount": int(entry.amount),
@@ -57,21 +53,31 @@ def leaderboard(principal: Principal, *, period: str, scope: str, metric: str) -
     if not scope_id:  # a member of no grid has no grid board
         return answer
     board = rules.board(metric, scope, scope_id, period, now)
-    top = [(item.user_id, int(item.score)) for item in
-           ScoreModel.by_score.query(board, ScoreModel.score > 0, scan_index_forward=False,
-                                     limit=rules.LEADERBOARD_SIZE + OVERREAD,
-                                     page_size=rules.LEADERBOARD_SIZE + OVERREAD)]
-    found = batch.get_many(*[(UserModel, user_id) for user_id, _ in top], (ScoreModel, board, me.id))
-    people, mine = found[:-1], found[-1]
-    shown = [(user_id, score) for (user_id, score), person in zip(top, people)
-             if person is not None and person.status == "active"][:rules.LEADERBOARD_SIZE]
-    names = {person.id: person.nickname for person in people if person is not None}
+    index = ScoreModel.by_score if scope == "community" else ScoreModel.by_grid_score
+    # Every entry is a row: a closed account left the boards (注销: scores.forget, scores.follow), each carries its name.
+    top = list(index.query(board, ScoreModel.score > 0, scan_index_forward=False, limit=rules.LEADERBOARD_SIZE,
+                           page_size=rules.LEADERBOARD_SIZE))
+    shown = [(item.user_id, int(item.score)) for item in top]
+    names = {item.user_id: item.nickname for item in top}
     answer["items"] = [_scored({"rank": rank, "user": {"id": user_id, "nickname": mask_name(
         names.get(user_id) or DEFAULT_NICKNAME)}}, metric, score) for rank, user_id, score in rules.ranked(shown)]
-    my_score = int(mine.score) if mine is not None and mine.score else 0
-    my_rank = next((item["rank"] for item in answer["items"] if item["user"]["id"] == me.id), None)
-    answer["me"] = _scored({"rank": my_rank}, metric, my_score)
+    mine = next(((item["rank"], item["score"]) for item in answer["items"] if item["user"]["id"] == me.id), None)
+    answer["me"] = _scored({"rank": mine[0]}, metric, mine[1]) if mine else \
+        _scored({"rank": None}, metric, _my_score(metric, community_id, board, period, now, me.id))
     return answer
+
+
+def _my_score(metric: str, community_id: str, board: str, period: str, now, user_id: str) -> int:
+    """My score outside the rows shown: my item of the period (keyed by the community's board; on a grid's board
+    when it carries that grid), one GetItem."""
+    key = rules.board(metric, "community", community_id, period, now)
+    try:
+        item = ScoreModel.get(key, user_id, attributes_to_get=["score", "grid_board"])
+    except ScoreModel.DoesNotExist:
+        return 0
+    if board != key and item.grid_board != board:
+        return 0
+    return int(item.score or 0)
 
 
 def _scored(entry: dict, metric: str, score: int) -> dict:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection, LocalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, LocalSecondaryIndex
 
 from .base import BaseModel
 
@@ -51,7 +51,7 @@ class AwardModel(BaseModel):
     community_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
     user_nickname = UnicodeAttribute(null=True)
-    grid_id = UnicodeAttribute(null=True)  # the awarded user's grid at the time: the grid leaderboard it went to
+    grid_id = UnicodeAttribute(null=True)  # the awarded user's grid at the time
     category = UnicodeAttribute()  # charity | mediation | participation
     points = NumberAttribute()
     reason = UnicodeAttribute()
@@ -66,17 +66,29 @@ class AwardModel(BaseModel):
 
 
 class ScoresByScore(GlobalSecondaryIndex):
-    """A board's users by score: the leaderboard is one Query, descending."""
+    """A community's board by score: the leaderboard is one Query, descending, each entry carrying the name shown."""
     class Meta:
         index_name = "by_score"
-        projection = KeysOnlyProjection()
+        projection = IncludeProjection(["nickname"])
     board = UnicodeAttribute(hash_key=True)
     score = NumberAttribute(range_key=True)
 
 
+class ScoresByGridScore(GlobalSecondaryIndex):
+    """A grid's board by score: the same items as the community's board, keyed by the grid board they carry."""
+    class Meta:
+        index_name = "by_grid_score"
+        projection = IncludeProjection(["nickname"])
+    grid_board = UnicodeAttribute(hash_key=True)
+    score = NumberAttribute(range_key=True)
+
+
 class ScoreModel(BaseModel):
-    """One user's score on one board (``points#community#<id>#2026-12``, ``minutes#grid#<id>#all``), added to in the
-    transaction of every credit (``usecases/points/scores.py``)."""
+    """One user's score of one metric and period (``points#community#<id>#2026-12``, ``minutes#community#<id>#all``),
+    added to in the transaction of every credit (``adapters/dynamo/scores.py``). The same item stands on the
+    user's grid's board of that period (``grid_board``, index ``by_grid_score``), and carries the user's nickname for
+    the boards to show: both copies follow the user item in the transactions that change it (a nickname, a move to
+    another grid, 注销 — ``scores.follow``)."""
     TABLE = "scores"
 
     class Meta(BaseModel.Meta):
@@ -86,5 +98,8 @@ class ScoreModel(BaseModel):
     board = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute(range_key=True)
     score = NumberAttribute(default=0)
+    grid_board = UnicodeAttribute(null=True)  # ``<metric>#grid#<grid>#<period>``: absent outside a grid
+    nickname = UnicodeAttribute(null=True)  # absent: the default nickname is shown
 
     by_score = ScoresByScore()
+    by_grid_score = ScoresByGridScore()
