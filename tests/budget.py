@@ -67,9 +67,20 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
     ("GET", "/v1/street/departments"): Budget(reads=3, writes=0,
                                               why="the street (its district), then the district's departments: one "
                                                   "Query of departments.by_district"),
-    ("GET", "/v1/grid/tasks"): Budget(reads=4, writes=0, why="a page reads on into the next section while it has "
+    ("GET", "/v1/grid/tasks"): Budget(reads=5, writes=0, why="a page reads on into the next section while it has "
                                                              "room: one Query per section (requests, wishes, "
-                                                             "check-ins), three at most"),
+                                                             "check-ins), three at most, and the wishes' section "
+                                                             "its wishes by key (one BatchGetItem: the index holds "
+                                                             "keys only)"),
+    # 微心愿 lists (usecases/wishes/pages.py; tests/api/test_wishes_pages.py holds the exact counts): index entries
+    # hold keys (and status, grid, category), the page's wishes are one BatchGetItem (none for an empty page).
+    ("GET", "/v1/wishes"): Budget(reads=5, writes=0,
+                                  why="the caller, the entries (one Query; a grid, category or visibility filter "
+                                      "reads on: three at most, 4 × limit + 4,000 entries), the page's wishes "
+                                      "(one BatchGetItem)"),
+    ("GET", "/v1/wishes/mine"): Budget(reads=3, writes=0,
+                                       why="the caller, the entries (one Query), the page's wishes (one BatchGetItem)"),
+    ("GET", "/v1/wishes/claimed"): Budget(reads=3, writes=0, why="as GET /v1/wishes/mine"),
     ("POST", "/v1/me/phone"): Budget(reads=2, writes=1, wechat=1, why="WeChat's phone number"),
     ("GET", "/v1/admin/invites/{code}/qrcode"): Budget(reads=2, writes=0, wechat=1,
                                                        why="a mini-program code (format=wxacode)"),
@@ -101,17 +112,20 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
                                                why="the first waitlisted (a Query) when capacity is raised; past "
                                                    "40 promotions a second transaction; WeChat's content check "
                                                    "(title, description)"),
-    ("DELETE", "/v1/me"): Budget(reads=17, writes=60,
-                                 why="注销 walks the user's wishes, requests (接诉即办: name, phone and "
+    ("DELETE", "/v1/me"): Budget(reads=19, writes=60,
+                                 why="注销 walks the user's wishes (claimed and written: a Query each, and their "
+                                     "wishes by key, one BatchGetItem a hundred), requests (接诉即办: name, phone and "
                                      "address erased) and pending redemptions (a Query each, and the balance for "
                                      "each refund), 领岗 claims (a Query and one BatchGetItem of their posts), "
                                      "群众评单 comments (a Query), 微星光 commendations (a Query), 微实事 proposals and "
                                      "验收 comments (a Query each), pending certificate requests and record "
-                                     "corrections (a Query each): one write per item touched, then the account"),
+                                     "corrections (a Query each): one write per item touched; the score items of every period since "
+                                     "joining (deleted, ≤ 100 a transaction); then the account"),
     ("POST", "/v1/points/awards/{award_id}/reverse"): Budget(
         reads=3, writes=1, why="the award, and the awarded user's balance (ledger balance_after)"),
     ("GET", "/v1/leaderboard"): Budget(reads=3, writes=0,
-                                       why="the board's top 50 (a Query), then their names and my score (one BatchGetItem)"),
+                                       why="the board's top 50 with their names (a Query of the index), then my "
+                                           "own score when I am not among them (a GetItem)"),
     ("GET", "/v1/stores/{store_id}/goods"): Budget(reads=3, writes=0,
                                                    why="the store, so another community's is 404, not an empty shelf"),
     ("GET", "/v1/stores/{store_id}/redemptions"): Budget(

@@ -78,7 +78,8 @@ class Schema:
                     continue
                 index_keys = [a.attr_name for a in index.Meta.attributes.values() if a.is_hash_key or a.is_range_key]
                 projection = index.Meta.projection.projection_type
-                indexes[index.Meta.index_name] = (index_keys, projection)
+                included = list(getattr(index.Meta.projection, "non_key_attributes", None) or ())  # INCLUDE
+                indexes[index.Meta.index_name] = (index_keys, projection, included)
             self.tables[model.Meta.table_name] = {"name": model.TABLE, "keys": keys, "indexes": indexes}
 
     def key_of(self, table: str, item: dict) -> dict:
@@ -88,12 +89,12 @@ class Schema:
         """The index entry ``item`` has (projected attributes), or None when it is not in the (sparse) index."""
         if item is None:
             return None
-        keys, projection = self.tables[table]["indexes"][index]
+        keys, projection, included = self.tables[table]["indexes"][index]
         if not all(k in item for k in keys):
             return None
         if projection == "ALL":
             return item
-        wanted = set(keys) | set(self.tables[table]["keys"])
+        wanted = set(keys) | set(self.tables[table]["keys"]) | set(included)
         return {k: v for k, v in item.items() if k in wanted}
 
 
@@ -413,9 +414,10 @@ def storage() -> dict:
             keys = [a.attr_name for a in index.Meta.attributes.values() if a.is_hash_key or a.is_range_key]
             projection = index.Meta.projection.projection_type
             table_keys = [a.attr_name for a in model.get_attributes().values() if a.is_hash_key or a.is_range_key]
+            wanted = set(keys) | set(table_keys) | set(getattr(index.Meta.projection, "non_key_attributes", None) or ())
             for i in items:
                 if all(k in i for k in keys):
-                    entry = i if projection == "ALL" else {k: v for k, v in i.items() if k in set(keys) | set(table_keys)}
+                    entry = i if projection == "ALL" else {k: v for k, v in i.items() if k in wanted}
                     billed += item_size(entry) + 100
         out[model.TABLE] = {"items": len(items), "bytes": billed,
                             "avg_item": round(sum(item_size(i) for i in items) / len(items)) if items else 0}

@@ -169,35 +169,33 @@ CAP_NOTES = {
 PUBLIC = frozenset({S.OPEN, S.CLAIMED, S.FULFILLED, S.CONFIRMED})  # published: the whole community's
 
 
-def list_keys(community_id: str, grid_id: str | None, category: str, status: WishStatus | str) -> dict[str, str | None]:
-    """The partition keys of the community list's indexes, one per filter a user can pick (grid, category,
-    status, and status with either), and the sparse key of the published wishes (a resident's home list): a page
-    of any of them is one Query on its own index."""
-    grid, status = grid_id or "-", WishStatus(status)
-    return {
-        "community_status": f"{community_id}#{status.value}",
-        "grid_key": f"{community_id}#{grid}",
-        "grid_status": f"{community_id}#{grid}#{status.value}",
-        "category_key": f"{community_id}#{category}",
-        "category_status": f"{community_id}#{category}#{status.value}",
-        "public_key": community_id if status in PUBLIC else None,
-    }
+def list_keys(community_id: str, grid_id: str | None, category: str, status: WishStatus | str) -> dict[str, str]:
+    """The list keys a wish in ``status`` carries: only its partition in the community's status list
+    (``by_community_status``). Grid and category are attributes of the list indexes' entries, not keys (a key per
+    filter rewrote one more index entry with every status change); they stay parameters so every caller states
+    the whole wish."""
+    return {"community_status": community_status_key(community_id, status)}
 
 
-def list_query(community_id: str, status: str | None, grid_id: str | None, category: str | None, *,
-               published_only: bool) -> tuple[str, str, str | None]:
-    """The index that serves a filter of the community list, its partition key, and the category left to filter
-    (grid and category together: the grid's index, the category a filter within a page's read budget).
-    ``published_only``: the caller sees only published wishes (no status asked, not staff)."""
-    keys = list_keys(community_id, grid_id, category or "-", status or S.OPEN)
-    if grid_id:
-        return ("by_grid_status", keys["grid_status"], category) if status else ("by_grid", keys["grid_key"], category)
-    if category:
-        return ("by_category_status", keys["category_status"], None) if status else \
-            ("by_category", keys["category_key"], None)
+def list_index(community_id: str, status: str | None) -> tuple[str, str]:
+    """The index that serves a page of the community list, and its partition key: the status list when a status
+    is asked, else every wish of the community; grid, category and the caller's visibility are tested on the
+    entries (usecases/wishes/pages.py reads on within its budget)."""
     if status:
-        return "by_community_status", keys["community_status"], None
-    return ("by_public", community_id, None) if published_only else ("by_community", community_id, None)
+        return "by_community_status", community_status_key(community_id, status)
+    return "by_community", community_id
+
+
+def listed(status: str, grid_id: str | None, category: str, *, want_status: str | None, want_grid: str | None,
+           want_category: str | None, sees_all: bool, own_grids: frozenset[str] | set[str]) -> bool:
+    """Whether a wish (its status, grid and category) belongs on a page of the community list: it matches the
+    filters asked, and the caller sees it there — a published wish everyone, an unpublished one an admin, or a
+    grid worker of its grid (a user's own wishes in every state are in /v1/wishes/mine and /claimed)."""
+    if (want_status and status != want_status) or (want_grid and grid_id != want_grid) \
+            or (want_category and category != want_category):
+        return False
+    return sees_all or WishStatus(status) in PUBLIC or (grid_id is not None and grid_id in own_grids)
+
 
 def stats_key(community_id: str, bucket: str) -> str:
     return f"stats#wishes#{community_id}#{bucket}"

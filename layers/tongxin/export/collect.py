@@ -125,7 +125,9 @@ def community_items(reader: Reader, community_id: str) -> Iterator[tuple[str, st
     # The passbook is the user's: all of it (the balance is its sum).
     yield from of("ledger", reader.query_each("ledger", "user_id", sorted(user_ids)))
 
-    yield from of("wishes", reader.query("wishes", "community_id", c, "by_community"))  # every wish has both keys
+    # every wish is in by_community; its entries hold keys (and the list filters), the wishes are read by key
+    wish_keys = [{"id": entry["id"]} for entry in reader.query("wishes", "community_id", c, "by_community")]
+    yield from of("wishes", reader.get_many("wishes", wish_keys))
     events = list(reader.query("events", "community_id", c, "by_community"))
     yield from of("events", events)
     yield from of("signups", reader.query_each("signups", "event_id", [_s(e, "id") for e in events]))  # its key

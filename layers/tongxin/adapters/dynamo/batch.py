@@ -31,11 +31,12 @@ def _identity(model_cls: type[Model], key: dict) -> tuple:
     return model_cls.Meta.table_name, tuple(sorted((name, str(value)) for name, value in key.items()))
 
 
-def get_many(*wanted: tuple) -> list[Model | None]:
+def get_many(*wanted: tuple, consistent: bool = True) -> list[Model | None]:
     """``wanted``: ``(model_cls, hash_key)`` or ``(model_cls, hash_key, range_key)``. Returns the items in the
-    same order, None where absent."""
+    same order, None where absent. ``consistent=False`` (half the read units): a list page's items, as eventually
+    consistent as the index entries that named them."""
     return [model_cls.from_raw_data(raw) if raw is not None else None
-            for (model_cls, *_), raw in zip(wanted, _get_raw(wanted))]
+            for (model_cls, *_), raw in zip(wanted, _get_raw(wanted, consistent))]
 
 
 def get_raw(*wanted: tuple) -> list[dict | None]:
@@ -49,13 +50,13 @@ def get_raw_many(model_cls: type[Model], hash_keys: list) -> list[dict]:
     return [raw for raw in _get_raw([(model_cls, key) for key in hash_keys]) if raw is not None]
 
 
-def _get_raw(wanted) -> list[dict | None]:
+def _get_raw(wanted, consistent: bool = True) -> list[dict | None]:
     if len(wanted) > MAX_KEYS:
         raise ValueError(f"one BatchGetItem reads at most {MAX_KEYS} items")
     keys = [(spec[0], _key(*spec)) for spec in wanted]
     pending: dict[str, dict] = {}
     for model_cls, key in keys:
-        table = pending.setdefault(model_cls.Meta.table_name, {"Keys": [], "ConsistentRead": True})
+        table = pending.setdefault(model_cls.Meta.table_name, {"Keys": [], "ConsistentRead": consistent})
         if key not in table["Keys"]:
             table["Keys"].append(key)
     found: dict[tuple, dict] = {}

@@ -1,7 +1,8 @@
 """Reading wishes: who may see a wish (one rule for the detail and every list), how it is shown, and the lists.
 
 Answers are built from the items alone: names are carried on the wish (``author_nickname``,
-``claimer_nickname``), so a page is one Query and a detail one GetItem.
+``claimer_nickname``), so a page is its index entries (one Query, more when it filters: pages.py) and its wishes
+(one BatchGetItem), and a detail one GetItem.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from ...domain.clock import to_api
 from ...domain.errors import Forbidden, NotFound
 from ...domain.masking import mask_address, mask_phone
 from ...domain.wishes import WishStatus as S
-from .. import paging
+from . import pages
 from ...domain.text import DEFAULT_NICKNAME
 
 PUBLIC_STATUSES = rules.PUBLIC  # published: the whole community's
@@ -52,18 +53,6 @@ def visible(principal: Principal, wish: WishModel) -> bool:
     """THE rule of who sees a wish at all, for the detail and the lists alike: a published wish is the
     community's; an unpublished or withdrawn one is its author's, its claimer's and its staff's business."""
     return S(wish.status) in PUBLIC_STATUSES or contact_visible(principal, wish)
-
-
-def _visible_condition(principal: Principal):
-    """What of the community's unpublished wishes a list shows the caller (None: all of them, an admin): a grid
-    worker those of their grids. Never more than ``visible`` allows; a user's own wishes in every state are in
-    /v1/wishes/mine and /v1/wishes/claimed."""
-    if principal.has(Role.ADMIN):
-        return None
-    condition = WishModel.status.is_in(*sorted(s.value for s in PUBLIC_STATUSES))
-    if principal.has(Role.GRID_WORKER) and principal.grid_ids:
-        condition |= WishModel.grid_id.is_in(*sorted(principal.grid_ids))
-    return condition
 
 
 # --- presenting ----------------------------------------------------------------------------------------
@@ -119,36 +108,39 @@ def get(principal: Principal, wish_id: str) -> dict:
 
 def list_community(principal: Principal, *, status: str | None, grid_id: str | None, category: str | None,
                    limit: int, cursor: str | None) -> dict:
-    """The community's wishes, newest first; contact and address always masked in lists. Each filter a user can
-    pick has its index (one Query per page); what stays a filter (the caller's visibility, a category within a
-    grid) is applied within the page's read budget: a page may then hold fewer items, with a cursor to go on."""
+    """The community's wishes, newest first; contact and address always masked in lists. A status is the index's
+    key; a grid, a category and what the caller may see are tested on the index entries, reading on until the
+    page is full (pages.py: within a stated budget), then the page's wishes are read in one BatchGetItem."""
     community_id = require_member(principal)
     if status is not None and S(status) not in PUBLIC_STATUSES:
         require_role(principal, *STAFF_ROLES)
-    seen = _visible_condition(principal) if status is None or S(status) not in PUBLIC_STATUSES else None
-    staff_scope = seen is not None and principal.has(Role.GRID_WORKER) and bool(principal.grid_ids)
-    index, key, category_filter = rules.list_query(community_id, status, grid_id, category,
-                                                   published_only=status is None and seen is not None and not staff_scope)
-    condition = WishModel.category == category_filter if category_filter else None
-    if seen is not None and index != "by_public":
-        condition = seen if condition is None else condition & seen
-    query_index = getattr(WishModel, index)
+    sees_all = principal.has(Role.ADMIN)
+    own_grids = frozenset(principal.grid_ids or ()) if principal.has(Role.GRID_WORKER) else frozenset()
+    index, key = rules.list_index(community_id, status)
+    # only what can drop an entry makes the page read on (a published status is everyone's)
+    filtered = bool(grid_id or category) or not (sees_all or (status is not None and S(status) in PUBLIC_STATUSES))
 
-    def query(**kwargs):
-        return query_index.query(key, filter_condition=condition, scan_index_forward=False, **kwargs)
+    def listed(fields) -> bool:
+        current_status, current_grid, current_category = fields
+        return rules.listed(current_status, current_grid, current_category, want_status=status, want_grid=grid_id,
+                            want_category=category, sees_all=sees_all, own_grids=own_grids)
 
-    scope = f"wishes:{index}:{key}:{category_filter or '*'}:{principal.user_id}"
-    return paging.page(query, limit, cursor, lambda items: [present(w, contact_visible=False) for w in items],
-                       scope=scope, model=WishModel)
+    scope = f"wishes:{index}:{key}:{grid_id or '*'}:{category or '*'}:{principal.user_id}"
+    return pages.page(getattr(WishModel, index), key, limit, cursor, scope=scope,
+                      present=lambda wishes: [present(w, contact_visible=False) for w in wishes],
+                      keep=(lambda entry: listed(pages.entry_fields(entry))) if filtered else None,
+                      still=lambda wish: listed((wish.status, wish.grid_id, wish.category)))
 
 
 def list_mine(principal: Principal, *, limit: int, cursor: str | None) -> dict:
-    return paging.page(lambda **kw: WishModel.by_author.query(principal.user_id, scan_index_forward=False, **kw),
-                       limit, cursor, lambda items: [present(w, contact_visible=True) for w in items],
-                       scope=f"wishes-by-author:{principal.user_id}", model=WishModel)
+    return pages.page(WishModel.by_author, principal.user_id, limit, cursor,
+                      scope=f"wishes-by-author:{principal.user_id}",
+                      present=lambda wishes: [present(w, contact_visible=True) for w in wishes])
 
 
 def list_claimed(principal: Principal, *, limit: int, cursor: str | None) -> dict:
-    return paging.page(lambda **kw: WishModel.by_claimer.query(principal.user_id, scan_index_forward=False, **kw),
-                       limit, cursor, lambda items: [present(w, contact_visible=True) for w in items],
-                       scope=f"wishes-by-claimer:{principal.user_id}", model=WishModel)
+    """The wishes I hold (or held) as claimer; one released since the index was read is left out."""
+    return pages.page(WishModel.by_claimer, principal.user_id, limit, cursor,
+                      scope=f"wishes-by-claimer:{principal.user_id}",
+                      present=lambda wishes: [present(w, contact_visible=True) for w in wishes],
+                      still=lambda wish: wish.claimer_id == principal.user_id)

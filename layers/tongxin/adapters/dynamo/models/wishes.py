@@ -1,16 +1,26 @@
-"""微心愿 wishes: the table and one index per list it serves."""
+"""微心愿 wishes: the table and the indexes its lists and the scheduler read.
+
+An index entry holds the keys and, for the two community lists, the three attributes their filters test (status,
+grid, category): a page's entries are read from the index, then its wishes by key in one BatchGetItem. An entry is
+then ~150 bytes instead of a copy of the wish, and a transition rewrites only the entries whose key or included
+attribute it changes (docs/wishes.md, "Indexes").
+"""
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 
 from .base import BaseModel
 
+# What a list filters on (usecases/wishes/pages.py): carried by the list indexes' entries.
+FILTERED = ["status", "grid_id", "category"]
+
 
 class WishesByCommunity(GlobalSecondaryIndex):
+    """Every wish of a community: the unfiltered list, and grid / category filters read on within a budget."""
     class Meta:
         index_name = "by_community"
-        projection = AllProjection()
+        projection = IncludeProjection(FILTERED)
     community_id = UnicodeAttribute(hash_key=True)
     created_at = UTCDateTimeAttribute(range_key=True)
 
@@ -18,56 +28,15 @@ class WishesByCommunity(GlobalSecondaryIndex):
 class WishesByCommunityStatus(GlobalSecondaryIndex):
     class Meta:
         index_name = "by_community_status"
-        projection = AllProjection()
-    community_status = UnicodeAttribute(hash_key=True)
-    created_at = UTCDateTimeAttribute(range_key=True)
-
-
-class WishesByPublic(GlobalSecondaryIndex):
-    """Sparse: only published wishes carry ``public_key`` (the community): a resident's home list."""
-    class Meta:
-        index_name = "by_public"
-        projection = AllProjection()
-    public_key = UnicodeAttribute(hash_key=True)
-    created_at = UTCDateTimeAttribute(range_key=True)
-
-
-class WishesByGrid(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "by_grid"
-        projection = AllProjection()
-    grid_key = UnicodeAttribute(hash_key=True)  # <community>#<grid>
-    created_at = UTCDateTimeAttribute(range_key=True)
-
-
-class WishesByGridStatus(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "by_grid_status"
-        projection = AllProjection()
-    grid_status = UnicodeAttribute(hash_key=True)  # <community>#<grid>#<status>
-    created_at = UTCDateTimeAttribute(range_key=True)
-
-
-class WishesByCategory(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "by_category"
-        projection = AllProjection()
-    category_key = UnicodeAttribute(hash_key=True)  # <community>#<category>
-    created_at = UTCDateTimeAttribute(range_key=True)
-
-
-class WishesByCategoryStatus(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "by_category_status"
-        projection = AllProjection()
-    category_status = UnicodeAttribute(hash_key=True)  # <community>#<category>#<status>
+        projection = IncludeProjection(FILTERED)
+    community_status = UnicodeAttribute(hash_key=True)  # <community>#<status>
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
 class WishesByAuthor(GlobalSecondaryIndex):
     class Meta:
         index_name = "by_author"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
     author_id = UnicodeAttribute(hash_key=True)
     created_at = UTCDateTimeAttribute(range_key=True)
 
@@ -75,7 +44,7 @@ class WishesByAuthor(GlobalSecondaryIndex):
 class WishesByClaimer(GlobalSecondaryIndex):
     class Meta:
         index_name = "by_claimer"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
     claimer_id = UnicodeAttribute(hash_key=True)
     claimed_at = UTCDateTimeAttribute(range_key=True)
 
@@ -84,7 +53,7 @@ class WishesByGridTask(GlobalSecondaryIndex):
     """Sparse: only wishes that need their grid worker (to review, or overdue) carry ``grid_task``."""
     class Meta:
         index_name = "by_grid_task"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
     grid_task = UnicodeAttribute(hash_key=True)
     created_at = UTCDateTimeAttribute(range_key=True)
 
@@ -93,7 +62,7 @@ class WishesByDue(GlobalSecondaryIndex):
     """Sparse: wishes with a pending scheduled step (escalation or expiry), sharded for the scheduler."""
     class Meta:
         index_name = "by_due"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
     due_shard = UnicodeAttribute(hash_key=True)
     due_at = UTCDateTimeAttribute(range_key=True)
 
@@ -113,13 +82,8 @@ class WishModel(BaseModel):
     content = UnicodeAttribute()
     category = UnicodeAttribute()
     status = UnicodeAttribute()
-    # One partition key per list filter (domain/wishes.list_keys), rewritten with every status change.
+    # The status list's partition key (domain/wishes.list_keys), rewritten with every status change.
     community_status = UnicodeAttribute()
-    grid_key = UnicodeAttribute(null=True)
-    grid_status = UnicodeAttribute(null=True)
-    category_key = UnicodeAttribute(null=True)
-    category_status = UnicodeAttribute(null=True)
-    public_key = UnicodeAttribute(null=True)
     # Names as they were when the person acted, so an answer needs no read of users ("已注销用户" after 注销).
     author_nickname = UnicodeAttribute(null=True)
     claimer_nickname = UnicodeAttribute(null=True)
@@ -149,11 +113,6 @@ class WishModel(BaseModel):
 
     by_community = WishesByCommunity()
     by_community_status = WishesByCommunityStatus()
-    by_public = WishesByPublic()
-    by_grid = WishesByGrid()
-    by_grid_status = WishesByGridStatus()
-    by_category = WishesByCategory()
-    by_category_status = WishesByCategoryStatus()
     by_author = WishesByAuthor()
     by_claimer = WishesByClaimer()
     by_grid_task = WishesByGridTask()
