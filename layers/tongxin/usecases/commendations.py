@@ -45,7 +45,7 @@ from .content import Scene, check as content_check
 log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 3
-OVERREAD = 10  # a closed account's or a departed member's score stays on the month's board: read a few more
+OVERREAD = 10  # a departed member's score stays on the month's board (a closed account's goes at 注销): read a few more
 
 
 class _Rebuild(Exception):
