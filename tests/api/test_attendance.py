@@ -355,3 +355,37 @@ def test_admin_stats_attendance_and_volunteer_hours(community):
     hours = resp.json["volunteer_hours"]
     assert {m: n for m, n in hours["by_month"].items() if n} == {month_of(when(event)): 45}
     assert hours["total_minutes"] == 45
+
+
+def test_a_rename_racing_a_minutes_only_check_out_leaves_no_stale_name_on_the_minutes_board(community, monkeypatch):
+    """A check-out that credits minutes and no points (an activity of 0 points an hour) carries the copies' condition
+    as a points credit does: a rename landing between its read and its write makes it rebuild from a fresh read, and
+    the minutes board shows the new name (not the one read before)."""
+    from tongxin.adapters.dynamo.binding import connection
+    from tongxin.adapters.dynamo.models import ScoreModel, UserModel
+    organiser = community.admin
+    member = community.volunteer(0)
+    event = publish(organiser, points_per_hour=0)
+    sign_up(member, event)
+    with at(when(event) - 5 * MIN):
+        check(member, organiser, event, "check_in")
+    events = connection().client.meta.events
+    renamed = []
+
+    def rename_once(**_kwargs):
+        if not renamed:  # the check-out's first transaction: the member renamed just before it is sent
+            renamed.append(True)
+            UserModel(member.id).update(actions=[UserModel.nickname.set("改名后的志愿者")])
+    events.register("before-call.dynamodb.TransactWriteItems", rename_once)
+    # The rename is the test's own write, made on the request's client: the route's budget is checked below.
+    monkeypatch.setenv("CALL_REPORT_ONLY", "1")
+    try:
+        with at(when(event) + 40 * MIN):
+            out = check(member, organiser, event, "check_out")
+    finally:
+        events.unregister("before-call.dynamodb.TransactWriteItems", rename_once)
+    assert renamed and out["minutes"] == 40 and out["points"] == 0
+    calls = community.api.last_meter.dynamo
+    assert calls["TransactWriteItems"] == 2 and calls["UpdateItem"] == 1  # refused once, rebuilt once; the rename
+    copies = {item.nickname for item in ScoreModel.scan() if item.user_id == member.id and int(item.score or 0) > 0}
+    assert copies == {"改名后的志愿者"}, copies

@@ -102,6 +102,14 @@ def copied_as_read(account: Account):
         & _same(UserModel.grid_id, account.grid_id)
 
 
+def credit_minutes_only(tx: Tx, account: Account, minutes_action, gone: DomainError) -> None:
+    """Volunteer minutes credited without points: the user item's update carries the copies' condition as a points
+    credit does (``copied_as_read``), so a rename or a move racing it rebuilds the credit from a fresh read
+    (``run_with_balance``) instead of leaving a stale copy on the minutes boards; a closed account is ``gone``."""
+    tx.update(UserModel(account.user_id), [minutes_action], condition=copied_as_read(account),
+              error=_moved_or(True, gone))
+
+
 def _same(attribute, value):
     return attribute.does_not_exist() | Path(attribute.attr_name).is_type("NULL") if value is None \
         else attribute == value

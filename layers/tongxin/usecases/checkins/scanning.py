@@ -206,8 +206,7 @@ def check_out(event: EventModel, mine: SignupModel, now: datetime) -> dict:
                           community_id=event.community_id, earned_at=at, duplicate_error=AlreadyCheckedOut(),
                           also_user_actions=(minutes_action,), user_condition=UserModel.status == "active")
         elif minutes:
-            tx.update(UserModel(mine.user_id), [minutes_action], condition=UserModel.status == "active",
-                      error=ACCOUNT_GONE)
+            ledger.credit_minutes_only(tx, account, minutes_action, gone=ACCOUNT_GONE)
         ledger.add_minutes(tx, account, minutes, at, event.community_id)
         count_credit(tx, community_id=event.community_id, user_id=mine.user_id, at=at, minutes=minutes,
                      points=points, attendances=1 if minutes else 0)

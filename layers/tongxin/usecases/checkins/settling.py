@@ -148,7 +148,7 @@ def apply_adjustment(principal: Principal, event: EventModel, grant, user_id: st
                           also_user_actions=(minutes_action,) if delta_minutes else (),
                           user_condition=ACTIVE, gone_error=ACCOUNT_CLOSED)
         elif delta_minutes:
-            tx.update(UserModel(user_id), [minutes_action], condition=ACTIVE, error=ACCOUNT_CLOSED)
+            ledger.credit_minutes_only(tx, account, minutes_action, gone=ACCOUNT_CLOSED)
         ledger.add_minutes(tx, account, delta_minutes, at, event.community_id)
         credited_before, credited_after = int(before_minutes > 0), int(minutes > 0)
         count_credit(tx, community_id=event.community_id, user_id=user_id, at=at, minutes=delta_minutes,
