@@ -9,6 +9,8 @@ Scenarios (what the built-package test and ``make bench`` drive; both start the 
 - ``cold``: the bench's cold start: import the handler, then one ``GET /v1/health`` event (the middleware builds the
   container — settings and the shared DynamoDB client — and the check makes one Query).
 - ``health-first``: ``GET /v1/health`` as a cold container's very first request; prints the answer.
+- ``certificate``: a 志愿服务记录证明 rendered as the PDF route renders it (fpdf2 and fontTools of the layer, the
+  font file shipped in it, no Pillow); prints the PDF in base64.
 Both timing scenarios print ``ELAPSED <seconds>`` measured from before the first import of ours.
 
 Configuration comes from the environment as in Lambda (tongxin.config): TONGXIN_STAGE, TOKEN_SECRET,
@@ -131,6 +133,19 @@ def _story(handler, step, create_community) -> None:
     step("console script", api_event("GET", "/console/assets/{name}", {"name": "app.js"}, accept="*/*"))
 
 
+def certificate_pdf() -> bytes:
+    """The PDF of an issued certificate, from a snapshot of the shape ``usecases.certificates.snapshot`` makes."""
+    from tongxin.adapters.pdf import certificate
+    lines = [["2026-03-02", "社区义诊志愿服务", "同心社区服务中心", 45, "王主任", "event"],
+             ["2026-04-18", "垃圾分类宣传", "三号楼前广场", 90, "李网格", "event"]]
+    return certificate.render({
+        "number": "TXZM-2026-BLT0-000001", "name": "赵桂芳", "volunteer_number": "TXV-BUILT",
+        "from": "2026-01-01", "to": "2026-06-30", "purpose": "学校社会实践证明", "lines": lines,
+        "total_minutes": 135, "star_level": None, "issuer": "同心社区居民委员会", "signatory": "—",
+        "handler": "社区管理员", "issued_on": "2026-07-01", "revoked": False, "revoked_on": None},
+        check_url="https://tx.example.cn/v/TXZM-2026-BLT0-000001")
+
+
 def main() -> int:
     scenario, *paths = sys.argv[1:]
     sys.path[:0] = paths  # the layer's python/ directory (Lambda's /opt/python), then the function's code
@@ -153,6 +168,8 @@ def main() -> int:
     elif scenario == "health-first":
         import app as api
         print(json.dumps(call(api.app, api_event("GET", "/v1/health")), ensure_ascii=False))
+    elif scenario == "certificate":
+        print(base64.b64encode(certificate_pdf()).decode())
     else:
         raise SystemExit(f"unknown scenario {scenario}")
     return 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import uuid
 
@@ -88,11 +89,35 @@ def test_built_handler_logs_in_checks_content_and_draws_a_mini_program_code(laye
     assert calls.get("wxa/getwxacodeunlimit") == 1
 
 
+def test_built_layer_renders_a_certificate_in_chinese(layer, runtime_python, dynamodb, wechat):
+    """The certificate's PDF needs fpdf2, fontTools and the font file from the layer (and no Pillow, which the layer
+    does not ship): rendered there, its text reads back in Chinese and only the font's used glyphs are embedded."""
+    import base64
+    import io
+
+    from pypdf import PdfReader
+
+    done = run_built(runtime_python, layer, "certificate", lambda_env(dynamodb, wechat))
+    assert done.returncode == 0, done.stderr[-4000:]
+    data = base64.b64decode(done.stdout.splitlines()[-1])
+    assert data.startswith(b"%PDF-")
+    reader = PdfReader(io.BytesIO(data))
+    text = "".join(page.extract_text() for page in reader.pages)
+    for expected in ("赵桂芳", "TXZM-2026-BLT0-000001", "社区义诊志愿服务", "垃圾分类宣传", "学校社会实践证明"):
+        assert expected in text, (expected, text[:500])
+    fonts = {str(font["/BaseFont"]) for page in reader.pages
+             for font in (page["/Resources"].get("/Font") or {}).values()}
+    # Embedded as a subset (a six-letter tag before the font's own name), far below the 1.26 MB font file.
+    assert len(fonts) == 1 and re.fullmatch(r"/[A-Z]{6}\+WenQuanYiMicroHei", fonts.pop()), fonts
+    assert len(data) < 200_000, len(data)
+
+
 def test_driver_sees_no_development_packages(layer, runtime_python, dynamodb, wechat):
-    """The isolation itself is checked: moto and pytest (dev only) cannot be imported by the handler."""
+    """The isolation itself is checked: moto, pytest and PyJWT (dev only: the tokens' reference in the tests)
+    cannot be imported by the handler."""
     probe = ("import sys; sys.path[:0] = sys.argv[1:]\n"
              "import importlib.util as u\n"
-             "print([m for m in ('moto', 'pytest', 'cryptography', 'yaml', 'click') if u.find_spec(m)])")
+             "print([m for m in ('moto', 'pytest', 'jwt', 'cryptography', 'yaml', 'click') if u.find_spec(m)])")
     done = subprocess.run([runtime_python, "-I", "-S", "-c", probe, str(layer), str(FUNCTION)],
                           env=lambda_env(dynamodb, wechat), capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
