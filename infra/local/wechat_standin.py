@@ -37,28 +37,26 @@ Run it standalone with::
 from __future__ import annotations
 
 import argparse
-import base64
-import copy
-import hashlib
 import json
-import re
-import secrets
 import threading
 import time
-import traceback
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 from infra.local.stop_signals import StopSignals
-from infra.local.wechat_images import _render_jpeg, _render_png
-from infra.local.wechat_templates import (  # noqa: F401 (DEV_TEMPLATES, keyword_type: re-exported)
-    DEV_TEMPLATES, SUBSCRIBE_KEYWORD_TYPES, keyword_type, subscribe_data_error, templates_from_config)
+from infra.local.wechat_dev import DevEndpoints
+from infra.local.wechat_protocol import (  # noqa: F401 (_WeChatError: re-exported for tests)
+    _Endpoint, _Fault, _is_int, _json_response, _Response, _StandInHTTPServer, _RequestHandler, _WeChatError)
+from infra.local.wechat_services import (  # noqa: F401 (MINIPROGRAM_PAGES, fake_*: re-exported)
+    MINIPROGRAM_PAGES, Services, _check_template, fake_openid, fake_unionid)
+from infra.local.wechat_templates import (  # noqa: F401 (re-exported)
+    DEV_TEMPLATES, SUBSCRIBE_KEYWORD_TYPES, subscribe_data_error, templates_from_config)
+from infra.local.wechat_tokens import AccessTokens, _IssuedToken
 
 __all__ = [
     "DEV_TEMPLATES",
+    "MINIPROGRAM_PAGES",
+    "SUBSCRIBE_KEYWORD_TYPES",
     "WECHAT_ENDPOINTS",
     "WeChatStandIn",
     "fake_openid",
@@ -86,182 +84,21 @@ FAULT_MODES: tuple[str, ...] = ("none", "error", "hang")
 #: How long a request held by a ``hang`` fault waits before answering.
 HANG_TIMEOUT_SECONDS = 60.0
 
-TOKEN_EXPIRES_IN = 7200
-#: Access tokens, as WeChat documents them (getAccessToken, getStableAccessToken; docs/architecture.md, WeChat).
-#: A token lives TOKEN_EXPIRES_IN seconds from its issue. getAccessToken issues a new one at every call; the
-#: previous one keeps working TOKEN_HANDOVER_SECONDS more. getStableAccessToken in normal mode answers the current
-#: token with the time LEFT, and in its last TOKEN_HANDOVER_SECONDS issues a new one (the old working till its own
-#: end: any answer has ≥ 300 s left). force_refresh issues a new one at once; the previous one keeps working
-#: FORCE_REFRESH_GRACE_SECONDS (WeChat gives no figure: its docs only say two forced refreshes 30 s apart end a
-#: leaked token at once, so one alone leaves it a while) and any older one ends; forced refreshes are limited to
-#: FORCED_REFRESHES_PER_DAY a day (Asia/Shanghai; beyond: 45009), and one within FORCE_REFRESH_INTERVAL_SECONDS of
-#: the last does not refresh (answered as normal mode, still counted). A token unknown or ended early is 40001, one
-#: past its end 42001.
-TOKEN_HANDOVER_SECONDS = 300
-FORCE_REFRESH_GRACE_SECONDS = 30
-FORCE_REFRESH_INTERVAL_SECONDS = 30
-FORCED_REFRESHES_PER_DAY = 20
-QUOTA_SPENT = (45009, "reach max api daily quota limit")
-TOKEN_EXPIRED = (42001, "access_token expired")
-_SHANGHAI = timezone(timedelta(hours=8))
-MAX_SCENE_LENGTH = 32
-#: getwxacodeunlimit: the scene's characters, the versions a code may open, and the pages the mini-program has
-#: (``WeChatStandIn.pages``), which ``check_path`` (WeChat's default: true) requires the page to be one of.
-_SCENE_RE = re.compile(r"[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]+")
-_PAGE_RE = re.compile(r"[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*")
-WXACODE_ENV_VERSIONS = ("release", "trial", "develop")
-MINIPROGRAM_PAGES = ("pages/index/index", "pages/join/index", "pages/checkin/index",
-                     "pages/console/login",  # the staff console's scan-login code (usecases/console.py)
-                     # the pages subscribe messages open (usecases/notifications.py, points/): a message's
-                     # ``page`` (its path, before any ``?``) must be one of the pages too (41030)
-                     "pages/wish/detail", "pages/event/detail", "pages/request/detail", "pages/points/index",
-                     "pages/points/redemption",
-                     # 双报到: a registration (its member), the registrations to review (admins), a post, a unit
-                     "pages/party/registration", "pages/admin/party-registrations", "pages/post/detail",
-                     "pages/unit/detail", "pages/co-project/detail",
-                     # 微实事: a round (voting, results), a proposed project (its review, progress)
-                     "pages/round/detail", "pages/round/project",
-                     # 志愿服务记录证明: my certificates (its messages)
-                     "pages/certificates/index")
-MSG_SEC_CHECK_SCENES = (1, 2, 3, 4)
-#: msgSecCheck v2 answers only for an openid that visited the mini-program in the last two hours; otherwise
-#: errcode 61010 (用户访问记录超时), whose errmsg WeChat words "code is expired". A visit, here, is a login
-#: (jscode2session): the one sign of a user opening the mini-program the stand-in sees.
-VISIT_WINDOW_SECONDS = 2 * 3600
-VISIT_EXPIRED = (61010, "code is expired")
-
-_DEV_CODE_RE = re.compile(r"dev:(?P<name>[A-Za-z0-9_.-]{1,64})(?P<nonce>#.+)?")
-_OPENID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_PHONE_RE = re.compile(r"1\d{10}")
-
-_SUBSCRIBE_STATES = ("developer", "trial", "formal")
-_SUBSCRIBE_LANGS = ("zh_CN", "en_US", "zh_HK", "zh_TW")
-
-# Content moderation: keyword -> (suggest, label).
-_RISKY_KEYWORD = "违禁"
-_REVIEW_KEYWORD = "待审"
-_LABEL_NORMAL = 100
-_LABEL_ILLEGAL = 20006
-_LABEL_OTHER = 21000
-
-
-
-def fake_openid(name: str) -> str:
-    """Return the stable fake openid (28 chars, like real ones) for a dev login name."""
-    return "o" + hashlib.sha256(b"tongxin-dev:" + name.encode("utf-8")).hexdigest()[:27]
-
-
-def fake_unionid(name: str) -> str:
-    """Return the stable fake unionid for a dev login name."""
-    return "u" + hashlib.sha256(b"tongxin-dev-unionid:" + name.encode("utf-8")).hexdigest()[:27]
-
-
-# --------------------------------------------------------------------------
-# Internal helpers
-# --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Response:
-    status: int
-    body: bytes
-    content_type: str = "application/json"
-
-
-def _json_response(payload: dict[str, Any], status: int = 200) -> _Response:
-    return _Response(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
-
-
-class _WeChatError(Exception):
-    """An error answered in WeChat's format (HTTP 200 unless stated otherwise)."""
-
-    def __init__(self, errcode: int, errmsg: str, status: int = 200) -> None:
-        super().__init__(f"{errcode}: {errmsg}")
-        self.errcode = errcode
-        self.errmsg = errmsg
-        self.status = status
-
-    def to_response(self) -> _Response:
-        return _json_response({"errcode": self.errcode, "errmsg": self.errmsg}, self.status)
-
-
-def _data_format_error() -> _WeChatError:
-    return _WeChatError(47001, "data format error")
-
-
-def _invalid_credential() -> _WeChatError:
-    return _WeChatError(40001, "invalid credential, access_token is invalid or not latest")
-
-
-def _argument_invalid(field: str) -> _WeChatError:
-    return _WeChatError(47003, f"argument invalid! {field} invalid")
-
-
-@dataclass
-class _IssuedToken:
-    kind: str  # "plain" (getAccessToken) | "stable" (getStableAccessToken)
-    ends_at: float  # seconds since the epoch (the stand-in's clock)
-    ended_early: bool = False  # cut short by a newer token (a forced refresh, getAccessToken): 40001, not 42001
-
-
-@dataclass(frozen=True)
-class _Fault:
-    mode: str
-    paths: frozenset[str]
-    errcode: int
-
-
-@dataclass(frozen=True)
-class _Endpoint:
-    method: str
-    handler: Callable[[dict[str, str], dict[str, Any]], _Response]
-    wechat: bool
-    needs_token: bool = False
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_non_empty_str(value: Any) -> bool:
-    return isinstance(value, str) and value != ""
-
-
-def _check_template(template_id: Any, keywords: Any) -> None:
-    """A template as the console has it: an id, and keywords each a type and a number, none twice."""
-    if not isinstance(template_id, str) or not _OPENID_RE.fullmatch(template_id):
-        raise ValueError("template_id must be letters, digits, - and _")
-    if (
-        not isinstance(keywords, (list, tuple))
-        or not keywords
-        or len(set(keywords)) != len(keywords)
-        or not all(keyword_type(keyword) for keyword in keywords)
-    ):
-        raise ValueError(
-            f"keywords must be distinct keywords of the types {', '.join(SUBSCRIBE_KEYWORD_TYPES)}"
-            " with their numbers (thing27, time4)"
-        )
-
-
-def _utc_now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _new_token() -> str:
-    return secrets.token_urlsafe(48)
-
 
 # --------------------------------------------------------------------------
 # The stand-in
 # --------------------------------------------------------------------------
 
 
-class WeChatStandIn:
+class WeChatStandIn(AccessTokens, Services, DevEndpoints):
     """An in-process HTTP server that emulates the WeChat server API.
 
     All state lives in memory and is guarded by one lock, so the public
     attributes and methods are safe to use from tests while the server
-    threads handle requests.
+    threads handle requests. The endpoints live by area: the access tokens
+    (wechat_tokens.py), the services (wechat_services.py: login, content
+    checks, phone numbers, codes, subscribe messages) and ``/__dev``
+    (wechat_dev.py); this class holds their state, dispatches and serves.
     """
 
     def __init__(
@@ -408,30 +245,10 @@ class WeChatStandIn:
     # -- state inspection and control -------------------------------------
 
     @property
-    def messages(self) -> list[dict[str, Any]]:
-        """A snapshot of the accepted subscribe messages, oldest first."""
-        with self._lock:
-            return copy.deepcopy(self._messages)
-
-    @property
     def counters(self) -> dict[str, int]:
         """A snapshot of requests served per WeChat endpoint path."""
         with self._lock:
             return dict(self._counters)
-
-    @property
-    def content_checks(self) -> list[dict[str, Any]]:
-        """The well-formed content checks asked, oldest first: openid, scene, content, and the errcode answered
-        (0, or 61010 for a user who has not visited within two hours) with the verdict (``suggest``, or None)."""
-        with self._lock:
-            return copy.deepcopy(self._content_checks)
-
-    @property
-    def wxacodes(self) -> list[dict[str, Any]]:
-        """The mini-program codes made, oldest first: scene, page, env_version, check_path, is_hyaline and the
-        content type answered (also ``GET /__dev/wxacodes``)."""
-        with self._lock:
-            return copy.deepcopy(self._wxacodes)
 
     def reset(self) -> None:
         """Forget messages, codes, tokens, faults, no-quota users, counters and logins (visits)."""
@@ -479,63 +296,6 @@ class WeChatStandIn:
             self._fault = None if mode == "none" else _Fault(mode, selected, errcode)
             self._lock.notify_all()
 
-    def issue_phone_code(self, phone: str) -> str:
-        """Mint a one-time code that getuserphonenumber resolves to ``phone``."""
-        if not isinstance(phone, str) or not _PHONE_RE.fullmatch(phone):
-            raise ValueError("phone must be 11 digits starting with 1")
-        code = secrets.token_hex(32)
-        with self._lock:
-            self._phone_codes[code] = phone
-        return code
-
-    def set_no_quota(self, touser: str) -> None:
-        """Make subscribe messages to ``touser`` fail with 43101 (no subscription left)."""
-        if not _is_non_empty_str(touser):
-            raise ValueError("touser must be a non-empty string")
-        with self._lock:
-            self._no_quota.add(touser)
-
-    def register_template(self, template_id: str, keywords: tuple[str, ...] | list[str]) -> None:
-        """Add (or replace) a template the mini-program uses: its id and its keywords (``thing27``, ``time4`` …),
-        as WeChat's console shows them under 我的模板."""
-        _check_template(template_id, keywords)
-        with self._lock:
-            self._templates[template_id] = tuple(keywords)
-
-    @property
-    def templates(self) -> dict[str, tuple[str, ...]]:
-        """A snapshot of the registered templates: id -> keywords."""
-        with self._lock:
-            return dict(self._templates)
-
-    def add_accepts(self, touser: str, template_ids: list[str]) -> None:
-        """What ``wx.requestSubscribeMessage`` reports accepted: one send more per id (an id twice, two)."""
-        if not isinstance(touser, str) or not _OPENID_RE.fullmatch(touser):
-            raise ValueError("touser must be an openid")
-        if not isinstance(template_ids, list) or not all(_is_non_empty_str(t) for t in template_ids):
-            raise ValueError("template_ids must be a list of template ids")
-        with self._lock:
-            unknown = sorted(set(template_ids) - set(self._templates))
-            if unknown:
-                raise ValueError(f"unknown template ids: {', '.join(unknown)}")
-            for template_id in template_ids:
-                key = (touser, template_id)
-                self._accepts[key] = self._accepts.get(key, 0) + 1
-
-    def accepts(self, touser: str) -> dict[str, int]:
-        """The sends left of ``touser``'s counted accepts, per template id."""
-        with self._lock:
-            return {tid: n for (user, tid), n in self._accepts.items() if user == touser}
-
-    def expire_tokens(self) -> None:
-        """Invalidate every access token issued so far (unknown from now on: 40001), as a reset appsecret would."""
-        with self._lock:
-            self._forget_tokens()
-
-    def _forget_tokens(self) -> None:
-        self._tokens.clear()
-        self._current_token.clear()
-
     @property
     def now(self) -> float:
         """The stand-in's time (``clock``, plus the /__dev/clock shift), seconds since the epoch."""
@@ -550,39 +310,6 @@ class WeChatStandIn:
         with self._lock:
             self._clock_shift = shift
             self.clock = base if not shift else (lambda: base() + shift)
-
-    def token_error(self, token: Any) -> tuple[int, str] | None:
-        """What an API call with ``token`` is answered now: None (accepted), 40001 (unknown, or ended early by a
-        newer token) or 42001 (past its end). The check every endpoint that needs a token applies."""
-        with self._lock:
-            issued = self._tokens.get(token) if isinstance(token, str) else None
-            if issued is None:
-                return 40001, _invalid_credential().errmsg
-            if self.clock() < issued.ends_at:
-                return None
-            return (40001, _invalid_credential().errmsg) if issued.ended_early else TOKEN_EXPIRED
-
-    @property
-    def token_stats(self) -> dict[str, Any]:
-        """stable_token calls: ``normal`` (normal-mode calls), ``forced`` (force_refresh calls answered with a
-        token), ``refused`` (45009), ``issued`` (new stable tokens), ``forced_by_day`` and ``log`` (each call:
-        ``at``, ``force``, ``issued``, ``errcode``), the current stable token's ``expires_at`` and when each stable
-        token still working ends (``working``)."""
-        with self._lock:
-            now = self.clock()
-            current = self._tokens.get(self._current_token.get("stable", ""))
-            log = [dict(entry) for entry in self._token_log]
-            return {
-                "working": sorted(issued.ends_at for issued in self._tokens.values()
-                                  if issued.kind == "stable" and issued.ends_at > now),
-                "normal": sum(1 for entry in log if not entry["force"]),
-                "forced": sum(1 for entry in log if entry["force"] and not entry["errcode"]),
-                "refused": sum(1 for entry in log if entry["errcode"]),
-                "issued": sum(1 for entry in log if entry["issued"]),
-                "forced_by_day": dict(self._forced),
-                "expires_at": current.ends_at if current is not None else None,
-                "log": log,
-            }
 
     # -- request dispatch --------------------------------------------------
 
@@ -653,361 +380,6 @@ class WeChatStandIn:
                     self._lock.wait(remaining)
         raise _WeChatError(fault.errcode, "system error")
 
-    def _check_access_token(self, query: dict[str, str]) -> None:
-        error = self.token_error(query.get("access_token"))
-        if error is not None:
-            raise _WeChatError(*error)
-
-    def _check_credentials(self, appid: Any, secret: Any) -> None:
-        if not _is_non_empty_str(appid):
-            raise _WeChatError(41002, "appid missing")
-        if appid != self.appid:
-            raise _WeChatError(40013, "invalid appid")
-        if not _is_non_empty_str(secret):
-            raise _WeChatError(41004, "appsecret missing")
-        if secret != self.secret:
-            raise _WeChatError(40125, "invalid appsecret")
-
-    def _issue_token(self, kind: str, now: float, previous_ends_at: float | None = None) -> str:
-        """A new current token of ``kind`` (the lock held); the previous current one ends at ``previous_ends_at``
-        (if sooner than its own end), any older one of a forced refresh at once."""
-        token = _new_token()
-        previous = self._tokens.get(self._current_token.get(kind, ""))
-        if previous is not None and previous_ends_at is not None and previous_ends_at < previous.ends_at:
-            previous.ends_at, previous.ended_early = max(now, previous_ends_at), True
-        self._tokens[token] = _IssuedToken(kind, now + TOKEN_EXPIRES_IN)
-        self._current_token[kind] = token
-        return token
-
-    def _stable_answer(self, force: bool, now: float) -> tuple[str, float, bool]:
-        """(token, time left, issued) of a stable_token call (the lock held; a refused force raises 45009)."""
-        current = self._tokens.get(self._current_token.get("stable", ""))
-        if force:
-            day = datetime.fromtimestamp(now, _SHANGHAI).date().isoformat()
-            if self._forced.get(day, 0) >= FORCED_REFRESHES_PER_DAY:
-                raise _WeChatError(*QUOTA_SPENT)
-            self._forced[day] = self._forced.get(day, 0) + 1
-            recent = self._last_forced_at is not None and now - self._last_forced_at < FORCE_REFRESH_INTERVAL_SECONDS
-            if not recent:
-                self._last_forced_at = now
-                for issued in self._tokens.values():  # only the token just replaced keeps a grace
-                    if issued.kind == "stable" and issued is not current and issued.ends_at > now:
-                        issued.ends_at, issued.ended_early = now, True
-                token = self._issue_token("stable", now, now + FORCE_REFRESH_GRACE_SECONDS)
-                return token, TOKEN_EXPIRES_IN, True
-        if current is not None and now < current.ends_at - TOKEN_HANDOVER_SECONDS:
-            return self._current_token["stable"], current.ends_at - now, False
-        return self._issue_token("stable", now), TOKEN_EXPIRES_IN, True
-
-    # -- WeChat endpoints --------------------------------------------------
-
-    def _jscode2session(self, query: dict[str, str], _body: dict[str, Any]) -> _Response:
-        self._check_credentials(query.get("appid"), query.get("secret"))
-        grant_type = query.get("grant_type", "authorization_code")
-        if grant_type != "authorization_code":
-            raise _WeChatError(40002, "invalid grant_type")
-        code = query.get("js_code", "")
-        if not code:
-            raise _WeChatError(41008, "missing code")
-        match = _DEV_CODE_RE.fullmatch(code)
-        if match is None:
-            raise _WeChatError(40029, "invalid code")
-        if match.group("nonce") is not None:
-            with self._lock:
-                if code in self._used_codes:
-                    raise _WeChatError(40163, "code been used")
-                self._used_codes.add(code)
-        name = match.group("name")
-        with self._lock:
-            self._visits[fake_openid(name)] = self.clock()
-        return _json_response(
-            {
-                "openid": fake_openid(name),
-                "session_key": base64.b64encode(secrets.token_bytes(16)).decode("ascii"),
-                "unionid": fake_unionid(name),
-            }
-        )
-
-    def _token(self, query: dict[str, str], _body: dict[str, Any]) -> _Response:
-        if query.get("grant_type") != "client_credential":
-            raise _WeChatError(40002, "invalid grant_type")
-        self._check_credentials(query.get("appid"), query.get("secret"))
-        with self._lock:
-            now = self.clock()
-            token = self._issue_token("plain", now, now + TOKEN_HANDOVER_SECONDS)
-        return _json_response({"access_token": token, "expires_in": TOKEN_EXPIRES_IN})
-
-    def _stable_token_endpoint(self, _query: dict[str, str], body: dict[str, Any]) -> _Response:
-        if body.get("grant_type") != "client_credential":
-            raise _WeChatError(40002, "invalid grant_type")
-        self._check_credentials(body.get("appid"), body.get("secret"))
-        force_refresh = body.get("force_refresh", False)
-        if not isinstance(force_refresh, bool):
-            raise _data_format_error()
-        with self._lock:
-            now = self.clock()
-            entry: dict[str, Any] = {"at": now, "force": force_refresh, "issued": False, "errcode": 0}
-            self._token_log.append(entry)
-            try:
-                token, left, entry["issued"] = self._stable_answer(force_refresh, now)
-            except _WeChatError as refused:
-                entry["errcode"] = refused.errcode
-                raise
-        # The time left, whole seconds (never more than 7200, never rounded up past the token's end).
-        return _json_response({"access_token": token, "expires_in": max(0, min(TOKEN_EXPIRES_IN, int(left)))})
-
-    def _msg_sec_check(self, _query: dict[str, str], body: dict[str, Any]) -> _Response:
-        content = body.get("content")
-        scene = body.get("scene")
-        if (
-            not isinstance(content, str)
-            or body.get("version") != 2
-            or not _is_int(body.get("version"))
-            or not _is_int(scene)
-            or scene not in MSG_SEC_CHECK_SCENES
-            or not _is_non_empty_str(body.get("openid"))
-        ):
-            raise _data_format_error()
-        if _RISKY_KEYWORD in content:
-            suggest, label, keyword = "risky", _LABEL_ILLEGAL, _RISKY_KEYWORD
-        elif _REVIEW_KEYWORD in content:
-            suggest, label, keyword = "review", _LABEL_OTHER, _REVIEW_KEYWORD
-        else:
-            suggest, label, keyword = "pass", _LABEL_NORMAL, None
-        with self._lock:
-            visited = self._visits.get(body["openid"])
-            stale = visited is None or self.clock() - visited > VISIT_WINDOW_SECONDS
-            self._content_checks.append({"openid": body["openid"], "scene": scene, "content": content,
-                                         "errcode": VISIT_EXPIRED[0] if stale else 0,
-                                         "suggest": None if stale else suggest})
-        if stale:
-            raise _WeChatError(*VISIT_EXPIRED)
-
-        detail: list[dict[str, Any]] = [
-            {"strategy": "content_model", "errcode": 0, "suggest": suggest, "label": label,
-             "prob": 90 if keyword else 0},
-        ]
-        if keyword:
-            detail.append(
-                {"strategy": "keyword", "errcode": 0, "suggest": suggest, "label": label,
-                 "level": 20, "keyword": keyword}
-            )
-        trace_id = "-".join(secrets.token_hex(4) for _ in range(3))
-        return _json_response(
-            {
-                "errcode": 0,
-                "errmsg": "ok",
-                "result": {"suggest": suggest, "label": label},
-                "detail": detail,
-                "trace_id": trace_id,
-            }
-        )
-
-    def _get_user_phone_number(self, _query: dict[str, str], body: dict[str, Any]) -> _Response:
-        code = body.get("code")
-        with self._lock:
-            phone = self._phone_codes.pop(code, None) if isinstance(code, str) else None
-        if phone is None:
-            raise _WeChatError(40029, "invalid code")
-        return _json_response(
-            {
-                "errcode": 0,
-                "errmsg": "ok",
-                "phone_info": {
-                    "phoneNumber": phone,
-                    "purePhoneNumber": phone,
-                    "countryCode": "86",
-                    "watermark": {"timestamp": int(time.time()), "appid": self.appid},
-                },
-            }
-        )
-
-    def _get_wxa_code_unlimit(self, _query: dict[str, str], body: dict[str, Any]) -> _Response:
-        """As WeChat: a JPEG (``image/jpeg``), or a PNG with a transparent background when ``is_hyaline``; refused
-        with 40169 for a scene over 32 characters, 40129 for other characters than WeChat allows, 40097 for an
-        ``env_version`` not release/trial/develop, 41030 for a malformed page or, with ``check_path`` (default
-        true), one the mini-program does not have (``pages``). Each code is recorded (``wxacodes``)."""
-        scene = body.get("scene")
-        if not _is_non_empty_str(scene) or len(scene) > MAX_SCENE_LENGTH:
-            raise _WeChatError(40169, "invalid length for scene, or the data is not json string")
-        if not _SCENE_RE.fullmatch(scene):
-            raise _WeChatError(40129, "invalid scene")
-        env_version = body.get("env_version", "release")
-        if env_version not in WXACODE_ENV_VERSIONS:
-            raise _WeChatError(40097, "invalid args")
-        check_path, is_hyaline = body.get("check_path", True), body.get("is_hyaline", False)
-        if not isinstance(check_path, bool):
-            raise _argument_invalid("check_path")
-        if not isinstance(is_hyaline, bool):
-            raise _argument_invalid("is_hyaline")
-        page = body.get("page")
-        if page is not None and (not isinstance(page, str) or not _PAGE_RE.fullmatch(page)
-                                 or (check_path and page not in self.pages)):
-            raise _WeChatError(41030, "invalid page")
-        content_type = "image/png" if is_hyaline else "image/jpeg"
-        with self._lock:
-            self._wxacodes.append({"scene": scene, "page": page, "env_version": env_version,
-                                   "check_path": check_path, "is_hyaline": is_hyaline,
-                                   "content_type": content_type, "received_at": _utc_now_iso()})
-        seed = scene.encode("utf-8")
-        image = _render_png(seed, hyaline=True) if is_hyaline else _render_jpeg(seed)
-        return _Response(200, image, content_type)
-
-    def _subscribe_send(self, _query: dict[str, str], body: dict[str, Any]) -> _Response:
-        touser = body.get("touser")
-        if not isinstance(touser, str) or not _OPENID_RE.fullmatch(touser):
-            raise _WeChatError(40003, "invalid openid")
-        template_id = body.get("template_id")
-        with self._lock:
-            keywords = self._templates.get(template_id) if isinstance(template_id, str) else None
-        if keywords is None:
-            raise _WeChatError(40037, "invalid template_id")
-        page = body.get("page")
-        if page is not None and not isinstance(page, str):
-            raise _argument_invalid("page")
-        if page and page.split("?", 1)[0] not in self.pages:
-            raise _WeChatError(41030, "invalid page")
-        if body.get("miniprogram_state", "formal") not in _SUBSCRIBE_STATES:
-            raise _argument_invalid("miniprogram_state")
-        if body.get("lang", "zh_CN") not in _SUBSCRIBE_LANGS:
-            raise _argument_invalid("lang")
-        data = body.get("data")
-        problem = subscribe_data_error(keywords, data)
-        if problem is not None:
-            raise _WeChatError(47003, problem)
-
-        with self._lock:
-            counted = (touser, template_id)
-            if touser in self._no_quota or (
-                (counted in self._accepts or self.strict_accepts) and self._accepts.get(counted, 0) < 1
-            ):
-                raise _WeChatError(43101, "user refuse to accept the msg")
-            if counted in self._accepts:
-                self._accepts[counted] -= 1
-            msgid = self._next_msgid
-            self._next_msgid += 1
-            self._messages.append(
-                {
-                    "touser": touser,
-                    "template_id": template_id,
-                    "page": page,
-                    "data": copy.deepcopy(data),
-                    "received_at": _utc_now_iso(),
-                    "msgid": msgid,
-                }
-            )
-        return _json_response({"errcode": 0, "errmsg": "ok", "msgid": msgid})
-
-    # -- dev endpoints -----------------------------------------------------
-
-    def _dev_health(self, _query: dict[str, str], _body: dict[str, Any]) -> _Response:
-        return _json_response({"status": "ok"})
-
-    def _dev_messages(self, query: dict[str, str], _body: dict[str, Any]) -> _Response:
-        items = self.messages
-        touser = query.get("touser")
-        if touser:
-            items = [item for item in items if item["touser"] == touser]
-        return _json_response({"items": items})
-
-    def _dev_stats(self, _query: dict[str, str], _body: dict[str, Any]) -> _Response:
-        return _json_response({"counters": self.counters})
-
-    def _dev_wxacodes(self, _query: dict[str, str], _body: dict[str, Any]) -> _Response:
-        return _json_response({"items": self.wxacodes})
-
-    def _dev_phone_codes(self, _query: dict[str, str], body: dict[str, Any]) -> _Response:
-        return _json_response({"code": self.issue_phone_code(body.get("phone"))})
-
-    def _dev_faults(self, _query: dict[str, str], body: dict[str, Any]) -> _Response:
-        paths = body.get("paths")
-        if paths is not None and not isinstance(paths, list):
-            raise ValueError("paths must be a list of endpoint paths")
-        self.set_fault(body.get("mode"), paths, body.get("errcode", -1))
-        return _json_response({"status": "ok"})
-
-    def _dev_no_quota(self, _query: dict[str, str], body: dict[str, Any]) -> _Response:
-        self.set_no_quota(body.get("touser"))
-        return _json_response({"status": "ok"})
-
-    def _dev_subscriptions(self, _query: dict[str, str], body: dict[str, Any]) -> _Response:
-        """``{"touser": openid, "template_ids": [...]}``: what the user accepted in wx.requestSubscribeMessage
-        (the mini-program tells WeChat; here, tests and tools do); answers the sends left per template."""
-        touser = body.get("touser")
-        self.add_accepts(touser, body.get("template_ids"))
-        return _json_response({"status": "ok", "accepts": self.accepts(touser)})
-
-    def _dev_templates(self, _query: dict[str, str], body: dict[str, Any]) -> _Response:
-        """``{"template_id": id, "keywords": ["thing1", ...]}``: a template added in the console (我的模板)."""
-        self.register_template(body.get("template_id"), body.get("keywords"))
-        return _json_response({"status": "ok"})
-
-    def _dev_expire_tokens(self, _query: dict[str, str], _body: dict[str, Any]) -> _Response:
-        self.expire_tokens()
-        return _json_response({"status": "ok"})
-
-    def _dev_tokens(self, _query: dict[str, str], _body: dict[str, Any]) -> _Response:
-        return _json_response({"now": self.now, "shift_seconds": self._clock_shift, **self.token_stats})
-
-    def _dev_clock(self, _query: dict[str, str], body: dict[str, Any]) -> _Response:
-        self.set_clock_shift(body.get("shift_seconds"))
-        return _json_response({"now": self.now, "shift_seconds": self._clock_shift})
-
-    def _dev_reset(self, _query: dict[str, str], _body: dict[str, Any]) -> _Response:
-        self.reset()
-        return _json_response({"status": "ok"})
-
-
-# --------------------------------------------------------------------------
-# HTTP plumbing
-# --------------------------------------------------------------------------
-
-
-class _StandInHTTPServer(ThreadingHTTPServer):
-    # Handler threads are daemons and are not joined on close, so a request
-    # held by a "hang" fault can never block stop() or interpreter exit.
-    daemon_threads = True
-    # Bursts of concurrent logins must queue, not be dropped (the default backlog is 5).
-    request_queue_size = 256
-    standin: WeChatStandIn
-
-
-class _RequestHandler(BaseHTTPRequestHandler):
-    server: _StandInHTTPServer
-    server_version = "WeChatStandIn/1.0"
-
-    def do_GET(self) -> None:  # noqa: N802 (name fixed by BaseHTTPRequestHandler)
-        self._serve()
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._serve()
-
-    def _serve(self) -> None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0:
-            response = _json_response({"errcode": -1, "errmsg": "invalid Content-Length"}, 400)
-        else:
-            raw_body = self.rfile.read(length) if length else b""
-            try:
-                response = self.server.standin._dispatch(self.command, self.path, raw_body)
-            except Exception:  # a bug in the stand-in: report it, but still answer
-                traceback.print_exc()
-                response = _json_response({"errcode": -1, "errmsg": "system error"}, 500)
-        try:
-            self.send_response(response.status)
-            self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(len(response.body)))
-            self.end_headers()
-            self.wfile.write(response.body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up, e.g. it timed out on a "hang" fault
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (base signature)
-        if self.server.standin.verbose:
-            super().log_message(format, *args)
 
 
 # --------------------------------------------------------------------------
