@@ -316,10 +316,11 @@ EXCEPTIONS.update({
                                                         why="POST /v1/redemptions + the resident (GetItem)"),
     ("POST", "/v1/proxy/{user_id}/project-rounds/{round_id}/ballot"): Budget(
         reads=4, writes=1, why="POST /v1/project-rounds/{round_id}/ballot + the resident (GetItem)"),
-    ("POST", "/v1/me/bind"): Budget(reads=7, writes=1,
-                                    why="the caller, the code, the resident, and whether the caller holds records "
-                                        "(4 Queries of one item: wishes, requests, sign-ups, redemptions); ONE "
-                                        "transaction (usecases/binding.py)"),
+    ("POST", "/v1/me/bind"): Budget(reads=11, writes=1,
+                                    why="the caller, the code, the resident with the caller's 党员报到 (one "
+                                        "BatchGetItem), and whether the caller holds records (8 Queries of one item: "
+                                        "wishes, requests, sign-ups, redemptions, ballots, proposals, 验收 and 群众评单 "
+                                        "ratings); ONE transaction (usecases/binding.py)"),
     ("GET", "/v1/admin/managed-residents"): Budget(reads=3, writes=0,
                                                    why="the directory's managed entries (one Query), then the page's "
                                                        "residents as they are now: one BatchGetItem"),

@@ -13,7 +13,8 @@ from datetime import timedelta
 import pytest
 
 from tests.support import make_community
-from tongxin.adapters.dynamo.models import BindingCodeModel, IdentityModel, MemberEntryModel, UserModel
+from tongxin.adapters.dynamo.models import (
+    BindingCodeModel, IdentityModel, MemberEntryModel, ProjectRoundModel, UserModel)
 from tongxin.domain.clock import utcnow
 
 WISH = {"title": "帮忙买菜", "content": "腿脚不便，想请人帮忙买一周的菜", "category": "生活帮扶"}
@@ -201,6 +202,82 @@ def test_an_account_that_holds_anything_is_refused_whole(town, api):
     assert api.login().post("/v1/me/bind", {"code": code}).status == 200
 
 
+def refused_for_records(member, code: str) -> None:
+    refused = member.post("/v1/me/bind", {"code": code})
+    assert refused.status == 409 and refused.json["error"]["code"] == "ACCOUNT_IN_USE", refused.body
+    assert refused.json["error"]["details"] == {"reason": "records"}
+
+
+def test_a_ballot_in_a_round_the_resident_voted_in_by_proxy_is_not_folded_into_their_account(town, api):
+    """The managed resident voted by 代办; the same person, with WeChat, also voted from their own account. Binding
+    would leave both ballots standing for one person: refused, and both counts stay as they were."""
+    from tests.api.test_ballots import bind_phone, seed_round, votes_of
+    round_id, (project,), _ = seed_round(town.c.id, [100])
+    resident = town.managed()
+    cast = town.worker.post(f"/v1/proxy/{resident}/project-rounds/{round_id}/ballot",
+                            {"project_ids": [project], "reason": REASON})
+    assert cast.status == 201, cast.body
+    voter = bind_phone(town.c.resident(0))
+    assert voter.post(f"/v1/project-rounds/{round_id}/ballot", {"project_ids": [project]}).status == 201
+    code = town.code(resident)
+    refused_for_records(voter, code)
+    assert votes_of(round_id, project) == 2
+    assert UserModel.get(voter.id).status == "active" and UserModel.get(resident).managed
+    # A ballot in any round counts, as any other record: one who never voted binds with the same code.
+    assert api.login().post("/v1/me/bind", {"code": code}).status == 200
+
+
+def test_a_proposal_a_rating_a_commendation_or_a_party_report_are_records(town, api):
+    from tests.api.test_ballots import seed_round
+    from tests.api.test_party_registration import REPORT
+    resident = town.managed()
+    code = town.code(resident)
+
+    reporter = town.c.resident(0)
+    assert reporter.post("/v1/me/party-registration", REPORT).status == 201
+    refused_for_records(reporter, code)
+
+    commended = town.c.resident(0)
+    now = utcnow()
+    resp = town.admin.post("/v1/admin/commendations", {"user_id": commended.id, "title": "热心居民",
+                                                       "story": "常年义务为独居老人理发，十年如一日。",
+                                                       "period": f"{now.year:04d}-{now.month:02d}"})
+    assert resp.status == 201, resp.body
+    refused_for_records(commended, code)
+
+    round_id, _, _ = seed_round(town.c.id, [100], opens=timedelta(hours=2), closes=timedelta(hours=3))
+    ProjectRoundModel(round_id).update(actions=[ProjectRoundModel.proposals_until.set(utcnow() + timedelta(hours=1))])
+    proposer = town.c.resident(0)
+    proposed = proposer.post(f"/v1/project-rounds/{round_id}/projects",
+                             {"title": "楼道加装扶手", "description": "三号楼老人多，楼道需要扶手", "cost_yuan": 300,
+                              "category": "环境美化"})
+    assert proposed.status == 201, proposed.body
+    refused_for_records(proposer, code)
+
+    # Each refusal wrote nothing: the code still works, for one who holds nothing.
+    assert api.login().post("/v1/me/bind", {"code": code}).status == 200
+
+
+def test_a_commendation_given_between_the_read_and_the_bind_is_refused_by_the_transaction(town, api, monkeypatch):
+    from tongxin.usecases import binding
+    resident = town.managed()
+    code = town.code(resident)
+    caller = town.c.resident(0)
+    read_records = binding._has_records
+
+    def read_then_commended(user, registration):
+        found = read_records(user, registration)
+        # What the commendation's own transaction adds to the person (usecases/commendations.py).
+        UserModel(user.id).update(actions=[UserModel.commendations_count.add(1)])
+        return found
+
+    monkeypatch.setattr(binding, "_has_records", read_then_commended)
+    refused_for_records(caller, code)
+    monkeypatch.undo()
+    stored = UserModel.get(resident)
+    assert stored.managed and stored.binding_code == code and UserModel.get(caller.id).status == "active"
+
+
 def test_who_may_issue_a_code(town):
     resident = town.managed()
     refused = town.worker.post(f"/v1/admin/managed-residents/{resident}/binding-code")
@@ -233,10 +310,10 @@ def test_the_bind_and_the_code_cost(town, api):
         "GetItem": 1, "BatchGetItem": 1, "TransactWriteItems": 1}
     resp = api.login().post("/v1/me/bind", {"code": issued.json["code"]})
     assert resp.status == 200
-    # The caller and the code (GetItem), the resident (BatchGetItem), the caller's records (4 Queries of one item),
-    # ONE transaction.
+    # The caller and the code (GetItem), the resident and the caller's 党员报到 (BatchGetItem), the caller's records
+    # (8 Queries of one item), ONE transaction.
     assert {op: n for op, n in api.last_meter.dynamo.items() if n} == {
-        "GetItem": 2, "BatchGetItem": 1, "Query": 4, "TransactWriteItems": 1}
+        "GetItem": 2, "BatchGetItem": 1, "Query": 8, "TransactWriteItems": 1}
 
 
 def test_the_invariants_hold_after_every_bind_of_this_module(town, container):

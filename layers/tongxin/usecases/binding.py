@@ -16,8 +16,8 @@ volunteer count moved in the same transaction. Nothing is half-done and nothing 
 The answer is a session for the managed account (as login's): the caller's old token stops working at once (its
 account is no longer active). The next WeChat login maps to the managed account, now theirs.
 
-Cost of a bind: GetItem of the code and of the managed resident, four Queries of one item (the caller's own wishes,
-requests, sign-ups, redemptions), one TransactWriteItems.
+Cost of a bind: GetItem of the code, one BatchGetItem (the managed resident and the caller's 党员报到), eight Queries
+of one item (the caller's own records: ``RECORDS``), one TransactWriteItems.
 """
 from __future__ import annotations
 
@@ -30,9 +30,11 @@ from pynamodb.exceptions import DoesNotExist
 from ..adapters.dynamo import batch
 from ..adapters.dynamo.guards import check_grant
 from ..adapters.dynamo.models import (
-    BindingCodeModel, IdentityModel, RedemptionModel, RequestModel, SignupModel, UserModel, WishModel,
+    BallotModel, BindingCodeModel, CoProjectRatingModel, IdentityModel, PartyRegistrationModel,
+    RedemptionModel, RequestModel, RoundProjectModel, RoundProjectRatingModel, SignupModel, UserModel, WishModel,
 )
 from ..adapters.dynamo.tx import Tx
+from ..domain import party as party_rules
 from ..domain import proxy as rules
 from ..domain.access import Principal, Role, require_role
 from ..domain.clock import to_api, utcnow
@@ -87,13 +89,24 @@ def issue_code(principal: Principal, user_id: str) -> dict:
 
 # --- the bind (the resident, with WeChat) -------------------------------------------------------------------------
 
-def _has_records(user_id: str) -> bool:
-    """Whether the account has wishes, requests, standing sign-ups or redemptions of its own (one item each)."""
-    for query in (WishModel.by_author.query, RequestModel.by_author.query, SignupModel.by_user.query,
-                  RedemptionModel.by_user.query):
-        if next(iter(query(user_id, limit=1)), None) is not None:
-            return True
-    return False
+# What an account can hold of its own besides points and minutes, each found by one Query of one item: wishes,
+# requests, sign-ups, redemptions; 微实事 ballots (the managed account may have voted in the same round by 代办: kept
+# beside it, the caller's would be the person's second vote), proposals and 验收 ratings; 群众评单 ratings. 微星光
+# commendations are counted on the user item (a condition of the bind's transaction); post claims and certificates
+# need a role or minutes, refused before.
+RECORDS = (WishModel.by_author, RequestModel.by_author, SignupModel.by_user, RedemptionModel.by_user,
+           BallotModel.by_user, RoundProjectModel.by_proposer_user, RoundProjectRatingModel.by_user,
+           CoProjectRatingModel.by_user)
+STANDING_REGISTRATION = ("pending", "approved")  # 党员报到 in progress or in force (domain/party.py)
+
+
+def _has_records(caller: UserModel, registration: PartyRegistrationModel | None) -> bool:
+    """Whether the account holds anything of its own: its commendations, its 党员报到 in the community (read with the
+    resident), then one Query of one item per kind of record (``RECORDS``)."""
+    if int(caller.commendations_count or 0) or (registration is not None
+                                                and registration.status in STANDING_REGISTRATION):
+        return True
+    return any(next(iter(index.query(caller.id, limit=1)), None) is not None for index in RECORDS)
 
 
 def _found_code(code: str) -> BindingCodeModel:
@@ -115,7 +128,9 @@ def bind(container: Container, principal: Principal, code: str) -> dict:
     holding points, minutes, records or a staff role. Answers a session for the managed account, now the caller's."""
     found = _found_code(code)
     caller = current_user(principal)
-    resident = batch.get_many((UserModel, found.user_id))[0]
+    # The resident, and the caller's 党员报到 in the resident's community (a record of theirs, ``_has_records``).
+    resident, registration = batch.get_many(
+        (UserModel, found.user_id), (PartyRegistrationModel, party_rules.registration_key(found.community_id, caller.id)))
     if resident is None or resident.status != "active" or not resident.managed or resident.openid \
             or resident.binding_code != found.code:
         raise rules.BindingCodeInvalid()
@@ -123,7 +138,7 @@ def bind(container: Container, principal: Principal, code: str) -> dict:
         roles=frozenset(caller.roles or ()), community_id=caller.community_id,
         points_balance=int(caller.points_balance or 0), earned_total=int(caller.earned_total or 0),
         volunteer_minutes=int(caller.volunteer_minutes or 0),
-        has_records=_has_records(caller.id)), resident.community_id)
+        has_records=_has_records(caller, registration)), resident.community_id)
     if not caller.openid:  # every account that can sign in has one; without it there is nothing to bind
         raise Unauthenticated(ACCOUNT_DELETED)
 
@@ -152,7 +167,8 @@ def bind(container: Container, principal: Principal, code: str) -> dict:
     caller_counted, resident_counted = _volunteer_counts(tx, caller, resident, after)
 
     caller_condition = (UserModel.status == "active") & (UserModel.points_balance == 0) \
-        & (UserModel.earned_total == 0) & (UserModel.volunteer_minutes == 0) & (UserModel.openid == caller.openid)
+        & (UserModel.earned_total == 0) & (UserModel.volunteer_minutes == 0) & (UserModel.openid == caller.openid) \
+        & (UserModel.commendations_count.does_not_exist() | (UserModel.commendations_count == 0))
     tx.update(UserModel(caller.id), [
         UserModel.status.set("merged"), UserModel.merged_into.set(resident.id), UserModel.updated_at.set(now),
         UserModel.openid.remove(), UserModel.nickname.remove(), UserModel.avatar_url.remove(),
@@ -198,4 +214,6 @@ def _caller_changed(current: UserModel | None) -> DomainError:
         return Unauthenticated(ACCOUNT_DELETED)
     if current.points_balance or current.earned_total or current.volunteer_minutes:
         return rules.AccountInUse(details={"reason": "points"})
+    if current.commendations_count:
+        return rules.AccountInUse(details={"reason": "records"})
     return directory.CHANGED_MEANWHILE

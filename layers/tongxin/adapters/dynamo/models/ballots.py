@@ -4,8 +4,19 @@ added to in the ballot's own transaction (usecases/ballots.py)."""
 from __future__ import annotations
 
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 
 from .base import BaseModel
+
+
+class BallotsByUser(GlobalSecondaryIndex):
+    """A person's ballots across rounds (keys only): 绑定 refuses an account that voted (usecases/binding.py) — kept
+    beside the managed account's own ballot in the same round, it would be the same person's second vote."""
+    class Meta:
+        index_name = "by_user"
+        projection = KeysOnlyProjection()
+    user_id = UnicodeAttribute(hash_key=True)
+    round_id = UnicodeAttribute(range_key=True)
 
 
 class BallotModel(BaseModel):
@@ -25,3 +36,5 @@ class BallotModel(BaseModel):
     shard = NumberAttribute()
     cast_at = UTCDateTimeAttribute()
     proxy_by = UnicodeAttribute(null=True)
+
+    by_user = BallotsByUser()
