@@ -58,7 +58,7 @@ test-fast: $(STAMP)  ## everything but the slow contention and e2e tests
 template: $(STAMP)  ## regenerate template.yaml from the Chalice routes and the models
 	$(BIN)/python -m infra.deploy.template_gen
 
-bench: $(STAMP)  ## cold start, list/stats cost at 20,000 users, roll-ups and bulletins at 50 communities, sign-ups/s, scans/s, redemptions/s, messages/s, the SSM read at cold start (printed)
+bench: $(STAMP)  ## cold start, list/stats cost at 20,000 users, roll-ups and bulletins at 50 communities, sign-ups/s, scans/s, redemptions/s, 微实事 ballots/s and results' reads at two turnouts, messages/s, the SSM read at cold start (printed)
 	$(BIN)/python -m infra.proof.bench --explain
 	$(BIN)/python -m infra.proof.bench_lists
 	$(BIN)/python -m infra.proof.bench_rollups
@@ -66,6 +66,7 @@ bench: $(STAMP)  ## cold start, list/stats cost at 20,000 users, roll-ups and bu
 	$(BIN)/python -m infra.proof.bench_signup
 	$(BIN)/python -m infra.proof.bench_checkin
 	$(BIN)/python -m infra.proof.bench_redeem
+	$(BIN)/python -m infra.proof.bench_ballot
 	$(BIN)/python -m infra.proof.bench_push
 	$(BIN)/python -m infra.proof.bench_token
 	$(BIN)/python -m infra.proof.bench_secrets

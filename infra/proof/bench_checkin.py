@@ -3,8 +3,8 @@ asserted): issue 9.
 
     python -m infra.proof.bench_checkin [--scans 100] [--clients 8] [--json]
 
-The stack is infra/proof/bench_signup.py's: the local stack of ``make dev`` in its own process (``python -m
-infra.proof.bench_signup --serve``), fresh tables, no data file, the scheduler's timer at an hour, and a meter counting
+The stack is infra/proof/bench_stack.py's: the local stack of ``make dev`` in its own process (``python -m
+infra.proof.bench_stack --serve``), fresh tables, no data file, the scheduler's timer at an hour, and a meter counting
 every DynamoDB call the stack's client makes. This module only drives it.
 
 The stack's clock cannot be moved from here and the API refuses what a check-in needs (an event that has started,
@@ -33,50 +33,27 @@ DynamoDB or Lambda. The calls per scan are the application's and carry over.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
-import statistics
 import sys
-import tempfile
 import threading
-import time
 import uuid
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
-from infra.proof.bench_signup import (REPEATS, ROOT, SHANGHAI, RunningStack, User, _call, _delta, _expect, _make_user,
-                                _percentile)
+from infra.proof.bench_runs import combined, fire, latency_ms, print_calls, print_throughput, report, summarise_calls
+from infra.proof.bench_stack import (REPEATS, ROOT, SHANGHAI, RunningStack, User, _call, _delta, _expect, _make_user,
+                                     login, make_users, start_stack)
 
 if str(ROOT / "layers") not in sys.path:  # the models and rules that shape the items written (tongxin)
     sys.path.insert(0, str(ROOT / "layers"))
 
 POINTS_PER_HOUR = 10
-TABLE_PREFIX = "tongxin-dev"  # the local stack's (bench_signup starts it with no TABLE_PREFIX of its own)
 KINDS = ("check-in", "check-out")
 QRCODE = "organiser's rotating code (GET qrcode?format=json)"
 
 
 # --- the stack's DynamoDB, for the state the API cannot make -------------------------------------------------
 
-def _dynamodb(stack: RunningStack):
-    """A client of the stack's embedded DynamoDB (its address is in the banner the stack prints when it is up)."""
-    import boto3
-    deadline = time.monotonic() + 10
-    while True:
-        found = re.search(r"DynamoDB \(moto\)\s+(http://\S+)", stack.log.read_text(errors="replace"))
-        if found:
-            return boto3.client("dynamodb", endpoint_url=found.group(1), region_name="cn-north-1",
-                                aws_access_key_id="local", aws_secret_access_key="local")
-        if time.monotonic() > deadline:
-            raise SystemExit("the stack's banner names no DynamoDB address")
-        time.sleep(0.1)
-
-
-def _table(name: str) -> str:
-    return f"{TABLE_PREFIX}-{name}"
+_table = RunningStack.table
 
 
 def _started_event(base: str, dynamodb, admin_token: str, capacity: int, title: str, walk_ins: bool = False):
@@ -167,66 +144,26 @@ def _timed_run(stack: RunningStack, code: RotatingCode, users: list[User], clien
                qrcode_calls: float) -> dict:
     """``clients`` threads, each with its own HTTP session and its share of ``users``, released together; every
     user scans once."""
-    import requests
-    shares = [users[i::clients] for i in range(clients)]
-    ready, go = threading.Barrier(clients + 1), threading.Barrier(clients + 1)
-    latencies: list[float] = []
-    errors: Counter = Counter()
-    outcome: Counter = Counter()
-    lock = threading.Lock()
     code()  # a fresh code before the clock starts
     fetched = code.fetches
-
-    def client(share: list[User]) -> None:
-        with requests.Session() as session:
-            _call(session, stack.api_url, "GET", "/v1/health")  # open the connection before the clock starts
-            ready.wait()
-            go.wait()
-            for user in share:
-                started = time.perf_counter()
-                resp = _call(session, stack.api_url, "POST", "/v1/checkins", user.token, {"code": code()})
-                elapsed = time.perf_counter() - started
-                with lock:
-                    latencies.append(elapsed)
-                    if resp.status_code == 200:
-                        outcome[resp.json()["action"]] += 1
-                    else:
-                        errors[f"{resp.status_code} {resp.text[:120]}"] += 1
-
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        futures = [pool.submit(client, share) for share in shares]
-        ready.wait()
-        before = stack.meter()  # after the warm-up requests: only the scans (and any code fetch) are counted
-        go.wait()
-        started = time.perf_counter()
-        for future in futures:
-            future.result()
-        wall = time.perf_counter() - started
-    used = _delta(before, stack.meter())
+    fired = fire(stack, [users[i::clients] for i in range(clients)],
+                 lambda session, user: _call(session, stack.api_url, "POST", "/v1/checkins", user.token,
+                                             {"code": code()}),
+                 lambda resp: resp.json()["action"] if resp.status_code == 200 else None)
+    wall, used, outcome = fired["seconds"], fired["used"], fired["outcome"]
     refetches = code.fetches - fetched
     scan_calls = used["total"] - refetches * qrcode_calls
     return {"kind": expect.replace("_", "-"), "clients": clients, "scans": len(users), "seconds": round(wall, 3),
-            "per_second": round(len(users) / wall, 1), "p50_ms": round(_percentile(latencies, 0.50) * 1000, 1),
-            "p95_ms": round(_percentile(latencies, 0.95) * 1000, 1), "outcome": dict(outcome),
-            "errors": dict(errors), "dynamodb_calls_per_scan": round(scan_calls / max(1, len(users)), 2),
+            "per_second": round(len(users) / wall, 1), **latency_ms(fired["latencies"]), "outcome": dict(outcome),
+            "errors": dict(fired["errors"]), "dynamodb_calls_per_scan": round(scan_calls / max(1, len(users)), 2),
             "code_fetches_during_run": refetches, "cancelled_transactions": used["cancelled"],
-            "dynamodb_calls": used["calls"], "latencies": latencies, "as_expected": outcome.get(expect, 0)}
+            "dynamodb_calls": used["calls"], "latencies": fired["latencies"], "as_expected": outcome.get(expect, 0)}
 
 
 def _combined(runs: list[dict], kind: str, clients: int) -> dict:
     """The runs of ``kind`` with ``clients`` clients as one: scans over their summed wall time, latency over all."""
     mine = [run for run in runs if run["kind"] == kind and run["clients"] == clients]
-    latencies = [value for run in mine for value in run["latencies"]]
-    scans, seconds = sum(run["scans"] for run in mine), sum(run["seconds"] for run in mine)
-    calls = sum(run["dynamodb_calls_per_scan"] * run["scans"] for run in mine)
-    outcome, errors = Counter(), Counter()
-    for run in mine:
-        outcome.update(run["outcome"])
-        errors.update(run["errors"])
-    return {"kind": kind, "clients": clients, "runs": len(mine), "scans": scans, "seconds": round(seconds, 3),
-            "per_second": round(scans / seconds, 1), "p50_ms": round(_percentile(latencies, 0.50) * 1000, 1),
-            "p95_ms": round(_percentile(latencies, 0.95) * 1000, 1),
-            "dynamodb_calls_per_scan": round(calls / scans, 2), "outcome": dict(outcome), "errors": dict(errors),
+    return {"kind": kind, **combined(mine, "scans", "dynamodb_calls_per_scan"),
             "all_as_expected": all(run["as_expected"] == run["scans"] for run in mine)}
 
 
@@ -278,32 +215,17 @@ def _count_calls(stack: RunningStack, dynamodb, admin_token: str, people: list[l
             for what, user, text, status, check in steps:
                 seen.setdefault(what, []).append(_counted(stack, session, "POST", "/v1/checkins", user.token,
                                                           {"code": text}, status, what, check))
-    rows = {}
-    for what, samples in seen.items():
-        totals = [s["total"] for s in samples]
-        rows[what] = {"calls": statistics.median(totals), "min": min(totals), "max": max(totals),
-                      "by_operation": samples[-1]["calls"], "cancelled_transactions": samples[-1]["cancelled"]}
-    return rows
+    return summarise_calls(seen)
 
 
 def bench(args) -> dict:
-    import requests
-    work = Path(tempfile.mkdtemp(prefix="tongxin-bench-checkin-"))
-    started = time.perf_counter()
-    stack = RunningStack(work)
+    stack, startup = start_stack("tongxin-bench-checkin-")
     try:
-        startup = time.perf_counter() - started
-        dynamodb = _dynamodb(stack)
-        with requests.Session() as session:
-            admin = _expect(_call(session, stack.api_url, "POST", "/v1/auth/login", body={"code": "dev:admin"}),
-                            200, "admin login")["token"]
+        dynamodb = stack.dynamodb()
+        admin = login(stack.api_url, "admin")["token"]
         run = uuid.uuid4().hex[:6]
         needed = args.scans + 3 * REPEATS
-        started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            users = list(pool.map(lambda i: _make_user(stack.api_url, f"scan{run}-{i}", "volunteer_service"),
-                                  range(needed)))
-        setup = time.perf_counter() - started
+        users, setup = make_users(lambda i: _make_user(stack.api_url, f"scan{run}-{i}", "volunteer_service"), needed)
         scanners, counted = users[:args.scans], users[args.scans:]
         # The calls of one code fetch, counted first: fetches during a timed run are taken out of its count.
         calls = _count_calls(stack, dynamodb, admin, [counted[i:i + 3] for i in range(0, 3 * REPEATS, 3)])
@@ -333,27 +255,15 @@ def _print(results: dict) -> None:
     order = ", ".join(str(run["clients"]) for run in results["runs"] if run["kind"] == "check-in")
     print(f"each run on a new event (started 1 h ago, {results['points_per_hour']} points an hour), every volunteer "
           f"scanning once with the organiser's rotating code; runs in the order {order} clients:")
-    print(f"  {'scan':<9} {'clients':>7} {'runs':>4} {'scans':>6} {'seconds':>8} {'scans/s':>8} {'p50 ms':>8} "
-          f"{'p95 ms':>8} {'calls/scan':>10}  outcome")
-    for row in results["throughput"]:
-        outcome = ", ".join(f"{k} {v}" for k, v in sorted(row["outcome"].items()))
-        if row["errors"]:
-            outcome += f"; ERRORS {row['errors']}"
-        if not row["all_as_expected"]:
-            outcome += "; NOT every scan answered as expected"
-        print(f"  {row['kind']:<9} {row['clients']:>7} {row['runs']:>4} {row['scans']:>6} {row['seconds']:>8.2f} "
-              f"{row['per_second']:>8.1f} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} "
-              f"{row['dynamodb_calls_per_scan']:>10.2f}  {outcome}")
+    print_throughput(results["throughput"], [
+        ("scan", "kind", "<9"), ("clients", "clients", ">7"), ("runs", "runs", ">4"), ("scans", "scans", ">6"),
+        ("seconds", "seconds", ">8.2f"), ("scans/s", "per_second", ">8.1f"), ("p50 ms", "p50_ms", ">8.1f"),
+        ("p95 ms", "p95_ms", ">8.1f"), ("calls/scan", "dynamodb_calls_per_scan", ">10.2f")],
+        {"all_as_expected": "; NOT every scan answered as expected"})
     print("  per run: " + "; ".join(f"{run['kind']} {run['clients']} → {run['per_second']}/s (p95 {run['p95_ms']} ms"
                                     f", {run['cancelled_transactions']} cancelled, {run['code_fetches_during_run']} "
                                     f"code fetches)" for run in results["runs"]))
-    print(f"DynamoDB calls per request (one request at a time, median of {REPEATS}; the caller's read included):")
-    for what, row in results["calls"].items():
-        detail = f"  {row['by_operation']}"
-        if row["cancelled_transactions"]:
-            detail += f", {row['cancelled_transactions']} cancelled"
-        spread = f" ({row['min']}..{row['max']})" if row["min"] != row["max"] else ""
-        print(f"  {what:<66} {row['calls']:>4}{spread}{detail}")
+    print_calls(results["calls"], 66)
     print("Caveats: the embedded DynamoDB (moto) applies one request at a time; the stack is one Python\n"
           "process. Scans per second are this machine's local stack, not DynamoDB; the call counts carry over.")
 
@@ -371,10 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.scans > 5000:
         parser.error("--scans is at most 5000 (an event's capacity)")
     results = bench(args)
-    if args.json:
-        print(json.dumps(results, ensure_ascii=False))
-    else:
-        _print(results)
+    report(results, args.json, _print)
     failed = any(row["errors"] or not row["all_as_expected"] for row in results["throughput"])
     return 1 if failed else 0
 

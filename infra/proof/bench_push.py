@@ -7,7 +7,7 @@ The embedded DynamoDB of ``make dev`` (moto's server, one request at a time: inf
 WeChat stand-in (infra/local/wechat_standin.py) run in their own process on free ports, fresh and empty — that process
 is this module in ``--serve`` mode — so the sender does not share its interpreter with them. The sender is this
 process: the dev settings (every kind configured as ``tmpl_<kind>``), one container, the tables created, and a
-botocore event hook on the one DynamoDB client every model shares (infra/proof/bench_signup.py's ``DynamoMeter``)
+botocore event hook on the one DynamoDB client every model shares (infra/proof/bench_stack.py's ``DynamoMeter``)
 counting each call by operation. WeChat calls are the stand-in's own counters (``/__dev/stats``).
 
 Users (one per message, active, with the openid the stand-in gives ``dev:<name>``) are written directly, their
@@ -180,7 +180,7 @@ def _configure(servers: Servers):
 
 
 def _meter():
-    from infra.proof.bench_signup import DynamoMeter
+    from infra.proof.bench_stack import DynamoMeter
     from tongxin.adapters.dynamo import binding
     events = binding.connection().client.meta.events
 

@@ -1,7 +1,7 @@
 """The raw TransactWriteItems rate of a request's own shape, straight to the local stack's embedded DynamoDB: what a
 request over HTTP is compared with (issue 27: a sign-up over HTTP reaches at least half of it at 1 client).
 
-The stack's process (``infra/proof/bench_signup.py --serve``) keeps the parameters of the TransactWriteItems its
+The stack's process (``infra/proof/bench_stack.py --serve``) keeps the parameters of the TransactWriteItems its
 DynamoDB client sends (``TransactionLog``, read over the meter port at ``/transactions``). ``raw_rate`` sends the
 same transactions again from this process — a boto3 client per thread, ``clients`` threads released together, no
 HTTP API, no reads, no middleware — after ``rewrite`` has pointed each at items where it applies as it first did

@@ -3,8 +3,8 @@ pickup, leaderboard and passbook read (printed, not asserted): issue 10.
 
     python -m infra.proof.bench_redeem [--redemptions 100] [--clients 8] [--users 24] [--json]
 
-The stack is infra/proof/bench_signup.py's: the local stack of ``make dev`` in its own process (``python -m
-infra.proof.bench_signup --serve``), fresh tables, no data file, the scheduler's timer at an hour, and a meter counting
+The stack is infra/proof/bench_stack.py's: the local stack of ``make dev`` in its own process (``python -m
+infra.proof.bench_stack --serve``), fresh tables, no data file, the scheduler's timer at an hour, and a meter counting
 every DynamoDB call the stack's client makes. This module only drives it. The demo admin's daily award cap is
 raised on the demo community's item in the stack's DynamoDB (``award_daily_cap``, an operator's setting), so the
 bench can hand out the points it spends; that write goes to DynamoDB directly and the meter does not see it.
@@ -30,21 +30,15 @@ beside the API's: redemptions per second measure this machine's local stack, not
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import statistics
 import sys
-import tempfile
-import threading
-import time
 import uuid
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-from infra.proof.bench_checkin import _dynamodb, _table
-from infra.proof.bench_signup import REPEATS, RunningStack, User, _delta, _expect, _make_user, _percentile
+from infra.proof.bench_runs import combined, fire, latency_ms, print_calls, print_throughput, report
+from infra.proof.bench_stack import (REPEATS, RunningStack, User, _call, _delta, _error, _expect, _make_user,
+                                     make_users, start_stack)
 
 AWARD_MAX = 50  # the default cap of one charity award
 DAILY_CAP = 1_000_000  # the admin's daily award cap, raised for the bench
@@ -60,20 +54,6 @@ CALLS = (  # the rows of the calls section, in order
     "redemption with an Idempotency-Key (201)",
     "its replay, same key (the first answer)",
 )
-
-
-def _call(session, base: str, method: str, path: str, token: str | None = None, body=None, headers=None,
-          params=None):
-    sent = {"Authorization": f"Bearer {token}"} if token else {}
-    sent.update(headers or {})
-    return session.request(method, base + path, json=body, headers=sent, params=params, timeout=120)
-
-
-def _error(resp) -> str:
-    try:
-        return resp.json().get("error", {}).get("code", "")
-    except ValueError:
-        return ""
 
 
 # --- the state the bench needs --------------------------------------------------------------------------
@@ -123,8 +103,8 @@ def _open_shop(stack: RunningStack, session) -> Shop:
                     "admin login")
     admin = User(login["token"], login["user"]["id"])
     community_id = login["user"]["community_id"]
-    _dynamodb(stack).update_item(
-        TableName=_table("communities"), Key={"id": {"S": community_id}},
+    stack.dynamodb().update_item(
+        TableName=stack.table("communities"), Key={"id": {"S": community_id}},
         UpdateExpression="SET award_daily_cap = :cap", ConditionExpression="attribute_exists(id)",
         ExpressionAttributeValues={":cap": {"N": str(DAILY_CAP)}})
     stores = _expect(_call(session, stack.api_url, "GET", "/v1/stores", admin.token), 200, "the stores")["items"]
@@ -147,67 +127,30 @@ def _keeper(shop: Shop) -> tuple[str, str]:
 def _timed_run(shop: Shop, goods_id: str, users: list[User], redemptions: int, clients: int) -> dict:
     """``clients`` threads released together, each with its own HTTP session and its own users (user i goes to
     client i mod clients), redeeming one unit at a time, ``redemptions`` in all."""
-    import requests
     owners = [i % len(users) for i in range(redemptions)]  # the user of each redemption, by index
     shares = [[users[u] for u in owners if u % clients == c] for c in range(clients)]
-    ready, go = threading.Barrier(clients + 1), threading.Barrier(clients + 1)
-    latencies: list[float] = []
-    errors: Counter = Counter()
-    outcome: Counter = Counter()
-    lock = threading.Lock()
-
-    def client(share: list[User]) -> None:
-        with requests.Session() as session:
-            _call(session, shop.base, "GET", "/v1/health")  # open the connection before the clock starts
-            ready.wait()
-            go.wait()
-            for user in share:
-                started = time.perf_counter()
-                resp = _call(session, shop.base, "POST", REDEEM, user.token, {"goods_id": goods_id, "quantity": 1})
-                elapsed = time.perf_counter() - started
-                with lock:
-                    latencies.append(elapsed)
-                    if resp.status_code == 201:
-                        outcome["redeemed"] += 1
-                    else:
-                        errors[f"{resp.status_code} {_error(resp) or resp.text[:120]}"] += 1
-
     stock_before = shop.stock(goods_id)
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        futures = [pool.submit(client, share) for share in shares]
-        ready.wait()
-        before = shop.stack.meter()  # after the warm-up requests: only the redemptions are counted
-        go.wait()
-        started = time.perf_counter()
-        for future in futures:
-            future.result()
-        wall = time.perf_counter() - started
-    used = _delta(before, shop.stack.meter())
+    fired = fire(shop.stack, shares,
+                 lambda session, user: _call(session, shop.base, "POST", REDEEM, user.token,
+                                             {"goods_id": goods_id, "quantity": 1}),
+                 lambda resp: "redeemed" if resp.status_code == 201 else None,
+                 error=lambda resp: _error(resp) or resp.text[:120])
+    wall, used, outcome = fired["seconds"], fired["used"], fired["outcome"]
     stock_after = shop.stock(goods_id)
     return {"clients": clients, "redemptions": redemptions, "seconds": round(wall, 3),
-            "per_second": round(redemptions / wall, 1), "p50_ms": round(_percentile(latencies, 0.50) * 1000, 1),
-            "p95_ms": round(_percentile(latencies, 0.95) * 1000, 1), "outcome": dict(outcome),
-            "errors": dict(errors), "dynamodb_calls_per_redemption": round(used["total"] / max(1, redemptions), 2),
+            "per_second": round(redemptions / wall, 1), **latency_ms(fired["latencies"]), "outcome": dict(outcome),
+            "errors": dict(fired["errors"]),
+            "dynamodb_calls_per_redemption": round(used["total"] / max(1, redemptions), 2),
             "cancelled_transactions": used["cancelled"], "dynamodb_calls": used["calls"],
             "stock_before": stock_before, "stock_after": stock_after,
-            "stock_matches": stock_after == stock_before - outcome["redeemed"], "latencies": latencies}
+            "stock_matches": stock_after == stock_before - outcome["redeemed"], "latencies": fired["latencies"]}
 
 
 def _combined(runs: list[dict], clients: int) -> dict:
     """The runs with ``clients`` clients as one: redemptions over their summed wall time, latency over all."""
     mine = [run for run in runs if run["clients"] == clients]
-    latencies = [value for run in mine for value in run["latencies"]]
-    count, seconds = sum(run["redemptions"] for run in mine), sum(run["seconds"] for run in mine)
-    calls = sum(run["dynamodb_calls_per_redemption"] * run["redemptions"] for run in mine)
-    outcome, errors = Counter(), Counter()
-    for run in mine:
-        outcome.update(run["outcome"])
-        errors.update(run["errors"])
-    return {"clients": clients, "runs": len(mine), "redemptions": count, "seconds": round(seconds, 3),
-            "per_second": round(count / seconds, 1), "p50_ms": round(_percentile(latencies, 0.50) * 1000, 1),
-            "p95_ms": round(_percentile(latencies, 0.95) * 1000, 1),
-            "dynamodb_calls_per_redemption": round(calls / count, 2), "outcome": dict(outcome),
-            "errors": dict(errors), "stock_matches": all(run["stock_matches"] for run in mine)}
+    return {**combined(mine, "redemptions", "dynamodb_calls_per_redemption"),
+            "stock_matches": all(run["stock_matches"] for run in mine)}
 
 
 # --- calls per request ---------------------------------------------------------------------------------
@@ -292,28 +235,23 @@ def _count_calls(shop: Shop, people: list[tuple[User, User]]) -> tuple[dict, str
 
 def bench(args) -> dict:
     import requests
-    work = Path(tempfile.mkdtemp(prefix="tongxin-bench-redeem-"))
-    started = time.perf_counter()
-    stack = RunningStack(work)
+    stack, startup = start_stack("tongxin-bench-redeem-")
     try:
-        startup = time.perf_counter() - started
         with requests.Session() as session:
             shop = _open_shop(stack, session)
             run = uuid.uuid4().hex[:6]
             plan = (1, args.clients, args.clients, 1)  # ABBA: both client counts see the tables at the same sizes
             each = len(plan) * math.ceil(args.redemptions / args.users)  # the most points one buyer spends
-            started = time.perf_counter()
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                buyers = list(pool.map(lambda i: _make_user(stack.api_url, f"redeem{run}-{i}", "activity"),
-                                       range(args.users)))
-                counted = list(pool.map(lambda i: _make_user(stack.api_url, f"count{run}-{i}", "activity"),
-                                        range(2 * REPEATS)))
 
-                def fund(user: User) -> None:
-                    with requests.Session() as own:
-                        shop.give(user, each, own)
-                list(pool.map(fund, buyers))
-            setup = time.perf_counter() - started
+            def make(i: int) -> User:  # the buyers given their points, then the residents of the calls section
+                if i >= args.users:
+                    return _make_user(stack.api_url, f"count{run}-{i - args.users}", "activity")
+                user = _make_user(stack.api_url, f"redeem{run}-{i}", "activity")
+                with requests.Session() as own:
+                    shop.give(user, each, own)
+                return user
+            users, setup = make_users(make, args.users + 2 * REPEATS)
+            buyers, counted = users[:args.users], users[args.users:]
             runs = []
             for index, clients in enumerate(plan):
                 goods_id = shop.goods(f"压测兑换{index + 1}（{clients} 客户端）", stock=args.redemptions)
@@ -337,33 +275,15 @@ def _print(results: dict) -> None:
     order = ", ".join(str(run["clients"]) for run in results["runs"])
     print(f"each run on a new item of store {results['store_id']} (1 point, stock = the run's redemptions, no limit),"
           f" one unit a request, every client with its own residents; runs in the order {order} clients:")
-    print(f"  {'clients':>7} {'runs':>4} {'redeemed':>8} {'seconds':>8} {'per s':>7} {'p50 ms':>8} {'p95 ms':>8} "
-          f"{'calls/redemption':>16}  outcome")
-    for row in results["throughput"]:
-        outcome = ", ".join(f"{k} {v}" for k, v in sorted(row["outcome"].items()))
-        if row["errors"]:
-            outcome += f"; ERRORS {row['errors']}"
-        if not row["stock_matches"]:
-            outcome += "; STOCK after != stock before - redemptions answered 201"
-        print(f"  {row['clients']:>7} {row['runs']:>4} {row['redemptions']:>8} {row['seconds']:>8.2f} "
-              f"{row['per_second']:>7.1f} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} "
-              f"{row['dynamodb_calls_per_redemption']:>16.2f}  {outcome}")
+    print_throughput(results["throughput"], [
+        ("clients", "clients", ">7"), ("runs", "runs", ">4"), ("redeemed", "redemptions", ">8"),
+        ("seconds", "seconds", ">8.2f"), ("per s", "per_second", ">7.1f"), ("p50 ms", "p50_ms", ">8.1f"),
+        ("p95 ms", "p95_ms", ">8.1f"), ("calls/redemption", "dynamodb_calls_per_redemption", ">16.2f")],
+        {"stock_matches": "; STOCK after != stock before - redemptions answered 201"})
     print("  per run: " + "; ".join(f"{run['clients']} → {run['per_second']}/s (p95 {run['p95_ms']} ms, "
                                     f"{run['cancelled_transactions']} cancelled transactions, stock "
                                     f"{run['stock_before']}→{run['stock_after']})" for run in results["runs"]))
-    print(f"DynamoDB calls per request (one request at a time, median of {REPEATS}; the caller's read included; "
-          f"pickups verified by {results['verifier']}):")
-    for what, row in results["calls"].items():
-        if row["calls"] is None:
-            print(f"  {what:<66}    -  FAILED: {row['failed'][0]}")
-            continue
-        detail = f"  {row['by_operation']}"
-        if row["cancelled_transactions"]:
-            detail += f", {row['cancelled_transactions']} cancelled"
-        if row["failed"]:
-            detail += f"; {len(row['failed'])} repeat(s) FAILED"
-        spread = f" ({row['min']}..{row['max']})" if row["min"] != row["max"] else ""
-        print(f"  {what:<66} {row['calls']:>4}{spread}{detail}")
+    print_calls(results["calls"], 66, f"; pickups verified by {results['verifier']}")
     for problem in results["problems"]:
         print(f"  problem: {problem}")
     print("Caveats: the embedded DynamoDB (moto) applies one request at a time — concurrent redemptions of one item\n"
@@ -386,10 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.redemptions > 100_000:
         parser.error("--redemptions is at most 100000 (an item's stock)")
     results = bench(args)
-    if args.json:
-        print(json.dumps(results, ensure_ascii=False))
-    else:
-        _print(results)
+    report(results, args.json, _print)
     failed = results["problems"] or any(row["errors"] or not row["stock_matches"] for row in results["throughput"])
     return 1 if failed else 0
 

@@ -6,7 +6,7 @@ stored data (issue 13, part 1). Figures are printed, never asserted; the invaria
 
 The stack is ``make dev``'s (infra/local/stack.py: the API over HTTP, the embedded DynamoDB, the WeChat stand-in,
 the sender on the outbox stream, the scheduler's timer set to an hour) in its own process on free ports, fresh
-tables, no data file: this package in ``--serve`` mode (serve.py), as infra/proof/bench_signup.py starts it, plus a
+tables, no data file: this package in ``--serve`` mode (serve.py), as infra/proof/bench_stack.py starts it, plus a
 botocore hook on the one DynamoDB client the stack's models share that counts calls by operation and, while a
 burst is recorded, keeps each TransactWriteItems it sends and how it ended (the shape the raw ceiling replays).
 

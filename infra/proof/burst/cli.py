@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 import infra.proof.burst
-from infra.proof.bench_signup import add_serve_arguments
+from infra.proof.bench_stack import add_serve_arguments
 
 from .scenarios import CLIENTS, RUNNERS, SCENARIOS
 from .serve import serve

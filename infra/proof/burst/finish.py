@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from infra.proof.bench_signup import _percentile
+from infra.proof.bench_runs import _percentile
 
 from .fire import Burst, undocumented
 from .raw_ceiling import raw_ceiling

@@ -12,7 +12,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from infra.proof.bench_signup import User, _call, _delta, _percentile
+from infra.proof.bench_runs import _percentile
+from infra.proof.bench_stack import User, _call, _delta
 
 from .stack import BurstStack
 

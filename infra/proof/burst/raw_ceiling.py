@@ -15,7 +15,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from infra.proof.bench_signup import _percentile
+from infra.proof.bench_runs import _percentile
 
 from .serve import BACKGROUND
 from .stack import TABLE_PREFIX, BurstStack, new_dynamodb_client

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 from infra.proof.bench_checkin import _started_event, _write_signups  # also puts layers/ on sys.path
 from infra.proof.bench_redeem import _open_shop
-from infra.proof.bench_signup import SHANGHAI, User, _call, _expect
+from infra.proof.bench_stack import SHANGHAI, User, _call, _expect
 
 from .finish import _finish
 from .fire import _fire

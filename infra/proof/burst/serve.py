@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from infra.proof.bench_signup import DynamoMeter
+from infra.proof.bench_stack import DynamoMeter
 
 BACKGROUND = {"sender", "scheduler"}  # the stack's threads that are not the API's (infra/local/stack.py)
 
@@ -56,7 +56,7 @@ class Recorder(DynamoMeter):
 
 def serve(args) -> int:
     """The stack with the recorder on its DynamoDB client, answering /record/start, /record/stop and the meter."""
-    from infra.proof.bench_signup import serve as serve_metered
+    from infra.proof.bench_stack import serve as serve_metered
     recorder = Recorder()
 
     def answer(path: str) -> dict:

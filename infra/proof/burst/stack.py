@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from infra.proof.bench_signup import User, _make_user
+from infra.proof.bench_stack import User, _make_user
 
 SETUP_THREADS = 8
 TABLE_PREFIX = "tongxin-dev"  # the local stack's (started with no TABLE_PREFIX of its own)
@@ -23,7 +23,7 @@ class BurstStack:
     def __init__(self, work: Path, timeout: float = 90.0):
         import requests
 
-        from infra.proof.bench_signup import spawn_metered_stack
+        from infra.proof.bench_stack import spawn_metered_stack
         self.http = requests
         self._client = None
         ports = spawn_metered_stack(self, "infra.proof.burst", work, timeout, error=RuntimeError)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from infra.proof.bench_signup import User
+from infra.proof.bench_stack import User
 
 from .stack import SETUP_THREADS, BurstStack
 
