@@ -211,15 +211,17 @@ EXCEPTIONS.update({
 # caller, one BatchGetItem of what it names, one transaction, and one content check of the text residents read.
 EXCEPTIONS.update({
     ("POST", "/v1/admin/co-projects"): Budget(
-        reads=2, writes=1, wechat=1, why="the unit, its agreement, the resource and the post (one BatchGetItem); "
-                                         "WeChat's content check (title, need, beneficiaries)"),
+        reads=2, writes=1, wechat=1, why="the unit, its agreement, the resource, the post and the served grids "
+                                         "(one BatchGetItem, ≤ 54 keys); WeChat's content check (title, need, "
+                                         "beneficiaries)"),
     ("POST", "/v1/admin/co-projects/{project_id}/progress"): Budget(
         reads=2, writes=1, wechat=1, why="the project (one BatchGetItem); WeChat's content check (the note)"),
     ("POST", "/v1/admin/co-projects/{project_id}/complete"): Budget(
         reads=2, writes=1, wechat=1, why="the project; WeChat's content check (the note, when given)"),
     ("POST", "/v1/co-projects/{project_id}/rating"): Budget(
-        reads=2, writes=1, wechat=1, why="the project and my rating (one BatchGetItem); WeChat's content check "
-                                         "(the comment, when given)"),
+        reads=2, writes=1, wechat=1, why="the project and my rating (one BatchGetItem; my grid is the caller as "
+                                         "read, the served grids a condition of my grant's check); WeChat's "
+                                         "content check (the comment, when given)"),
     ("GET", "/v1/units/{unit_id}/co-projects"): Budget(
         reads=3, writes=0, why="street staff: the unit (its street), then one Query of co_projects.by_unit"),
 })

@@ -72,3 +72,21 @@ def test_progress_moves_planned_on_and_the_status_key_names_the_community():
     assert rules.status_after_progress(rules.PLANNED) == rules.IN_PROGRESS
     assert rules.status_after_progress(rules.IN_PROGRESS) == rules.IN_PROGRESS
     assert rules.status_key("c_1", rules.DONE) == "c_1#done"
+
+
+def test_served_grids_are_stored_sorted_and_distinct():
+    assert rules.served_grids(None) == rules.served_grids([]) == []  # the whole community
+    assert rules.served_grids(["g_b", "g_a"]) == ["g_a", "g_b"]
+    assert field_of(lambda: rules.served_grids(["g_a", "g_a"])) == "served_grid_ids"
+    most = [f"g_{i}" for i in range(rules.SERVED_GRIDS_MAX)]
+    assert len(rules.served_grids(most)) == rules.SERVED_GRIDS_MAX
+    assert field_of(lambda: rules.served_grids(most + ["g_more"])) == "served_grid_ids"
+
+
+def test_only_residents_of_the_served_grids_rate():
+    assert rules.rating_grid_refusal(set(), "g_a") is None  # the whole community
+    assert rules.rating_grid_refusal(None, None) is None
+    assert rules.rating_grid_refusal({"g_a", "g_b"}, "g_b") is None
+    refusal = rules.rating_grid_refusal({"g_a"}, "g_b")
+    assert (refusal.status, refusal.code) == (403, "FORBIDDEN") and "网格" in refusal.message
+    assert rules.rating_grid_refusal({"g_a"}, None) is rules.GRID_NOT_SERVED  # living in no grid

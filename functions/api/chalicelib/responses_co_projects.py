@@ -38,6 +38,7 @@ class CoProjectView(Answer):
     starts_on: str = Field(description="开始日期 YYYY-MM-DD（北京时间）")
     ends_on: str = Field(description="结束日期 YYYY-MM-DD（北京时间）")
     beneficiaries_note: str = Field(description="服务对象说明")
+    served_grid_ids: list[str] = Field(description="服务的网格（只有住在这些网格的居民可以评价）；[] 为全社区")
     status: CoProjectStatus = Field(description="planned 计划中 · in_progress 进行中 · done 已完成")
     percent: int = Field(description="最近一次报告的完成进度 0–100（完成时为 100）")
     ratings_count: int = Field(description="居民评价人数（群众评单）")

@@ -38,6 +38,10 @@ class CoProjectBody(Body):
     ends_on: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="结束日期 YYYY-MM-DD，不早于开始日期，周期最长 3 年")
     beneficiaries_note: MultiLine = Field(min_length=1, max_length=rules.BENEFICIARIES_MAX,
                                           description="服务对象说明，如“3 栋、5 栋的独居老人”")
+    served_grid_ids: list[Id] | None = Field(
+        None, max_length=rules.SERVED_GRIDS_MAX,
+        description=f"服务的网格（本社区的网格 id，不重复，≤ {rules.SERVED_GRIDS_MAX} 个）：只有住在这些网格的居民可以评价"
+                    "（群众评单）；不填或为空表示全社区")
 
     @field_validator("starts_on", "ends_on")
     @classmethod

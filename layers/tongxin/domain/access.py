@@ -70,6 +70,10 @@ class Grant:
     district_id: str | None = None
     department_id: str | None = None
     unit_id: str | None = None
+    # The grids the actor must live in (their ``grid_id``) for this action, re-checked with the role: a resident who
+    # moved out of them between the read and the write is refused by the transaction (群众评单 of a project that
+    # served some grids). None: wherever they live.
+    home_grid_in: frozenset[str] | None = None
 
 
 def require_member(principal: Principal) -> str:

@@ -6,14 +6,16 @@ project. States: ``planned`` → ``in_progress`` (the first progress report) →
 final). Progress (a note and a percent 0–100, up or down: a correction is a report too) is reported by the admin or
 by the liaison of the project's unit while it is not done, at most ``PROGRESS_MAX`` times. Once it is done the
 residents of the community rate it (群众评单), once each, 1–5; the project keeps ``ratings_count`` and
-``ratings_sum``, the average is computed when shown.
+``ratings_sum``, the average is computed when shown. A project may name the grids it served (``served_grid_ids``,
+1..``SERVED_GRIDS_MAX`` grids of its community; none: the whole community): then only the residents living in one of
+them rate it (``rating_grid_refusal``), the residents it served.
 """
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
 from .clock import SHANGHAI
-from .errors import AlreadyRated, InvalidState, NotFound, ValidationFailed
+from .errors import AlreadyRated, Forbidden, InvalidState, NotFound, ValidationFailed
 
 TITLE_MAX = 40
 NEED_MAX = 500
@@ -28,6 +30,9 @@ PROGRESS_MAX = 48
 # A project may be recorded after it started (up to a year back), and runs at most three years.
 STARTS_BACK_MAX = timedelta(days=366)
 DURATION_MAX = timedelta(days=3 * 366)
+# Grids a project names as served: a community has a few dozen at most (Heping: 352 grids in 13 streets), and with
+# the unit, agreement, resource and post they stay in one BatchGetItem (≤ 100 keys) and one IN condition (≤ 100).
+SERVED_GRIDS_MAX = 50
 # Dates a person could mean (as times elsewhere: validation.EARLIEST/LATEST).
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
@@ -44,6 +49,8 @@ ALREADY_DONE = InvalidState("这个共建项目已完成，不能再更新进展
 PROGRESS_FULL = InvalidState(f"进展记录已达上限（{PROGRESS_MAX} 条），请完成项目")
 NOT_DONE_YET = InvalidState("项目完成后才能评价")
 ALREADY_RATED = AlreadyRated()
+GRID_NOT_FOUND = NotFound("本社区没有这个网格", details={"field": "served_grid_ids"})
+GRID_NOT_SERVED = Forbidden("该项目服务的网格不含你所在的网格，只有受益网格的居民可以评价")
 
 
 def status_key(community_id: str, status: str) -> str:
@@ -99,6 +106,25 @@ def rating_refusal(status: str | None):
         return PROJECT_NOT_FOUND
     if status != DONE:
         return NOT_DONE_YET
+    return None
+
+
+def served_grids(grid_ids: list[str] | None) -> list[str]:
+    """The grids a project serves as stored (sorted, distinct; [] for the whole community): 400 naming
+    ``served_grid_ids`` for a repeated id or more than ``SERVED_GRIDS_MAX``."""
+    grid_ids = list(grid_ids or ())
+    if len(set(grid_ids)) != len(grid_ids):
+        raise ValidationFailed("服务网格不能重复", details={"field": "served_grid_ids"})
+    if len(grid_ids) > SERVED_GRIDS_MAX:
+        raise ValidationFailed(f"服务网格最多 {SERVED_GRIDS_MAX} 个", details={"field": "served_grid_ids"})
+    return sorted(grid_ids)
+
+
+def rating_grid_refusal(served: set[str] | None, home_grid_id: str | None):
+    """Why a resident living in ``home_grid_id`` may not rate a project serving ``served`` (None: they may; a
+    project serving the whole community has none)."""
+    if served and home_grid_id not in served:
+        return GRID_NOT_SERVED
     return None
 
 

@@ -6,7 +6,8 @@ Every change is ONE transaction whose conditions carry the rule (``domain/co_pro
 - **create** (the community's admin): the admin's grant; the unit's agreement with the community in force
   (ConditionCheck ``valid_until ≥ today``: an agreement that lapsed between the read and the write is refused by
   the transaction, 409 INVALID_STATE); the resource still the unit's; the need's post still the community's; the
-  project's Put.
+  project's Put. The grids it serves (``served_grid_ids``) are read in the same BatchGetItem and need no check in
+  the transaction: a grid is never deleted.
 - **progress** (the admin, or the liaison of the project's unit): the grant re-checked; the project not ``done``,
   under ``PROGRESS_MAX`` reports, of the caller's community (or unit); the step appended to the timeline, the percent
   set, ``planned → in_progress``.
@@ -14,7 +15,9 @@ Every change is ONE transaction whose conditions carry the rule (``domain/co_pro
   (``co_project_done``, one fan-out item).
 - **rate** (a resident of the community, once the project is ``done``): the rating's Put (``attribute_not_exists``:
   once each → 409 ALREADY_RATED), the project's ``ADD ratings_count 1, ratings_sum r`` conditioned on ``done``, and
-  the resident's grant — one transaction, so the counters are exactly the ratings stored.
+  the resident's grant — one transaction, so the counters are exactly the ratings stored. A project that served some
+  grids is rated only by their residents: the grant carries them (``Grant.home_grid_in``: the user's ``grid_id IN
+  served`` in the same ConditionCheck), so a resident moved to another grid after the read is refused (403).
 
 Who sees a project: the members of its community and the liaisons of its unit; to anyone else it does not exist
 (404). A unit's projects across communities: its liaisons and its street's staff.
@@ -22,13 +25,15 @@ Who sees a project: the members of its community and the liaisons of its unit; t
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date, datetime
 
 from .. import metrics
 from ..adapters.dynamo import batch
-from ..adapters.dynamo.guards import check_grant
+from ..adapters.dynamo.guards import ROLE_CHANGED, check_grant
 from ..adapters.dynamo.models import (
-    CoProjectModel, CoProjectRatingModel, CoProjectStep, PostModel, UnitAgreementModel, UnitModel, UnitResourceModel,
+    CoProjectModel, CoProjectRatingModel, CoProjectStep, GridModel, PostModel, UnitAgreementModel, UnitModel,
+    UnitResourceModel, UserModel,
 )
 from ..adapters.dynamo.tx import Tx
 from ..domain import co_projects as rules
@@ -61,7 +66,8 @@ def present(project: CoProjectModel) -> dict:
             "resource": ({"id": project.resource_id, "title": project.resource_title}
                          if project.resource_id else None),
             "starts_on": project.starts_on, "ends_on": project.ends_on,
-            "beneficiaries_note": project.beneficiaries_note, "status": project.status,
+            "beneficiaries_note": project.beneficiaries_note,
+            "served_grid_ids": sorted(project.served_grid_ids or ()), "status": project.status,
             "percent": int(project.percent or 0), "ratings_count": count, "rating_average": average(count, total),
             "created_at": to_api(project.created_at), "updated_at": to_api(project.updated_at),
             "completed_at": to_api(project.completed_at)}
@@ -114,21 +120,25 @@ def _step(action: str, principal: Principal, role: str, nickname: str | None, no
 
 def create(container: Container, principal: Principal, *, title: str, need_post_id: str | None,
            need_text: str | None, unit_id: str, resource_id: str | None, starts_on: date, ends_on: date,
-           beneficiaries_note: str) -> dict:
+           beneficiaries_note: str, served_grid_ids: list[str] | None = None) -> dict:
     """The community's admin records a project (201, ``planned``). One BatchGetItem (the unit, its agreement with
-    the community, the resource and the post named), one content check of the text residents read, ONE
-    transaction (see the module's note)."""
+    the community, the resource, the post and the served grids named), one content check of the text residents
+    read, ONE transaction (see the module's note)."""
     grant = require_role(principal, Role.ADMIN)
     community_id = grant.community_id
     now = utcnow()
     starts, ends = rules.check_dates(starts_on, ends_on, now)
     rules.check_need(need_post_id, need_text)
+    served = rules.served_grids(served_grid_ids)
     wanted = [(UnitModel, unit_id), (UnitAgreementModel, unit_id, community_id)]
     if resource_id:
         wanted.append((UnitResourceModel, unit_id, resource_id))
     if need_post_id:
         wanted.append((PostModel, need_post_id))
+    wanted += [(GridModel, community_id, grid_id) for grid_id in served]
     found = batch.get_many(*wanted)
+    grids = found[len(found) - len(served):]
+    found = found[:len(found) - len(served)]
     unit, agreement = found[0], found[1]
     resource = found[2] if resource_id else None
     post = found[-1] if need_post_id else None
@@ -140,6 +150,8 @@ def create(container: Container, principal: Principal, *, title: str, need_post_
         raise rules.RESOURCE_NOT_FOUND
     if need_post_id and (post is None or post.community_id != community_id):
         raise rules.POST_NOT_FOUND
+    if any(grid is None for grid in grids):  # a grid of another community is not under this community's key
+        raise rules.GRID_NOT_FOUND
     author = current_user(principal)
     content_check(container, author, title, need_text, beneficiaries_note, scene=Scene.FORUM, what="co_project")
     project = CoProjectModel(
@@ -147,7 +159,7 @@ def create(container: Container, principal: Principal, *, title: str, need_post_
         need_post_id=need_post_id, need_post_title=post.title if post else None, need_text=need_text or None,
         unit_id=unit.id, unit_name=unit.name, resource_id=resource_id,
         resource_title=resource.title if resource else None, starts_on=starts, ends_on=ends,
-        beneficiaries_note=beneficiaries_note, status=rules.PLANNED,
+        beneficiaries_note=beneficiaries_note, served_grid_ids=set(served) or None, status=rules.PLANNED,
         status_key=rules.status_key(community_id, rules.PLANNED), percent=0, progress_count=0,
         timeline=[_step("created", principal, Role.ADMIN.value, author.nickname, now)], ratings_count=0,
         ratings_sum=0, created_by=author.id, created_by_nickname=author.nickname or DEFAULT_NICKNAME,
@@ -327,14 +339,21 @@ def complete(container: Container, principal: Principal, project_id: str, *, not
 def rate(container: Container, principal: Principal, project_id: str, *, rating: int, comment: str | None) -> dict:
     """A resident of the project's community rates it once it is done (群众评单). ONE transaction: the rating's Put
     (once each: 409 ALREADY_RATED), the project's counters added to under ``done`` (409 INVALID_STATE before), the
-    resident's grant. The answer's count and average are the project's as read plus this rating (exact unless
-    another resident rated in the same instant)."""
+    resident's grant — with, for a project that served some grids, the resident's grid among them (403 FORBIDDEN
+    otherwise, as read and as the transaction finds it). The answer's count and average are the project's as read
+    plus this rating (exact unless another resident rated in the same instant)."""
     if not principal.community_id:
         raise NotInCommunity()
     project, mine = batch.get_many((CoProjectModel, project_id), (CoProjectRatingModel, project_id, principal.user_id))
     if project is None or project.community_id != principal.community_id:
         raise rules.PROJECT_NOT_FOUND
     grant = require_role(principal, Role.RESIDENT, community_id=project.community_id)
+    served = frozenset(project.served_grid_ids or ())
+    refusal = rules.rating_grid_refusal(served, current_user(principal).grid_id)
+    if refusal is not None:
+        raise refusal
+    if served:
+        grant = replace(grant, home_grid_in=served)
     if mine is not None:
         raise rules.ALREADY_RATED
     refusal = rules.rating_refusal(project.status)
@@ -343,10 +362,21 @@ def rate(container: Container, principal: Principal, project_id: str, *, rating:
     answer = ratings.rate_once(
         container, principal, grant, project, rating_model=CoProjectRatingModel, rating=rating, comment=comment,
         done=CoProjectModel.status == rules.DONE, already_rated=rules.ALREADY_RATED, what="co_project rating",
-        not_done=lambda current: rules.rating_refusal(current.status if current else None) or rules.PROJECT_NOT_FOUND)
+        not_done=lambda current: rules.rating_refusal(current.status if current else None) or rules.PROJECT_NOT_FOUND,
+        grant_refused=_rater_refused(served))
     metrics.count("co_project_rated")
     log.info("co-project rated", extra={"co_project_id": project.id, "rating": rating})
     return answer
+
+
+def _rater_refused(served: frozenset[str]):
+    """What the rater's failed grant check means: moved out of the grids served (403 naming that), else the role or
+    the account changed."""
+    def classify(current: UserModel | None):
+        if current is not None and current.status == "active" and Role.RESIDENT.value in (current.roles or ()):
+            return rules.rating_grid_refusal(served, current.grid_id) or ROLE_CHANGED
+        return ROLE_CHANGED
+    return classify
 
 
 # --- 注销 -----------------------------------------------------------------------------------------------------------

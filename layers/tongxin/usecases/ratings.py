@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..adapters.dynamo.guards import check_grant
+from ..adapters.dynamo.guards import ROLE_CHANGED, check_grant
 from ..adapters.dynamo.tx import ErrorFor, Tx
 from ..domain.access import Grant, Principal
 from ..domain.clock import to_api, utcnow
@@ -27,9 +27,10 @@ def present_rating(rating: Any | None) -> dict | None:
 
 def rate_once(container: Container, principal: Principal, grant: Grant, project: Any, *, rating_model: type,
               rating: int, comment: str | None, done: Any, not_done: ErrorFor, already_rated: DomainError,
-              what: str) -> dict:
+              what: str, grant_refused: ErrorFor = ROLE_CHANGED) -> dict:
     """``project`` (as read, found and visible, done, not rated by the caller yet: the area checked) rated by the
-    caller: ``done`` is the area's condition on the project item that it is done (``not_done`` its refusal)."""
+    caller: ``done`` is the area's condition on the project item that it is done (``not_done`` its refusal);
+    ``grant_refused`` what a failed check of the caller's grant means (the grant's scope, e.g. the grids served)."""
     if comment:
         content_check(container, current_user(principal), comment, scene=Scene.COMMENT, what=what)
     item = rating_model(project.id, principal.user_id, community_id=project.community_id, rating=rating,
@@ -39,7 +40,7 @@ def rate_once(container: Container, principal: Principal, grant: Grant, project:
     answer = {"project_id": project.id, **present_rating(item), "ratings_count": count,
               "rating_average": average(count, total)}
     project_model: Callable = type(project)
-    check_grant(Tx(), grant) \
+    check_grant(Tx(), grant, grant_refused) \
         .put(item, condition=rating_model.user_id.does_not_exist(), error=already_rated) \
         .update(project_model(project.id), [project_model.ratings_count.add(1), project_model.ratings_sum.add(rating)],
                 condition=done & (project_model.community_id == project.community_id), error=not_done) \

@@ -29,14 +29,16 @@ def create_co_project(body: CoProjectBody):
     with the creation. Dates are Shanghai dates (YYYY-MM-DD): from a year back, `ends_on` not before `starts_on`,
     at most 3 years; 400 VALIDATION_FAILED naming the field otherwise (year 1 or 9999 too), and naming `need` when
     neither post nor text is given. 404 NOT_FOUND naming `unit_id` (no such unit, or no agreement with the
-    community), `resource_id` (not the unit's) or `need.post_id` (not the community's); 409 INVALID_STATE when the
-    agreement has lapsed (also when it lapsed a moment before the write: the transaction checks it). Title, need
-    and beneficiaries pass WeChat's content check (scene 论坛)."""
+    community), `resource_id` (not the unit's), `need.post_id` (not the community's) or `served_grid_ids` (not a
+    grid of the community); 409 INVALID_STATE when the agreement has lapsed (also when it lapsed a moment before the
+    write: the transaction checks it). `served_grid_ids` (optional, distinct, at most 50; 400 VALIDATION_FAILED
+    naming it otherwise) are the grids it serves: only their residents rate it; none or [] is the whole community.
+    Title, need and beneficiaries pass WeChat's content check (scene 论坛)."""
     return co_projects.create(
         get_container(), current_principal(), title=body.title, need_post_id=body.need.post_id,
         need_text=body.need.text, unit_id=body.unit_id, resource_id=body.resource_id,
         starts_on=date.fromisoformat(body.starts_on), ends_on=date.fromisoformat(body.ends_on),
-        beneficiaries_note=body.beneficiaries_note)
+        beneficiaries_note=body.beneficiaries_note, served_grid_ids=body.served_grid_ids)
 
 
 @endpoint(bp, "/v1/co-projects", "GET", query=CoProjectListQuery, tags=TAGS, response="CoProjectPage",
@@ -87,7 +89,8 @@ def rate_co_project(project_id: str, body: CoProjectRatingBody):
     """A resident of the project's community, once it is `done` (409 INVALID_STATE before), once each (409
     ALREADY_RATED). The rating is counted in the project in the same transaction; 201 the rating with the
     project's `ratings_count` and `rating_average` including it. The comment passes WeChat's content check (scene
-    评论). 404 NOT_FOUND for a project of another community."""
+    评论). 404 NOT_FOUND for a project of another community; 403 FORBIDDEN for a resident who does not live in one of
+    the grids it served (`served_grid_ids`, when it names some; checked again in the rating's transaction)."""
     return co_projects.rate(get_container(), current_principal(), project_id, rating=body.rating,
                             comment=body.comment)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...domain.access import Grant
 from ...domain.errors import Forbidden, Unauthenticated
 from .models import UserModel
-from .tx import Tx
+from .tx import ErrorFor, Tx
 
 ROLE_CHANGED = Forbidden("您的权限已变更，请重新登录后再试")
 
@@ -29,12 +29,15 @@ def grant_condition(grant: Grant):
         condition &= UserModel.grid_ids.contains(grant.grid_id)
     if grant.store_id is not None:
         condition &= UserModel.store_ids.contains(grant.store_id)
+    if grant.home_grid_in:
+        condition &= UserModel.grid_id.is_in(*sorted(grant.home_grid_in))
     return condition
 
 
-def check_grant(tx: Tx, grant: Grant) -> Tx:
-    """Add a ConditionCheck on the actor's user item to ``tx``."""
-    return tx.check(UserModel, grant.user_id, condition=grant_condition(grant), error=ROLE_CHANGED)
+def check_grant(tx: Tx, grant: Grant, error: ErrorFor = ROLE_CHANGED) -> Tx:
+    """Add a ConditionCheck on the actor's user item to ``tx``; ``error``: what its failure means (a function of
+    the user item as it stood tells a grant's own scope apart from a role taken away)."""
+    return tx.check(UserModel, grant.user_id, condition=grant_condition(grant), error=error)
 
 
 def check_active(tx: Tx, user_id: str) -> Tx:

@@ -2,7 +2,9 @@
 the residents (群众评单): one table each, an index per list they serve."""
 from __future__ import annotations
 
-from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute,
+)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from .base import BaseModel
@@ -74,6 +76,9 @@ class CoProjectModel(BaseModel):
     starts_on = UnicodeAttribute()  # YYYY-MM-DD, Asia/Shanghai
     ends_on = UnicodeAttribute()
     beneficiaries_note = UnicodeAttribute()
+    # The grids it served (群众评单: only their residents rate it); absent for the whole community. Set at creation,
+    # never changed: the rating's condition on the rater's grid is built from it as read.
+    served_grid_ids = UnicodeSetAttribute(null=True)
     status = UnicodeAttribute()  # planned | in_progress | done
     status_key = UnicodeAttribute()  # <community>#<status>
     percent = NumberAttribute(default=0)
