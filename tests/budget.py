@@ -108,9 +108,10 @@ EXCEPTIONS: dict[tuple[str, str], Budget] = {
                                                          "ADD on the event), then its transaction"),
     ("DELETE", "/v1/events/{event_id}/signup"): Budget(reads=3, writes=1,
                                                        why="the first waitlisted (a Query) to promote in the change"),
-    ("PATCH", "/v1/events/{event_id}"): Budget(reads=3, writes=2, wechat=1,
-                                               why="the first waitlisted (a Query) when capacity is raised; past "
-                                                   "40 promotions a second transaction; WeChat's content check "
+    ("PATCH", "/v1/events/{event_id}"): Budget(reads=4, writes=2, wechat=1,
+                                               why="the first waitlisted (a Query) when capacity is raised; a new "
+                                                   "unit_id's unit and agreement (one BatchGetItem); past 40 "
+                                                   "promotions a second transaction; WeChat's content check "
                                                    "(title, description)"),
     ("DELETE", "/v1/me"): Budget(reads=19, writes=60,
                                  why="注销 walks the user's wishes (claimed and written: a Query each, and their "

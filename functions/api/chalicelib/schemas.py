@@ -222,10 +222,13 @@ class EventPatchBody(Body):
     signup_deadline: ApiDatetime | None = None
     capacity: int | None = Field(None, ge=1, le=event_rules.CAPACITY_MAX)
     location: Location | None = None
+    unit_id: Id | None = Field(None, description="承办的共建单位 id（须与本社区有有效的共建协议，计入其每季度活动次数）；"
+                                                 "null 表示不再由共建单位承办；活动结束后不能再改")
 
     def changes(self) -> dict:
-        """The fields sent (a field sent as null is not a change: nothing here can be removed by a PATCH)."""
-        return {name: getattr(self, name) for name in self.model_fields_set if getattr(self, name) is not None}
+        """The fields sent; ``unit_id: null`` removes the unit, any other null is no change."""
+        return {name: getattr(self, name) for name in self.model_fields_set
+                if getattr(self, name) is not None or name == "unit_id"}
 
 
 class EventCancelBody(Body):

@@ -51,13 +51,16 @@ def get_event(event_id: str):
 
 
 @endpoint(bp, "/v1/events/{event_id}", "PATCH", body=EventPatchBody, tags=TAGS,
-          errors=("NOT_FOUND", "CAPACITY_BELOW_SIGNED", "INVALID_STATE") + TEXT_ERRORS,
+          errors=("NOT_FOUND", "CONFLICT", "CAPACITY_BELOW_SIGNED", "INVALID_STATE") + TEXT_ERRORS,
           summary="组织者修改活动；增加名额按候补顺序递补，时间变更通知已报名者", response="EventView")
 def update_event(event_id: str, body: EventPatchBody):
     """The organiser (its creator while they hold the role, an admin, the grid's workers). Changes title,
-    description, times, deadline, capacity or location under the same rules as publishing. Raising capacity
-    promotes from the waitlist in order; changed times tell everyone signed or waiting. 409 CAPACITY_BELOW_SIGNED
-    below the places taken; 409 INVALID_STATE for a cancelled or ended event. A new title or description passes
+    description, times, deadline, capacity, location or the running unit (`unit_id`; null: none) under the same
+    rules as publishing. Raising capacity promotes from the waitlist in order; changed times tell everyone signed
+    or waiting. 409 CAPACITY_BELOW_SIGNED below the places taken; 409 INVALID_STATE for a cancelled or ended event
+    (the unit too: it counts once the event is held). A new `unit_id` must have an agreement in force with the
+    community: 404 NOT_FOUND naming `unit_id` (no unit, no agreement), 409 CONFLICT naming it (lapsed; checked again
+    in the change's transaction); the unit already named is no change. A new title or description passes
     WeChat's content security check (scene 论坛): 400 CONTENT_REJECTED, 409 WECHAT_SESSION_STALE (reopen the
     mini-program, retry), 503 UPSTREAM_UNAVAILABLE."""
     return events.update(get_container(), current_principal(), event_id, body.changes())

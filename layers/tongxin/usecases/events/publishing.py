@@ -150,11 +150,21 @@ def _text_checked(container: Container, principal: Principal, event: EventModel,
 
 
 def update(container: Container, principal: Principal, event_id: str, changes: dict[str, Any]) -> dict:
-    """PATCH: title, description, times, capacity, location. Raising capacity promotes from the waitlist (the
-    first batch in this transaction, the rest right after); lowering it below the signed is refused."""
+    """PATCH: title, description, times, capacity, location, the running unit. Raising capacity promotes from the
+    waitlist (the first batch in this transaction, the rest right after); lowering it below the signed is refused.
+    ``unit_id`` (None: no unit) sets or clears the unit whose pledged activity it is, under publication's rule: a
+    new unit is read with its agreement (``service_cards.running_unit``: 404/409 naming ``unit_id``) and the
+    agreement in force is a ConditionCheck of this transaction; the unit already named is no change (no read)."""
     event = load(principal, event_id)
     grant = organiser_grant(principal, event)
     _text_checked(container, principal, event, changes.get("title"), changes.get("description"), what="event")
+    unit_changed = "unit_id" in changes and changes["unit_id"] != event.unit_id
+    unit = None
+    if unit_changed and changes["unit_id"] is not None:
+        refusal = rules.manage_refusal(event.status or "open", event.ends_at, utcnow())
+        if refusal:  # an ended or cancelled event is 409 INVALID_STATE before the unit is looked at
+            raise refusal
+        unit = service_cards.running_unit(changes["unit_id"], event.community_id, utcnow())
     for attempt in rounds():
         now = utcnow()
         refusal = rules.manage_refusal(event.status or "open", event.ends_at, now)
@@ -182,6 +192,8 @@ def update(container: Container, principal: Principal, event_id: str, changes: d
             values["description"] = changes["description"]
         if "location" in changes:
             values["location"] = _location(changes["location"])
+        if unit_changed:
+            values["unit_id"], values["unit_name"] = (unit.id, unit.name) if unit else (None, None)
         if times_changed and merged["starts_at"] != event.starts_at:
             values["reminded_for"] = None  # a new start gets its own reminder
         after = as_changed(event, values)
@@ -194,6 +206,8 @@ def update(container: Container, principal: Principal, event_id: str, changes: d
                   condition=_managed(now) & (EventModel.signed_count == signed)
                   & (EventModel.waitlist_count == int(event.waitlist_count or 0))
                   & (EventModel.capacity == int(event.capacity)), error=_refused_to_manage(now))
+        if unit is not None:
+            service_cards.agreement_checks(tx, unit.id, event.community_id, now)
         if capacity != int(event.capacity):
             deltas["capacity"] = capacity - int(event.capacity)
         count(tx, event, deltas)
