@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -145,12 +144,8 @@ class Servers:
         resp.raise_for_status()
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        from infra.proof.bench_stack import stop_process
+        stop_process(self.process)
 
 
 # --- the sender (this process) ------------------------------------------------------------------------

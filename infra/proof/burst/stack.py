@@ -5,13 +5,11 @@ volunteers of the demo community, made over HTTP as the scenarios need them and 
 """
 from __future__ import annotations
 
-import signal
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from infra.proof.bench_stack import User, _make_user
+from infra.proof.bench_stack import User, _make_user, stop_process
 
 SETUP_THREADS = 8
 TABLE_PREFIX = "tongxin-dev"  # the local stack's (started with no TABLE_PREFIX of its own)
@@ -47,14 +45,7 @@ class BurstStack:
         return answer.get("transactions", [])
 
     def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_process(self.process, timeout=60)
 
 
 def new_dynamodb_client(url: str):
