@@ -125,9 +125,12 @@ validate: $(STAMP) $(DEPLOY_STAMP)  ## template.yaml current, then sam validate 
 	$(DEPLOY_BIN)/cfn-lint --regions $(CHINA_REGIONS) --ignore-checks $(CFN_LINT_IGNORE) -- template.yaml
 
 # make deploy STAGE=prod REGION=cn-north-1: the section STAGE of infra/deploy/samconfig.toml (REGION: its region if unset).
-deploy: deploy-config validate  ## sam build + sam deploy of STAGE (infra/deploy/samconfig.toml) to REGION, after make validate
+# The last step points each function's live alias at a version of what is deployed: SAM publishes none for a change
+# of a parameter's value alone (infra/deploy/publish_live.py says why).
+deploy: deploy-config validate  ## sam build + sam deploy of STAGE (infra/deploy/samconfig.toml) to REGION, after make validate, then the live aliases
 	$(DEPLOY_BIN)/sam build --config-file $(SAMCONFIG) --config-env $(STAGE)
 	$(DEPLOY_BIN)/sam deploy --config-file $(SAMCONFIG) --config-env $(STAGE) $(if $(REGION),--region $(REGION))
+	$(BIN)/python -m infra.deploy.publish_live --stage $(STAGE) $(if $(REGION),--region $(REGION))
 
 deploy-config:  # the stage's section exists and holds no REPLACE_ value left to fill in
 	@test -n "$(STAGE)" || { echo "make deploy: name the stage: make deploy STAGE=prod REGION=cn-north-1"; exit 2; }

@@ -100,6 +100,8 @@ def alarms(models: Iterable[Any]) -> dict:
             Metrics=operations + [{"Id": "throttled", "Label": "throttled requests", "ReturnData": True,
                                    "Expression": " + ".join(f"FILL({m['Id']}, 0)" for m in operations)}])
     for function, (errors, periods) in FUNCTION_ERRORS.items():
+        # By FunctionName: Lambda's metrics of that dimension add up every version and alias, so the alarms follow the
+        # live alias across deploys and rollbacks (per-alias figures carry a Resource dimension, function:live).
         dimensions = [{"Name": "FunctionName", "Value": {"Ref": function}}]
         alarms[function + "ErrorsAlarm"] = _alarm(
             f"{_kebab(function)}-errors", f"{function} fails: {errors} or more errors in each of {periods} 5-minute "

@@ -12,8 +12,9 @@ from typing import Any
 from pynamodb.indexes import GlobalSecondaryIndex
 
 from infra.deploy import template_deploy as deploy
-from infra.deploy.template_gen import (ANY_METHOD, API, API_FUNCTION, API_SOURCE_ARN, HTTP_METHODS,  # noqa: F401
-                                INTEGRATION_URI)
+from infra.deploy.template_gen import (ANY_METHOD, API, API_ALIAS, API_FUNCTION, API_SOURCE_ARN,  # noqa: F401
+                                       HTTP_METHODS, INTEGRATION_URI)
+from infra.deploy.template_names import alias_id
 
 
 def template_sync_problems(template: Mapping[str, Any], chalice_routes: Mapping[str, Mapping[str, Any]],
@@ -28,7 +29,7 @@ def template_sync_problems(template: Mapping[str, Any], chalice_routes: Mapping[
 
 def _route_problems(resources: Mapping[str, Any], chalice_routes: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """The Api's DefinitionBody against Chalice's routes, in both directions: every route has exactly one
-    operation, which proxies to the API function, and every operation is a route."""
+    operation, which proxies to the API function's live alias, and every operation is a route."""
     problems = []
     declared: Counter[tuple[str, str]] = Counter()
     api = resources.get(API, {})
@@ -71,7 +72,7 @@ def _operation_problems(path: str, method: str, operation: Any) -> list[str]:
     integration = operation.get("x-amazon-apigateway-integration", {}) if isinstance(operation, Mapping) else {}
     actual = (integration.get("type"), integration.get("httpMethod"), integration.get("uri"))
     if actual != ("aws_proxy", "POST", INTEGRATION_URI):
-        problems.append(f"does not proxy to {API_FUNCTION} (type, httpMethod, uri) {actual}: "
+        problems.append(f"does not proxy to {API_FUNCTION}'s alias (type, httpMethod, uri) {actual}: "
                         f"expected ('aws_proxy', 'POST', {INTEGRATION_URI})")
     return problems
 
@@ -87,11 +88,13 @@ def _api_events(resources: Mapping[str, Any]) -> Iterable[tuple[str, str, Mappin
 
 
 def _refers_to(value: Any, logical: str) -> bool:
-    return value in ({"Ref": logical}, {"Fn::GetAtt": [logical, "Arn"]}, {"Fn::GetAtt": f"{logical}.Arn"})
+    """``value`` names the function ``logical``, itself or its live alias (SAM's reference or the translated id)."""
+    return value in ({"Ref": logical}, {"Fn::GetAtt": [logical, "Arn"]}, {"Fn::GetAtt": f"{logical}.Arn"},
+                     {"Ref": f"{logical}.Alias"}, {"Ref": alias_id(logical)})
 
 
 def _permission_problems(resources: Mapping[str, Any]) -> list[str]:
-    """Exactly one permission lets API Gateway invoke the API function, for every route of the Api."""
+    """Exactly one permission lets API Gateway invoke the API function's live alias, for every route of the Api."""
     permissions = {logical: resource.get("Properties", {}) for logical, resource in resources.items()
                    if resource.get("Type") == "AWS::Lambda::Permission"
                    and _refers_to(resource.get("Properties", {}).get("FunctionName"), API_FUNCTION)
@@ -103,6 +106,9 @@ def _permission_problems(resources: Mapping[str, Any]) -> list[str]:
         problems.append(f"{len(permissions)} permissions let API Gateway invoke {API_FUNCTION} "
                         f"({', '.join(sorted(permissions))}); one for the whole {API} is enough")
     for logical, props in sorted(permissions.items()):
+        if props.get("FunctionName") not in (API_ALIAS, {"Ref": alias_id(API_FUNCTION)}):
+            problems.append(f"permission {logical} names {props.get('FunctionName')}, not {API_FUNCTION}'s alias "
+                            f"{API_ALIAS}: API Gateway invokes the alias")
         if props.get("Action") != "lambda:InvokeFunction":
             problems.append(f"permission {logical} allows {props.get('Action')}, not lambda:InvokeFunction")
         if props.get("SourceArn") != API_SOURCE_ARN:

@@ -12,6 +12,12 @@ their secrets, their log groups and how long those keep, and the optional custom
   Lambda, the group is created on the first invocation and keeps everything forever. The functions get fixed
   names (``tongxin-<Stage>-<role>``) so that the group's name does not depend on the function, which depends on it
   (created first, so Lambda never creates it on its own).
+- Versions and the live alias: every function publishes a version per deploy that changes it and is invoked through
+  its alias ``live`` (API Gateway, the schedule, the stream), so that a rollback is one ``update-alias``. SAM hashes
+  every property of the function (``AutoPublishAliasAllProperties``) and the layer's content (``PublishLambdaVersion``)
+  into the version's logical id: by default it hashes only the function's code, and a deploy that changed the layer
+  (where the tongxin package lives) would leave the alias on the old one. A parameter's value is not hashed (SAM
+  issue 3820): ``infra/deploy/publish_live.py`` publishes and moves the alias after ``sam deploy``.
 - The custom domain: API Gateway in the China regions serves the public only on an ICP-filed (备案) domain, with
   a regional certificate from ACM in the same region (requested there with DNS validation, or imported from a
   Chinese CA). ``DomainName`` and ``CertificateArn`` both empty: no domain (the execute-api address only).
@@ -22,6 +28,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from infra.deploy.template_names import LAYER, LIVE_ALIAS
 
 # --- secrets (SSM Parameter Store, SecureString) ------------------------------------------------------------------
 
@@ -54,6 +62,13 @@ LOG_RETENTION_DEFAULT = 90
 LOG_RETENTION_VALUES = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
                         2922, 3288, 3653)
 
+# --- versions -------------------------------------------------------------------------------------------------------
+
+# Each function's properties: a version published whenever a property or its code changes, the alias on it.
+LIVE_VERSIONS = {"AutoPublishAlias": LIVE_ALIAS, "AutoPublishAliasAllProperties": True}
+# The layer's: its new content publishes a version of every function (with LIVE_VERSIONS' all-properties hash).
+LAYER_PUBLISHES_VERSIONS = {"PublishLambdaVersion": True}
+
 # --- custom domain ---------------------------------------------------------------------------------------------------
 
 DOMAIN_NAME, CERTIFICATE_ARN, HAS_CUSTOM_DOMAIN = "DomainName", "CertificateArn", "HasCustomDomain"
@@ -81,7 +96,8 @@ def parameters() -> dict:
         },
         LOG_RETENTION: {
             "Type": "Number", "Default": LOG_RETENTION_DEFAULT, "AllowedValues": list(LOG_RETENTION_VALUES),
-            "Description": "Days the functions' logs are kept (CloudWatch Logs retention)",
+            "Description": "Days the functions' logs (and the API's access logs, when on) are kept (CloudWatch "
+                           "Logs retention)",
         },
         DOMAIN_NAME: {
             "Type": "String", "Default": "", "MaxLength": 253,
@@ -212,7 +228,23 @@ def deployment_problems(template: Mapping[str, Any]) -> list[str]:
     for logical, function in _functions(resources).items():
         problems += [f"{logical}: {problem}" for problem in _log_group_problems(logical, function, groups)]
         problems += [f"{logical}: {problem}" for problem in _secrets_grant_problems(function)]
+        problems += [f"{logical}: {problem}" for problem in _version_problems(function)]
+    layer = resources.get(LAYER, {}).get("Properties", {})
+    if layer.get("PublishLambdaVersion") is not True:
+        problems.append(f"{LAYER} does not set PublishLambdaVersion: a deploy that changes only the layer would "
+                        f"leave every alias on the old layer")
     return problems
+
+
+def _version_problems(function: Mapping[str, Any]) -> list[str]:
+    properties = function.get("Properties", {})
+    if properties.get("AutoPublishAlias") != LIVE_ALIAS:
+        return [f"AutoPublishAlias is {properties.get('AutoPublishAlias')}, not {LIVE_ALIAS}: no version to roll "
+                f"back to"]
+    if properties.get("AutoPublishAliasAllProperties") is not True:
+        return ["does not set AutoPublishAliasAllProperties: a deploy that changes only a setting or the layer "
+                "would leave the alias on the old version"]
+    return []
 
 
 def _log_group_problems(logical: str, function: Mapping[str, Any], groups: Mapping[str, Any]) -> list[str]:

@@ -39,11 +39,12 @@ for _sub in ("layers", "functions/api"):
 
 from chalicelib.http import ROUTES  # noqa: E402
 from infra.deploy import template_deploy as deploy  # noqa: E402
-from infra.deploy.template_api import (API_SOURCE_ARN, GATEWAY_RESPONSES, INTEGRATION_URI,  # noqa: E402,F401
-                                       THROTTLING_BURST, THROTTLING_DEFAULTS, THROTTLING_RATE, api, api_permission)
+from infra.deploy.template_api import (API_ALIAS, API_SOURCE_ARN, GATEWAY_RESPONSES, INTEGRATION_URI,  # noqa: E402,F401
+                                       THROTTLING_BURST, THROTTLING_DEFAULTS, THROTTLING_RATE, access_log_conditions,
+                                       access_log_group, access_log_parameters, api, api_permission)
 from infra.deploy.template_alarms import ALARM_EMAIL, ALARM_TOPIC, HAS_ALARM_EMAIL, alarm_topic, alarms  # noqa: E402
 from infra.deploy.template_names import (API, API_FUNCTION, API_PERMISSION, FUNCTION_ROLES, LAYER,  # noqa: E402,F401
-                                  SCHEDULER_FUNCTION, SENDER_FUNCTION, logical_id, table_id)
+                                  LIVE_ALIAS, SCHEDULER_FUNCTION, SENDER_FUNCTION, alias_id, logical_id, table_id)
 from infra.deploy.build_layer import ARCHITECTURE, RUNTIME  # noqa: E402
 from tongxin.adapters.dynamo.models import ALL_MODELS  # noqa: E402
 from tongxin.config import DEV_STAGES  # noqa: E402
@@ -96,15 +97,16 @@ def build_template(routes: Iterable[tuple[str, str]], models: Iterable[Any],
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
         "Description": "Tongxin (同心) backend: the API, the scheduler, the push sender and their DynamoDB tables.",
-        "Parameters": {**_parameters(), **deploy.parameters()},
+        "Parameters": {**_parameters(), **deploy.parameters(), **access_log_parameters()},
         "Rules": deploy.rules(),
         "Conditions": {HAS_ALARM_EMAIL: {"Fn::Not": [{"Fn::Equals": [{"Ref": ALARM_EMAIL}, ""]}]},
-                       **deploy.conditions()},
+                       **deploy.conditions(), **access_log_conditions()},
         "Globals": _globals(),
         "Resources": {
             **{table_id(model): _table(model) for model in models},
             LAYER: _layer(),
             API: api(routes, binary_media_types),
+            **access_log_group(),
             **deploy.custom_domain(API),
             API_FUNCTION: _api_function(models),
             API_PERMISSION: api_permission(),
@@ -256,6 +258,7 @@ def _layer() -> dict:
             "CompatibleRuntimes": [RUNTIME],
             "CompatibleArchitectures": [ARCHITECTURE],
             "RetentionPolicy": "Delete",
+            **deploy.LAYER_PUBLISHES_VERSIONS,
         },
         # layers/Makefile runs infra/deploy/build_layer.py: chalice without its CLI dependencies, and bytecode
         # compiled at build time (SAM's python builder ships none, and /opt is read-only).
@@ -296,6 +299,7 @@ def _api_function(models: list) -> dict:
             "Description": "The HTTP API (Chalice app)",
             "CodeUri": "functions/api/",
             "Handler": "app.app",
+            **deploy.LIVE_VERSIONS,
             "Policies": [_dynamodb_policy(API_ACTIONS, models), _secrets_policy()],
         },
         "Metadata": FUNCTION_BUILD,
@@ -311,6 +315,7 @@ def _scheduler_function(models: list) -> dict:
             "Description": "Periodic steps: wish escalation (吹哨) and expiry",
             "CodeUri": "functions/scheduler/",
             "Handler": "app.handler",
+            **deploy.LIVE_VERSIONS,
             "Timeout": 60,  # a run walks every due shard; runs are 5 minutes apart
             "Policies": [_dynamodb_policy(SCHEDULER_ACTIONS, models), _secrets_policy()],
             "Events": {"Every5Minutes": {"Type": "Schedule", "Properties": {"Schedule": SCHEDULE}}},
@@ -337,6 +342,7 @@ def _sender_function(models: list) -> dict:
             "Description": "Push sender: the outbox stream's new messages and fan-outs to WeChat subscribe messages",
             "CodeUri": "functions/sender/",
             "Handler": "app.handler",
+            **deploy.LIVE_VERSIONS,
             "Timeout": 60,  # a batch of 10 messages, each at most one WeChat call (3 s timeout) and 3 DynamoDB calls
             "Policies": [{"Statement": statements}, _secrets_policy()],
             "Events": {"OutboxStream": {"Type": "DynamoDB", "Properties": {

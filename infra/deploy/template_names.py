@@ -10,6 +10,14 @@ SENDER_FUNCTION = "SenderFunction"
 # Each function's fixed name is tongxin-<Stage>-<role>, its log group /aws/lambda/<that> (infra/deploy/template_deploy.py).
 FUNCTION_ROLES = {API_FUNCTION: "api", SCHEDULER_FUNCTION: "scheduler", SENDER_FUNCTION: "sender"}
 API_PERMISSION = "ApiFunctionInvokePermission"
+# Every function's alias (SAM's AutoPublishAlias): what API Gateway, the schedule and the stream invoke, so that a
+# rollback is one update-alias (docs/deploy.md, Rollback). SAM names it <Function>Alias<name>.
+LIVE_ALIAS = "live"
+
+
+def alias_id(function: str) -> str:
+    """The logical id SAM gives ``function``'s alias once translated: ``ApiFunctionAliaslive``."""
+    return f"{function}Alias{LIVE_ALIAS}"
 
 
 def logical_id(*words: str) -> str:

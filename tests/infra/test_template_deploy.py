@@ -38,6 +38,9 @@ def transformed(template) -> dict:
         return _translate(template)
 
 
+NO_VALUE = object()  # AWS::NoValue: the property is left out
+
+
 class _Stack:
     """A template's intrinsic functions evaluated for parameter values in a China region, as CloudFormation would."""
 
@@ -55,6 +58,8 @@ class _Stack:
             return [self.value(item, names) for item in node]
         if not isinstance(node, dict):
             return node
+        if node == {"Ref": "AWS::NoValue"}:
+            return NO_VALUE
         if set(node) == {"Ref"}:
             return names.get(node["Ref"], self.values.get(node["Ref"], f"<{node['Ref']}>"))
         if set(node) == {"Fn::Sub"}:
@@ -71,7 +76,8 @@ class _Stack:
             return not self.value(node["Fn::Not"][0], names)
         if set(node) == {"Fn::GetAtt"}:
             return "<{}.{}>".format(*node["Fn::GetAtt"])
-        return {key: self.value(value, names) for key, value in node.items()}
+        evaluated = {key: self.value(value, names) for key, value in node.items()}
+        return {key: value for key, value in evaluated.items() if value is not NO_VALUE}  # what AWS::NoValue does
 
     def resources(self) -> dict:
         """The resources this stack creates (their Condition holds), evaluated."""
@@ -233,6 +239,59 @@ def test_cfn_lint_accepts_the_template_with_a_domain_in_both_china_regions(templ
     with_domain["Parameters"]["CertificateArn"]["Default"] = CERTIFICATE
     config = {"regions": CHINA_REGIONS, "ignore_checks": RUNTIME_LIFECYCLE_RULES}
     findings = [match for match in lint(yaml.safe_dump(with_domain, allow_unicode=True), config=config)
+                if match.rule.severity != "informational"]
+    assert findings == [], "\n".join(str(match) for match in findings)
+
+
+# --- API Gateway access logs (optional) ----------------------------------------------------------------------------
+
+def _stage(resources: dict) -> dict:
+    (stage,) = _of_type(resources, "AWS::ApiGateway::Stage").values()
+    return stage["Properties"]
+
+
+def test_access_logs_are_off_unless_asked_for(template, transformed):
+    parameter = template["Parameters"]["AccessLogs"]
+    assert (parameter["Default"], parameter["AllowedValues"]) == ("off", ["on", "off"])
+    resources = _Stack(transformed).resources()
+    assert not _of_type(resources, "AWS::Logs::LogGroup").keys() - {f"{f}LogGroup" for f in (
+        template_gen.API_FUNCTION, template_gen.SCHEDULER_FUNCTION, template_gen.SENDER_FUNCTION)}
+    assert "AccessLogSetting" not in _stage(resources)
+
+
+@pytest.mark.parametrize("retention", [None, "30"])
+def test_access_logs_on_go_to_the_stages_group_kept_as_long_as_the_functions_logs(transformed, retention):
+    stack = _Stack(transformed, AccessLogs="on", **({"LogRetentionDays": retention} if retention else {}))
+    resources = stack.resources()
+    groups = {r["Properties"]["LogGroupName"]: (name, r) for name, r in _of_type(resources, "AWS::Logs::LogGroup").items()}
+    group_id, group = groups["/aws/apigateway/tongxin-prod-access"]
+    assert group["Properties"]["RetentionInDays"] == groups["/aws/lambda/tongxin-prod-api"][1]["Properties"][
+        "RetentionInDays"] == (retention or "90")
+    setting = _stage(resources)["AccessLogSetting"]
+    assert setting["DestinationArn"] == f"<{group_id}.Arn>"
+    # No AWS::ApiGateway::Account: the CloudWatch role is the account's, set once per region (docs/deploy.md).
+    assert not _of_type(transformed["Resources"], "AWS::ApiGateway::Account")
+
+
+def test_access_logs_hold_these_fields_and_no_personal_data(transformed):
+    setting = _stage(_Stack(transformed, AccessLogs="on").resources())["AccessLogSetting"]
+    fields = json.loads(setting["Format"])  # one JSON object a line, every value quoted
+    assert fields == {"requestId": "$context.requestId", "ip": "$context.identity.sourceIp",
+                      "requestTime": "$context.requestTime", "httpMethod": "$context.httpMethod",
+                      "resourcePath": "$context.resourcePath", "status": "$context.status",
+                      "responseLength": "$context.responseLength",
+                      "integrationLatency": "$context.integrationLatency"}
+    # Query strings and headers carry wx.login codes, tokens and phone numbers; the concrete path carries ids.
+    for forbidden in ("requestOverride", "querystring", "header", "$input", "$method", "$context.path",
+                      "authorizer", "$context.identity.user"):
+        assert forbidden.lower() not in setting["Format"].lower(), forbidden
+
+
+def test_cfn_lint_accepts_the_template_with_access_logs_in_both_china_regions(template):
+    with_logs = copy.deepcopy(template)
+    with_logs["Parameters"]["AccessLogs"]["Default"] = "on"
+    config = {"regions": CHINA_REGIONS, "ignore_checks": RUNTIME_LIFECYCLE_RULES}
+    findings = [match for match in lint(yaml.safe_dump(with_logs, allow_unicode=True), config=config)
                 if match.rule.severity != "informational"]
     assert findings == [], "\n".join(str(match) for match in findings)
 
