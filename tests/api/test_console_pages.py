@@ -29,8 +29,8 @@ def test_every_module_the_console_imports_is_served(api):
         todo.extend(MODULE_IMPORT.findall(resp.body.decode()))
     # the shell, what the pages share, and one module per page
     assert {"app.js", "lib.js", "work.js", "members.js", "wishes.js", "requests.js", "events.js", "points.js",
-            "store.js", "stats.js", "bulletin.js", "party.js", "rounds.js", "stars.js", "units.js",
-            "settings.js"} <= seen
+            "store.js", "stats.js", "bulletin.js", "party.js", "coprojects.js", "rounds.js", "stars.js",
+            "units.js", "settings.js"} <= seen
 
 
 def test_every_menu_page_has_its_deep_link(api):

@@ -137,6 +137,6 @@ def test_the_built_function_ships_the_console_files(tmp_path, runtime_python):
     """The console's page, script and style are files of functions/api (chalicelib/console/), not Python: the
     function's build (build_layer.build_function, what `sam build` runs) must copy them."""
     built = build_layer.build_function(FUNCTION, tmp_path / "function", runtime_python)
-    for name in ("index.html", "app.js", "app.css"):
+    for name in ("index.html", "app.js", "app.css", "coprojects.js"):
         assert (built / "chalicelib" / "console" / name).read_text(encoding="utf-8") == \
             (FUNCTION / "chalicelib" / "console" / name).read_text(encoding="utf-8")

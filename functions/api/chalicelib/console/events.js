@@ -1,5 +1,7 @@
 // 活动: publish an event, the list, a roster (settle an attendance, CSV), the month's hours export; and the 签到大屏
-// (the projector's check-in screen).
+// (the projector's check-in screen). An admin names the event's 承办单位 (a unit with an agreement in force, from
+// GET /v1/admin/units: one of its pledged activities) when publishing, and changes or clears it above the roster
+// (PATCH /v1/events/{id} {unit_id | null}).
 import { ROSTER_LABELS, EVENT_LABELS, state, el, when, later, showError, api, guarded, table, has, go, mainArea, grids, rosterAll,
   downloadCsv, notice, enc } from "./lib.js";
 
@@ -31,10 +33,20 @@ export function eventsPage() {
 
   function closeCreate() { createBox.replaceChildren(); opener.setAttribute("aria-expanded", "false"); opener.focus(); }
 
+  // The units an admin may name as an event's 承办单位 (an agreement in force), read once per page visit; none for a
+  // grid worker (the units' list is the admins').
+  let unitsRead = null;
+  const agreedUnits = () => {
+    if (!has("admin")) return Promise.resolve([]);
+    unitsRead = unitsRead || api("GET", "/v1/admin/units?limit=100").then((page) => page.items.filter((u) => u.agreement?.valid), () => []);
+    return unitsRead;
+  };
+
   async function openCreate() {
     opener.setAttribute("aria-expanded", "true");
     const mine = (await grids()).filter((g) => has("admin") || state.me.grid_ids.includes(g.id));
     const cap = has("admin") ? (await api("GET", "/v1/admin/community")).settings.points_per_hour_cap : null;
+    const units = await agreedUnits();
     const field = (id, label, input, hint, cls = "field") => el("div", { class: cls }, el("label", { for: id }, label,
       hint ? el("span", { class: "hint" }, hint) : ""), input);
     const message = el("div", { role: "status", "aria-live": "polite" });
@@ -46,6 +58,7 @@ export function eventsPage() {
         allow_walk_ins: f.allow_walk_ins.checked };
       if (f.description.value.trim()) body.description = f.description.value.trim();
       if (f.grid_id.value) body.grid_id = f.grid_id.value;
+      if (f.unit_id?.value) body.unit_id = f.unit_id.value;
       if (f.address.value.trim() || f.lat.value || f.lng.value) {
         body.location = { address: f.address.value.trim(), lat: Number(f.lat.value), lng: Number(f.lng.value) };
       }
@@ -72,6 +85,8 @@ export function eventsPage() {
         cap === null ? "以社区上限为准" : `上限 ${cap}`),
       field("ev-grid", "所属网格", el("select", { id: "ev-grid", name: "grid_id" },
         has("admin") ? el("option", { value: "" }, "全社区") : "", mine.map((g) => el("option", { value: g.id }, g.name)))),
+      has("admin") ? field("ev-unit", "承办单位", el("select", { id: "ev-unit", name: "unit_id" }, el("option", { value: "" }, "无（社区自办）"),
+        units.map((u) => el("option", { value: u.id }, u.name))), "共建单位，可选") : "",
       field("ev-walkin", "现场扫码报名", el("input", { id: "ev-walkin", name: "allow_walk_ins", type: "checkbox" })),
       field("ev-address", "地点（海报签到需要定位）", el("input", { id: "ev-address", name: "address", maxlength: 100 })),
       field("ev-lat", "纬度", el("input", { id: "ev-lat", name: "lat", type: "number", step: "any" })),
@@ -109,6 +124,7 @@ export function eventsPage() {
         when(r.checked_out_at), r.minutes ?? "", r.points ?? ""])) }, "导出名单（CSV）");
     rosterBox.replaceChildren(el("div", { class: "queue-head" },
       el("h2", { id: "roster-title", tabindex: "-1" }, `名单：${event.title}（${items.length} 人）`), csv), message,
+    await unitLine(event, message),
     table(["姓名", "状态", "报名时间", "签到", "签退", "时长（分钟）#", "操作"], items.map((r) => {
       const row = el("tr", {},
         el("td", {}, r.user.nickname), el("td", {}, ROSTER_LABELS[r.status] || r.status), el("td", {}, when(r.signed_at)),
@@ -119,6 +135,29 @@ export function eventsPage() {
       return row;
     }), "还没有人报名。"));
     document.getElementById("roster-title").focus();
+
+    // 承办单位: shown to whoever manages the event; an admin changes or clears it (the API refuses an ended event)
+    async function unitLine(shownEvent, out) {
+      const named = shownEvent.unit ? shownEvent.unit.name : "无（社区自办）";
+      if (!has("admin") || !shownEvent.can_manage || ["ended", "cancelled"].includes(shownEvent.status)) return el("p", { class: "muted", id: "event-unit" }, `承办单位：${named}`);
+      const units = await agreedUnits();
+      const current = shownEvent.unit?.id || "";
+      const select = el("select", { id: "event-unit-select", name: "unit_id", "aria-label": "承办单位" }, el("option", { value: "" }, "无（社区自办）"),
+        shownEvent.unit && !units.some((u) => u.id === current) ? el("option", { value: current }, shownEvent.unit.name) : "",
+        units.map((u) => el("option", { value: u.id, selected: u.id === current }, u.name)));
+      select.value = current;
+      return el("form", { class: "inline unit-line", id: "event-unit", onsubmit: async (submitted) => {
+        submitted.preventDefault();
+        if (select.value === current) return;
+        try {
+          const changed = await api("PATCH", `/v1/events/${enc(shownEvent.id)}`, { unit_id: select.value || null });
+          await showRoster(changed, changed.unit ? `承办单位已改为${changed.unit.name}。` : "已取消承办单位。");
+        } catch (error) {
+          notice(out, error.message, true);
+          select.value = current;
+        }
+      } }, el("label", { for: "event-unit-select" }, "承办单位"), select, el("button", { type: "submit", class: "secondary" }, "保存"));
+    }
 
     function adjustRow(row, r) {
       if (row.nextElementSibling?.classList.contains("adjust-row")) { row.nextElementSibling.querySelector("input").focus(); return; }

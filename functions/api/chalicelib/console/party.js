@@ -1,4 +1,4 @@
-// 双报到 (admins): four tabs over the community's 双报到 routes.
+// 双报到 (admins): five tabs over the community's 双报到 routes.
 //   报到审核 — the registrations of a status (GET /v1/admin/party-registrations?status=), 通过 / 驳回 with a reason for a
 //             pending one (POST …/{id}/approve, …/reject {reason});
 //   岗位     — the posts (GET /v1/posts?status=) with headcount and claimed, 发布岗位 (POST /v1/admin/posts), a post's
@@ -6,11 +6,13 @@
 //   考核     — a quarter (this one and the 7 before) of GET /v1/admin/party-members: services, minutes, meets_rules;
 //             导出 CSV is a link to the same route with format=csv (the server's file);
 //   共建单位 — the street's units with this community's agreement (GET /v1/admin/units), 签订/续签协议
-//             (POST /v1/admin/units/{id}/agreement).
+//             (POST /v1/admin/units/{id}/agreement);
+//   共建项目 — the co-building projects and their 群众评单 (coprojects.js).
 // Every refusal is the API's Chinese message beside what was tried.
 import { el, api, guarded, mainArea, notice, when, enc, field, tabStrip, headRow, moreRows, shanghaiToday, isoDay, dayName } from "./lib.js";
+import { coProjectsTab } from "./coprojects.js";
 
-const TABS = [["review", "报到审核"], ["posts", "岗位"], ["assess", "考核"], ["units", "共建单位"]];
+const TABS = [["review", "报到审核"], ["posts", "岗位"], ["assess", "考核"], ["units", "共建单位"], ["coprojects", "共建项目"]];
 const REG_STATUS = [["pending", "待审核"], ["approved", "已通过"], ["rejected", "未通过"], ["ended", "已结束"]];
 const POST_STATUS = [["", "全部"], ["open", "可认领"], ["full", "已满员"], ["closed", "已关闭"]];
 const POST_LABELS = { open: "可认领", full: "已满员", closed: "已关闭" };
@@ -50,7 +52,7 @@ export function partyPage() {
     tabs.select(key);
     if (!first) history.replaceState(null, "", `/console/party?tab=${key}`);
     panel.setAttribute("aria-labelledby", `tab-${key}`);
-    const render = { review: reviewTab, posts: postsTab, assess: assessTab, units: unitsTab }[key];
+    const render = { review: reviewTab, posts: postsTab, assess: assessTab, units: unitsTab, coprojects: coProjectsTab }[key];
     render(panel, first ? params : new URLSearchParams(), { unitNames, resetUnits: () => { unitsRead = null; } });
   }
   pick(tab, true);
