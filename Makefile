@@ -58,9 +58,10 @@ test-fast: $(STAMP)  ## everything but the slow contention and e2e tests
 template: $(STAMP)  ## regenerate template.yaml from the Chalice routes and the models
 	$(BIN)/python -m infra.deploy.template_gen
 
-bench: $(STAMP)  ## cold start, list/stats cost at 20,000 users, roll-ups and bulletins at 50 communities, sign-ups/s, scans/s, redemptions/s, 微实事 ballots/s and results' reads at two turnouts, messages/s, the SSM read at cold start (printed)
+bench: $(STAMP)  ## cold start, list/stats cost at 20,000 users, a project's ratings page at 2,000 ratings, roll-ups and bulletins at 50 communities, sign-ups/s, scans/s, redemptions/s, 微实事 ballots/s and results' reads at two turnouts, messages/s, the SSM read at cold start (printed)
 	$(BIN)/python -m infra.proof.bench --explain
 	$(BIN)/python -m infra.proof.bench_lists
+	$(BIN)/python -m infra.proof.bench_ratings
 	$(BIN)/python -m infra.proof.bench_rollups
 	$(BIN)/python -m infra.proof.bench_party
 	$(BIN)/python -m infra.proof.bench_signup

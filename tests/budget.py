@@ -225,6 +225,10 @@ EXCEPTIONS.update({
                                          "content check (the comment, when given)"),
     ("GET", "/v1/units/{unit_id}/co-projects"): Budget(
         reads=3, writes=0, why="street staff: the unit (its street), then one Query of co_projects.by_unit"),
+    ("GET", "/v1/admin/co-projects/{project_id}/ratings"): Budget(
+        reads=4, writes=0, why="the project (one BatchGetItem: who may read it), one Query of "
+                               "co_project_ratings.by_project_time (≤ 20), the page's raters (one BatchGetItem of "
+                               "≤ 20 users; none for an empty page) — usecases/rating_lists.py"),
 })
 
 # 微星光 commendations (usecases/commendations.py; tests/api/test_commendations.py holds the exact counts).
@@ -290,6 +294,10 @@ EXCEPTIONS.update({
     ("POST", "/v1/projects/{project_id}/rate"): Budget(
         reads=2, writes=1, wechat=1, why="the project and my rating (one BatchGetItem); WeChat's content check "
                                          "(the comment, when given)"),
+    ("GET", "/v1/projects/{project_id}/ratings"): Budget(
+        reads=4, writes=0, why="the project (one BatchGetItem: the admin's community), one Query of "
+                               "round_project_ratings.by_project_time (≤ 20), the page's raters (one BatchGetItem of "
+                               "≤ 20 users; none for an empty page) — usecases/rating_lists.py"),
 })
 
 # 微实事 票选 and results (usecases/ballots.py; tests/api/test_ballots.py holds the exact counts): the ballot reads the

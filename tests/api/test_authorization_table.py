@@ -220,6 +220,10 @@ TABLE = {
                                                               row({"admin"}, other_admin="404")),
     ("POST", "/v1/co-projects/{project_id}/rating"): ("co_project:done", {"rating": 5},
                                                       row(MEMBERS, other_admin="404")),
+    # 群众评单 read by the staff: the community's admins and the unit's liaison (a rated project: its raters are read);
+    # another member 403, who does not see the project 404 (another community's admin), no community 409 as the detail.
+    ("GET", "/v1/admin/co-projects/{project_id}/ratings"): ("co_project:rated", None,
+                                                            row({"admin", "unit_liaison"}, other_admin="404")),
     # 微星光: the admin commends a member of the community (another community's admin: the member is not theirs, 404;
     # a repeat is 409 ALREADY_COMMENDED, an answer about the request) and revokes a fresh one; members read the list;
     # the month's candidates are the admins' (each their own community's).
@@ -255,6 +259,7 @@ TABLE = {
                                                      row({"admin"}, other_admin="404")),
     ("POST", "/v1/projects/{project_id}/rate"): ("round_project:approved", {"rating": 5},
                                                  row(MEMBERS, other_admin="404")),
+    ("GET", "/v1/projects/{project_id}/ratings"): ("round_project:approved", None, row({"admin"}, other_admin="404")),
     # The street's queue is its staff's only; the community's lists are its admins'; the three rates are the
     # admins' (their community) and the street staff's (their street). Neither needs a community to be refused.
     ("GET", "/v1/street/tasks"): (None, None, row({"street_staff"}, outsider="403", other_admin="403")),
@@ -580,12 +585,16 @@ class World:
                 "ends_on": today, "beneficiaries_note": "表格居民"}
 
     def co_project_in(self, state: str) -> str:
-        """A fresh 共建项目 recorded by the table's admin; ``done``: completed by them too."""
+        """A fresh 共建项目 recorded by the table's admin; ``done``: completed by them too; ``rated``: and rated with a
+        comment by a fresh resident."""
         resp = self.people["admin"].post("/v1/admin/co-projects", self.co_project_body())
         assert resp.status == 201, resp.body
-        if state == "done":
+        if state in ("done", "rated"):
             done = self.people["admin"].post(f"/v1/admin/co-projects/{resp.json['id']}/complete", {})
             assert done.status == 200, done.body
+        if state == "rated":
+            rated = self.c.resident(0).post(f"/v1/co-projects/{resp.json['id']}/rating", {"rating": 4, "comment": "表格评价"})
+            assert rated.status == 201, rated.body
         return resp.json["id"]
 
     def commendation_body(self, target) -> dict:

@@ -634,6 +634,12 @@ def test_real_answers_conform_to_the_document(api, wechat):
     check(volunteer.post(f"/v1/co-projects/{project['id']}/rating", {"rating": 5}), "POST", one_cp + "/rating", 409)
     check(volunteer.post(f"/v1/co-projects/{project['id']}/rating", {"rating": 6}), "POST", one_cp + "/rating", 400)
     check(volunteer.post("/v1/co-projects/cop_nothing/rating", {"rating": 5}), "POST", one_cp + "/rating", 404)
+    cr = cp + "/{project_id}/ratings"  # 群众评单 as the staff read it: the admin, the liaison; a member 403; none such 404
+    check(admin.get(f"{cp}/{project['id']}/ratings"), "GET", cr)
+    check(liaison.get(f"{cp}/{project['id']}/ratings?limit=1"), "GET", cr)
+    check(volunteer.get(f"{cp}/{project['id']}/ratings"), "GET", cr, 403)
+    check(admin.get(f"{cp}/cop_nothing/ratings"), "GET", cr, 404)
+    check(admin.get(f"{cp}/{project['id']}/ratings?cursor=forged"), "GET", cr, 400)
     check(volunteer.get("/v1/co-projects"), "GET", "/v1/co-projects")
     check(volunteer.get("/v1/co-projects?status=done&limit=1"), "GET", "/v1/co-projects")
     check(volunteer.get("/v1/co-projects?status=finished"), "GET", "/v1/co-projects", 400)
@@ -728,6 +734,9 @@ def test_real_answers_conform_to_the_document(api, wechat):
         check(volunteer.post(f"/v1/projects/{first_idea}/rate", {"rating": 5}), "POST", pp + "/rate", 409)
         check(volunteer.post(f"/v1/projects/{first_idea}/rate", {"rating": 6}), "POST", pp + "/rate", 400)
         check(volunteer.post("/v1/projects/rpj_nothing/rate", {"rating": 5}), "POST", pp + "/rate", 404)
+        check(admin.get(f"/v1/projects/{first_idea}/ratings"), "GET", pp + "/ratings")  # 验收 as the admins read it
+        check(volunteer.get(f"/v1/projects/{first_idea}/ratings"), "GET", pp + "/ratings", 403)
+        check(admin.get("/v1/projects/rpj_nothing/ratings"), "GET", pp + "/ratings", 404)
     # 微实事 票选: a round voting now (seeded: its own routes are another story's), the ballot (its refusals: no phone,
     # twice, too costly, nothing chosen), the receipt, the results refused while voting runs, then after the close.
     from tests.api.test_ballots import seed_round

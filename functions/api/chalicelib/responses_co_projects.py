@@ -83,3 +83,17 @@ class RatingView(Answer):
     created_at: AwareDatetime
     ratings_count: int = Field(description="含本次在内的评价人数")
     rating_average: float | None = Field(description="含本次在内的平均评分（一位小数）")
+
+
+class RatingEntryView(Answer):
+    """``rating_lists.present_rating``: one resident's rating as the staff read it (群众评单, 验收)."""
+    rating: int = Field(description="评分 1–5")
+    comment: str | None = Field(description="评价内容；未填写或评价人已注销为 null")
+    created_at: AwareDatetime
+    rater: PersonRef = Field(description="评价人（昵称完整显示；已注销的为“已注销用户”）")
+
+
+class RatingPage(Answer):
+    """``rating_lists.list_*_ratings``: a project's ratings, newest first, at most 20 a page."""
+    items: list[RatingEntryView] = Field(description="居民的评价，新的在前")
+    next_cursor: str | None = Field(description="下一页的 cursor；没有更多时为 null")

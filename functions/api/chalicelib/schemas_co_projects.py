@@ -67,3 +67,9 @@ class CoProjectRatingBody(Body):
 class CoProjectListQuery(PageQuery):
     status: CoProjectStatusName | None = Field(None, description="只看某一状态：planned 计划中 · in_progress 进行中 · "
                                                                  "done 已完成")
+
+
+class RatingPageQuery(PageQuery):
+    """GET /v1/admin/co-projects/{project_id}/ratings and GET /v1/projects/{project_id}/ratings: a page holds at most
+    20 ratings (a larger limit is served 20 at a time)."""
+    limit: int = Field(20, ge=1, le=100, description="每页条数 1–100，每页最多返回 20 条")

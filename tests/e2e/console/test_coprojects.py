@@ -3,7 +3,8 @@ The admin records a co-project from the form — the demo unit 同心区人民�
 resources, a written need, serving 第1网格 only — after a date range the API refuses (its message shown); the list
 shows it as GET /v1/co-projects answers (every figure compared); a 40 % progress report and 完成 (a confirm step with
 a note) go through the detail's forms and its timeline; a resident of 第1网格 rates it over the API (one of 第2网格 is
-refused) and the console shows the count and average as the API has them. On 活动, an event published with the unit
+refused) and the console shows the count and average as the API has them, and under them each rating with its
+comment and rater as GET /v1/admin/co-projects/{id}/ratings answers (newest first). On 活动, an event published with the unit
 from the form carries it in GET /v1/events/{id}, and the roster's 承办单位 clears it (unit_id null). Screenshots go to
 .cache/screens/."""
 import time
@@ -38,6 +39,20 @@ def listed(p: dict) -> list[str]:
     return [p["title"], p["unit"]["name"], f"{day_name(p['starts_on'])}至 {day_name(p['ends_on'])}", f"{p['percent']}%",
             "、".join(GRIDS[g] for g in p["served_grid_ids"]) or "全社区", STATUS[p["status"]], str(p["ratings_count"]),
             "—" if p["rating_average"] is None else str(p["rating_average"]), "查看"]
+
+
+def rating_rows(driver, list_id: str) -> list[list[str]]:
+    """Each rating of the console's list ``list_id`` (coprojects.js's ratingItem): score, rater, when, comment."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll(`#${arguments[0]} li`)].map((li) => [li.querySelector('.tag').textContent,"
+        " li.querySelector('b').textContent, li.querySelector('time').textContent, li.querySelector('p').textContent])",
+        list_id)
+
+
+def rated(items: list[dict]) -> list[list[str]]:
+    """The same, from the API's ratings (``…/ratings``)."""
+    return [[f"{r['rating']} 分", r["rater"]["nickname"], when(r["created_at"]), r["comment"] or "只评了分，没有写评价"]
+            for r in items]
 
 
 def typed(driver, element_id: str, value: str) -> None:
@@ -146,6 +161,13 @@ def test_co_projects_tab(stack, browser, signs_out):
     driver.find_element(By.CSS_SELECTOR, f"#co-table tr[data-id='{project['id']}'] button.open").click()
     wait(driver).until(EC.text_to_be_present_in_element((By.ID, "co-ratings"), "4.5 分（2 人）"))
     assert "2 位居民评价，平均 4.5 分" in driver.find_element(By.ID, "co-detail").text
+    # The comments under the summary, newest first, as the staff's list route answers them.
+    ratings = ok(admin.call("GET", f"/v1/admin/co-projects/{project['id']}/ratings"))
+    assert [(r["rating"], r["comment"]) for r in ratings["items"]] == [(5, "很方便"), (4, None)]
+    assert ratings["next_cursor"] is None
+    wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#co-rating-list li")))
+    assert rating_rows(driver, "co-rating-list") == rated(ratings["items"])
+    assert not driver.find_elements(By.CSS_SELECTOR, "#co-rating-list button.more")  # one page: nothing more to load
     assert alert_text(driver) == ""
     driver.execute_script("window.scrollTo(0, document.body.scrollHeight)")
     shot(driver, "83-coprojects-done-rated")

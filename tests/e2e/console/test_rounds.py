@@ -4,7 +4,8 @@ proposed over HTTP (approves one with a corrected cost, one as proposed, rejects
 reads), sees the demo round that is voting with no count at all (the API refuses the results to admins too), then —
 the round's dates moved into the past as time would, a resident with a bound phone having voted — the results
 exactly as GET …/results answers (rank, votes, 入选, turnout, the budget used) and reports the selected project's
-progress to 100 % (done). On 微星光: the month's candidates as the API's boards, a commendation (a risky title refused by
+progress to 100 % (done); residents rate it over HTTP (验收) and 查看评价 shows each rating with its comment and rater
+as GET /v1/projects/{id}/ratings answers (newest first). On 微星光: the month's candidates as the API's boards, a commendation (a risky title refused by
 WeChat's check first) that shows on the person's profile, and its revocation with a reason. Every figure is compared
 with the API's JSON read over HTTP in the same test. Screenshots go to .cache/screens/."""
 import time
@@ -16,6 +17,7 @@ import pytest
 import requests
 
 from tests.e2e.console.browser import By, EC, alert_text, dev_login, open_page, shot, shown, wait
+from tests.e2e.console.test_coprojects import rated, rating_rows
 from tests.e2e.outside import ok, refused
 from tests.stack import Client, resident
 from tongxin.adapters.dynamo.models import ProjectRoundModel
@@ -202,6 +204,27 @@ def test_rounds_page(stack, browser, desk, signs_out):
     assert "已完成" in driver.find_element(By.ID, "round-name").text
     driver.execute_script("document.getElementById('round-results').scrollIntoView()")
     shot(driver, "74-rounds-delivered")
+
+    # ---- 验收: residents rate the done project over HTTP; 查看评价 lists them as the staff's route answers -------------
+    for who, body in ((res4, {"rating": 4}), (res1, {"rating": 5, "comment": "声控灯很灵敏，晚上回家方便多了"}),
+                      (res3, {"rating": 2, "comment": "三单元的灯半夜会自己亮，请来看看"})):
+        ok(who.call("POST", f"/v1/projects/{lights['id']}/rate", body), 201)
+    driver.find_element(By.CSS_SELECTOR, f"#round-table tr[data-id='{rid}'] button.open").click()
+    detail = ok(admin.call("GET", f"/v1/projects/{lights['id']}"))
+    summary = f"{detail['rating_average']} 分（3 人）"
+    wait(driver).until(lambda d: shown(d, "delivery-table") and shown(d, "delivery-table")[0][3] == summary + " 查看评价")
+    driver.find_element(By.CSS_SELECTOR, f"#delivery-table tr[data-id='{lights['id']}'] button.show-ratings").click()
+    listed = f"ratings-{lights['id']}"
+    wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, f"#{listed} li")))
+    ratings = ok(admin.call("GET", f"/v1/projects/{lights['id']}/ratings"))
+    assert [(r["rating"], r["rater"]["id"]) for r in ratings["items"]] == [
+        (2, res3.user["id"]), (5, res1.user["id"]), (4, res4.user["id"])] and ratings["next_cursor"] is None
+    assert rating_rows(driver, listed) == rated(ratings["items"])
+    assert driver.find_element(By.CSS_SELECTOR, f"#{listed} li .tag").get_attribute("class") == "tag flag"  # the complaint
+    driver.execute_script("document.getElementById(arguments[0]).scrollIntoView()", listed)
+    shot(driver, "74b-rounds-ratings")
+    driver.find_element(By.CSS_SELECTOR, f"#delivery-table tr[data-id='{lights['id']}'] button.show-ratings").click()
+    assert not driver.find_elements(By.ID, listed)  # 查看评价 again closes it
 
     # ---- 微星光: candidates as the API's boards, commend (a risky title refused first), revoke with a reason ------------
     driver.find_element(By.ID, "tab-stars").click()

@@ -5,7 +5,9 @@
 //   unit with an agreement in force (GET /v1/admin/units, the 共建单位 tab's route), optionally one of its resources
 //   (GET /v1/units/{id}/resources), dates, beneficiaries and the grids served (checkboxes);
 //   a project — GET /v1/co-projects/{id}: the facts, the timeline, 登记进展 (…/progress {note, percent}), 完成 (…/complete
-//   {note?}, after a confirm step) and the 群众评单 summary (the residents rate in the mini-program).
+//   {note?}, after a confirm step) and the 群众评单 summary (the residents rate in the mini-program) with the ratings
+//   under it — GET /v1/admin/co-projects/{id}/ratings: score, comment, rater, newest first, 加载更多 by its cursor
+//   (ratingList, which the 微实事 page's 验收 uses too).
 // Every refusal is the API's Chinese message beside what was tried.
 import { el, api, guarded, notice, when, enc, field, headRow, moreRows, grids, gridName, dayName, shanghaiToday, isoDay } from "./lib.js";
 
@@ -19,6 +21,24 @@ function shanghaiDay(offset) { const [y, m, d] = shanghaiToday(); return isoDay(
 // the grids a project serves, by name; none named = the whole community
 export const servedNames = (ids, all) => (ids.length ? ids.map((id) => gridName(id, all)).join("、") : "全社区");
 export const ratingText = (p) => (p.ratings_count ? `${p.rating_average} 分（${p.ratings_count} 人）` : "暂无评价");
+
+// One rating as the staff read it: the score (2 or less flagged: the complaint someone must act on), the rater, when,
+// the comment (none: only a score).
+export const ratingItem = (r) => el("li", { class: "rating" },
+  el("div", { class: "step" }, el("span", { class: r.rating <= 2 ? "tag flag" : "tag" }, `${r.rating} 分`),
+    el("b", {}, r.rater.nickname), el("time", { class: "muted", datetime: r.created_at }, when(r.created_at))),
+  r.comment ? el("p", { class: "note" }, r.comment) : el("p", { class: "muted" }, "只评了分，没有写评价"));
+
+// A project's ratings (`path`: its …/ratings route), newest first as the API answers them, 加载更多 by the cursor.
+export async function ratingList(path, id, empty) {
+  const query = `${path}?limit=${PAGE}`;
+  const page = await api("GET", query);
+  if (!page.items.length) return el("p", { class: "muted", id }, empty);
+  const body = el("ol", { class: "timeline ratings" }, page.items.map(ratingItem));
+  const box = el("div", { id }, body);
+  moreRows(box, body, query, page.next_cursor, ratingItem);
+  return box;
+}
 
 export function coProjectsTab(panel, params) {
   const status = el("select", { id: "co-status", name: "status" },
@@ -156,6 +176,7 @@ export function coProjectsTab(panel, params) {
       if (listed) listed.replaceWith(row(p));  // the list's row as the project is now
       const box = el("div", { id: "co-act-notice", role: "status", "aria-live": "polite" }, said ? el("p", { class: "notice" }, said) : "");
       const done = p.status === "done";
+      const comments = done ? await ratingList(`/v1/admin/co-projects/${enc(id)}/ratings`, "co-rating-list", "还没有居民评价。") : null;
       const need = [p.need.post_title ? `岗位：${p.need.post_title}` : "", p.need.text || ""].filter(Boolean);
       detail.replaceChildren(el("section", { class: "card co-card", "aria-labelledby": "co-name" },
         el("h2", { id: "co-name", tabindex: "-1" }, p.title, " ", el("span", { class: `tag co-${p.status}` }, CO_STATUS[p.status] || p.status)),
@@ -173,8 +194,8 @@ export function coProjectsTab(panel, params) {
           el("div", { class: "step" }, el("b", {}, ACTIONS[s.action] || s.action), el("span", {}, `${s.by.nickname}（${ROLES[s.role] || s.role}）`),
             s.percent === null ? "" : el("span", { class: "tag" }, `${s.percent}%`), el("time", { class: "muted", datetime: s.at }, when(s.at))),
           s.note ? el("p", { class: "note" }, s.note) : ""))),
-        done ? el("p", { class: "muted" }, p.ratings_count ? `${p.ratings_count} 位居民评价，平均 ${p.rating_average} 分（满分 5 分）。`
-          : "项目已完成：服务网格的居民可以在小程序中评价（群众评单）。")
+        done ? [el("p", { class: "muted" }, p.ratings_count ? `${p.ratings_count} 位居民评价，平均 ${p.rating_average} 分（满分 5 分）。`
+          : "项目已完成：服务网格的居民可以在小程序中评价（群众评单）。"), el("h3", {}, "居民评价（新的在前）"), comments]
           : [progressForm(p, box), completeBox(p, box)], box));
       detail.querySelector("h2").focus();
     });

@@ -4,9 +4,11 @@
 //   POST /v1/projects/{id}/approve {cost_yuan?} · …/reject {reason}), the approved and the rejected ones; while voting
 //   only "投票进行中，结果在截止后公布" (the API answers no count before the close, admins included); after it the
 //   results (GET …/results: rank, votes, 入选, turnout, budget used) and for each selected project its progress (POST
-//   /v1/projects/{id}/progress {note, percent}) until 100 %.
+//   /v1/projects/{id}/progress {note, percent}) until 100 %; a done project's 居民验收 (count, average) opens its ratings
+//   under its row (查看评价: GET /v1/projects/{id}/ratings, newest first, 加载更多 — coprojects.js's ratingList).
 // Every refusal is the API's Chinese message beside what was tried.
 import { starsTab } from "./stars.js";
+import { ratingList } from "./coprojects.js";
 import { el, api, guarded, mainArea, notice, when, enc, field, tabStrip, headRow, moreRows, shanghaiToday } from "./lib.js";
 
 const TABS = [["rounds", "微实事"], ["stars", "微星光"]];
@@ -260,9 +262,22 @@ function roundsTab(panel, params) {
       return el("tr", { "data-id": project.id },
         el("th", { scope: "row" }, project.title), el("td", { class: "num" }, `${p.percent}%`),
         el("td", {}, p.done_at ? `已完工 ${when(p.done_at)}` : "实施中"),
-        el("td", {}, p.ratings_count ? `${p.rating_average} 分（${p.ratings_count} 人）` : "—"),
+        el("td", {}, p.ratings_count ? [`${p.rating_average} 分（${p.ratings_count} 人）`, " ",
+          el("button", { type: "button", class: "secondary show-ratings", "aria-expanded": "false", "aria-label": `查看 ${project.title} 的验收评价`,
+            onclick: (event) => toggleRatings(project, event.currentTarget) }, "查看评价")] : "—"),
         el("td", {}, p.done_at ? "—" : form));
     });
+    // 查看评价: the project's ratings in a row under it (again: closed)
+    function toggleRatings(project, button) {
+      const tr = button.closest("tr");
+      const shown = tr.nextElementSibling?.classList.contains("adjust-row") ? tr.nextElementSibling : null;
+      if (shown) { shown.remove(); button.setAttribute("aria-expanded", "false"); return; }
+      guarded(async () => {
+        const list = await ratingList(`/v1/projects/${enc(project.id)}/ratings`, `ratings-${project.id}`, "还没有验收评价。");
+        tr.after(el("tr", { class: "adjust-row ratings-row" }, el("td", { colspan: 5 }, el("h4", {}, `“${project.title}”的居民验收评价（新的在前）`), list)));
+        button.setAttribute("aria-expanded", "true");
+      });
+    }
     return el("div", { id: "round-delivery" }, el("h3", {}, "实施进展"),
       el("table", { id: "delivery-table", class: "party-table" }, headRow(["入选项目", ["进度", "num"], "状态", "居民验收", "登记进展（100% 即完工）"]),
         el("tbody", {}, rows)));

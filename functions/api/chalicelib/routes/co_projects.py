@@ -4,13 +4,14 @@ from datetime import date
 
 from chalice import Blueprint
 
-from tongxin.usecases import co_projects
+from tongxin.usecases import co_projects, rating_lists
 from tongxin.wiring import get_container
 
 from ..http import current_principal, endpoint
 from ..schemas import PageQuery
 from ..schemas_co_projects import (
     CoProjectBody, CoProjectCompleteBody, CoProjectListQuery, CoProjectProgressBody, CoProjectRatingBody,
+    RatingPageQuery,
 )
 
 bp = Blueprint(__name__)
@@ -93,6 +94,20 @@ def rate_co_project(project_id: str, body: CoProjectRatingBody):
     the grids it served (`served_grid_ids`, when it names some; checked again in the rating's transaction)."""
     return co_projects.rate(get_container(), current_principal(), project_id, rating=body.rating,
                             comment=body.comment)
+
+
+@endpoint(bp, "/v1/admin/co-projects/{project_id}/ratings", "GET", query=RatingPageQuery, tags=("admin",) + TAGS,
+          errors=("NOT_FOUND",), response="RatingPage",
+          summary="共建项目的居民评价（群众评单）：评分、评价内容和评价人，新的在前（管理员、该单位联络员）")
+def list_co_project_ratings(project_id: str, query: RatingPageQuery):
+    """The community's admins, or a liaison of the project's unit. The residents' ratings, newest first, each with
+    its comment and its rater (`{id, nickname}` as the rater is now; one who left, 注销: `已注销用户` and a null
+    comment). At most 20 a page (a larger `limit` is served 20 at a time). 403 FORBIDDEN for another member of the
+    community; 404 NOT_FOUND for anyone else (as the detail). Cost: the caller, the project (one BatchGetItem), one
+    Query of `co_project_ratings.by_project_time` and the page's raters (one BatchGetItem of ≤ 20 users, none for an
+    empty page): 4 reads."""
+    return rating_lists.list_co_project_ratings(current_principal(), project_id, limit=query.limit,
+                                                cursor=query.cursor)
 
 
 @endpoint(bp, "/v1/units/{unit_id}/co-projects", "GET", query=PageQuery, tags=("units",) + TAGS,

@@ -2,11 +2,12 @@
 the residents' 验收 (usecases/project_rounds.py, usecases/round_delivery.py). Ballots and results: routes/ballots.py."""
 from chalice import Blueprint
 
-from tongxin.usecases import project_rounds, round_delivery
+from tongxin.usecases import project_rounds, rating_lists, round_delivery
 from tongxin.wiring import get_container
 
 from ..http import current_principal, endpoint
 from ..schemas import PageQuery
+from ..schemas_co_projects import RatingPageQuery
 from ..schemas_project_rounds import (
     ApproveProjectBody, ProjectRoundBody, RejectProjectBody, RoundProgressBody, RoundProjectBody,
     RoundProjectListQuery, RoundRatingBody,
@@ -134,3 +135,16 @@ def rate_round_project(project_id: str, body: RoundRatingBody):
     NOT_FOUND for another community's project."""
     return round_delivery.rate(get_container(), current_principal(), project_id, rating=body.rating,
                                comment=body.comment)
+
+
+@endpoint(bp, "/v1/projects/{project_id}/ratings", "GET", query=RatingPageQuery, tags=("admin",) + TAGS,
+          errors=("NOT_FOUND",), response="RatingPage",
+          summary="微实事项目的居民验收评价：评分、评价内容和评价人，新的在前（社区管理员）")
+def list_round_project_ratings(project_id: str, query: RatingPageQuery):
+    """The community's admin. The residents' 验收 ratings of the project, newest first, each with its comment and its
+    rater (`{id, nickname}` as the rater is now; one who left, 注销: `已注销用户` and a null comment). At most 20 a page
+    (a larger `limit` is served 20 at a time). 403 FORBIDDEN for a non-admin; 404 NOT_FOUND for another community's
+    project. Cost: the caller, the project (one BatchGetItem), one Query of `round_project_ratings.by_project_time`
+    and the page's raters (one BatchGetItem of ≤ 20 users, none for an empty page): 4 reads."""
+    return rating_lists.list_round_project_ratings(current_principal(), project_id, limit=query.limit,
+                                                   cursor=query.cursor)

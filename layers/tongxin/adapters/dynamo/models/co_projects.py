@@ -106,6 +106,16 @@ class CoProjectRatingsByUser(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class CoProjectRatingsByProjectTime(GlobalSecondaryIndex):
+    """A project's ratings, newest first (``GET /v1/admin/co-projects/{id}/ratings``: one Query a page; the items
+    are small, so ALL)."""
+    class Meta:
+        index_name = "by_project_time"
+        projection = AllProjection()
+    project_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class CoProjectRatingModel(BaseModel):
     """One resident's rating of one project (群众评单): its conditional Put is the once-each rule."""
     TABLE = "co_project_ratings"
@@ -122,3 +132,4 @@ class CoProjectRatingModel(BaseModel):
     created_at = UTCDateTimeAttribute()
 
     by_user = CoProjectRatingsByUser()
+    by_project_time = CoProjectRatingsByProjectTime()

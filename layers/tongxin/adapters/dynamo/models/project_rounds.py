@@ -198,6 +198,16 @@ class RoundProjectRatingsByUser(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class RoundProjectRatingsByProjectTime(GlobalSecondaryIndex):
+    """A project's 验收 ratings, newest first (``GET /v1/projects/{id}/ratings``: one Query a page; the items are
+    small, so ALL)."""
+    class Meta:
+        index_name = "by_project_time"
+        projection = AllProjection()
+    project_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class RoundProjectRatingModel(BaseModel):
     """One resident's 验收 rating of one done project: its conditional Put is the once-each rule."""
     TABLE = "round_project_ratings"
@@ -214,3 +224,4 @@ class RoundProjectRatingModel(BaseModel):
     created_at = UTCDateTimeAttribute()
 
     by_user = RoundProjectRatingsByUser()
+    by_project_time = RoundProjectRatingsByProjectTime()
