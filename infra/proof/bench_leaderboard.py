@@ -13,39 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from collections import Counter
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-for sub in ("layers", "functions/api", ""):
-    if str(ROOT / sub) not in sys.path:
-        sys.path.insert(0, str(ROOT / sub))
-
-os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
-                   "TONGXIN_STAGE": "test", "POWERTOOLS_LOG_LEVEL": "ERROR"})
-os.environ.pop("AWS_PROFILE", None)
-
-
-class Meter:
-    def __init__(self):
-        self.calls, self.items, self.score_writes = Counter(), 0, 0
-
-    def before_call(self, params, model, **kwargs):
-        if model.name == "TransactWriteItems":
-            for item in params.get("TransactItems", []):
-                (op,) = item.values()
-                self.score_writes += op.get("TableName", "").endswith("-scores")
-
-    def after_call(self, http_response, parsed, model, **kwargs):
-        self.calls[model.name] += 1
-        if model.name in ("Query", "Scan"):
-            self.items += parsed.get("ScannedCount", 0)
-        elif model.name == "GetItem":
-            self.items += int("Item" in parsed)
-        elif model.name == "BatchGetItem":
-            self.items += sum(len(items) for items in parsed.get("Responses", {}).values())
+from infra.proof.bench_moto import moto_api
 
 
 def credit(user_id: str, points: int, minutes: int, cid: str, gid: str, n: int) -> None:
@@ -70,21 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    from moto import mock_aws
-    with mock_aws():
-        from chalice.test import Client
-        from tongxin.adapters import tokens
-        from tongxin.adapters.dynamo import binding
-        from tongxin.adapters.dynamo.binding import create_tables
+    with moto_api(count_score_writes=True) as api:
         from tongxin.adapters.dynamo.models import CommunityModel, GridModel, UserModel
-        from tongxin.config import Settings
         from tongxin.domain.clock import utcnow
-        from tongxin.wiring import Container, set_container
 
-        settings = Settings(stage="test", table_prefix="bench", dynamodb_endpoint=None, aws_region="us-east-1",
-                            wechat_base_url="http://127.0.0.1:9/", token_secret="bench-" + "b" * 32)
-        set_container(Container(settings))
-        create_tables(settings)
         now = utcnow()
         cid, grids = "c_bench", ["g_one", "g_two"]
         CommunityModel(cid, name="压测社区", created_at=now).save()
@@ -95,38 +54,26 @@ def main(argv: list[str] | None = None) -> int:
                  for i in range(args.users)]
         for user in users:
             user.save()
-        meter = Meter()
-        events = binding.connection().client.meta.events
-        events.register("before-parameter-build.dynamodb.TransactWriteItems", meter.before_call)
-        events.register("after-call.dynamodb.*", meter.after_call)
         per_credit = {}
         for i, user in enumerate(users):
-            meter.score_writes = 0
+            api.meter.score_writes = 0
             credit(user.id, points=10 + i, minutes=30 + i if i % 3 else 0, cid=cid, gid=user.grid_id, n=i)
             per_credit.setdefault("points and minutes (a check-out)" if i % 3 else "points (an award)",
-                                  meter.score_writes)
-
-        import app
+                                  api.meter.score_writes)
 
         def token(user_id: str) -> str:
-            return tokens.issue(settings, user_id=user_id, community_id=cid, roles={"resident", "volunteer"},
-                                grid_ids=(), store_ids=())[0]
+            return api.token(user_id, community_id=cid, roles={"resident", "volunteer"})
         rows = []
-        with Client(app.app, stage_name="dev") as client:
-            for user in users[-args.closed:]:  # the best scorers close their accounts
-                resp = client.http.delete("/v1/me", headers={"authorization": f"Bearer {token(user.id)}"})
-                assert resp.status_code == 204, resp.body
-            reader = token(users[0].id)
-            for metric in ("points", "minutes"):
-                for scope in ("community", "grid"):
-                    for period in ("month", "year", "all"):
-                        path = f"/v1/leaderboard?period={period}&scope={scope}&metric={metric}"
-                        meter.calls, meter.items = Counter(), 0
-                        resp = client.http.get(path, headers={"authorization": f"Bearer {reader}"})
-                        body = json.loads(resp.body)
-                        rows.append({"request": f"GET {path}", "status": resp.status_code,
-                                     "calls": sum(meter.calls.values()), "items_read": meter.items,
-                                     "shown": len(body.get("items", [])), "by_call": dict(meter.calls)})
+        for user in users[-args.closed:]:  # the best scorers close their accounts
+            resp = api.client.http.delete("/v1/me", headers={"authorization": f"Bearer {token(user.id)}"})
+            assert resp.status_code == 204, resp.body
+        reader = token(users[0].id)
+        for metric in ("points", "minutes"):
+            for scope in ("community", "grid"):
+                for period in ("month", "year", "all"):
+                    path = f"/v1/leaderboard?period={period}&scope={scope}&metric={metric}"
+                    got = api.measure("GET", path, reader)
+                    rows.append({"request": f"GET {path}", **got.row(shown=len(got.json().get("items", [])))})
     if args.json:
         print(json.dumps({"users": args.users, "closed": args.closed, "score_items_per_credit": per_credit,
                           "rows": rows}, ensure_ascii=False, indent=1))

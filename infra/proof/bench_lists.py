@@ -12,41 +12,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 import time
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-for sub in ("layers", "functions/api", ""):
-    if str(ROOT / sub) not in sys.path:
-        sys.path.insert(0, str(ROOT / sub))
-
-os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
-                   "TONGXIN_STAGE": "test", "POWERTOOLS_LOG_LEVEL": "ERROR"})
-os.environ.pop("AWS_PROFILE", None)
+from infra.proof.bench_moto import moto_api
 
 CATEGORIES = ("生活帮扶", "助老", "助残", "助学", "医疗健康", "维修", "物资")
 RARE = "其他"
 STATUSES = ("open", "open", "claimed", "fulfilled", "confirmed", "confirmed", "cancelled", "expired",
             "pending_review", "rejected")
-
-
-class Meter:
-    def __init__(self):
-        self.calls, self.items = Counter(), 0
-
-    def after_call(self, http_response, parsed, model, **kwargs):
-        self.calls[model.name] += 1
-        if model.name in ("Query", "Scan"):
-            self.items += parsed.get("ScannedCount", 0)
-        elif model.name == "GetItem":
-            self.items += int("Item" in parsed)
-        elif model.name == "BatchGetItem":
-            self.items += sum(len(items) for items in parsed.get("Responses", {}).values())
 
 
 def seed(users: int, wishes: int):
@@ -108,30 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    from moto import mock_aws
-    with mock_aws():
-        from chalice.test import Client
-        from tongxin.adapters import tokens
-        from tongxin.adapters.dynamo.binding import create_tables
-        from tongxin.config import Settings
-        from tongxin.wiring import Container, set_container
-
-        settings = Settings(stage="test", table_prefix="bench", dynamodb_endpoint=None, aws_region="us-east-1",
-                            wechat_base_url="http://127.0.0.1:9/", token_secret="bench-" + "b" * 32)
-        container = Container(settings)
-        set_container(container)
-        create_tables(settings)
+    with moto_api() as api:
         started = time.perf_counter()
         cid, grids, admin = seed(args.users, args.wishes)
         seeded = time.perf_counter() - started
-        meter = Meter()
-        from tongxin.adapters.dynamo import binding
-        binding.connection().client.meta.events.register("after-call.dynamodb.*", meter.after_call)
-        import app
-        resident_token, _ = tokens.issue(settings, user_id="u_00001", community_id=cid, roles={"resident"},
-                                         grid_ids=(), store_ids=())
-        admin_token, _ = tokens.issue(settings, user_id=admin.id, community_id=cid, roles={"resident", "admin"},
-                                      grid_ids=(), store_ids=())
+        resident_token = api.token("u_00001", community_id=cid, roles={"resident"})
+        admin_token = api.token(admin.id, community_id=cid, roles={"resident", "admin"})
         requests = [
             ("resident", "/v1/wishes"), ("resident", "/v1/wishes?status=open"),
             ("resident", f"/v1/wishes?grid_id={grids[0]}"), ("resident", "/v1/wishes?category=维修"),
@@ -142,16 +101,12 @@ def main(argv: list[str] | None = None) -> int:
             ("admin", "/v1/admin/stats?from=2025-12-16T00:00:00%2B08:00&to=2026-12-01T00:00:00%2B08:00"),
         ]
         rows = []
-        with Client(app.app, stage_name="dev") as client:
-            for who, path in requests:
-                token = resident_token if who == "resident" else admin_token
-                meter.calls, meter.items = Counter(), 0
-                resp = client.http.get(path, headers={"authorization": f"Bearer {token}"})
-                body = json.loads(resp.body)
-                shown = len(body.get("items", [])) if "items" in body else body.get("wishes", {}).get("total")
-                rows.append({"as": who, "request": f"GET {path}", "status": resp.status_code,
-                             "calls": sum(meter.calls.values()), "items_read": meter.items, "shown": shown,
-                             "next_cursor": bool(body.get("next_cursor")), "by_call": dict(meter.calls)})
+        for who, path in requests:
+            got = api.measure("GET", path, resident_token if who == "resident" else admin_token)
+            body = got.json()
+            shown = len(body.get("items", [])) if "items" in body else body.get("wishes", {}).get("total")
+            rows.append({"as": who, "request": f"GET {path}",
+                         **got.row(shown=shown, next_cursor=bool(body.get("next_cursor")))})
     if args.json:
         print(json.dumps({"users": args.users, "wishes": args.wishes, "rows": rows}, ensure_ascii=False, indent=1))
         return 0

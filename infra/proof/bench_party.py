@@ -19,10 +19,9 @@ import argparse
 import json
 import sys
 import time
-from collections import Counter
 from datetime import datetime, timedelta
 
-from infra.proof.bench_lists import ROOT, Meter  # noqa: F401  (ROOT puts layers/ and functions/api/ on the path)
+from infra.proof.bench_moto import moto_api
 
 
 def seed(members: int, quarters: int) -> dict:
@@ -101,53 +100,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    from moto import mock_aws
-    with mock_aws():
-        from chalice.test import Client
-        from tongxin.adapters import tokens
-        from tongxin.adapters.dynamo import binding
-        from tongxin.adapters.dynamo.binding import create_tables
-        from tongxin.config import Settings
-        from tongxin.wiring import Container, set_container
-
-        settings = Settings(stage="test", table_prefix="bench", dynamodb_endpoint=None, aws_region="us-east-1",
-                            wechat_base_url="http://127.0.0.1:9/", token_secret="bench-" + "b" * 32)
-        set_container(Container(settings))
-        create_tables(settings)
+    with moto_api() as api:
         started = time.perf_counter()
         made = seed(args.members, args.quarters)
         seeded = time.perf_counter() - started
-        token, _ = tokens.issue(settings, user_id="u_admin", community_id=made["community_id"],
-                                roles={"resident", "admin"}, grid_ids=(), store_ids=())
-        meter = Meter()
-        binding.connection().client.meta.events.register("after-call.dynamodb.*", meter.after_call)
-        import app
+        token = api.token("u_admin", community_id=made["community_id"], roles={"resident", "admin"})
         rows = []
-        with Client(app.app, stage_name="dev") as client:
-            def get(label: str, path: str):
-                meter.calls, meter.items = Counter(), 0
-                resp = client.http.get(path, headers={"authorization": f"Bearer {token}"})
-                rows.append({"request": label, "status": resp.status_code, "calls": sum(meter.calls.values()),
-                             "items_read": meter.items, "by_call": dict(meter.calls)})
-                return resp
-            first = get("GET /v1/admin/party-members (first page of 20)", "/v1/admin/party-members")
-            cursor = json.loads(first.body)["next_cursor"]
-            if cursor:
-                get("GET /v1/admin/party-members (next page)", f"/v1/admin/party-members?cursor={cursor}")
-            whole = get(f"GET /v1/admin/party-members?format=csv (all {args.members})",
-                        "/v1/admin/party-members?format=csv")
-            body = whole.body if isinstance(whole.body, bytes) else whole.body.encode()
-            lines = body.count(b"\r\n") - 1
-            token, _ = tokens.issue(settings, user_id=LIAISON_ID, community_id=None, roles={"unit_liaison"},
-                                    grid_ids=(), store_ids=())
-            cards = f"/v1/units/{UNIT_ID}/service-cards"
-            first = get("GET /v1/units/{id}/service-cards (first page of 20)", cards)
-            cursor = json.loads(first.body)["next_cursor"]
-            if cursor:
-                get("GET /v1/units/{id}/service-cards (next page)", f"{cards}?cursor={cursor}")
-            whole = get(f"GET /v1/units/{{id}}/service-cards?format=csv (all {args.members})", f"{cards}?format=csv")
-            body = whole.body if isinstance(whole.body, bytes) else whole.body.encode()
-            card_lines = body.count(b"\r\n") - 1
+
+        def get(label: str, path: str):
+            got = api.measure("GET", path, token)
+            rows.append({"request": label, **got.row()})
+            return got
+        first = get("GET /v1/admin/party-members (first page of 20)", "/v1/admin/party-members")
+        cursor = first.json()["next_cursor"]
+        if cursor:
+            get("GET /v1/admin/party-members (next page)", f"/v1/admin/party-members?cursor={cursor}")
+        whole = get(f"GET /v1/admin/party-members?format=csv (all {args.members})",
+                    "/v1/admin/party-members?format=csv")
+        lines = whole.body.count(b"\r\n") - 1
+        token = api.token(LIAISON_ID, community_id=None, roles={"unit_liaison"})
+        cards = f"/v1/units/{UNIT_ID}/service-cards"
+        first = get("GET /v1/units/{id}/service-cards (first page of 20)", cards)
+        cursor = first.json()["next_cursor"]
+        if cursor:
+            get("GET /v1/units/{id}/service-cards (next page)", f"{cards}?cursor={cursor}")
+        whole = get(f"GET /v1/units/{{id}}/service-cards?format=csv (all {args.members})", f"{cards}?format=csv")
+        card_lines = whole.body.count(b"\r\n") - 1
     if args.json:
         print(json.dumps({"members": args.members, "quarter": made["quarter"], "csv_rows": lines,
                           "card_csv_rows": card_lines, "rows": rows},

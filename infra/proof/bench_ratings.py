@@ -14,23 +14,11 @@ whichever page is wanted. "after" is the route: O(page), the same at 20 ratings 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-for sub in ("layers", "functions/api", ""):
-    if str(ROOT / sub) not in sys.path:
-        sys.path.insert(0, str(ROOT / sub))
-
-os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
-                   "TONGXIN_STAGE": "test", "POWERTOOLS_LOG_LEVEL": "ERROR"})
-os.environ.pop("AWS_PROFILE", None)
-
-from infra.proof.bench_lists import Meter  # noqa: E402  (the same meter: calls and items read)
+from infra.proof.bench_moto import moto_api
 
 CID = "c_bench"
 COMMENT = "楼道里的扶手装得很结实，但是三单元还没有装，希望尽快补上。"
@@ -84,52 +72,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ratings", type=int, default=2_000)
     args = parser.parse_args(argv)
 
-    from moto import mock_aws
-    with mock_aws():
-        from chalice.test import Client
-        from tongxin.adapters import tokens
-        from tongxin.adapters.dynamo.binding import create_tables
+    with moto_api() as api:
         from tongxin.adapters.dynamo.models import CoProjectRatingModel, RoundProjectRatingModel
-        from tongxin.config import Settings
-        from tongxin.wiring import Container, set_container
 
-        settings = Settings(stage="test", table_prefix="bench", dynamodb_endpoint=None, aws_region="us-east-1",
-                            wechat_base_url="http://127.0.0.1:9/", token_secret="bench-" + "b" * 32)
-        set_container(Container(settings))
-        create_tables(settings)
         started = time.perf_counter()
         admin = seed(args.ratings)
         seeded = time.perf_counter() - started
-        meter = Meter()
-        from tongxin.adapters.dynamo import binding
-        binding.connection().client.meta.events.register("after-call.dynamodb.*", meter.after_call)
-        import app
-        token, _ = tokens.issue(settings, user_id=admin.id, community_id=CID, roles={"resident", "admin"},
-                                grid_ids=(), store_ids=())
+        token = api.token(admin.id, community_id=CID, roles={"resident", "admin"})
         rows = []
-
-        def measure(label: str, run) -> None:
-            meter.calls, meter.items = Counter(), 0
-            shown = run()
-            rows.append((label, sum(meter.calls.values()), meter.items, shown, dict(meter.calls)))
-
         for model, pid in ((CoProjectRatingModel, "cop_bench"), (RoundProjectRatingModel, "rpj_bench")):
-            measure(f"before: {model.Meta.table_name} {pid}, the partition read and sorted",
-                    lambda: whole_partition(model, pid))
-        with Client(app.app, stage_name="dev") as client:
-            def get(path: str):
-                def run():
-                    resp = client.http.get(path, headers={"authorization": f"Bearer {token}"})
-                    assert resp.status_code == 200, resp.body
-                    import json
-                    body = json.loads(resp.body)
-                    get.cursor = body["next_cursor"]
-                    return len(body["items"])
-                return run
-            for base in ("/v1/admin/co-projects/cop_bench/ratings", "/v1/projects/rpj_bench/ratings"):
-                measure(f"after: GET {base}", get(base))
-                measure(f"after: GET {base} (page 2)", get(f"{base}?cursor={get.cursor}"))
-                measure(f"after: GET {base}?limit=100 (served 20)", get(f"{base}?limit=100"))
+            api.meter.reset()
+            shown = whole_partition(model, pid)
+            figures = api.meter.figures()
+            rows.append((f"before: {model.Meta.table_name} {pid}, the partition read and sorted", figures["calls"],
+                         figures["items_read"], shown, figures["by_call"]))
+
+        def get(label: str, path: str) -> str | None:
+            got = api.measure("GET", path, token)
+            assert got.status == 200, got.body
+            body = got.json()
+            rows.append((label, got.calls, got.items_read, len(body["items"]), got.by_call))
+            return body["next_cursor"]
+        for base in ("/v1/admin/co-projects/cop_bench/ratings", "/v1/projects/rpj_bench/ratings"):
+            cursor = get(f"after: GET {base}", base)
+            get(f"after: GET {base} (page 2)", f"{base}?cursor={cursor}")
+            get(f"after: GET {base}?limit=100 (served 20)", f"{base}?limit=100")
     print(f"seeded {args.ratings} ratings of each project in {seeded:.1f} s; per request (newest 20):")
     print(f"{'request':82} {'calls':>5} {'items read':>10} {'shown':>6}  by call")
     for label, calls, items, shown, by_call in rows:

@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from datetime import timedelta
 
-from infra.proof.bench_lists import ROOT, Meter  # noqa: F401  (ROOT puts layers/ and functions/api/ on the path)
+from infra.proof.bench_moto import moto_api
 
 
 def _add(client, table: str, key: str, counts: Counter) -> None:
@@ -90,19 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    from moto import mock_aws
-    with mock_aws():
-        from chalice.test import Client
-        from tongxin.adapters import tokens
-        from tongxin.adapters.dynamo import binding
-        from tongxin.adapters.dynamo.binding import create_tables
-        from tongxin.config import Settings
-        from tongxin.wiring import Container, set_container
-
-        settings = Settings(stage="test", table_prefix="bench", dynamodb_endpoint=None, aws_region="us-east-1",
-                            wechat_base_url="http://127.0.0.1:9/", token_secret="bench-" + "b" * 32)
-        set_container(Container(settings))
-        create_tables(settings)
+    with moto_api() as api:
         started = time.perf_counter()
         made = seed(args.streets, args.communities, args.requests)
         seeded = time.perf_counter() - started
@@ -112,28 +100,15 @@ def main(argv: list[str] | None = None) -> int:
             UserModel(user_id, status="active", nickname="压测", roles=roles, points_balance=0, earned_total=0,
                       volunteer_minutes=0, created_at=made["now"], **extra).save()
         # the scopes (street_ids, district_ids) are read from the user item on each request, not from the token
-        street_token, _ = tokens.issue(settings, user_id="u_street", community_id=None, roles={"street_staff"},
-                                       grid_ids=(), store_ids=())
-        district_token, _ = tokens.issue(settings, user_id="u_district", community_id=None, roles={"district_staff"},
-                                         grid_ids=(), store_ids=())
-        meter = Meter()
-        binding.connection().client.meta.events.register("after-call.dynamodb.*", meter.after_call)
-        import app
-        paths = set(app.app.routes)
+        tokens = {"street": api.token("u_street", community_id=None, roles={"street_staff"}),
+                  "district": api.token("u_district", community_id=None, roles={"district_staff"})}
+        paths = set(api.app.routes)
         wanted = [("street", "/v1/street/stats"), ("street", "/v1/admin/requests/stats"),
                   ("district", "/v1/district/stats"),
                   ("district", "/v1/district/stats?from=2025-12-07T00:00:00%2B08:00&to=2026-12-06T00:00:00%2B08:00"),
                   ("street", "/v1/street/bulletin"), ("district", "/v1/district/bulletin")]
-        rows = []
-        with Client(app.app, stage_name="dev") as client:
-            for who, path in wanted:
-                if path.split("?")[0] not in paths:
-                    continue
-                meter.calls, meter.items = Counter(), 0
-                token = street_token if who == "street" else district_token
-                resp = client.http.get(path, headers={"authorization": f"Bearer {token}"})
-                rows.append({"as": who, "request": f"GET {path}", "status": resp.status_code,
-                             "calls": sum(meter.calls.values()), "items_read": meter.items, "by_call": dict(meter.calls)})
+        rows = [{"as": who, "request": f"GET {path}", **api.measure("GET", path, tokens[who]).row()}
+                for who, path in wanted if path.split("?")[0] in paths]
     scale = {"streets": args.streets, "communities": made["communities"], "requests_per_community": args.requests}
     if args.json:
         print(json.dumps({**scale, "rows": rows}, ensure_ascii=False, indent=1))
