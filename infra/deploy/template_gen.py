@@ -289,39 +289,40 @@ def _secrets_policy() -> dict:
 FUNCTION_BUILD = {"BuildMethod": "makefile", "BuildArchitecture": ARCHITECTURE}
 
 
-def _api_function(models: list) -> dict:
-    # No Api events: the routes are in the Api's DefinitionBody, and API_PERMISSION lets the API invoke it.
+def _function(logical: str, description: str, handler: str, policies: list, *, timeout: int | None = None,
+              events: dict | None = None) -> dict:
+    """A function of ours: named by its role, built by its Makefile from functions/<role>/, logging to its own log
+    group, invoked through its ``live`` alias; a ``timeout`` other than the Globals' and its ``events``."""
+    role = FUNCTION_ROLES[logical]
     return {
         "Type": "AWS::Serverless::Function",
-        "DependsOn": [deploy.log_group_id(API_FUNCTION)],
+        "DependsOn": [deploy.log_group_id(logical)],
         "Properties": {
-            "FunctionName": deploy.function_name(FUNCTION_ROLES[API_FUNCTION]),
-            "Description": "The HTTP API (Chalice app)",
-            "CodeUri": "functions/api/",
-            "Handler": "app.app",
+            "FunctionName": deploy.function_name(role),
+            "Description": description,
+            "CodeUri": f"functions/{role}/",
+            "Handler": handler,
             **deploy.LIVE_VERSIONS,
-            "Policies": [_dynamodb_policy(API_ACTIONS, models), _secrets_policy()],
+            **({"Timeout": timeout} if timeout else {}),
+            "Policies": policies,
+            **({"Events": events} if events else {}),
         },
         "Metadata": FUNCTION_BUILD,
     }
+
+
+def _api_function(models: list) -> dict:
+    # No Api events: the routes are in the Api's DefinitionBody, and API_PERMISSION lets the API invoke it.
+    return _function(API_FUNCTION, "The HTTP API (Chalice app)", "app.app",
+                     [_dynamodb_policy(API_ACTIONS, models), _secrets_policy()])
 
 
 def _scheduler_function(models: list) -> dict:
-    return {
-        "Type": "AWS::Serverless::Function",
-        "DependsOn": [deploy.log_group_id(SCHEDULER_FUNCTION)],
-        "Properties": {
-            "FunctionName": deploy.function_name(FUNCTION_ROLES[SCHEDULER_FUNCTION]),
-            "Description": "Periodic steps: wish escalation (吹哨) and expiry",
-            "CodeUri": "functions/scheduler/",
-            "Handler": "app.handler",
-            **deploy.LIVE_VERSIONS,
-            "Timeout": 60,  # a run walks every due shard; runs are 5 minutes apart
-            "Policies": [_dynamodb_policy(SCHEDULER_ACTIONS, models), _secrets_policy()],
-            "Events": {"Every5Minutes": {"Type": "Schedule", "Properties": {"Schedule": SCHEDULE}}},
-        },
-        "Metadata": FUNCTION_BUILD,
-    }
+    return _function(
+        SCHEDULER_FUNCTION, "Periodic steps: wish escalation (吹哨) and expiry", "app.handler",
+        [_dynamodb_policy(SCHEDULER_ACTIONS, models), _secrets_policy()],
+        timeout=60,  # a run walks every due shard; runs are 5 minutes apart
+        events={"Every5Minutes": {"Type": "Schedule", "Properties": {"Schedule": SCHEDULE}}})
 
 
 def _sender_function(models: list) -> dict:
@@ -334,27 +335,17 @@ def _sender_function(models: list) -> dict:
             resources.append({"Fn::Sub": "${%s.Arn}/index/*" % table_id(model)})
         statements.append({"Sid": "Sender" + logical_id(name), "Effect": "Allow", "Action": list(actions),
                            "Resource": resources})
-    return {
-        "Type": "AWS::Serverless::Function",
-        "DependsOn": [deploy.log_group_id(SENDER_FUNCTION)],
-        "Properties": {
-            "FunctionName": deploy.function_name(FUNCTION_ROLES[SENDER_FUNCTION]),
-            "Description": "Push sender: the outbox stream's new messages and fan-outs to WeChat subscribe messages",
-            "CodeUri": "functions/sender/",
-            "Handler": "app.handler",
-            **deploy.LIVE_VERSIONS,
-            "Timeout": 60,  # a batch of 10 messages, each at most one WeChat call (3 s timeout) and 3 DynamoDB calls
-            "Policies": [{"Statement": statements}, _secrets_policy()],
-            "Events": {"OutboxStream": {"Type": "DynamoDB", "Properties": {
-                "Stream": {"Fn::GetAtt": [table_id(by_name["outbox"]), "StreamArn"]},
-                "StartingPosition": "LATEST", "BatchSize": 10, "MaximumBatchingWindowInSeconds": 1,
-                "MaximumRetryAttempts": 5, "BisectBatchOnFunctionError": True,
-                "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                "FilterCriteria": {"Filters": [{"Pattern": SENDER_FILTER}]},
-            }}},
-        },
-        "Metadata": FUNCTION_BUILD,
-    }
+    return _function(
+        SENDER_FUNCTION, "Push sender: the outbox stream's new messages and fan-outs to WeChat subscribe messages",
+        "app.handler", [{"Statement": statements}, _secrets_policy()],
+        timeout=60,  # a batch of 10 messages, each at most one WeChat call (3 s timeout) and 3 DynamoDB calls
+        events={"OutboxStream": {"Type": "DynamoDB", "Properties": {
+            "Stream": {"Fn::GetAtt": [table_id(by_name["outbox"]), "StreamArn"]},
+            "StartingPosition": "LATEST", "BatchSize": 10, "MaximumBatchingWindowInSeconds": 1,
+            "MaximumRetryAttempts": 5, "BisectBatchOnFunctionError": True,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "FilterCriteria": {"Filters": [{"Pattern": SENDER_FILTER}]},
+        }}})
 
 
 class _NoAliasDumper(yaml.SafeDumper):
